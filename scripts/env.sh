@@ -1,0 +1,3 @@
+# Sourced by the scripts: one persistent target directory outside the clone, shared by
+# `cargo test` and `cargo run`, so a fresh clone reuses the (35–50 minute) mistralrs build.
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/radiochat-target}"

@@ -1,0 +1,128 @@
+//! `radiochat ask`: one question (with images) to the model, answer streamed.
+
+use super::{CommandError, CommandResult};
+use crate::config::Settings;
+use crate::engine::{
+    ChatMessage, ChatRequest, Engine, EngineEvent, FinishReason, LoadSpec, MistralEngine,
+    ModelInfo, ModelSource, Usage, validate_model_dir,
+};
+use crate::imaging;
+use std::path::{Path, PathBuf};
+use tokio::runtime::Runtime;
+
+pub struct AskArgs {
+    pub settings: Settings,
+    pub question: String,
+    pub images: Vec<PathBuf>,
+    /// Use the demo model (written on first use) and the demo cutout when no image is given.
+    pub demo: bool,
+    pub ignore_eos: bool,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct AskOutcome {
+    pub answer: String,
+    pub model: ModelInfo,
+    pub usage: Usage,
+    pub finish_reason: FinishReason,
+}
+
+/// Check the input, load the model, stream the answer through `on_token`. `on_loaded` gets
+/// the cancel switch once generation starts (the CLI wires Ctrl-C to it).
+pub fn run(
+    args: AskArgs,
+    runtime: &Runtime,
+    on_started: &mut dyn FnMut(crate::engine::CancelHandle),
+    on_token: &mut dyn FnMut(&str),
+) -> CommandResult<AskOutcome> {
+    let question = args.question.trim();
+    if question.is_empty() {
+        return Err(CommandError::bad(
+            "empty question: say what you want to know about the image",
+        ));
+    }
+    let mut pictures = Vec::with_capacity(args.images.len());
+    for path in &args.images {
+        pictures.push(imaging::load_model_image(path)?);
+    }
+    let spec = if args.demo {
+        if pictures.is_empty() {
+            pictures.push(imaging::demo_cutout());
+        }
+        demo_spec(&args.settings)?
+    } else {
+        args.settings.load_spec().ok_or_else(|| {
+            CommandError::bad(format!(
+                "no model: pass --model DIR, set `model` in {}, or try --demo",
+                args.settings.config_path.display()
+            ))
+        })?
+    };
+    let validated = match &spec.source {
+        ModelSource::Local(dir) => Some(validate_model_dir(dir)?),
+        ModelSource::Hub(_) => None,
+    };
+    let engine = runtime
+        .block_on(MistralEngine::load_validated(&spec, validated))
+        .map_err(CommandError::Failed)?;
+
+    let mut messages = Vec::new();
+    if let Some(system) = &args.settings.system_prompt.value {
+        messages.push(ChatMessage::system(system.clone()));
+    }
+    messages.push(ChatMessage::user(question, pictures));
+    let mut sampling = args.settings.sampling();
+    sampling.ignore_eos = args.ignore_eos;
+    let mut generation = engine.stream(ChatRequest { messages, sampling });
+    on_started(generation.cancel_handle());
+
+    let mut answer = String::new();
+    while let Some(event) = generation.blocking_next() {
+        match event {
+            EngineEvent::Token(text) => {
+                on_token(&text);
+                answer.push_str(&text);
+            }
+            EngineEvent::Finished { reason, usage } => {
+                return Ok(AskOutcome {
+                    answer,
+                    model: engine.describe(),
+                    usage,
+                    finish_reason: reason,
+                });
+            }
+            EngineEvent::Failed(message) => {
+                return Err(CommandError::Failed(anyhow::anyhow!("{message}")));
+            }
+        }
+    }
+    Err(CommandError::Failed(anyhow::anyhow!(
+        "the engine closed the answer stream unexpectedly"
+    )))
+}
+
+/// The demo model lives in the data directory and is written on first use.
+pub fn demo_model_dir() -> PathBuf {
+    crate::config::data_dir()
+        .join("models")
+        .join("demo-idefics3")
+}
+
+fn demo_spec(settings: &Settings) -> CommandResult<LoadSpec> {
+    let dir = demo_model_dir();
+    ensure_demo_model(&dir)?;
+    let mut spec = LoadSpec::new(ModelSource::Local(dir));
+    spec.device = settings.device.value;
+    spec.dtype = settings.dtype.value;
+    spec.isq = settings.isq.value;
+    Ok(spec)
+}
+
+fn ensure_demo_model(dir: &Path) -> CommandResult<()> {
+    if dir.join("model.safetensors").exists() {
+        return Ok(());
+    }
+    crate::engine::tiny::write("idefics3", crate::engine::tiny::Scale::Tiny, 0, dir, true)
+        .map(|_| ())
+        .map_err(CommandError::Failed)
+}

@@ -1,0 +1,130 @@
+//! What a generation reports back, and the handle that stops it.
+
+use serde::Serialize;
+use tokio::sync::{mpsc, watch};
+
+/// Why an answer ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FinishReason {
+    /// The model produced its end-of-sequence token.
+    Stop,
+    /// `max_tokens` was reached.
+    Length,
+    /// The user (or a caller) cancelled; the text so far is kept.
+    Cancelled,
+}
+
+impl FinishReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FinishReason::Stop => "stop",
+            FinishReason::Length => "length",
+            FinishReason::Cancelled => "cancelled",
+        }
+    }
+}
+
+/// Token counts and speeds of one answer.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Usage {
+    pub prompt_tokens: usize,
+    pub completion_tokens: usize,
+    pub prompt_tok_per_s: f64,
+    pub decode_tok_per_s: f64,
+    /// Wall time from sending the request to the first streamed text.
+    pub ttft_ms: f64,
+}
+
+/// One thing that happened while answering.
+#[derive(Debug, Clone, PartialEq)]
+pub enum EngineEvent {
+    /// A piece of the answer, in order.
+    Token(String),
+    /// The answer is complete (or was cancelled, keeping the text streamed so far).
+    Finished { reason: FinishReason, usage: Usage },
+    /// The engine failed; the message says why. Text streamed before it stays valid.
+    Failed(String),
+}
+
+impl EngineEvent {
+    pub fn is_terminal(&self) -> bool {
+        !matches!(self, EngineEvent::Token(_))
+    }
+}
+
+/// Stops a running generation from any thread. Cloning shares the same switch.
+#[derive(Debug, Clone)]
+pub struct CancelHandle(watch::Sender<bool>);
+
+impl CancelHandle {
+    pub fn cancel(&self) {
+        self.0.send_replace(true);
+    }
+}
+
+/// The receiving end of a generation.
+pub struct Generation {
+    events: mpsc::UnboundedReceiver<EngineEvent>,
+    cancel: CancelHandle,
+}
+
+/// The engine-side half: where events go and where cancellation is read.
+pub struct GenerationSink {
+    pub events: mpsc::UnboundedSender<EngineEvent>,
+    pub cancelled: watch::Receiver<bool>,
+}
+
+impl Generation {
+    pub fn channel() -> (Generation, GenerationSink) {
+        let (events_tx, events_rx) = mpsc::unbounded_channel();
+        let (cancel_tx, cancel_rx) = watch::channel(false);
+        (
+            Generation {
+                events: events_rx,
+                cancel: CancelHandle(cancel_tx),
+            },
+            GenerationSink {
+                events: events_tx,
+                cancelled: cancel_rx,
+            },
+        )
+    }
+
+    /// A generation that failed before it started.
+    pub fn failed(message: impl Into<String>) -> Generation {
+        let (generation, sink) = Generation::channel();
+        let _ = sink.events.send(EngineEvent::Failed(message.into()));
+        generation
+    }
+
+    pub fn cancel_handle(&self) -> CancelHandle {
+        self.cancel.clone()
+    }
+
+    /// Next event for async callers; `None` only after the terminal event was read.
+    pub async fn next(&mut self) -> Option<EngineEvent> {
+        self.events.recv().await
+    }
+
+    /// Next event for threads outside the async runtime (CLI, UI worker threads).
+    pub fn blocking_next(&mut self) -> Option<EngineEvent> {
+        self.events.blocking_recv()
+    }
+
+    /// Non-blocking poll for a UI loop.
+    pub fn try_next(&mut self) -> Option<EngineEvent> {
+        self.events.try_recv().ok()
+    }
+}
+
+impl GenerationSink {
+    pub fn send(&self, event: EngineEvent) {
+        // The receiver may be gone (caller stopped listening); that is not an error here.
+        let _ = self.events.send(event);
+    }
+
+    pub fn is_cancelled(&self) -> bool {
+        *self.cancelled.borrow()
+    }
+}

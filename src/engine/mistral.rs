@@ -1,0 +1,156 @@
+//! The embedded engine: mistralrs 0.8.1 running in this process.
+
+use super::mistral_stream::{EngineProbe, drive};
+use super::validate::{ValidatedModel, validate_model_dir};
+use super::{
+    ChatRequest, DType, Device, Engine, EngineEvent, Generation, LoadSpec, ModelInfo, ModelSource,
+};
+use anyhow::{Context, anyhow, bail};
+use mistralrs::{MultimodalModelBuilder, TokenSource};
+use std::sync::Arc;
+use std::time::Instant;
+use tokio::runtime::Handle;
+
+pub struct MistralEngine {
+    model: Arc<mistralrs::Model>,
+    probe: Arc<EngineProbe>,
+    runtime: Handle,
+    info: ModelInfo,
+    eos_token_ids: Arc<Vec<u32>>,
+}
+
+impl MistralEngine {
+    /// Validate (for local directories) and load. Must run inside a tokio runtime; generations
+    /// are later spawned on that same runtime.
+    pub async fn load(spec: &LoadSpec) -> anyhow::Result<Self> {
+        let validated = match &spec.source {
+            ModelSource::Local(dir) => Some(validate_model_dir(dir)?),
+            ModelSource::Hub(_) => None,
+        };
+        Self::load_validated(spec, validated).await
+    }
+
+    /// Load a model whose directory was already validated (or a hub id, when `None`).
+    pub async fn load_validated(
+        spec: &LoadSpec,
+        validated: Option<ValidatedModel>,
+    ) -> anyhow::Result<Self> {
+        if spec.device == Device::Cuda && !cfg!(feature = "cuda") {
+            bail!(
+                "--device cuda: this radiochat was built without CUDA; rebuild with `cargo build --release --features cuda`"
+            );
+        }
+        if spec.max_num_seqs == 0 {
+            bail!("max_num_seqs must be at least 1");
+        }
+        let model_id = match &spec.source {
+            ModelSource::Local(dir) => dir.to_string_lossy().into_owned(),
+            ModelSource::Hub(id) => id.clone(),
+        };
+        let mut builder = MultimodalModelBuilder::new(&model_id)
+            .with_dtype(match spec.dtype {
+                DType::Auto => mistralrs::ModelDType::Auto,
+                DType::F32 => mistralrs::ModelDType::F32,
+                DType::F16 => mistralrs::ModelDType::F16,
+                DType::Bf16 => mistralrs::ModelDType::BF16,
+            })
+            .with_max_num_seqs(spec.max_num_seqs);
+        builder = match &spec.source {
+            ModelSource::Local(_) => builder.with_token_source(TokenSource::None),
+            ModelSource::Hub(_) => {
+                builder.with_token_source(TokenSource::EnvVar("HF_TOKEN".into()))
+            }
+        };
+        if let Some(loader) = validated
+            .as_ref()
+            .and_then(|v| v.architecture.loader_type())
+        {
+            builder = builder.with_loader_type(loader);
+        }
+        if std::env::var_os("RADIOCHAT_ENGINE_LOG").is_some() {
+            // mistralrs's own tracing output, for diagnosing engine failures.
+            builder = builder.with_logging();
+        }
+        if spec.device == Device::Cpu {
+            builder = builder.with_force_cpu();
+        }
+        if let Some(isq) = spec.isq {
+            builder = builder.with_isq(isq.to_mistralrs());
+        }
+
+        let started = Instant::now();
+        // mistralrs may panic while loading malformed weights; a panic inside the spawned
+        // task becomes a JoinError we can report instead of taking the process down.
+        let model = tokio::spawn(async move { builder.build().await })
+            .await
+            .map_err(|e| anyhow!("the engine crashed while loading: {}", panic_text(e)))?
+            .with_context(|| format!("loading {model_id}"))?;
+        let load_seconds = started.elapsed().as_secs_f64();
+
+        let name = match &spec.source {
+            ModelSource::Local(dir) => dir
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_else(|| model_id.clone()),
+            ModelSource::Hub(id) => id.clone(),
+        };
+        let info = ModelInfo {
+            name,
+            source: spec.source.to_string(),
+            architecture: validated
+                .as_ref()
+                .map(|v| v.architecture.hf_class.to_string())
+                .unwrap_or_else(|| "auto-detected".into()),
+            device: spec.device.to_string(),
+            dtype: spec.dtype.to_string(),
+            isq: spec.isq.map(|i| i.to_string()),
+            max_context: validated.as_ref().and_then(|v| v.max_context),
+            load_seconds,
+        };
+        let eos_token_ids = Arc::new(validated.map(|v| v.eos_token_ids).unwrap_or_default());
+        let probe = Arc::new(
+            EngineProbe::new(&model).map_err(|e| anyhow!("engine not running after load: {e}"))?,
+        );
+        Ok(Self {
+            model: Arc::new(model),
+            probe,
+            runtime: Handle::current(),
+            info,
+            eos_token_ids,
+        })
+    }
+}
+
+fn panic_text(error: tokio::task::JoinError) -> String {
+    match error.try_into_panic() {
+        Ok(payload) => payload
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
+            .unwrap_or_else(|| "panic".into()),
+        Err(e) => e.to_string(),
+    }
+}
+
+impl Engine for MistralEngine {
+    fn describe(&self) -> ModelInfo {
+        self.info.clone()
+    }
+
+    fn stream(&self, request: ChatRequest) -> Generation {
+        if let Err(e) = request.sampling.check() {
+            return Generation::failed(e);
+        }
+        let (generation, sink) = Generation::channel();
+        let model = Arc::clone(&self.model);
+        let probe = Arc::clone(&self.probe);
+        let eos = Arc::clone(&self.eos_token_ids);
+        self.runtime.spawn(async move {
+            let mut sink = sink;
+            if let Err(message) = drive(&model, &probe, &request, &eos, &mut sink).await {
+                sink.send(EngineEvent::Failed(message));
+            }
+        });
+        generation
+    }
+}

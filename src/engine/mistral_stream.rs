@@ -1,0 +1,253 @@
+//! One mistralrs request, driven to its end and translated into engine events.
+//!
+//! mistralrs 0.8.1 streams text only when the bytes so far end in a complete UTF-8 character.
+//! When an answer ends inside a multi-byte character (a `max_tokens` cut, or EOS after a
+//! stray byte), it frees the sequence without sending the final chunk, so the stream just
+//! closes. The same closed stream is what an engine-thread panic looks like. A logits
+//! processor that counts sampling steps, plus a probe of the engine thread, tell the two
+//! apart: a live engine means the answer ended; a dead one means it crashed.
+
+use super::events::{GenerationSink, Usage};
+use super::{ChatRequest, EngineEvent, FinishReason, Role};
+use mistralrs::{RequestBuilder, Response, SamplingParams, TextMessageRole};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc::Sender;
+
+/// Watches whether the engine thread is alive: the request channel closes when it dies.
+pub struct EngineProbe(Mutex<Sender<mistralrs::Request>>);
+
+impl EngineProbe {
+    pub fn new(model: &mistralrs::Model) -> Result<Self, String> {
+        model
+            .inner()
+            .get_sender(None)
+            .map(|s| Self(Mutex::new(s)))
+            .map_err(|e| e.to_string())
+    }
+
+    /// Wait briefly for a dying engine thread to finish unwinding, then report.
+    async fn engine_died(&self, model: &mistralrs::Model) -> bool {
+        for _ in 0..20 {
+            if self.0.lock().map(|s| s.is_closed()).unwrap_or(true) {
+                // mistralrs reboots a dead engine on the next get_sender; keep a fresh probe.
+                if let (Ok(fresh), Ok(mut slot)) = (model.inner().get_sender(None), self.0.lock()) {
+                    *slot = fresh;
+                }
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        false
+    }
+}
+
+/// Counts what the engine sampled, seen from inside its sampling loop.
+#[derive(Default)]
+struct StepCounter {
+    prompt_len: AtomicUsize,
+    steps: AtomicUsize,
+    /// When the first token was sampled: the end of prefill.
+    first_step: Mutex<Option<Instant>>,
+}
+
+impl StepCounter {
+    fn record(&self, context_len: usize) {
+        if self.steps.fetch_add(1, Ordering::SeqCst) == 0 {
+            self.prompt_len.store(context_len, Ordering::SeqCst);
+            if let Ok(mut first) = self.first_step.lock() {
+                *first = Some(Instant::now());
+            }
+        }
+    }
+    /// Prefill speed from our own timestamps, when the engine's usage is missing.
+    fn prompt_rate(&self, sent: Instant) -> f64 {
+        let first = self.first_step.lock().ok().and_then(|f| *f);
+        match first {
+            Some(t) if t > sent => self.prompt_len() as f64 / (t - sent).as_secs_f64(),
+            _ => 0.0,
+        }
+    }
+    fn steps(&self) -> usize {
+        self.steps.load(Ordering::SeqCst)
+    }
+    fn prompt_len(&self) -> usize {
+        self.prompt_len.load(Ordering::SeqCst)
+    }
+}
+
+fn build_request(
+    request: &ChatRequest,
+    eos_token_ids: &[u32],
+    counter: Arc<StepCounter>,
+) -> RequestBuilder {
+    let s = &request.sampling;
+    // RequestBuilder::new() starts greedy (top_k = 1); start neutral so the user's
+    // temperature, top_p and top_k actually take effect.
+    let mut params = SamplingParams::neutral();
+    params.max_len = Some(s.max_tokens);
+    if s.is_greedy() {
+        params.top_k = Some(1);
+    } else {
+        params.temperature = s.temperature;
+        params.top_p = s.top_p;
+        params.top_k = s.top_k;
+    }
+    let mut builder = RequestBuilder::new().set_sampling(params);
+    for message in &request.messages {
+        let role = match message.role {
+            Role::System => TextMessageRole::System,
+            Role::User => TextMessageRole::User,
+            Role::Assistant => TextMessageRole::Assistant,
+        };
+        builder = if message.images.is_empty() {
+            builder.add_message(role, &message.text)
+        } else {
+            builder.add_image_message(role, &message.text, message.images.clone())
+        };
+    }
+    // mistralrs ignores set_sampler_logits_bias; a logits processor is honoured.
+    let suppressed: Vec<u32> = if s.ignore_eos {
+        eos_token_ids.to_vec()
+    } else {
+        Vec::new()
+    };
+    builder.add_logits_processor(Arc::new(
+        move |logits: &mistralrs::Tensor, context: &[u32]| {
+            counter.record(context.len());
+            if suppressed.is_empty() {
+                Ok(logits.clone())
+            } else {
+                suppress_tokens(logits, &suppressed)
+            }
+        },
+    ))
+}
+
+fn suppress_tokens(
+    logits: &mistralrs::Tensor,
+    ids: &[u32],
+) -> mistralrs::Result<mistralrs::Tensor> {
+    let dtype = logits.dtype();
+    let mut values = logits.to_dtype(mistralrs::DType::F32)?.to_vec1::<f32>()?;
+    for &id in ids {
+        if let Some(v) = values.get_mut(id as usize) {
+            *v = f32::NEG_INFINITY;
+        }
+    }
+    mistralrs::Tensor::from_vec(values, logits.shape(), logits.device())?.to_dtype(dtype)
+}
+
+/// Timing seen from this side of the stream.
+struct Clock {
+    sent: Instant,
+    first_text: Option<Instant>,
+    last_text: Option<Instant>,
+}
+
+impl Clock {
+    fn ttft_ms(&self) -> f64 {
+        self.first_text
+            .map(|t| (t - self.sent).as_secs_f64() * 1000.0)
+            .unwrap_or(0.0)
+    }
+    /// Decode speed from our own timestamps, when the engine's usage is missing.
+    fn decode_rate(&self, steps: usize) -> f64 {
+        match (self.first_text, self.last_text) {
+            (Some(a), Some(b)) if b > a && steps > 1 => (steps - 1) as f64 / (b - a).as_secs_f64(),
+            _ => 0.0,
+        }
+    }
+}
+
+/// Forward one request's stream as engine events. `Err(message)` for every way the engine can
+/// fail, including a crashed engine thread.
+pub async fn drive(
+    model: &mistralrs::Model,
+    probe: &EngineProbe,
+    request: &ChatRequest,
+    eos_token_ids: &[u32],
+    sink: &mut GenerationSink,
+) -> Result<(), String> {
+    let counter = Arc::new(StepCounter::default());
+    let builder = build_request(request, eos_token_ids, Arc::clone(&counter));
+    let mut clock = Clock {
+        sent: Instant::now(),
+        first_text: None,
+        last_text: None,
+    };
+    let mut stream = model
+        .stream_chat_request(builder)
+        .await
+        .map_err(|e| format!("the engine refused the request: {e}"))?;
+    let our_usage = |clock: &Clock| Usage {
+        prompt_tokens: counter.prompt_len(),
+        completion_tokens: counter.steps(),
+        prompt_tok_per_s: counter.prompt_rate(clock.sent),
+        decode_tok_per_s: clock.decode_rate(counter.steps()),
+        ttft_ms: clock.ttft_ms(),
+    };
+    loop {
+        let response = tokio::select! {
+            _ = sink.cancelled.changed() => {
+                // Dropping the stream cancels the sequence inside mistralrs.
+                drop(stream);
+                sink.send(EngineEvent::Finished { reason: FinishReason::Cancelled, usage: our_usage(&clock) });
+                return Ok(());
+            }
+            response = stream.next() => response,
+        };
+        let Some(response) = response else {
+            if probe.engine_died(model).await {
+                return Err(
+                    "the engine thread crashed while answering (see the log above); \
+                            the next request restarts it"
+                        .into(),
+                );
+            }
+            let reason = match counter.steps() >= request.sampling.max_tokens {
+                true => FinishReason::Length,
+                false => FinishReason::Stop,
+            };
+            sink.send(EngineEvent::Finished {
+                reason,
+                usage: our_usage(&clock),
+            });
+            return Ok(());
+        };
+        match response {
+            Response::Chunk(chunk) => {
+                let Some(choice) = chunk.choices.into_iter().next() else {
+                    continue;
+                };
+                if let Some(text) = choice.delta.content.filter(|t| !t.is_empty()) {
+                    let now = Instant::now();
+                    clock.first_text.get_or_insert(now);
+                    clock.last_text = Some(now);
+                    sink.send(EngineEvent::Token(text));
+                }
+                if let Some(reason) = choice.finish_reason {
+                    let mut usage = our_usage(&clock);
+                    if let Some(u) = chunk.usage {
+                        usage.prompt_tokens = u.prompt_tokens;
+                        usage.prompt_tok_per_s = u.avg_prompt_tok_per_sec as f64;
+                        usage.decode_tok_per_s = u.avg_compl_tok_per_sec as f64;
+                    }
+                    let reason = match reason.as_str() {
+                        "length" => FinishReason::Length,
+                        "canceled" | "cancelled" => FinishReason::Cancelled,
+                        _ => FinishReason::Stop,
+                    };
+                    sink.send(EngineEvent::Finished { reason, usage });
+                    return Ok(());
+                }
+            }
+            Response::ModelError(message, _) => return Err(format!("model error: {message}")),
+            Response::InternalError(e) => return Err(format!("engine internal error: {e}")),
+            Response::ValidationError(e) => return Err(format!("request rejected: {e}")),
+            Response::Done(_) => return Err("engine sent a non-streaming answer".into()),
+            _ => return Err("engine sent an unexpected response type".into()),
+        }
+    }
+}

@@ -1,0 +1,145 @@
+//! The engine boundary: everything the front-ends need to talk to a model.
+//!
+//! Front-ends build a [`ChatRequest`], call [`Engine::stream`], and read [`EngineEvent`]s
+//! until a `Finished` or `Failed` event. Each implementation (embedded mistralrs today, a
+//! remote OpenAI-compatible server later) turns its own failure modes into those events,
+//! so a caller never has to know which engine it is talking to and never hangs.
+
+mod arch;
+mod events;
+mod mistral;
+mod mistral_stream;
+mod sampling;
+pub mod tiny;
+mod validate;
+
+pub use arch::{Architecture, Support};
+pub use events::{CancelHandle, EngineEvent, FinishReason, Generation, Usage};
+pub use mistral::MistralEngine;
+pub use sampling::{DType, Device, IsqKind, Sampling};
+pub use validate::{ModelDirError, ValidatedModel, validate_model_dir};
+
+use image::DynamicImage;
+use std::path::PathBuf;
+
+/// Who said a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    System,
+    User,
+    Assistant,
+}
+
+/// One turn of a conversation. Images stay attached to the turn that introduced them, so
+/// later turns can still ask about them: every request carries the whole history.
+#[derive(Debug, Clone)]
+pub struct ChatMessage {
+    pub role: Role,
+    pub text: String,
+    pub images: Vec<DynamicImage>,
+}
+
+impl ChatMessage {
+    pub fn user(text: impl Into<String>, images: Vec<DynamicImage>) -> Self {
+        Self {
+            role: Role::User,
+            text: text.into(),
+            images,
+        }
+    }
+    pub fn assistant(text: impl Into<String>) -> Self {
+        Self {
+            role: Role::Assistant,
+            text: text.into(),
+            images: Vec::new(),
+        }
+    }
+    pub fn system(text: impl Into<String>) -> Self {
+        Self {
+            role: Role::System,
+            text: text.into(),
+            images: Vec::new(),
+        }
+    }
+}
+
+/// A chat request: the full history plus how to sample the answer.
+#[derive(Debug, Clone)]
+pub struct ChatRequest {
+    pub messages: Vec<ChatMessage>,
+    pub sampling: Sampling,
+}
+
+/// Where the weights come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ModelSource {
+    /// A local Hugging Face model directory (validated before loading).
+    Local(PathBuf),
+    /// A Hugging Face hub id, written `hf:owner/name` so that a mistyped local path never
+    /// silently turns into a network download.
+    Hub(String),
+}
+
+impl ModelSource {
+    /// `hf:owner/name` is a hub id; anything else is a local directory.
+    pub fn parse(text: &str) -> Self {
+        match text.strip_prefix("hf:") {
+            Some(id) => ModelSource::Hub(id.to_string()),
+            None => ModelSource::Local(PathBuf::from(text)),
+        }
+    }
+}
+
+impl std::fmt::Display for ModelSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ModelSource::Local(path) => write!(f, "{}", path.display()),
+            ModelSource::Hub(id) => write!(f, "hf:{id}"),
+        }
+    }
+}
+
+/// Everything needed to load a model.
+#[derive(Debug, Clone)]
+pub struct LoadSpec {
+    pub source: ModelSource,
+    pub device: Device,
+    pub dtype: DType,
+    pub isq: Option<IsqKind>,
+    /// Requests decoded together (continuous batching); 1 is enough for a chat.
+    pub max_num_seqs: usize,
+}
+
+impl LoadSpec {
+    pub fn new(source: ModelSource) -> Self {
+        Self {
+            source,
+            device: Device::Cpu,
+            dtype: DType::Auto,
+            isq: None,
+            max_num_seqs: 4,
+        }
+    }
+}
+
+/// What the status bar and `--json` outputs say about the loaded model.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ModelInfo {
+    pub name: String,
+    pub source: String,
+    pub architecture: String,
+    pub device: String,
+    pub dtype: String,
+    pub isq: Option<String>,
+    pub max_context: Option<usize>,
+    pub load_seconds: f64,
+}
+
+/// A loaded model that answers chat requests.
+pub trait Engine: Send + Sync {
+    fn describe(&self) -> ModelInfo;
+    /// Start generating. Never blocks on inference: events arrive on the returned
+    /// [`Generation`], which always ends with exactly one `Finished` or `Failed`.
+    fn stream(&self, request: ChatRequest) -> Generation;
+}

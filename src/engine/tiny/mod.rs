@@ -1,0 +1,206 @@
+//! `radiochat model tiny`: random-weight model directories in the exact Hugging Face layout
+//! of each supported architecture. Tests load them through the real engine; users run them to
+//! check an install; benchmarks use the `real` scale to measure at production dimensions.
+
+mod gemma3;
+mod idefics3;
+mod tokenizer;
+mod vision;
+mod weights;
+
+pub use weights::{Fill, Weights};
+
+use anyhow::{Context, bail};
+use serde_json::{Value, json};
+use std::fs;
+use std::path::{Path, PathBuf};
+
+/// Size of the generated model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Scale {
+    /// A few hundred thousand parameters: loads and answers in seconds on a laptop CPU.
+    #[default]
+    Tiny,
+    /// The dimensions of the family's smallest real checkpoint (random weights).
+    Real,
+}
+
+impl std::str::FromStr for Scale {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "tiny" => Ok(Scale::Tiny),
+            "real" => Ok(Scale::Real),
+            other => Err(format!("unknown --dims '{other}'; expected tiny or real")),
+        }
+    }
+}
+
+/// Decoder dimensions shared by the text towers.
+#[derive(Debug, Clone, Copy)]
+pub struct TextDims {
+    pub hidden: usize,
+    pub intermediate: usize,
+    pub layers: usize,
+    pub heads: usize,
+    pub kv_heads: usize,
+    pub vocab_size: usize,
+    pub max_positions: usize,
+}
+
+impl TextDims {
+    pub fn head_dim(&self) -> usize {
+        self.hidden / self.heads
+    }
+}
+
+/// Everything one architecture contributes; the writer turns it into files.
+pub struct TinyModel {
+    pub config: Value,
+    /// Special tokens, ids 256, 257, … in this order.
+    pub specials: Vec<&'static str>,
+    pub bos: &'static str,
+    pub eos: &'static str,
+    pub chat_template: String,
+    pub preprocessor: Value,
+    pub processor: Option<Value>,
+    pub weights: Weights,
+}
+
+impl TinyModel {
+    pub fn special_id(&self, token: &str) -> u32 {
+        let index = self.specials.iter().position(|s| *s == token).unwrap_or(0);
+        tokenizer::FIRST_SPECIAL_ID + index as u32
+    }
+}
+
+/// Loader names `model tiny --arch` accepts.
+pub const TINY_ARCHS: &[&str] = &["idefics3", "gemma3"];
+
+pub fn build(arch: &str, scale: Scale) -> anyhow::Result<TinyModel> {
+    match arch {
+        "idefics3" => Ok(idefics3::build(scale)),
+        "gemma3" => Ok(gemma3::build(scale)),
+        other => bail!(
+            "model tiny: unknown --arch '{other}'; expected one of {}",
+            TINY_ARCHS.join(", ")
+        ),
+    }
+}
+
+/// What was written, for the command's report.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Written {
+    pub dir: PathBuf,
+    pub architecture: String,
+    pub parameters: usize,
+    pub bytes: u64,
+}
+
+/// Write the model into `out`. The directory appears whole or not at all: files go to a
+/// sibling temporary directory that is renamed into place at the end.
+pub fn write(
+    arch: &str,
+    scale: Scale,
+    seed: u64,
+    out: &Path,
+    force: bool,
+) -> anyhow::Result<Written> {
+    let model = build(arch, scale)?;
+    if out.exists() {
+        let empty = out.is_dir()
+            && fs::read_dir(out)
+                .map(|mut d| d.next().is_none())
+                .unwrap_or(false);
+        if !empty && !force {
+            bail!(
+                "{}: already exists and is not empty (use --force to replace it)",
+                out.display()
+            );
+        }
+    }
+    let parent = out
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
+    let file_name = out.file_name().context("output directory has no name")?;
+    let staging = parent.join(format!(
+        ".{}.partial-{}",
+        file_name.to_string_lossy(),
+        std::process::id()
+    ));
+    if staging.exists() {
+        fs::remove_dir_all(&staging)?;
+    }
+    fs::create_dir_all(&staging).with_context(|| format!("creating {}", staging.display()))?;
+    let result = write_files(&model, seed, &staging);
+    if let Err(e) = result {
+        let _ = fs::remove_dir_all(&staging);
+        return Err(e);
+    }
+    if out.exists() {
+        if out.is_dir() {
+            fs::remove_dir_all(out)
+        } else {
+            fs::remove_file(out)
+        }
+        .with_context(|| format!("replacing {}", out.display()))?;
+    }
+    fs::rename(&staging, out).with_context(|| format!("moving model into {}", out.display()))?;
+    let bytes = fs::read_dir(out)?
+        .filter_map(Result::ok)
+        .filter_map(|e| e.metadata().ok())
+        .map(|m| m.len())
+        .sum();
+    Ok(Written {
+        dir: out.to_path_buf(),
+        architecture: model.config["architectures"][0]
+            .as_str()
+            .unwrap_or(arch)
+            .to_string(),
+        parameters: model.weights.parameter_count(),
+        bytes,
+    })
+}
+
+fn write_files(model: &TinyModel, seed: u64, dir: &Path) -> anyhow::Result<()> {
+    let put = |name: &str, value: &Value| -> anyhow::Result<()> {
+        let text = serde_json::to_string_pretty(value)?;
+        fs::write(dir.join(name), text + "\n").with_context(|| format!("writing {name}"))
+    };
+    put("config.json", &model.config)?;
+    put(
+        "tokenizer.json",
+        &tokenizer::tokenizer_json(&model.specials),
+    )?;
+    put(
+        "tokenizer_config.json",
+        &json!({
+            "bos_token": model.bos,
+            "eos_token": model.eos,
+            "pad_token": model.eos,
+            "unk_token": null,
+            "add_bos_token": false,
+            "add_eos_token": false,
+            "model_max_length": model.config["text_config"]["max_position_embeddings"],
+            "chat_template": model.chat_template,
+            "tokenizer_class": "PreTrainedTokenizerFast",
+        }),
+    )?;
+    put("preprocessor_config.json", &model.preprocessor)?;
+    if let Some(processor) = &model.processor {
+        put("processor_config.json", processor)?;
+    }
+    put(
+        "generation_config.json",
+        &json!({
+            "bos_token_id": model.special_id(model.bos),
+            "eos_token_id": model.special_id(model.eos),
+            "pad_token_id": model.special_id(model.eos),
+        }),
+    )?;
+    model
+        .weights
+        .write_safetensors(&dir.join("model.safetensors"), seed)
+}

@@ -1,0 +1,69 @@
+//! Vision towers shared by several architectures.
+
+use super::weights::{Fill, Weights};
+
+/// Vision encoder dimensions.
+#[derive(Debug, Clone, Copy)]
+pub struct VisionDims {
+    pub hidden: usize,
+    pub intermediate: usize,
+    pub layers: usize,
+    pub heads: usize,
+    pub image_size: usize,
+    pub patch: usize,
+}
+
+impl VisionDims {
+    pub fn patches_per_side(&self) -> usize {
+        self.image_size / self.patch
+    }
+    pub fn patches(&self) -> usize {
+        self.patches_per_side() * self.patches_per_side()
+    }
+}
+
+/// A SigLIP vision transformer under `prefix` (Idefics3, Gemma 3): conv patch embedding with
+/// bias, learned position embedding, pre-norm encoder layers with biased projections, and a
+/// final `post_layernorm`.
+pub fn siglip_tower(w: &mut Weights, prefix: &str, v: &VisionDims) {
+    w.matrix(
+        format!("{prefix}.embeddings.patch_embedding.weight"),
+        &[v.hidden, 3, v.patch, v.patch],
+    );
+    w.tensor(
+        format!("{prefix}.embeddings.patch_embedding.bias"),
+        &[v.hidden],
+        Fill::Zeros,
+    );
+    w.matrix(
+        format!("{prefix}.embeddings.position_embedding.weight"),
+        &[v.patches(), v.hidden],
+    );
+    for i in 0..v.layers {
+        let l = format!("{prefix}.encoder.layers.{i}");
+        for proj in ["q_proj", "k_proj", "v_proj", "out_proj"] {
+            w.linear(&format!("{l}.self_attn.{proj}"), v.hidden, v.hidden, true);
+        }
+        w.layer_norm(&format!("{l}.layer_norm1"), v.hidden);
+        w.layer_norm(&format!("{l}.layer_norm2"), v.hidden);
+        w.linear(&format!("{l}.mlp.fc1"), v.intermediate, v.hidden, true);
+        w.linear(&format!("{l}.mlp.fc2"), v.hidden, v.intermediate, true);
+    }
+    w.layer_norm(&format!("{prefix}.post_layernorm"), v.hidden);
+}
+
+/// The `vision_config` block for a SigLIP tower.
+pub fn siglip_config(v: &VisionDims, model_type: &str) -> serde_json::Value {
+    serde_json::json!({
+        "model_type": model_type,
+        "hidden_size": v.hidden,
+        "intermediate_size": v.intermediate,
+        "num_hidden_layers": v.layers,
+        "num_attention_heads": v.heads,
+        "num_channels": 3,
+        "image_size": v.image_size,
+        "patch_size": v.patch,
+        "hidden_act": "gelu_pytorch_tanh",
+        "layer_norm_eps": 1e-6,
+    })
+}

@@ -1,0 +1,161 @@
+//! A list of named tensors with how to fill them, written as one safetensors file.
+
+use anyhow::Context;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use safetensors::{Dtype, tensor::TensorView};
+use std::collections::BTreeMap;
+use std::path::Path;
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Fill {
+    /// Normal(0, std): matrices and embeddings.
+    Normal(f32),
+    /// Norm scales (1 is identity for LayerNorm and RMSNorm).
+    Ones,
+    /// Biases, and Gemma-style norms whose scale is 1 + weight.
+    Zeros,
+}
+
+#[derive(Debug, Default)]
+pub struct Weights {
+    tensors: Vec<(String, Vec<usize>, Fill)>,
+}
+
+/// Standard deviation for random matrices: small enough that activations stay finite
+/// through a few layers in f16.
+const INIT_STD: f32 = 0.02;
+
+impl Weights {
+    pub fn tensor(&mut self, name: impl Into<String>, shape: &[usize], fill: Fill) {
+        self.tensors.push((name.into(), shape.to_vec(), fill));
+    }
+
+    pub fn matrix(&mut self, name: impl Into<String>, shape: &[usize]) {
+        self.tensor(name, shape, Fill::Normal(INIT_STD));
+    }
+
+    /// `{prefix}.weight` [out, in] and, with `bias`, `{prefix}.bias` [out].
+    pub fn linear(&mut self, prefix: &str, out_dim: usize, in_dim: usize, bias: bool) {
+        self.matrix(format!("{prefix}.weight"), &[out_dim, in_dim]);
+        if bias {
+            self.tensor(format!("{prefix}.bias"), &[out_dim], Fill::Zeros);
+        }
+    }
+
+    /// LayerNorm: weight 1, bias 0.
+    pub fn layer_norm(&mut self, prefix: &str, dim: usize) {
+        self.tensor(format!("{prefix}.weight"), &[dim], Fill::Ones);
+        self.tensor(format!("{prefix}.bias"), &[dim], Fill::Zeros);
+    }
+
+    /// RMSNorm with a plain scale (weight 1).
+    pub fn rms_norm(&mut self, prefix: &str, dim: usize) {
+        self.tensor(format!("{prefix}.weight"), &[dim], Fill::Ones);
+    }
+
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.tensors.iter().map(|(name, _, _)| name.as_str())
+    }
+
+    pub fn parameter_count(&self) -> usize {
+        self.tensors
+            .iter()
+            .map(|(_, shape, _)| shape.iter().product::<usize>())
+            .sum()
+    }
+
+    /// Write every tensor as f32, filled from one seeded generator in declaration order so the
+    /// same seed gives the same bytes.
+    pub fn write_safetensors(&self, path: &Path, seed: u64) -> anyhow::Result<()> {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let mut buffers: Vec<(String, Vec<usize>, Vec<u8>)> =
+            Vec::with_capacity(self.tensors.len());
+        for (name, shape, fill) in &self.tensors {
+            let count: usize = shape.iter().product();
+            let mut bytes = Vec::with_capacity(count * 4);
+            for _ in 0..count {
+                let value = match fill {
+                    Fill::Normal(std) => std * standard_normal(&mut rng),
+                    Fill::Ones => 1.0,
+                    Fill::Zeros => 0.0,
+                };
+                bytes.extend_from_slice(&value.to_le_bytes());
+            }
+            buffers.push((name.clone(), shape.clone(), bytes));
+        }
+        let mut views = BTreeMap::new();
+        for (name, shape, bytes) in &buffers {
+            let view = TensorView::new(Dtype::F32, shape.clone(), bytes)
+                .with_context(|| format!("tensor {name}"))?;
+            views.insert(name.clone(), view);
+        }
+        let metadata = Some(std::collections::HashMap::from([(
+            "format".to_string(),
+            "pt".to_string(),
+        )]));
+        safetensors::serialize_to_file(views, metadata, path)
+            .with_context(|| format!("writing {}", path.display()))?;
+        Ok(())
+    }
+}
+
+/// Box–Muller: one standard normal sample.
+fn standard_normal(rng: &mut ChaCha8Rng) -> f32 {
+    let u1: f32 = rng.random::<f32>().max(f32::MIN_POSITIVE);
+    let u2: f32 = rng.random();
+    (-2.0 * u1.ln()).sqrt() * (std::f32::consts::TAU * u2).cos()
+}
+
+/// The Llama decoder stack under `prefix` (embed_tokens, layers, norm), as Llama, Mistral and
+/// the SmolLM text towers name it.
+pub fn llama_text_stack(w: &mut Weights, prefix: &str, t: &super::TextDims) {
+    let head_dim = t.head_dim();
+    w.matrix(
+        format!("{prefix}.embed_tokens.weight"),
+        &[t.vocab_size, t.hidden],
+    );
+    for i in 0..t.layers {
+        let l = format!("{prefix}.layers.{i}");
+        w.linear(
+            &format!("{l}.self_attn.q_proj"),
+            t.heads * head_dim,
+            t.hidden,
+            false,
+        );
+        w.linear(
+            &format!("{l}.self_attn.k_proj"),
+            t.kv_heads * head_dim,
+            t.hidden,
+            false,
+        );
+        w.linear(
+            &format!("{l}.self_attn.v_proj"),
+            t.kv_heads * head_dim,
+            t.hidden,
+            false,
+        );
+        w.linear(
+            &format!("{l}.self_attn.o_proj"),
+            t.hidden,
+            t.heads * head_dim,
+            false,
+        );
+        w.linear(
+            &format!("{l}.mlp.gate_proj"),
+            t.intermediate,
+            t.hidden,
+            false,
+        );
+        w.linear(&format!("{l}.mlp.up_proj"), t.intermediate, t.hidden, false);
+        w.linear(
+            &format!("{l}.mlp.down_proj"),
+            t.hidden,
+            t.intermediate,
+            false,
+        );
+        w.rms_norm(&format!("{l}.input_layernorm"), t.hidden);
+        w.rms_norm(&format!("{l}.post_attention_layernorm"), t.hidden);
+    }
+    w.rms_norm(&format!("{prefix}.norm"), t.hidden);
+}

@@ -1,0 +1,13 @@
+//! radiochat: talk to a vision-language model about radio astronomy images.
+//!
+//! Core modules (`engine`, `imaging`, `config`) know nothing about terminals; `commands`
+//! is the shared vocabulary the CLI (and the TUI) drive.
+
+pub mod commands;
+pub mod config;
+pub mod engine;
+pub mod imaging;
+
+pub fn version() -> &'static str {
+    env!("CARGO_PKG_VERSION")
+}

@@ -1,0 +1,327 @@
+//! The `radiochat` binary: argument parsing and printing over `radiochat::commands`.
+
+use clap::{Args, Parser, Subcommand};
+use radiochat::commands::{self, CommandError, CommandResult};
+use radiochat::config::{self, Flags, Settings};
+use radiochat::engine::{LoadSpec, tiny::Scale};
+use std::io::Write;
+use std::path::PathBuf;
+
+#[derive(Parser)]
+#[command(
+    name = "radiochat",
+    version,
+    about = "Talk to a vision-language model about radio astronomy images"
+)]
+struct Cli {
+    /// Config file (default: $XDG_CONFIG_HOME/radiochat/config.toml, or $RADIOCHAT_CONFIG).
+    #[arg(long, global = true, value_name = "PATH")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Ask one question about one or more images; the answer streams to stdout.
+    Ask(AskCli),
+    /// Model directories: write a tiny test model, check a directory, list architectures.
+    #[command(subcommand)]
+    Model(ModelCommand),
+    /// Show the merged configuration and where each value came from.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+    /// Measure load time, time to first token, prefill and decode speed (a benchmark).
+    BenchEngine(BenchCli),
+}
+
+#[derive(Args, Clone, Default)]
+struct ModelFlags {
+    /// Model directory, or hf:OWNER/NAME for a Hugging Face hub id.
+    #[arg(long, short = 'm')]
+    model: Option<String>,
+    /// cpu or cuda.
+    #[arg(long)]
+    device: Option<String>,
+    /// auto, f32, f16 or bf16.
+    #[arg(long)]
+    dtype: Option<String>,
+    /// In-situ quantization: q4_0, q4_1, q5_0, q5_1, q8_0, q8_1, q2k … q8k, hqq4, hqq8, fp8.
+    #[arg(long)]
+    isq: Option<String>,
+}
+
+#[derive(Args)]
+struct AskCli {
+    #[command(flatten)]
+    model: ModelFlags,
+    /// Image to ask about (PNG, JPEG, …); repeat for several.
+    #[arg(long, short = 'i', value_name = "FILE")]
+    image: Vec<PathBuf>,
+    /// System prompt.
+    #[arg(long)]
+    system: Option<String>,
+    #[arg(long)]
+    max_tokens: Option<usize>,
+    /// 0 (the default) decodes greedily.
+    #[arg(long)]
+    temperature: Option<f64>,
+    #[arg(long)]
+    top_p: Option<f64>,
+    #[arg(long)]
+    top_k: Option<usize>,
+    /// Keep generating past the end-of-sequence token, up to --max-tokens.
+    #[arg(long)]
+    ignore_eos: bool,
+    /// Use the offline demo model (written on first use) and a built-in cutout.
+    #[arg(long)]
+    demo: bool,
+    /// Print one JSON object {answer, model, usage, finish_reason} instead of streaming.
+    #[arg(long)]
+    json: bool,
+    /// The question (several words are joined with spaces).
+    #[arg(required = true, num_args = 1..)]
+    question: Vec<String>,
+}
+
+#[derive(Subcommand)]
+enum ModelCommand {
+    /// Write a random-weight model directory in the exact Hugging Face layout.
+    Tiny {
+        #[arg(long, default_value = "idefics3")]
+        arch: String,
+        /// tiny (seconds to load) or real (the family's smallest real checkpoint's dimensions).
+        #[arg(long, default_value = "tiny")]
+        dims: String,
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Replace OUT_DIR if it exists.
+        #[arg(long)]
+        force: bool,
+        out_dir: PathBuf,
+    },
+    /// Check a model directory the way the engine will need it.
+    Check { dir: PathBuf },
+    /// List the architectures the embedded engine serves.
+    Archs,
+}
+
+#[derive(Subcommand)]
+enum ConfigCommand {
+    /// Print every setting, its value and where it came from.
+    Show {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print the config file path.
+    Path,
+}
+
+#[derive(Args)]
+struct BenchCli {
+    #[command(flatten)]
+    model: ModelFlags,
+    /// Measured generations (after one warm-up).
+    #[arg(long, default_value_t = 5)]
+    runs: usize,
+    /// Times the model is loaded to measure load time.
+    #[arg(long, default_value_t = 3)]
+    load_runs: usize,
+    /// Tokens generated per run (EOS ignored).
+    #[arg(long, default_value_t = 32)]
+    max_tokens: usize,
+    #[arg(long, value_name = "FILE")]
+    image: Option<PathBuf>,
+    #[arg(long)]
+    json: bool,
+}
+
+fn main() {
+    let cli = Cli::parse();
+    let code = match run(cli) {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("radiochat: {error}");
+            error.exit_code()
+        }
+    };
+    std::process::exit(code);
+}
+
+fn runtime() -> CommandResult<tokio::runtime::Runtime> {
+    tokio::runtime::Runtime::new().map_err(|e| CommandError::Failed(e.into()))
+}
+
+fn settings(cli_config: &Option<PathBuf>, flags: Flags) -> CommandResult<Settings> {
+    let path = cli_config
+        .clone()
+        .unwrap_or_else(config::default_config_path);
+    Settings::resolve(&path, &flags).map_err(CommandError::BadInput)
+}
+
+fn model_flags(m: &ModelFlags) -> Flags {
+    Flags {
+        model: m.model.clone(),
+        device: m.device.clone(),
+        dtype: m.dtype.clone(),
+        isq: m.isq.clone(),
+        ..Flags::default()
+    }
+}
+
+fn run(cli: Cli) -> CommandResult<i32> {
+    let Some(command) = cli.command else {
+        eprintln!(
+            "radiochat {}: the terminal UI is not built yet; try `radiochat ask --demo \"What do you see?\"` or `radiochat --help`",
+            radiochat::version()
+        );
+        return Ok(2);
+    };
+    match command {
+        Command::Ask(ask) => run_ask(&cli.config, ask),
+        Command::Model(ModelCommand::Tiny {
+            arch,
+            dims,
+            seed,
+            force,
+            out_dir,
+        }) => {
+            let scale: Scale = dims.parse().map_err(CommandError::bad)?;
+            let written = commands::model::tiny(&arch, scale, seed, &out_dir, force)?;
+            println!(
+                "wrote {} ({}, {} parameters, {:.1} MB)",
+                written.dir.display(),
+                written.architecture,
+                written.parameters,
+                written.bytes as f64 / 1e6
+            );
+            Ok(0)
+        }
+        Command::Model(ModelCommand::Check { dir }) => {
+            let model = commands::model::check(&dir)?;
+            println!(
+                "{}: ok ({})",
+                model.dir.display(),
+                model.architecture.hf_class
+            );
+            Ok(0)
+        }
+        Command::Model(ModelCommand::Archs) => {
+            commands::model::supported_lines()
+                .iter()
+                .for_each(|l| println!("{l}"));
+            Ok(0)
+        }
+        Command::Config(ConfigCommand::Show { json }) => {
+            let s = settings(&cli.config, Flags::default())?;
+            if json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&s).map_err(|e| CommandError::Failed(e.into()))?
+                );
+            } else {
+                println!("# {}", s.config_path.display());
+                for (name, value, origin) in s.describe() {
+                    println!(
+                        "{name} = {value}  ({})",
+                        format!("{origin:?}").to_lowercase()
+                    );
+                }
+            }
+            Ok(0)
+        }
+        Command::Config(ConfigCommand::Path) => {
+            let path = cli
+                .config
+                .clone()
+                .unwrap_or_else(config::default_config_path);
+            println!("{}", path.display());
+            Ok(0)
+        }
+        Command::BenchEngine(bench) => run_bench(&cli.config, bench),
+    }
+}
+
+fn run_ask(config_path: &Option<PathBuf>, ask: AskCli) -> CommandResult<i32> {
+    let flags = Flags {
+        system_prompt: ask.system.clone(),
+        temperature: ask.temperature,
+        top_p: ask.top_p,
+        top_k: ask.top_k,
+        max_tokens: ask.max_tokens,
+        ..model_flags(&ask.model)
+    };
+    let settings = settings(config_path, flags)?;
+    let runtime = runtime()?;
+    let json = ask.json;
+    let args = commands::ask::AskArgs {
+        settings,
+        question: ask.question.join(" "),
+        images: ask.image,
+        demo: ask.demo,
+        ignore_eos: ask.ignore_eos,
+    };
+    let handle = runtime.handle().clone();
+    let mut on_started = |cancel: radiochat::engine::CancelHandle| {
+        handle.spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                cancel.cancel();
+            }
+        });
+    };
+    let mut stdout = std::io::stdout();
+    let mut on_token = |text: &str| {
+        if !json {
+            let _ = stdout.write_all(text.as_bytes());
+            let _ = stdout.flush();
+        }
+    };
+    let outcome = commands::ask::run(args, &runtime, &mut on_started, &mut on_token)?;
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string(&outcome).map_err(|e| CommandError::Failed(e.into()))?
+        );
+    } else {
+        println!();
+    }
+    Ok(
+        if outcome.finish_reason == radiochat::engine::FinishReason::Cancelled {
+            130
+        } else {
+            0
+        },
+    )
+}
+
+fn run_bench(config_path: &Option<PathBuf>, bench: BenchCli) -> CommandResult<i32> {
+    let settings = settings(config_path, model_flags(&bench.model))?;
+    let spec: LoadSpec = settings.load_spec().ok_or_else(|| {
+        CommandError::bad("bench-engine needs --model DIR (or `model` in the config)")
+    })?;
+    let image = bench
+        .image
+        .as_deref()
+        .map(radiochat::imaging::load_model_image)
+        .transpose()?;
+    let runtime = runtime()?;
+    let report = commands::bench_engine::run(
+        commands::bench_engine::BenchArgs {
+            spec,
+            runs: bench.runs,
+            load_runs: bench.load_runs,
+            max_tokens: bench.max_tokens,
+            image,
+        },
+        &runtime,
+    )?;
+    if bench.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&report).map_err(|e| CommandError::Failed(e.into()))?
+        );
+    } else {
+        print!("{}", commands::bench_engine::table(&report));
+    }
+    Ok(0)
+}

@@ -1,0 +1,391 @@
+//! The `radiochat` binary as a user runs it: answers, JSON output, and one-line errors with
+//! exit code 2 for every kind of bad input.
+
+mod common;
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn radiochat(args: &[&str], home: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_radiochat"))
+        .args(args)
+        .env("RADIOCHAT_CONFIG", home.join("config.toml"))
+        .env("RADIOCHAT_DATA", home.join("data"))
+        // Any attempt to reach a hub fails fast instead of waiting on the network.
+        .env("HF_HUB_OFFLINE", "1")
+        .output()
+        .expect("running radiochat")
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// Exit 2, exactly one line on stderr, containing every `needle`, and no panic.
+fn assert_bad_input(out: &Output, needles: &[&str]) {
+    let err = stderr(out);
+    assert_eq!(out.status.code(), Some(2), "stderr: {err}");
+    assert!(!err.contains("panicked"), "{err}");
+    assert_eq!(
+        err.trim_end().lines().count(),
+        1,
+        "one line expected: {err}"
+    );
+    for needle in needles {
+        assert!(err.contains(needle), "{needle:?} not in {err}");
+    }
+}
+
+#[test]
+fn ask_streams_an_answer_and_prints_json() {
+    let home = tempfile::tempdir().unwrap();
+    let model = common::tiny_model(home.path(), "idefics3");
+    let image = home.path().join("cutout.png");
+    radiochat::imaging::demo_cutout().save(&image).unwrap();
+    let model_arg = model.to_str().unwrap();
+    let image_arg = image.to_str().unwrap();
+
+    let out = radiochat(
+        &[
+            "ask",
+            "--model",
+            model_arg,
+            "--image",
+            image_arg,
+            "--max-tokens",
+            "10",
+            "--ignore-eos",
+            "--json",
+            "Is",
+            "it",
+            "extended?",
+        ],
+        home.path(),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
+    assert_eq!(json["finish_reason"], "length");
+    assert_eq!(json["usage"]["completion_tokens"], 10);
+    assert!(json["usage"]["prompt_tokens"].as_u64().unwrap() > 4);
+    for key in ["prompt_tok_per_s", "decode_tok_per_s", "ttft_ms"] {
+        assert!(json["usage"][key].as_f64().unwrap() > 0.0, "{key}: {json}");
+    }
+    assert_eq!(
+        json["model"]["architecture"],
+        "Idefics3ForConditionalGeneration"
+    );
+    assert!(json["answer"].is_string());
+
+    let plain = radiochat(
+        &[
+            "ask",
+            "-m",
+            model_arg,
+            "-i",
+            image_arg,
+            "--max-tokens",
+            "6",
+            "--ignore-eos",
+            "What is this?",
+        ],
+        home.path(),
+    );
+    assert_eq!(plain.status.code(), Some(0), "{}", stderr(&plain));
+    assert!(!plain.stdout.is_empty());
+}
+
+#[test]
+fn demo_works_offline_with_nothing_configured() {
+    let home = tempfile::tempdir().unwrap();
+    let out = radiochat(
+        &[
+            "ask",
+            "--demo",
+            "--max-tokens",
+            "5",
+            "--json",
+            "What do you see?",
+        ],
+        home.path(),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        home.path()
+            .join("data/models/demo-idefics3/model.safetensors")
+            .exists()
+    );
+}
+
+#[test]
+fn bad_model_directories_get_one_line_errors() {
+    let home = tempfile::tempdir().unwrap();
+    let good = common::tiny_model(home.path(), "idefics3");
+    let ask = |model: &Path| {
+        radiochat(
+            &["ask", "--model", model.to_str().unwrap(), "hello"],
+            home.path(),
+        )
+    };
+
+    let missing = home.path().join("no-such-model");
+    assert_bad_input(&ask(&missing), &["no-such-model", "no such directory"]);
+    let file = home.path().join("weights.bin");
+    std::fs::write(&file, b"x").unwrap();
+    assert_bad_input(&ask(&file), &["weights.bin", "is a file"]);
+
+    for (name, needle) in [
+        ("config.json", "config.json: missing"),
+        ("tokenizer.json", "tokenizer.json: missing"),
+        (
+            "preprocessor_config.json",
+            "preprocessor_config.json: missing",
+        ),
+    ] {
+        let broken = home.path().join(format!("without-{name}"));
+        copy_dir(&good, &broken);
+        std::fs::remove_file(broken.join(name)).unwrap();
+        assert_bad_input(&ask(&broken), &[needle]);
+    }
+
+    let no_weights = home.path().join("no-weights");
+    copy_dir(&good, &no_weights);
+    std::fs::remove_file(no_weights.join("model.safetensors")).unwrap();
+    assert_bad_input(&ask(&no_weights), &["no *.safetensors weights"]);
+
+    let no_template = home.path().join("no-template");
+    copy_dir(&good, &no_template);
+    let cfg_path = no_template.join("tokenizer_config.json");
+    let mut cfg: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&cfg_path).unwrap()).unwrap();
+    cfg.as_object_mut().unwrap().remove("chat_template");
+    std::fs::write(&cfg_path, cfg.to_string()).unwrap();
+    assert_bad_input(&ask(&no_template), &["no chat template"]);
+
+    let truncated = home.path().join("truncated");
+    copy_dir(&good, &truncated);
+    let weights = std::fs::read(truncated.join("model.safetensors")).unwrap();
+    std::fs::write(
+        truncated.join("model.safetensors"),
+        &weights[..weights.len() / 2],
+    )
+    .unwrap();
+    assert_bad_input(
+        &ask(&truncated),
+        &["model.safetensors", "truncated safetensors"],
+    );
+
+    let corrupt = home.path().join("corrupt");
+    copy_dir(&good, &corrupt);
+    std::fs::write(
+        corrupt.join("model.safetensors"),
+        b"\xff\xff\xff\xff\xff\xff\xff\xffgarbage",
+    )
+    .unwrap();
+    assert_bad_input(
+        &ask(&corrupt),
+        &["model.safetensors", "corrupt safetensors"],
+    );
+
+    let not_json = home.path().join("not-json");
+    copy_dir(&good, &not_json);
+    std::fs::write(not_json.join("config.json"), b"{ this is not json").unwrap();
+    assert_bad_input(&ask(&not_json), &["config.json", "not valid JSON"]);
+
+    let onevision = home.path().join("radio-llava");
+    copy_dir(&good, &onevision);
+    std::fs::write(
+        onevision.join("config.json"),
+        br#"{"architectures":["LlavaOnevisionForConditionalGeneration"]}"#,
+    )
+    .unwrap();
+    assert_bad_input(
+        &ask(&onevision),
+        &[
+            "`LlavaOnevisionForConditionalGeneration` is not supported by the embedded engine (mistralrs 0.8.1); serve it with vLLM and connect with --remote",
+        ],
+    );
+
+    let qwen2vl = home.path().join("qwen2vl");
+    copy_dir(&good, &qwen2vl);
+    std::fs::write(
+        qwen2vl.join("config.json"),
+        br#"{"architectures":["Qwen2VLForConditionalGeneration"]}"#,
+    )
+    .unwrap();
+    assert_bad_input(
+        &ask(&qwen2vl),
+        &["Qwen2VLForConditionalGeneration", "qwen2vl/mod.rs:117"],
+    );
+
+    let adapter = home.path().join("with-adapter");
+    copy_dir(&good, &adapter);
+    std::fs::copy(
+        adapter.join("model.safetensors"),
+        adapter.join("adapter_model.safetensors"),
+    )
+    .unwrap();
+    assert_bad_input(
+        &ask(&adapter),
+        &["adapter_model.safetensors", "LoRA adapter"],
+    );
+
+    let bad_decoder = home.path().join("bad-decoder");
+    copy_dir(&good, &bad_decoder);
+    let tok_path = bad_decoder.join("tokenizer.json");
+    let mut tok: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&tok_path).unwrap()).unwrap();
+    tok["decoder"] = serde_json::json!({"type": "WordPiece", "prefix": "##", "cleanup": true});
+    std::fs::write(&tok_path, tok.to_string()).unwrap();
+    assert_bad_input(
+        &ask(&bad_decoder),
+        &["tokenizer.json", "decoder 'WordPiece'"],
+    );
+}
+
+#[test]
+fn bad_questions_images_and_settings_get_one_line_errors() {
+    let home = tempfile::tempdir().unwrap();
+    let model = common::tiny_model(home.path(), "idefics3");
+    let m = model.to_str().unwrap();
+    assert_bad_input(
+        &radiochat(&["ask", "-m", m, "   "], home.path()),
+        &["empty question"],
+    );
+
+    let missing = home.path().join("missing.png");
+    assert_bad_input(
+        &radiochat(
+            &["ask", "-m", m, "-i", missing.to_str().unwrap(), "hi"],
+            home.path(),
+        ),
+        &["missing.png: no such file"],
+    );
+    let text = home.path().join("notes.png");
+    std::fs::write(&text, "just text").unwrap();
+    assert_bad_input(
+        &radiochat(
+            &["ask", "-m", m, "-i", text.to_str().unwrap(), "hi"],
+            home.path(),
+        ),
+        &["notes.png: not an image"],
+    );
+    let empty = home.path().join("empty.jpg");
+    std::fs::write(&empty, "").unwrap();
+    assert_bad_input(
+        &radiochat(
+            &["ask", "-m", m, "-i", empty.to_str().unwrap(), "hi"],
+            home.path(),
+        ),
+        &["empty.jpg: empty file"],
+    );
+
+    assert_bad_input(
+        &radiochat(&["ask", "-m", m, "--isq", "q9", "hi"], home.path()),
+        &["unknown isq value 'q9'"],
+    );
+    assert_bad_input(
+        &radiochat(&["ask", "-m", m, "--max-tokens", "0", "hi"], home.path()),
+        &["max_tokens must be at least 1"],
+    );
+    assert_bad_input(
+        &radiochat(&["ask", "hi"], home.path()),
+        &["no model", "--demo"],
+    );
+}
+
+#[test]
+fn model_tiny_check_and_config_show() {
+    let home = tempfile::tempdir().unwrap();
+    let out_dir = home.path().join("smol");
+    let out = radiochat(
+        &[
+            "model",
+            "tiny",
+            "--arch",
+            "idefics3",
+            out_dir.to_str().unwrap(),
+        ],
+        home.path(),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    for file in [
+        "config.json",
+        "tokenizer.json",
+        "tokenizer_config.json",
+        "preprocessor_config.json",
+        "processor_config.json",
+        "generation_config.json",
+        "model.safetensors",
+    ] {
+        assert!(out_dir.join(file).is_file(), "{file}");
+    }
+    let again = radiochat(&["model", "tiny", out_dir.to_str().unwrap()], home.path());
+    assert_bad_input(&again, &["already exists", "--force"]);
+    assert_bad_input(
+        &radiochat(
+            &[
+                "model",
+                "tiny",
+                "--arch",
+                "nope",
+                home.path().join("x").to_str().unwrap(),
+            ],
+            home.path(),
+        ),
+        &["unknown --arch 'nope'"],
+    );
+    let check = radiochat(&["model", "check", out_dir.to_str().unwrap()], home.path());
+    assert_eq!(check.status.code(), Some(0));
+    assert!(
+        String::from_utf8_lossy(&check.stdout).contains("ok (Idefics3ForConditionalGeneration)")
+    );
+
+    std::fs::write(
+        home.path().join("config.toml"),
+        "model = \"/models/smol\"\n[sampling]\nmax_tokens = 99\n",
+    )
+    .unwrap();
+    let show = radiochat(&["config", "show"], home.path());
+    let text = String::from_utf8_lossy(&show.stdout);
+    assert!(text.contains("model = /models/smol  (config)"), "{text}");
+    assert!(
+        text.contains("sampling.max_tokens = 99  (config)"),
+        "{text}"
+    );
+    assert!(text.contains("device = cpu  (default)"), "{text}");
+}
+
+#[test]
+fn same_seed_same_bytes() {
+    let home = tempfile::tempdir().unwrap();
+    let a = home.path().join("a");
+    let b = home.path().join("b");
+    radiochat::engine::tiny::write(
+        "idefics3",
+        radiochat::engine::tiny::Scale::Tiny,
+        3,
+        &a,
+        false,
+    )
+    .unwrap();
+    radiochat::engine::tiny::write(
+        "idefics3",
+        radiochat::engine::tiny::Scale::Tiny,
+        3,
+        &b,
+        false,
+    )
+    .unwrap();
+    assert_eq!(
+        std::fs::read(a.join("model.safetensors")).unwrap(),
+        std::fs::read(b.join("model.safetensors")).unwrap()
+    );
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
+    }
+}

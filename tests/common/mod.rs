@@ -1,0 +1,64 @@
+//! Helpers shared by the integration tests.
+#![allow(dead_code)]
+
+use radiochat::engine::{EngineEvent, FinishReason, Generation, Usage};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// Write a tiny model of `arch` under `dir`.
+pub fn tiny_model(dir: &Path, arch: &str) -> PathBuf {
+    let out = dir.join(arch);
+    radiochat::engine::tiny::write(arch, radiochat::engine::tiny::Scale::Tiny, 7, &out, false)
+        .expect("writing the tiny model");
+    out
+}
+
+/// What one generation produced.
+#[derive(Debug)]
+pub struct Collected {
+    pub tokens: Vec<String>,
+    pub finished: Option<(FinishReason, Usage)>,
+    pub failed: Option<String>,
+}
+
+impl Collected {
+    pub fn text(&self) -> String {
+        self.tokens.concat()
+    }
+}
+
+/// Read events until the terminal one; panics if none arrives within `limit` (a hang is
+/// exactly what the engine must never do). `after_tokens` runs after each token.
+pub fn collect(
+    mut generation: Generation,
+    limit: Duration,
+    mut after_token: impl FnMut(usize),
+) -> Collected {
+    let deadline = Instant::now() + limit;
+    let mut out = Collected {
+        tokens: Vec::new(),
+        finished: None,
+        failed: None,
+    };
+    loop {
+        assert!(
+            Instant::now() < deadline,
+            "no terminal event within {limit:?}; got {out:?}"
+        );
+        match generation.try_next() {
+            Some(EngineEvent::Token(t)) => {
+                out.tokens.push(t);
+                after_token(out.tokens.len());
+            }
+            Some(EngineEvent::Finished { reason, usage }) => {
+                out.finished = Some((reason, usage));
+                return out;
+            }
+            Some(EngineEvent::Failed(message)) => {
+                out.failed = Some(message);
+                return out;
+            }
+            None => std::thread::sleep(Duration::from_millis(2)),
+        }
+    }
+}
