@@ -1,7 +1,7 @@
 //! `radiochat ask`: one question (with images) to the model, answer streamed.
 
 use super::{CommandError, CommandResult};
-use crate::config::Settings;
+use crate::config::{Origin, Settings};
 use crate::engine::{
     ChatMessage, ChatRequest, Engine, EngineEvent, FinishReason, LoadSpec, MistralEngine,
     ModelInfo, ModelSource, Usage, validate_model_dir,
@@ -14,7 +14,8 @@ pub struct AskArgs {
     pub settings: Settings,
     pub question: String,
     pub images: Vec<PathBuf>,
-    /// Use the demo model (written on first use) and the demo cutout when no image is given.
+    /// Use the demo model (written on first use) unless `--model` is given, and the demo
+    /// cutout when no image is given.
     pub demo: bool,
     pub ignore_eos: bool,
 }
@@ -45,10 +46,11 @@ pub fn run(
     for path in &args.images {
         pictures.push(imaging::load_model_image(path)?);
     }
-    let spec = if args.demo {
-        if pictures.is_empty() {
-            pictures.push(imaging::demo_cutout());
-        }
+    if args.demo && pictures.is_empty() {
+        pictures.push(imaging::demo_cutout());
+    }
+    // --demo fills in what was not given: the demo model unless --model names one.
+    let spec = if args.demo && args.settings.model.origin != Origin::Flag {
         demo_spec(&args.settings)?
     } else {
         args.settings.load_spec().ok_or_else(|| {

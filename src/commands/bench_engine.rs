@@ -48,6 +48,7 @@ impl Stat {
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct BenchReport {
     pub model: String,
+    pub dtype: String,
     pub isq: Option<String>,
     pub runs: usize,
     pub load_s: Stat,
@@ -125,6 +126,7 @@ pub fn run(args: BenchArgs, runtime: &Runtime) -> CommandResult<BenchReport> {
     let info = engine.describe();
     Ok(BenchReport {
         model: info.source,
+        dtype: info.dtype,
         isq: info.isq,
         runs: args.runs,
         load_s: Stat::of(&load_times),
@@ -148,8 +150,9 @@ pub fn table(report: &BenchReport) -> String {
         )
     };
     let mut out = format!(
-        "model {} (isq {}), {} runs, {} prompt tokens, {} generated tokens\n\n| metric | median | min | max |\n|---|---|---|---|\n",
+        "model {} (dtype {}, isq {}), {} runs, {} prompt tokens, {} generated tokens\n\n| metric | median | min | max |\n|---|---|---|---|\n",
         report.model,
+        report.dtype,
         report.isq.as_deref().unwrap_or("none"),
         report.runs,
         report.prompt_tokens,

@@ -26,6 +26,9 @@ pub struct Architecture {
     pub support: Support,
 }
 
+const QWEN2_5VL_BUG: &str = "mistralrs 0.8.1 fails mid-answer (shape mismatch in where_cond, \
+qwen2_5_vl/mod.rs:238) whenever a generated token is not valid UTF-8 on its own";
+
 const QWEN2VL_BUG: &str = "mistralrs 0.8.1 fails on the first decode step after an image \
 (index-select invalid index, qwen2vl/mod.rs:117; upstream PR #1787)";
 
@@ -39,10 +42,46 @@ pub const ARCHITECTURES: &[Architecture] = &[
         support: Support::Supported,
     },
     Architecture {
+        hf_class: "Gemma3ForConditionalGeneration",
+        loader: "gemma3",
+        family: "Gemma 3",
+        support: Support::Supported,
+    },
+    Architecture {
+        hf_class: "LlavaForConditionalGeneration",
+        loader: "llava",
+        family: "LLaVA 1.5",
+        support: Support::Supported,
+    },
+    Architecture {
+        hf_class: "LlavaNextForConditionalGeneration",
+        loader: "llava_next",
+        family: "LLaVA-NeXT (1.6)",
+        support: Support::Supported,
+    },
+    Architecture {
+        hf_class: "Qwen3VLForConditionalGeneration",
+        loader: "qwen3vl",
+        family: "Qwen3-VL",
+        support: Support::Supported,
+    },
+    Architecture {
+        hf_class: "Mistral3ForConditionalGeneration",
+        loader: "mistral3",
+        family: "Mistral 3 (Mistral-Small-3.1 vision)",
+        support: Support::Supported,
+    },
+    Architecture {
         hf_class: "Qwen2VLForConditionalGeneration",
         loader: "qwen2vl",
         family: "Qwen2-VL",
         support: Support::Broken(QWEN2VL_BUG),
+    },
+    Architecture {
+        hf_class: "Qwen2_5_VLForConditionalGeneration",
+        loader: "qwen2_5vl",
+        family: "Qwen2.5-VL",
+        support: Support::Broken(QWEN2_5VL_BUG),
     },
     Architecture {
         hf_class: "LlavaOnevisionForConditionalGeneration",
@@ -54,12 +93,6 @@ pub const ARCHITECTURES: &[Architecture] = &[
 
 /// Loaders mistralrs 0.8.1 has that this project has not proven with tests yet.
 const UNPROVEN: &[(&str, &str)] = &[
-    ("Gemma3ForConditionalGeneration", "gemma3"),
-    ("LlavaForConditionalGeneration", "llava"),
-    ("LlavaNextForConditionalGeneration", "llava_next"),
-    ("Qwen3VLForConditionalGeneration", "qwen3vl"),
-    ("Mistral3ForConditionalGeneration", "mistral3"),
-    ("Qwen2_5_VLForConditionalGeneration", "qwen2_5vl"),
     ("Phi3VForCausalLM", "phi3v"),
     ("Idefics2ForConditionalGeneration", "idefics2"),
     ("MllamaForConditionalGeneration", "vllama"),

@@ -49,6 +49,9 @@ impl MistralEngine {
         };
         let mut builder = MultimodalModelBuilder::new(&model_id)
             .with_dtype(match spec.dtype {
+                // mistralrs's auto picks F16 on CPU, which decodes at half the speed of F32
+                // there (measured: 6 vs 12 tok/s, SmolVLM-256M dims, 2 cores).
+                DType::Auto if spec.device == Device::Cpu => mistralrs::ModelDType::F32,
                 DType::Auto => mistralrs::ModelDType::Auto,
                 DType::F32 => mistralrs::ModelDType::F32,
                 DType::F16 => mistralrs::ModelDType::F16,
@@ -102,7 +105,10 @@ impl MistralEngine {
                 .map(|v| v.architecture.hf_class.to_string())
                 .unwrap_or_else(|| "auto-detected".into()),
             device: spec.device.to_string(),
-            dtype: spec.dtype.to_string(),
+            dtype: match (spec.dtype, spec.device) {
+                (DType::Auto, Device::Cpu) => "f32 (auto)".to_string(),
+                (dtype, _) => dtype.to_string(),
+            },
             isq: spec.isq.map(|i| i.to_string()),
             max_context: validated.as_ref().and_then(|v| v.max_context),
             load_seconds,

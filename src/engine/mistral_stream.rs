@@ -48,24 +48,40 @@ impl EngineProbe {
 struct StepCounter {
     prompt_len: AtomicUsize,
     steps: AtomicUsize,
-    /// When the first token was sampled: the end of prefill.
-    first_step: Mutex<Option<Instant>>,
+    /// When the first and the latest token were sampled.
+    step_times: Mutex<Option<(Instant, Instant)>>,
 }
 
 impl StepCounter {
     fn record(&self, context_len: usize) {
+        let now = Instant::now();
         if self.steps.fetch_add(1, Ordering::SeqCst) == 0 {
             self.prompt_len.store(context_len, Ordering::SeqCst);
-            if let Ok(mut first) = self.first_step.lock() {
-                *first = Some(Instant::now());
-            }
+        }
+        if let Ok(mut times) = self.step_times.lock() {
+            let first = times.map(|(first, _)| first).unwrap_or(now);
+            *times = Some((first, now));
         }
     }
-    /// Prefill speed from our own timestamps, when the engine's usage is missing.
+
+    /// Prompt tokens per second: image preprocessing, vision encoder and prefill, from
+    /// sending the request to sampling the first token.
     fn prompt_rate(&self, sent: Instant) -> f64 {
-        let first = self.first_step.lock().ok().and_then(|f| *f);
-        match first {
-            Some(t) if t > sent => self.prompt_len() as f64 / (t - sent).as_secs_f64(),
+        match self.step_times.lock().ok().and_then(|t| *t) {
+            Some((first, _)) if first > sent => {
+                self.prompt_len() as f64 / (first - sent).as_secs_f64()
+            }
+            _ => 0.0,
+        }
+    }
+
+    /// Generated tokens per second after the first one.
+    fn decode_rate(&self) -> f64 {
+        let steps = self.steps();
+        match self.step_times.lock().ok().and_then(|t| *t) {
+            Some((first, last)) if last > first && steps > 1 => {
+                (steps - 1) as f64 / (last - first).as_secs_f64()
+            }
             _ => 0.0,
         }
     }
@@ -139,11 +155,10 @@ fn suppress_tokens(
     mistralrs::Tensor::from_vec(values, logits.shape(), logits.device())?.to_dtype(dtype)
 }
 
-/// Timing seen from this side of the stream.
+/// When the request was sent and when its first text arrived.
 struct Clock {
     sent: Instant,
     first_text: Option<Instant>,
-    last_text: Option<Instant>,
 }
 
 impl Clock {
@@ -151,13 +166,6 @@ impl Clock {
         self.first_text
             .map(|t| (t - self.sent).as_secs_f64() * 1000.0)
             .unwrap_or(0.0)
-    }
-    /// Decode speed from our own timestamps, when the engine's usage is missing.
-    fn decode_rate(&self, steps: usize) -> f64 {
-        match (self.first_text, self.last_text) {
-            (Some(a), Some(b)) if b > a && steps > 1 => (steps - 1) as f64 / (b - a).as_secs_f64(),
-            _ => 0.0,
-        }
     }
 }
 
@@ -175,17 +183,19 @@ pub async fn drive(
     let mut clock = Clock {
         sent: Instant::now(),
         first_text: None,
-        last_text: None,
     };
     let mut stream = model
         .stream_chat_request(builder)
         .await
         .map_err(|e| format!("the engine refused the request: {e}"))?;
-    let our_usage = |clock: &Clock| Usage {
+    // Counted and timed on this side for every finish, so the numbers mean the same whether
+    // or not mistralrs sent its final chunk (its own usage rounds times to milliseconds and
+    // over-counts LLaVA's completion tokens by the image tokens).
+    let usage = |clock: &Clock| Usage {
         prompt_tokens: counter.prompt_len(),
         completion_tokens: counter.steps(),
         prompt_tok_per_s: counter.prompt_rate(clock.sent),
-        decode_tok_per_s: clock.decode_rate(counter.steps()),
+        decode_tok_per_s: counter.decode_rate(),
         ttft_ms: clock.ttft_ms(),
     };
     loop {
@@ -193,7 +203,7 @@ pub async fn drive(
             _ = sink.cancelled.changed() => {
                 // Dropping the stream cancels the sequence inside mistralrs.
                 drop(stream);
-                sink.send(EngineEvent::Finished { reason: FinishReason::Cancelled, usage: our_usage(&clock) });
+                sink.send(EngineEvent::Finished { reason: FinishReason::Cancelled, usage: usage(&clock) });
                 return Ok(());
             }
             response = stream.next() => response,
@@ -212,7 +222,7 @@ pub async fn drive(
             };
             sink.send(EngineEvent::Finished {
                 reason,
-                usage: our_usage(&clock),
+                usage: usage(&clock),
             });
             return Ok(());
         };
@@ -222,24 +232,19 @@ pub async fn drive(
                     continue;
                 };
                 if let Some(text) = choice.delta.content.filter(|t| !t.is_empty()) {
-                    let now = Instant::now();
-                    clock.first_text.get_or_insert(now);
-                    clock.last_text = Some(now);
+                    clock.first_text.get_or_insert_with(Instant::now);
                     sink.send(EngineEvent::Token(text));
                 }
                 if let Some(reason) = choice.finish_reason {
-                    let mut usage = our_usage(&clock);
-                    if let Some(u) = chunk.usage {
-                        usage.prompt_tokens = u.prompt_tokens;
-                        usage.prompt_tok_per_s = u.avg_prompt_tok_per_sec as f64;
-                        usage.decode_tok_per_s = u.avg_compl_tok_per_sec as f64;
-                    }
                     let reason = match reason.as_str() {
                         "length" => FinishReason::Length,
                         "canceled" | "cancelled" => FinishReason::Cancelled,
                         _ => FinishReason::Stop,
                     };
-                    sink.send(EngineEvent::Finished { reason, usage });
+                    sink.send(EngineEvent::Finished {
+                        reason,
+                        usage: usage(&clock),
+                    });
                     return Ok(());
                 }
             }

@@ -116,9 +116,11 @@ pub fn build(scale: Scale) -> TinyModel {
         Fill::Zeros,
     );
     let m = "language_model.model";
-    w.matrix(
+    // Tied: the embedding is also the output head.
+    w.output_head(
         format!("{m}.embed_tokens.weight"),
-        &[text.vocab_size, text.hidden],
+        text.vocab_size,
+        text.hidden,
     );
     for i in 0..text.layers {
         let l = format!("{m}.layers.{i}");

@@ -107,7 +107,7 @@ pub fn build(scale: Scale) -> TinyModel {
         false,
     );
     llama_text_stack(&mut w, "model.text_model", &text);
-    w.linear("lm_head", text.vocab_size, text.hidden, false);
+    w.output_head("lm_head.weight", text.vocab_size, text.hidden);
 
     TinyModel {
         config,

@@ -4,6 +4,9 @@
 
 mod gemma3;
 mod idefics3;
+mod llava;
+mod mistral3;
+mod qwen3vl;
 mod tokenizer;
 mod vision;
 mod weights;
@@ -75,12 +78,23 @@ impl TinyModel {
 }
 
 /// Loader names `model tiny --arch` accepts.
-pub const TINY_ARCHS: &[&str] = &["idefics3", "gemma3"];
+pub const TINY_ARCHS: &[&str] = &[
+    "idefics3",
+    "gemma3",
+    "llava",
+    "llava_next",
+    "qwen3vl",
+    "mistral3",
+];
 
 pub fn build(arch: &str, scale: Scale) -> anyhow::Result<TinyModel> {
     match arch {
         "idefics3" => Ok(idefics3::build(scale)),
         "gemma3" => Ok(gemma3::build(scale)),
+        "llava" => Ok(llava::build(scale, false)),
+        "llava_next" => Ok(llava::build(scale, true)),
+        "qwen3vl" => Ok(qwen3vl::build(scale)),
+        "mistral3" => Ok(mistral3::build(scale)),
         other => bail!(
             "model tiny: unknown --arch '{other}'; expected one of {}",
             TINY_ARCHS.join(", ")

@@ -67,3 +67,30 @@ pub fn siglip_config(v: &VisionDims, model_type: &str) -> serde_json::Value {
         "layer_norm_eps": 1e-6,
     })
 }
+
+/// A CLIP vision transformer under `prefix` (LLaVA, LLaVA-NeXT): class embedding, conv patch
+/// embedding without bias, position embedding including the class position, `pre_layrnorm`
+/// (CLIP's own spelling), encoder layers, `post_layernorm`.
+pub fn clip_tower(w: &mut Weights, prefix: &str, v: &VisionDims) {
+    w.matrix(format!("{prefix}.embeddings.class_embedding"), &[v.hidden]);
+    w.matrix(
+        format!("{prefix}.embeddings.patch_embedding.weight"),
+        &[v.hidden, 3, v.patch, v.patch],
+    );
+    w.matrix(
+        format!("{prefix}.embeddings.position_embedding.weight"),
+        &[v.patches() + 1, v.hidden],
+    );
+    w.layer_norm(&format!("{prefix}.pre_layrnorm"), v.hidden);
+    for i in 0..v.layers {
+        let l = format!("{prefix}.encoder.layers.{i}");
+        for proj in ["q_proj", "k_proj", "v_proj", "out_proj"] {
+            w.linear(&format!("{l}.self_attn.{proj}"), v.hidden, v.hidden, true);
+        }
+        w.layer_norm(&format!("{l}.layer_norm1"), v.hidden);
+        w.layer_norm(&format!("{l}.layer_norm2"), v.hidden);
+        w.linear(&format!("{l}.mlp.fc1"), v.intermediate, v.hidden, true);
+        w.linear(&format!("{l}.mlp.fc2"), v.hidden, v.intermediate, true);
+    }
+    w.layer_norm(&format!("{prefix}.post_layernorm"), v.hidden);
+}

@@ -15,6 +15,10 @@ pub enum Fill {
     Ones,
     /// Biases, and Gemma-style norms whose scale is 1 + weight.
     Zeros,
+    /// An output head [vocab, hidden] whose rows for printable ASCII bytes are Normal(0, 1)
+    /// and whose other rows are zero: a random model then writes readable characters (one
+    /// streamed piece per token) instead of invalid UTF-8 and special tokens.
+    PrintableHead,
 }
 
 #[derive(Debug, Default)]
@@ -41,6 +45,11 @@ impl Weights {
         if bias {
             self.tensor(format!("{prefix}.bias"), &[out_dim], Fill::Zeros);
         }
+    }
+
+    /// `{name}` [vocab, hidden] as an output head (see [`Fill::PrintableHead`]).
+    pub fn output_head(&mut self, name: impl Into<String>, vocab: usize, hidden: usize) {
+        self.tensor(name, &[vocab, hidden], Fill::PrintableHead);
     }
 
     /// LayerNorm: weight 1, bias 0.
@@ -73,12 +82,17 @@ impl Weights {
             Vec::with_capacity(self.tensors.len());
         for (name, shape, fill) in &self.tensors {
             let count: usize = shape.iter().product();
+            let row_len = shape.last().copied().unwrap_or(1).max(1);
             let mut bytes = Vec::with_capacity(count * 4);
-            for _ in 0..count {
+            for index in 0..count {
                 let value = match fill {
                     Fill::Normal(std) => std * standard_normal(&mut rng),
                     Fill::Ones => 1.0,
                     Fill::Zeros => 0.0,
+                    Fill::PrintableHead => match index / row_len {
+                        0x20..=0x7e => standard_normal(&mut rng),
+                        _ => 0.0,
+                    },
                 };
                 bytes.extend_from_slice(&value.to_le_bytes());
             }
