@@ -389,3 +389,51 @@ fn copy_dir(from: &Path, to: &Path) {
         std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
     }
 }
+
+#[test]
+fn ctrl_c_stops_the_answer_keeps_the_partial_text_and_exits_130() {
+    use std::io::Read;
+    let home = tempfile::tempdir().unwrap();
+    let model = common::tiny_model(home.path(), "idefics3");
+    // A long context so the answer cannot finish before the signal arrives.
+    let config_path = model.join("config.json");
+    let mut config: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&config_path).unwrap()).unwrap();
+    config["text_config"]["max_position_embeddings"] = serde_json::json!(1_000_000);
+    std::fs::write(&config_path, config.to_string()).unwrap();
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_radiochat"))
+        .args([
+            "ask",
+            "-m",
+            model.to_str().unwrap(),
+            "--max-tokens",
+            "900000",
+            "--ignore-eos",
+            "Describe it",
+        ])
+        .env("RADIOCHAT_CONFIG", home.path().join("config.toml"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let mut first = [0u8; 16];
+    stdout
+        .read_exact(&mut first)
+        .expect("the answer starts streaming");
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let mut rest = Vec::new();
+    stdout.read_to_end(&mut rest).unwrap();
+    let exit = child.wait().unwrap();
+    assert_eq!(exit.code(), Some(130), "cancelled answers exit 130");
+    let streamed = first.len() + rest.len();
+    assert!(
+        streamed >= 16 && streamed < 900_000,
+        "partial answer kept: {streamed} bytes"
+    );
+}

@@ -7,8 +7,7 @@ mod common;
 
 use common::{collect, tiny_model};
 use radiochat::engine::{
-    Architecture, ChatMessage, ChatRequest, DType, Engine, FinishReason, LoadSpec, MistralEngine,
-    ModelSource, Sampling,
+    Architecture, ChatMessage, ChatRequest, DType, FinishReason, LoadSpec, ModelSource, Sampling,
 };
 use std::time::Duration;
 
@@ -21,7 +20,7 @@ fn prove(arch: &str) {
     let mut spec = LoadSpec::new(ModelSource::Local(model_dir));
     spec.dtype = DType::F32;
     let engine = runtime
-        .block_on(MistralEngine::load(&spec))
+        .block_on(radiochat::engine::load(&spec))
         .expect("tiny model loads");
     assert_eq!(
         engine.describe().architecture,

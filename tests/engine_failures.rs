@@ -67,7 +67,7 @@ fn invalid_sampling_fails_without_reaching_the_engine() {
     let model_dir = tiny_model(dir.path(), "idefics3");
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let engine = runtime
-        .block_on(MistralEngine::load(&LoadSpec::new(ModelSource::Local(
+        .block_on(radiochat::engine::load(&LoadSpec::new(ModelSource::Local(
             model_dir,
         ))))
         .unwrap();

@@ -3,8 +3,7 @@
 use super::{CommandError, CommandResult};
 use crate::config::{Origin, Settings};
 use crate::engine::{
-    ChatMessage, ChatRequest, Engine, EngineEvent, FinishReason, LoadSpec, MistralEngine,
-    ModelInfo, ModelSource, Usage, validate_model_dir,
+    ChatMessage, ChatRequest, EngineEvent, FinishReason, LoadSpec, ModelInfo, ModelSource, Usage,
 };
 use crate::imaging;
 use std::path::{Path, PathBuf};
@@ -60,13 +59,7 @@ pub fn run(
             ))
         })?
     };
-    let validated = match &spec.source {
-        ModelSource::Local(dir) => Some(validate_model_dir(dir)?),
-        ModelSource::Hub(_) => None,
-    };
-    let engine = runtime
-        .block_on(MistralEngine::load_validated(&spec, validated))
-        .map_err(CommandError::Failed)?;
+    let engine = runtime.block_on(crate::engine::load(&spec))?;
 
     let mut messages = Vec::new();
     if let Some(system) = &args.settings.system_prompt.value {
@@ -126,5 +119,5 @@ fn ensure_demo_model(dir: &Path) -> CommandResult<()> {
     }
     crate::engine::tiny::write("idefics3", crate::engine::tiny::Scale::Tiny, 0, dir, true)
         .map(|_| ())
-        .map_err(CommandError::Failed)
+        .map_err(|e| CommandError::Failed(e.into()))
 }

@@ -3,10 +3,7 @@
 //! test: it prints a table and asserts nothing.
 
 use super::{CommandError, CommandResult};
-use crate::engine::{
-    ChatMessage, ChatRequest, Engine, EngineEvent, LoadSpec, MistralEngine, ModelSource, Sampling,
-    validate_model_dir,
-};
+use crate::engine::{ChatMessage, ChatRequest, EngineEvent, LoadSpec, Sampling};
 use std::time::Instant;
 use tokio::runtime::Runtime;
 
@@ -65,18 +62,12 @@ pub fn run(args: BenchArgs, runtime: &Runtime) -> CommandResult<BenchReport> {
             "--runs and --load-runs must be at least 1",
         ));
     }
-    let validated = match &args.spec.source {
-        ModelSource::Local(dir) => Some(validate_model_dir(dir)?),
-        ModelSource::Hub(_) => None,
-    };
     let mut load_times = Vec::new();
     let mut engine = None;
     for _ in 0..args.load_runs {
         drop(engine.take());
         let started = Instant::now();
-        let loaded = runtime
-            .block_on(MistralEngine::load_validated(&args.spec, validated.clone()))
-            .map_err(CommandError::Failed)?;
+        let loaded = runtime.block_on(crate::engine::load(&args.spec))?;
         load_times.push(started.elapsed().as_secs_f64());
         engine = Some(loaded);
     }

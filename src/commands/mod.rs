@@ -46,6 +46,15 @@ impl From<crate::engine::ModelDirError> for CommandError {
     }
 }
 
+impl From<crate::engine::LoadError> for CommandError {
+    fn from(e: crate::engine::LoadError) -> Self {
+        match e {
+            crate::engine::LoadError::BadModel(e) => CommandError::BadInput(e.into()),
+            crate::engine::LoadError::Engine(e) => CommandError::Failed(e),
+        }
+    }
+}
+
 impl From<crate::imaging::ImageError> for CommandError {
     fn from(e: crate::imaging::ImageError) -> Self {
         CommandError::BadInput(e.into())

@@ -1,7 +1,7 @@
 //! `radiochat model tiny|check|archs`.
 
 use super::{CommandError, CommandResult};
-use crate::engine::tiny::{self, Scale, Written};
+use crate::engine::tiny::{self, Scale, TinyError, Written};
 use crate::engine::{Architecture, ValidatedModel, validate_model_dir};
 use std::path::Path;
 
@@ -12,25 +12,10 @@ pub fn tiny(
     out: &Path,
     force: bool,
 ) -> CommandResult<Written> {
-    if !tiny::TINY_ARCHS.contains(&arch) {
-        return Err(CommandError::bad(format!(
-            "unknown --arch '{arch}'; expected one of {}",
-            tiny::TINY_ARCHS.join(", ")
-        )));
-    }
-    if out.exists() && !force {
-        let empty = out.is_dir()
-            && std::fs::read_dir(out)
-                .map(|mut d| d.next().is_none())
-                .unwrap_or(false);
-        if !empty {
-            return Err(CommandError::bad(format!(
-                "{}: already exists and is not empty (use --force to replace it)",
-                out.display()
-            )));
-        }
-    }
-    tiny::write(arch, scale, seed, out, force).map_err(CommandError::Failed)
+    tiny::write(arch, scale, seed, out, force).map_err(|e| match e {
+        TinyError::Io(e) => CommandError::Failed(e),
+        bad_input => CommandError::BadInput(bad_input.into()),
+    })
 }
 
 pub fn check(dir: &Path) -> CommandResult<ValidatedModel> {

@@ -1,7 +1,7 @@
 //! The embedded engine: mistralrs 0.8.1 running in this process.
 
 use super::mistral_stream::{EngineProbe, drive};
-use super::validate::{ValidatedModel, validate_model_dir};
+use super::validate::ValidatedModel;
 use super::{
     ChatRequest, DType, Device, Engine, EngineEvent, Generation, LoadSpec, ModelInfo, ModelSource,
 };
@@ -20,16 +20,6 @@ pub struct MistralEngine {
 }
 
 impl MistralEngine {
-    /// Validate (for local directories) and load. Must run inside a tokio runtime; generations
-    /// are later spawned on that same runtime.
-    pub async fn load(spec: &LoadSpec) -> anyhow::Result<Self> {
-        let validated = match &spec.source {
-            ModelSource::Local(dir) => Some(validate_model_dir(dir)?),
-            ModelSource::Hub(_) => None,
-        };
-        Self::load_validated(spec, validated).await
-    }
-
     /// Load a model whose directory was already validated (or a hub id, when `None`).
     pub async fn load_validated(
         spec: &LoadSpec,

@@ -136,6 +136,29 @@ pub struct ModelInfo {
     pub load_seconds: f64,
 }
 
+/// Why a model could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// The model directory is wrong; the user must fix it (exit code 2).
+    #[error(transparent)]
+    BadModel(#[from] ModelDirError),
+    /// The engine failed while loading (exit code 1).
+    #[error(transparent)]
+    Engine(#[from] anyhow::Error),
+}
+
+/// Load the model a spec names: local directories are validated first, so a bad directory is
+/// a [`LoadError::BadModel`] naming the file, never a network lookup or an engine crash.
+pub async fn load(spec: &LoadSpec) -> Result<Box<dyn Engine>, LoadError> {
+    let validated = match &spec.source {
+        ModelSource::Local(dir) => Some(validate_model_dir(dir)?),
+        ModelSource::Hub(_) => None,
+    };
+    Ok(Box::new(
+        MistralEngine::load_validated(spec, validated).await?,
+    ))
+}
+
 /// A loaded model that answers chat requests.
 pub trait Engine: Send + Sync {
     fn describe(&self) -> ModelInfo;

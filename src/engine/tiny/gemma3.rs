@@ -3,8 +3,8 @@
 //! scales by 1 + weight, so norm weights are zeros.
 
 use super::vision::{VisionDims, siglip_config, siglip_tower};
-use super::weights::{Fill, Weights};
-use super::{Scale, TextDims, TinyModel, tokenizer::padded_vocab};
+use super::weights::{Decoder, Fill, Weights, decoder_stack};
+use super::{Scale, TextDims, TinyModel};
 use serde_json::json;
 
 const SPECIALS: &[&str] = &[
@@ -27,28 +27,8 @@ const CHAT_TEMPLATE: &str = "{{ bos_token }}{% for message in messages %}\
 <end_of_turn>\n{% endfor %}{% if add_generation_prompt %}<start_of_turn>model\n{% endif %}";
 
 pub fn build(scale: Scale) -> TinyModel {
-    let (text, head_dim, vision, mm_tokens) = match scale {
-        Scale::Tiny => (
-            TextDims {
-                hidden: 64,
-                intermediate: 128,
-                layers: 2,
-                heads: 4,
-                kv_heads: 2,
-                vocab_size: padded_vocab(SPECIALS.len()),
-                max_positions: 2048,
-            },
-            16,
-            VisionDims {
-                hidden: 32,
-                intermediate: 64,
-                layers: 2,
-                heads: 2,
-                image_size: 32,
-                patch: 8,
-            },
-            4,
-        ),
+    let (text, vision, mm_tokens) = match scale {
+        Scale::Tiny => (TextDims::tiny(SPECIALS.len()), VisionDims::tiny(), 4),
         // gemma-3-4b-it.
         Scale::Real => (
             TextDims {
@@ -57,10 +37,10 @@ pub fn build(scale: Scale) -> TinyModel {
                 layers: 34,
                 heads: 8,
                 kv_heads: 4,
+                head_dim: 256,
                 vocab_size: 262208,
                 max_positions: 131072,
             },
-            256,
             VisionDims {
                 hidden: 1152,
                 intermediate: 4304,
@@ -81,26 +61,18 @@ pub fn build(scale: Scale) -> TinyModel {
         "eoi_token_index": id("<end_of_image>"),
         "mm_tokens_per_image": mm_tokens,
         "torch_dtype": "float32",
-        "text_config": {
+        "text_config": text.hf_config(json!({
             "model_type": "gemma3_text",
-            "hidden_size": text.hidden,
-            "intermediate_size": text.intermediate,
-            "num_hidden_layers": text.layers,
-            "num_attention_heads": text.heads,
-            "num_key_value_heads": text.kv_heads,
-            "head_dim": head_dim,
-            "vocab_size": text.vocab_size,
             "sliding_window": 512,
             "sliding_window_pattern": 6,
-            "query_pre_attn_scalar": head_dim,
+            "query_pre_attn_scalar": text.head_dim,
             "rope_theta": 1_000_000.0,
             "rope_local_base_freq": 10_000.0,
             "rms_norm_eps": 1e-6,
-            "max_position_embeddings": text.max_positions,
             "hidden_activation": "gelu_pytorch_tanh",
             "attention_bias": false,
             "tie_word_embeddings": true,
-        },
+        })),
         "vision_config": siglip_config(&vision, "siglip_vision_model"),
     });
 
@@ -115,77 +87,7 @@ pub fn build(scale: Scale) -> TinyModel {
         &[vision.hidden],
         Fill::Zeros,
     );
-    let m = "language_model.model";
-    // Tied: the embedding is also the output head.
-    w.output_head(
-        format!("{m}.embed_tokens.weight"),
-        text.vocab_size,
-        text.hidden,
-    );
-    for i in 0..text.layers {
-        let l = format!("{m}.layers.{i}");
-        w.linear(
-            &format!("{l}.self_attn.q_proj"),
-            text.heads * head_dim,
-            text.hidden,
-            false,
-        );
-        w.linear(
-            &format!("{l}.self_attn.k_proj"),
-            text.kv_heads * head_dim,
-            text.hidden,
-            false,
-        );
-        w.linear(
-            &format!("{l}.self_attn.v_proj"),
-            text.kv_heads * head_dim,
-            text.hidden,
-            false,
-        );
-        w.linear(
-            &format!("{l}.self_attn.o_proj"),
-            text.hidden,
-            text.heads * head_dim,
-            false,
-        );
-        w.tensor(
-            format!("{l}.self_attn.q_norm.weight"),
-            &[head_dim],
-            Fill::Zeros,
-        );
-        w.tensor(
-            format!("{l}.self_attn.k_norm.weight"),
-            &[head_dim],
-            Fill::Zeros,
-        );
-        w.linear(
-            &format!("{l}.mlp.gate_proj"),
-            text.intermediate,
-            text.hidden,
-            false,
-        );
-        w.linear(
-            &format!("{l}.mlp.up_proj"),
-            text.intermediate,
-            text.hidden,
-            false,
-        );
-        w.linear(
-            &format!("{l}.mlp.down_proj"),
-            text.hidden,
-            text.intermediate,
-            false,
-        );
-        for norm in [
-            "input_layernorm",
-            "post_attention_layernorm",
-            "pre_feedforward_layernorm",
-            "post_feedforward_layernorm",
-        ] {
-            w.tensor(format!("{l}.{norm}.weight"), &[text.hidden], Fill::Zeros);
-        }
-    }
-    w.tensor(format!("{m}.norm.weight"), &[text.hidden], Fill::Zeros);
+    decoder_stack(&mut w, "language_model.model", &text, Decoder::Gemma3, true);
 
     TinyModel {
         config,

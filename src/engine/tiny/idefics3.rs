@@ -3,8 +3,8 @@
 //! `<fake_token_around_image><global-img><image>×image_seq_len<fake_token_around_image>`.
 
 use super::vision::{VisionDims, siglip_config, siglip_tower};
-use super::weights::{Weights, llama_text_stack};
-use super::{Scale, TextDims, TinyModel, tokenizer::padded_vocab};
+use super::weights::{Decoder, Weights, decoder_stack};
+use super::{Scale, TextDims, TinyModel};
 use serde_json::json;
 
 const SPECIALS: &[&str] = &[
@@ -26,26 +26,7 @@ const CHAT_TEMPLATE: &str = "<|im_start|>{% for message in messages %}\
 
 pub fn build(scale: Scale) -> TinyModel {
     let (text, vision, scale_factor) = match scale {
-        Scale::Tiny => (
-            TextDims {
-                hidden: 64,
-                intermediate: 128,
-                layers: 2,
-                heads: 4,
-                kv_heads: 2,
-                vocab_size: padded_vocab(SPECIALS.len()),
-                max_positions: 2048,
-            },
-            VisionDims {
-                hidden: 32,
-                intermediate: 64,
-                layers: 2,
-                heads: 2,
-                image_size: 32,
-                patch: 8,
-            },
-            2,
-        ),
+        Scale::Tiny => (TextDims::tiny(SPECIALS.len()), VisionDims::tiny(), 2),
         // SmolVLM-256M-Instruct.
         Scale::Real => (
             TextDims {
@@ -54,6 +35,7 @@ pub fn build(scale: Scale) -> TinyModel {
                 layers: 30,
                 heads: 9,
                 kv_heads: 3,
+                head_dim: 64,
                 vocab_size: 49280,
                 max_positions: 8192,
             },
@@ -79,22 +61,14 @@ pub fn build(scale: Scale) -> TinyModel {
         "tie_word_embeddings": false,
         "torch_dtype": "float32",
         "vocab_size": text.vocab_size,
-        "text_config": {
+        "text_config": text.hf_config(json!({
             "model_type": "llama",
             "architectures": ["VLlamaForCausalLM"],
             "hidden_act": "silu",
-            "hidden_size": text.hidden,
-            "intermediate_size": text.intermediate,
-            "num_hidden_layers": text.layers,
-            "num_attention_heads": text.heads,
-            "num_key_value_heads": text.kv_heads,
-            "head_dim": text.head_dim(),
-            "vocab_size": text.vocab_size,
             "rms_norm_eps": 1e-5,
             "rope_theta": 100000.0,
-            "max_position_embeddings": text.max_positions,
             "tie_word_embeddings": false,
-        },
+        })),
         "vision_config": siglip_config(&vision, "idefics3_vision"),
     });
 
@@ -106,7 +80,7 @@ pub fn build(scale: Scale) -> TinyModel {
         vision.hidden * scale_factor * scale_factor,
         false,
     );
-    llama_text_stack(&mut w, "model.text_model", &text);
+    decoder_stack(&mut w, "model.text_model", &text, Decoder::Llama, false);
     w.output_head("lm_head.weight", text.vocab_size, text.hidden);
 
     TinyModel {

@@ -4,8 +4,8 @@
 //! (`image_grid_pinpoints`) and a learned `image_newline`.
 
 use super::vision::{VisionDims, clip_tower};
-use super::weights::{Weights, llama_text_stack};
-use super::{Scale, TextDims, TinyModel, tokenizer::padded_vocab};
+use super::weights::{Decoder, Weights, decoder_stack};
+use super::{Scale, TextDims, TinyModel};
 use serde_json::json;
 
 const SPECIALS: &[&str] = &["<s>", "</s>", "<unk>", "<image>"];
@@ -19,25 +19,7 @@ const CHAT_TEMPLATE: &str = "{{ bos_token }}{% for message in messages %}\
 
 pub fn build(scale: Scale, next: bool) -> TinyModel {
     let (text, vision) = match scale {
-        Scale::Tiny => (
-            TextDims {
-                hidden: 64,
-                intermediate: 128,
-                layers: 2,
-                heads: 4,
-                kv_heads: 2,
-                vocab_size: padded_vocab(SPECIALS.len()),
-                max_positions: 2048,
-            },
-            VisionDims {
-                hidden: 32,
-                intermediate: 64,
-                layers: 2,
-                heads: 2,
-                image_size: 32,
-                patch: 8,
-            },
-        ),
+        Scale::Tiny => (TextDims::tiny(SPECIALS.len()), VisionDims::tiny()),
         // llava-1.5-7b / llava-v1.6-vicuna-7b.
         Scale::Real => (
             TextDims {
@@ -46,6 +28,7 @@ pub fn build(scale: Scale, next: bool) -> TinyModel {
                 layers: 32,
                 heads: 32,
                 kv_heads: 32,
+                head_dim: 128,
                 vocab_size: 32064,
                 max_positions: 4096,
             },
@@ -70,18 +53,11 @@ pub fn build(scale: Scale, next: bool) -> TinyModel {
         "vision_feature_select_strategy": "default",
         "tie_word_embeddings": false,
         "torch_dtype": "float32",
-        "text_config": {
+        "text_config": text.hf_config(json!({
             "model_type": "llama",
-            "hidden_size": text.hidden,
-            "intermediate_size": text.intermediate,
-            "num_hidden_layers": text.layers,
-            "num_attention_heads": text.heads,
-            "num_key_value_heads": text.kv_heads,
-            "vocab_size": text.vocab_size,
             "rms_norm_eps": 1e-5,
             "rope_theta": 10000.0,
-            "max_position_embeddings": text.max_positions,
-        },
+        })),
         "vision_config": {
             "model_type": "clip_vision_model",
             "hidden_size": vision.hidden,
@@ -116,7 +92,7 @@ pub fn build(scale: Scale, next: bool) -> TinyModel {
     if next {
         w.matrix("image_newline", &[text.hidden]);
     }
-    llama_text_stack(&mut w, "language_model.model", &text);
+    decoder_stack(&mut w, "language_model.model", &text, Decoder::Llama, false);
     w.output_head(
         "language_model.lm_head.weight",
         text.vocab_size,

@@ -3,8 +3,8 @@
 //! template prints `[IMG]` per image; mistralrs expands it into rows of `[IMG]` separated by
 //! `[IMG_BREAK]` and closed by `[IMG_END]`.
 
-use super::weights::{Weights, llama_text_stack};
-use super::{Scale, TextDims, TinyModel, tokenizer::padded_vocab};
+use super::weights::{Decoder, Weights, decoder_stack};
+use super::{Scale, TextDims, TinyModel};
 use serde_json::json;
 
 const SPECIALS: &[&str] = &[
@@ -40,15 +40,7 @@ struct Pixtral {
 pub fn build(scale: Scale) -> TinyModel {
     let (text, px) = match scale {
         Scale::Tiny => (
-            TextDims {
-                hidden: 64,
-                intermediate: 128,
-                layers: 2,
-                heads: 4,
-                kv_heads: 2,
-                vocab_size: padded_vocab(SPECIALS.len()),
-                max_positions: 4096,
-            },
+            TextDims::tiny(SPECIALS.len()),
             Pixtral {
                 hidden: 32,
                 intermediate: 64,
@@ -66,6 +58,7 @@ pub fn build(scale: Scale) -> TinyModel {
                 layers: 40,
                 heads: 32,
                 kv_heads: 8,
+                head_dim: 128,
                 vocab_size: 131072,
                 max_positions: 131072,
             },
@@ -81,7 +74,6 @@ pub fn build(scale: Scale) -> TinyModel {
     };
     let id = |token: &str| 256 + SPECIALS.iter().position(|s| *s == token).unwrap_or(0);
     let merge = 2;
-    let head_dim = text.head_dim();
     let config = json!({
         "architectures": ["Mistral3ForConditionalGeneration"],
         "model_type": "mistral3",
@@ -91,22 +83,14 @@ pub fn build(scale: Scale) -> TinyModel {
         "spatial_merge_size": merge,
         "vision_feature_layer": -1,
         "torch_dtype": "float32",
-        "text_config": {
+        "text_config": text.hf_config(json!({
             "model_type": "mistral",
-            "vocab_size": text.vocab_size,
-            "hidden_size": text.hidden,
-            "intermediate_size": text.intermediate,
-            "num_hidden_layers": text.layers,
-            "num_attention_heads": text.heads,
-            "num_key_value_heads": text.kv_heads,
-            "head_dim": head_dim,
             "hidden_act": "silu",
-            "max_position_embeddings": text.max_positions,
             "rms_norm_eps": 1e-5,
             "rope_theta": 1_000_000_000.0,
             "sliding_window": null,
             "tie_word_embeddings": false,
-        },
+        })),
         "vision_config": {
             "model_type": "pixtral",
             "hidden_size": px.hidden,
@@ -170,7 +154,7 @@ pub fn build(scale: Scale) -> TinyModel {
     );
     w.linear(&format!("{p}.linear_1"), text.hidden, px.hidden, false);
     w.linear(&format!("{p}.linear_2"), text.hidden, text.hidden, false);
-    llama_text_stack(&mut w, "language_model.model", &text);
+    decoder_stack(&mut w, "language_model.model", &text, Decoder::Llama, false);
     w.output_head(
         "language_model.lm_head.weight",
         text.vocab_size,

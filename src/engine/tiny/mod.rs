@@ -13,7 +13,7 @@ mod weights;
 
 pub use weights::{Fill, Weights};
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use serde_json::{Value, json};
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -47,13 +47,49 @@ pub struct TextDims {
     pub layers: usize,
     pub heads: usize,
     pub kv_heads: usize,
+    pub head_dim: usize,
     pub vocab_size: usize,
     pub max_positions: usize,
 }
 
 impl TextDims {
-    pub fn head_dim(&self) -> usize {
-        self.hidden / self.heads
+    /// The `text_config` fields every family spells the same way; callers add their own.
+    pub fn hf_fields(&self) -> serde_json::Map<String, Value> {
+        let fields = json!({
+            "hidden_size": self.hidden,
+            "intermediate_size": self.intermediate,
+            "num_hidden_layers": self.layers,
+            "num_attention_heads": self.heads,
+            "num_key_value_heads": self.kv_heads,
+            "head_dim": self.head_dim,
+            "vocab_size": self.vocab_size,
+            "max_position_embeddings": self.max_positions,
+        });
+        fields.as_object().cloned().unwrap_or_default()
+    }
+
+    /// `hf_fields` plus the family's own `extra` fields.
+    pub fn hf_config(&self, extra: Value) -> Value {
+        let mut fields = self.hf_fields();
+        if let Value::Object(more) = extra {
+            fields.extend(more);
+        }
+        Value::Object(fields)
+    }
+
+    /// The tiny text tower every architecture uses: 64 wide, 2 layers, 4 heads, 2 KV heads,
+    /// a vocabulary of the 256 bytes plus `specials`, padded to 16.
+    pub fn tiny(specials: usize) -> Self {
+        TextDims {
+            hidden: 64,
+            intermediate: 128,
+            layers: 2,
+            heads: 4,
+            kv_heads: 2,
+            head_dim: 16,
+            vocab_size: tokenizer::padded_vocab(specials),
+            max_positions: 4096,
+        }
     }
 }
 
@@ -87,7 +123,18 @@ pub const TINY_ARCHS: &[&str] = &[
     "mistral3",
 ];
 
-pub fn build(arch: &str, scale: Scale) -> anyhow::Result<TinyModel> {
+/// Why `model tiny` wrote nothing.
+#[derive(Debug, thiserror::Error)]
+pub enum TinyError {
+    #[error("unknown --arch '{0}'; expected one of {list}", list = TINY_ARCHS.join(", "))]
+    UnknownArch(String),
+    #[error("{0}: already exists and is not empty (use --force to replace it)")]
+    Exists(PathBuf),
+    #[error(transparent)]
+    Io(#[from] anyhow::Error),
+}
+
+pub fn build(arch: &str, scale: Scale) -> Result<TinyModel, TinyError> {
     match arch {
         "idefics3" => Ok(idefics3::build(scale)),
         "gemma3" => Ok(gemma3::build(scale)),
@@ -95,10 +142,7 @@ pub fn build(arch: &str, scale: Scale) -> anyhow::Result<TinyModel> {
         "llava_next" => Ok(llava::build(scale, true)),
         "qwen3vl" => Ok(qwen3vl::build(scale)),
         "mistral3" => Ok(mistral3::build(scale)),
-        other => bail!(
-            "model tiny: unknown --arch '{other}'; expected one of {}",
-            TINY_ARCHS.join(", ")
-        ),
+        other => Err(TinyError::UnknownArch(other.to_string())),
     }
 }
 
@@ -119,20 +163,25 @@ pub fn write(
     seed: u64,
     out: &Path,
     force: bool,
-) -> anyhow::Result<Written> {
+) -> Result<Written, TinyError> {
     let model = build(arch, scale)?;
-    if out.exists() {
-        let empty = out.is_dir()
+    let occupied = out.exists()
+        && !(out.is_dir()
             && fs::read_dir(out)
                 .map(|mut d| d.next().is_none())
-                .unwrap_or(false);
-        if !empty && !force {
-            bail!(
-                "{}: already exists and is not empty (use --force to replace it)",
-                out.display()
-            );
-        }
+                .unwrap_or(false));
+    if occupied && !force {
+        return Err(TinyError::Exists(out.to_path_buf()));
     }
+    Ok(write_into_place(&model, arch, seed, out)?)
+}
+
+fn write_into_place(
+    model: &TinyModel,
+    arch: &str,
+    seed: u64,
+    out: &Path,
+) -> anyhow::Result<Written> {
     let parent = out
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -148,8 +197,7 @@ pub fn write(
         fs::remove_dir_all(&staging)?;
     }
     fs::create_dir_all(&staging).with_context(|| format!("creating {}", staging.display()))?;
-    let result = write_files(&model, seed, &staging);
-    if let Err(e) = result {
+    if let Err(e) = write_files(model, seed, &staging) {
         let _ = fs::remove_dir_all(&staging);
         return Err(e);
     }

@@ -2,8 +2,8 @@
 //! deepstack mergers that feed early text layers, and a Qwen3 text tower (q/k norms, M-RoPE).
 //! The chat template prints `<|vision_start|><|image_pad|><|vision_end|>` per image.
 
-use super::weights::{Fill, Weights};
-use super::{Scale, TextDims, TinyModel, tokenizer::padded_vocab};
+use super::weights::{Decoder, Fill, Weights, decoder_stack};
+use super::{Scale, TextDims, TinyModel};
 use serde_json::json;
 
 const SPECIALS: &[&str] = &[
@@ -35,18 +35,9 @@ struct Vit {
 }
 
 pub fn build(scale: Scale) -> TinyModel {
-    let (text, head_dim, mrope, vit) = match scale {
+    let (text, mrope, vit) = match scale {
         Scale::Tiny => (
-            TextDims {
-                hidden: 64,
-                intermediate: 128,
-                layers: 2,
-                heads: 4,
-                kv_heads: 2,
-                vocab_size: padded_vocab(SPECIALS.len()),
-                max_positions: 4096,
-            },
-            16,
+            TextDims::tiny(SPECIALS.len()),
             vec![2, 3, 3],
             Vit {
                 hidden: 32,
@@ -67,10 +58,10 @@ pub fn build(scale: Scale) -> TinyModel {
                 layers: 28,
                 heads: 16,
                 kv_heads: 8,
+                head_dim: 128,
                 vocab_size: 151936,
                 max_positions: 262144,
             },
-            128,
             vec![24, 20, 20],
             Vit {
                 hidden: 1024,
@@ -96,23 +87,15 @@ pub fn build(scale: Scale) -> TinyModel {
         "vision_end_token_id": id("<|vision_end|>"),
         "tie_word_embeddings": true,
         "torch_dtype": "float32",
-        "text_config": {
+        "text_config": text.hf_config(json!({
             "model_type": "qwen3_vl_text",
-            "head_dim": head_dim,
-            "vocab_size": text.vocab_size,
-            "hidden_size": text.hidden,
-            "intermediate_size": text.intermediate,
-            "num_hidden_layers": text.layers,
-            "num_attention_heads": text.heads,
-            "num_key_value_heads": text.kv_heads,
             "hidden_act": "silu",
-            "max_position_embeddings": text.max_positions,
             "rms_norm_eps": 1e-6,
             "rope_theta": 5_000_000.0,
             "rope_scaling": {"rope_type": "default", "mrope_section": mrope, "mrope_interleaved": true},
             "attention_bias": false,
             "tie_word_embeddings": true,
-        },
+        })),
         "vision_config": {
             "model_type": "qwen3_vl",
             "depth": vit.depth,
@@ -173,63 +156,7 @@ pub fn build(scale: Scale) -> TinyModel {
     for i in 0..vit.deepstack.len() {
         merger(&mut w, format!("{v}.deepstack_merger_list.{i}"), merged);
     }
-    let m = "model.language_model";
-    // Tied: the embedding is also the output head.
-    w.output_head(
-        format!("{m}.embed_tokens.weight"),
-        text.vocab_size,
-        text.hidden,
-    );
-    for i in 0..text.layers {
-        let l = format!("{m}.layers.{i}");
-        w.linear(
-            &format!("{l}.self_attn.q_proj"),
-            text.heads * head_dim,
-            text.hidden,
-            false,
-        );
-        w.linear(
-            &format!("{l}.self_attn.k_proj"),
-            text.kv_heads * head_dim,
-            text.hidden,
-            false,
-        );
-        w.linear(
-            &format!("{l}.self_attn.v_proj"),
-            text.kv_heads * head_dim,
-            text.hidden,
-            false,
-        );
-        w.linear(
-            &format!("{l}.self_attn.o_proj"),
-            text.hidden,
-            text.heads * head_dim,
-            false,
-        );
-        w.rms_norm(&format!("{l}.self_attn.q_norm"), head_dim);
-        w.rms_norm(&format!("{l}.self_attn.k_norm"), head_dim);
-        w.linear(
-            &format!("{l}.mlp.gate_proj"),
-            text.intermediate,
-            text.hidden,
-            false,
-        );
-        w.linear(
-            &format!("{l}.mlp.up_proj"),
-            text.intermediate,
-            text.hidden,
-            false,
-        );
-        w.linear(
-            &format!("{l}.mlp.down_proj"),
-            text.hidden,
-            text.intermediate,
-            false,
-        );
-        w.rms_norm(&format!("{l}.input_layernorm"), text.hidden);
-        w.rms_norm(&format!("{l}.post_attention_layernorm"), text.hidden);
-    }
-    w.rms_norm(&format!("{m}.norm"), text.hidden);
+    decoder_stack(&mut w, "model.language_model", &text, Decoder::Qwen3, true);
 
     let pixels = vit.image_side * vit.image_side;
     TinyModel {

@@ -14,6 +14,18 @@ pub struct VisionDims {
 }
 
 impl VisionDims {
+    /// The tiny vision tower: 32 wide, 2 layers, 2 heads, 32-pixel images of 8-pixel patches.
+    pub fn tiny() -> Self {
+        VisionDims {
+            hidden: 32,
+            intermediate: 64,
+            layers: 2,
+            heads: 2,
+            image_size: 32,
+            patch: 8,
+        }
+    }
+
     pub fn patches_per_side(&self) -> usize {
         self.image_size / self.patch
     }
@@ -39,16 +51,7 @@ pub fn siglip_tower(w: &mut Weights, prefix: &str, v: &VisionDims) {
         format!("{prefix}.embeddings.position_embedding.weight"),
         &[v.patches(), v.hidden],
     );
-    for i in 0..v.layers {
-        let l = format!("{prefix}.encoder.layers.{i}");
-        for proj in ["q_proj", "k_proj", "v_proj", "out_proj"] {
-            w.linear(&format!("{l}.self_attn.{proj}"), v.hidden, v.hidden, true);
-        }
-        w.layer_norm(&format!("{l}.layer_norm1"), v.hidden);
-        w.layer_norm(&format!("{l}.layer_norm2"), v.hidden);
-        w.linear(&format!("{l}.mlp.fc1"), v.intermediate, v.hidden, true);
-        w.linear(&format!("{l}.mlp.fc2"), v.hidden, v.intermediate, true);
-    }
+    encoder_layers(w, prefix, v);
     w.layer_norm(&format!("{prefix}.post_layernorm"), v.hidden);
 }
 
@@ -82,6 +85,13 @@ pub fn clip_tower(w: &mut Weights, prefix: &str, v: &VisionDims) {
         &[v.patches() + 1, v.hidden],
     );
     w.layer_norm(&format!("{prefix}.pre_layrnorm"), v.hidden);
+    encoder_layers(w, prefix, v);
+    w.layer_norm(&format!("{prefix}.post_layernorm"), v.hidden);
+}
+
+/// The pre-norm encoder layers SigLIP and CLIP share: biased attention projections, two
+/// LayerNorms, a two-layer MLP.
+fn encoder_layers(w: &mut Weights, prefix: &str, v: &VisionDims) {
     for i in 0..v.layers {
         let l = format!("{prefix}.encoder.layers.{i}");
         for proj in ["q_proj", "k_proj", "v_proj", "out_proj"] {
@@ -92,5 +102,4 @@ pub fn clip_tower(w: &mut Weights, prefix: &str, v: &VisionDims) {
         w.linear(&format!("{l}.mlp.fc1"), v.intermediate, v.hidden, true);
         w.linear(&format!("{l}.mlp.fc2"), v.hidden, v.intermediate, true);
     }
-    w.layer_norm(&format!("{prefix}.post_layernorm"), v.hidden);
 }

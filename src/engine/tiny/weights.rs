@@ -121,40 +121,67 @@ fn standard_normal(rng: &mut ChaCha8Rng) -> f32 {
     (-2.0 * u1.ln()).sqrt() * (std::f32::consts::TAU * u2).cos()
 }
 
-/// The Llama decoder stack under `prefix` (embed_tokens, layers, norm), as Llama, Mistral and
-/// the SmolLM text towers name it.
-pub fn llama_text_stack(w: &mut Weights, prefix: &str, t: &super::TextDims) {
-    let head_dim = t.head_dim();
-    w.matrix(
-        format!("{prefix}.embed_tokens.weight"),
-        &[t.vocab_size, t.hidden],
-    );
+/// How a text tower's decoder layers differ between families.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decoder {
+    /// Llama, Mistral, SmolLM: two RMS norms per layer.
+    Llama,
+    /// Qwen3: Llama plus RMS-normed queries and keys.
+    Qwen3,
+    /// Gemma 3: query/key norms and four norms per layer, all scaling by 1 + weight.
+    Gemma3,
+}
+
+/// A decoder stack under `prefix` (`embed_tokens`, `layers.N.*`, `norm`). With `tied`, the
+/// embedding doubles as the output head and is filled as one.
+pub fn decoder_stack(
+    w: &mut Weights,
+    prefix: &str,
+    t: &super::TextDims,
+    kind: Decoder,
+    tied: bool,
+) {
+    let embed = format!("{prefix}.embed_tokens.weight");
+    if tied {
+        w.output_head(embed, t.vocab_size, t.hidden);
+    } else {
+        w.matrix(embed, &[t.vocab_size, t.hidden]);
+    }
+    // Gemma's RMSNorm multiplies by (1 + weight): zeros are its identity.
+    let norm = |w: &mut Weights, name: String, dim: usize| match kind {
+        Decoder::Gemma3 => w.tensor(name, &[dim], Fill::Zeros),
+        _ => w.tensor(name, &[dim], Fill::Ones),
+    };
     for i in 0..t.layers {
         let l = format!("{prefix}.layers.{i}");
         w.linear(
             &format!("{l}.self_attn.q_proj"),
-            t.heads * head_dim,
+            t.heads * t.head_dim,
             t.hidden,
             false,
         );
         w.linear(
             &format!("{l}.self_attn.k_proj"),
-            t.kv_heads * head_dim,
+            t.kv_heads * t.head_dim,
             t.hidden,
             false,
         );
         w.linear(
             &format!("{l}.self_attn.v_proj"),
-            t.kv_heads * head_dim,
+            t.kv_heads * t.head_dim,
             t.hidden,
             false,
         );
         w.linear(
             &format!("{l}.self_attn.o_proj"),
             t.hidden,
-            t.heads * head_dim,
+            t.heads * t.head_dim,
             false,
         );
+        if kind != Decoder::Llama {
+            norm(w, format!("{l}.self_attn.q_norm.weight"), t.head_dim);
+            norm(w, format!("{l}.self_attn.k_norm.weight"), t.head_dim);
+        }
         w.linear(
             &format!("{l}.mlp.gate_proj"),
             t.intermediate,
@@ -168,8 +195,16 @@ pub fn llama_text_stack(w: &mut Weights, prefix: &str, t: &super::TextDims) {
             t.intermediate,
             false,
         );
-        w.rms_norm(&format!("{l}.input_layernorm"), t.hidden);
-        w.rms_norm(&format!("{l}.post_attention_layernorm"), t.hidden);
+        norm(w, format!("{l}.input_layernorm.weight"), t.hidden);
+        norm(w, format!("{l}.post_attention_layernorm.weight"), t.hidden);
+        if kind == Decoder::Gemma3 {
+            norm(w, format!("{l}.pre_feedforward_layernorm.weight"), t.hidden);
+            norm(
+                w,
+                format!("{l}.post_feedforward_layernorm.weight"),
+                t.hidden,
+            );
+        }
     }
-    w.rms_norm(&format!("{prefix}.norm"), t.hidden);
+    norm(w, format!("{prefix}.norm.weight"), t.hidden);
 }
