@@ -3,6 +3,7 @@
 //! template prints `[IMG]` per image; mistralrs expands it into rows of `[IMG]` separated by
 //! `[IMG_BREAK]` and closed by `[IMG_END]`.
 
+use super::vision::VisionDims;
 use super::weights::{Decoder, Weights, decoder_stack};
 use super::{Scale, TextDims, TinyModel};
 use serde_json::json;
@@ -28,28 +29,9 @@ const CHAT_TEMPLATE: &str = "{{ bos_token }}{% for message in messages %}\
 {% elif part['type'] == 'text' %}{{ part['text'] }}{% endif %}{% endfor %}{% endif %}[/INST]\
 {% else %}{{ message['content'] }}{{ eos_token }}{% endif %}{% endfor %}";
 
-struct Pixtral {
-    hidden: usize,
-    intermediate: usize,
-    layers: usize,
-    heads: usize,
-    image_size: usize,
-    patch: usize,
-}
-
 pub fn build(scale: Scale) -> TinyModel {
     let (text, px) = match scale {
-        Scale::Tiny => (
-            TextDims::tiny(SPECIALS.len()),
-            Pixtral {
-                hidden: 32,
-                intermediate: 64,
-                layers: 2,
-                heads: 2,
-                image_size: 32,
-                patch: 8,
-            },
-        ),
+        Scale::Tiny => (TextDims::tiny(SPECIALS.len()), VisionDims::tiny()),
         // Mistral-Small-3.1-24B (text 40 layers) vision settings.
         Scale::Real => (
             TextDims {
@@ -62,7 +44,7 @@ pub fn build(scale: Scale) -> TinyModel {
                 vocab_size: 131072,
                 max_positions: 131072,
             },
-            Pixtral {
+            VisionDims {
                 hidden: 1024,
                 intermediate: 4096,
                 layers: 24,
