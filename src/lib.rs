@@ -7,6 +7,7 @@ pub mod commands;
 pub mod config;
 pub mod engine;
 pub mod imaging;
+pub mod preview;
 
 pub fn version() -> &'static str {
     env!("CARGO_PKG_VERSION")

@@ -33,6 +33,57 @@ enum Command {
     Config(ConfigCommand),
     /// Measure load time, time to first token, prefill and decode speed (a benchmark).
     BenchEngine(BenchCli),
+    /// Show an image in the terminal as the model sees it; --png writes the model input.
+    View(ViewCli),
+    /// Print a FITS header summary (shape, BITPIX, units, axes, beam, frequency, centre).
+    Info(InfoCli),
+}
+
+#[derive(Args, Clone)]
+struct FitsFlags {
+    /// HDU to read: index (0 = primary) or EXTNAME; default: the first HDU with an image.
+    #[arg(long)]
+    hdu: Option<String>,
+    /// Plane of a cube: indices along axes 3, 4, … (e.g. `0,0` = first FREQ, first STOKES).
+    #[arg(long, value_name = "I,J")]
+    plane: Option<String>,
+    /// Largest plane read at full resolution, in megapixels; larger ones are read with a stride.
+    #[arg(long, default_value_t = 64)]
+    max_mpix: usize,
+}
+
+#[derive(Args)]
+struct ViewCli {
+    file: PathBuf,
+    #[command(flatten)]
+    fits: FitsFlags,
+    /// radio-llava (the model input), zscale, minmax, percentile, asinh, sqrt, log, sigma-clip.
+    #[arg(long, default_value = "radio-llava")]
+    stretch: String,
+    /// zscale contrast (radio-llava uses 0.25).
+    #[arg(long, default_value_t = 0.25)]
+    contrast: f64,
+    /// Write exactly the RGB image the model receives to this PNG.
+    #[arg(long, value_name = "OUT.png")]
+    png: Option<PathBuf>,
+    /// Print the header only.
+    #[arg(long)]
+    no_preview: bool,
+    /// auto, kitty, sixel, iterm, halfblocks or none.
+    #[arg(long, default_value = "auto")]
+    graphics: String,
+    /// Preview width in terminal columns (default: up to 64, within the terminal).
+    #[arg(long, value_name = "COLS")]
+    width: Option<u32>,
+}
+
+#[derive(Args)]
+struct InfoCli {
+    file: PathBuf,
+    #[command(flatten)]
+    fits: FitsFlags,
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Args, Clone, Default)]
@@ -55,9 +106,11 @@ struct ModelFlags {
 struct AskCli {
     #[command(flatten)]
     model: ModelFlags,
-    /// Image to ask about (PNG, JPEG, …); repeat for several.
+    /// Image to ask about (FITS, PNG, JPEG, …); repeat for several.
     #[arg(long, short = 'i', value_name = "FILE")]
     image: Vec<PathBuf>,
+    #[command(flatten)]
+    fits: FitsFlags,
     /// System prompt.
     #[arg(long)]
     system: Option<String>,
@@ -239,7 +292,94 @@ fn run(cli: Cli) -> CommandResult<i32> {
             Ok(0)
         }
         Command::BenchEngine(bench) => run_bench(&cli.config, bench),
+        Command::View(view) => run_view(view),
+        Command::Info(info) => {
+            let fits = fits_options(&info.fits)?;
+            let report = commands::image::info(&info.file, &fits)?;
+            if info.json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&report)
+                        .map_err(|e| CommandError::Failed(e.into()))?
+                );
+            } else {
+                report.lines().iter().for_each(|l| println!("{l}"));
+            }
+            Ok(0)
+        }
     }
+}
+
+fn fits_options(flags: &FitsFlags) -> CommandResult<radiochat::imaging::FitsOptions> {
+    let hdu = flags
+        .hdu
+        .as_deref()
+        .map(str::parse)
+        .transpose()
+        .map_err(CommandError::bad)?;
+    let plane = match &flags.plane {
+        None => Vec::new(),
+        Some(text) => text
+            .split(',')
+            .map(|part| part.trim().parse::<usize>())
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|_| {
+                CommandError::bad(format!("--plane '{text}': expected indices like 0,0"))
+            })?,
+    };
+    if flags.max_mpix == 0 {
+        return Err(CommandError::bad("--max-mpix must be at least 1"));
+    }
+    Ok(radiochat::imaging::FitsOptions {
+        hdu,
+        plane,
+        pixel_budget: flags.max_mpix * 1024 * 1024,
+    })
+}
+
+fn run_view(view: ViewCli) -> CommandResult<i32> {
+    use radiochat::preview::{self, Graphics};
+    use std::io::IsTerminal;
+    let stretch = view.stretch.parse().map_err(CommandError::bad)?;
+    let graphics = match view.graphics.as_str() {
+        "auto" if !std::io::stdout().is_terminal() => Graphics::None,
+        "auto" => preview::detect(&|key| std::env::var(key).ok()),
+        other => other.parse().map_err(CommandError::bad)?,
+    };
+    let args = commands::image::ViewArgs {
+        path: view.file.clone(),
+        fits: fits_options(&view.fits)?,
+        stretch,
+        contrast: view.contrast,
+    };
+    let shown = commands::image::view(&args)?;
+    if let Some(out) = &view.png {
+        commands::image::write_png(&shown.model_input, out)?;
+    }
+    if let Some(header) = &shown.image.header {
+        header.lines().iter().for_each(|l| println!("{l}"));
+    }
+    if !view.no_preview && graphics != Graphics::None {
+        let terminal_columns = crossterm::terminal::size()
+            .map(|(c, _)| c as u32)
+            .unwrap_or(80);
+        let columns = view
+            .width
+            .unwrap_or_else(|| terminal_columns.min(64))
+            .max(1);
+        let in_tmux = std::env::var_os("TMUX").is_some();
+        let mut stdout = std::io::stdout().lock();
+        match preview::draw(&mut stdout, &shown.preview, graphics, columns, in_tmux) {
+            // `radiochat view … | head` closes the pipe early: not an error.
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return Ok(0),
+            other => other.map_err(|e| CommandError::Failed(e.into()))?,
+        }
+    }
+    if let Some(out) = &view.png {
+        let (w, h) = shown.model_input.dimensions();
+        println!("wrote {} ({w} × {h}, the model input)", out.display());
+    }
+    Ok(0)
 }
 
 fn run_ask(config_path: &Option<PathBuf>, ask: AskCli) -> CommandResult<i32> {
@@ -258,6 +398,7 @@ fn run_ask(config_path: &Option<PathBuf>, ask: AskCli) -> CommandResult<i32> {
         settings,
         question: ask.question.join(" "),
         images: ask.image,
+        fits: fits_options(&ask.fits)?,
         demo: ask.demo,
         ignore_eos: ask.ignore_eos,
     };

@@ -13,6 +13,8 @@ pub struct AskArgs {
     pub settings: Settings,
     pub question: String,
     pub images: Vec<PathBuf>,
+    /// How FITS images are read (HDU, plane, pixel budget).
+    pub fits: imaging::FitsOptions,
     /// Use the demo model (written on first use) unless `--model` is given, and the demo
     /// cutout when no image is given.
     pub demo: bool,
@@ -43,7 +45,9 @@ pub fn run(
     }
     let mut pictures = Vec::with_capacity(args.images.len());
     for path in &args.images {
-        pictures.push(imaging::load_model_image(path)?);
+        let image = imaging::RadioImage::open(path, &args.fits)?;
+        let input = image.model_input(&imaging::TransformOptions::default())?;
+        pictures.push(image::DynamicImage::ImageRgb8(input));
     }
     if args.demo && pictures.is_empty() {
         pictures.push(imaging::demo_cutout());
@@ -113,11 +117,15 @@ fn demo_spec(settings: &Settings) -> CommandResult<LoadSpec> {
     Ok(spec)
 }
 
+/// Bumped whenever the demo model's contents change, so an old copy is rewritten.
+const DEMO_VERSION: &str = "2";
+
 fn ensure_demo_model(dir: &Path) -> CommandResult<()> {
-    if dir.join("model.safetensors").exists() {
+    let marker = dir.join("radiochat-demo-version");
+    if std::fs::read_to_string(&marker).is_ok_and(|v| v.trim() == DEMO_VERSION) {
         return Ok(());
     }
     crate::engine::tiny::write("idefics3", crate::engine::tiny::Scale::Tiny, 0, dir, true)
-        .map(|_| ())
-        .map_err(|e| CommandError::Failed(e.into()))
+        .map_err(|e| CommandError::Failed(e.into()))?;
+    std::fs::write(&marker, DEMO_VERSION).map_err(|e| CommandError::Failed(e.into()))
 }

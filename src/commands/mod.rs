@@ -4,6 +4,7 @@
 
 pub mod ask;
 pub mod bench_engine;
+pub mod image;
 pub mod model;
 
 use std::fmt;

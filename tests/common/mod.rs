@@ -1,6 +1,9 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)]
 
+pub mod cli;
+pub mod fits;
+
 use radiochat::engine::{EngineEvent, FinishReason, Generation, Usage};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};

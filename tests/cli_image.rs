@@ -1,0 +1,151 @@
+//! `radiochat view` and `radiochat info` as a user runs them.
+
+mod common;
+
+use common::cli::{assert_bad_input, radiochat};
+use std::path::Path;
+
+fn sky(dir: &Path) -> std::path::PathBuf {
+    let path = dir.join("sky.fits");
+    let pixels: Vec<f32> = (0..32 * 24)
+        .map(|i| ((i * 37) % 101) as f32 * 1e-4 + if i % 32 == 10 { 0.3 } else { 0.0 })
+        .collect();
+    common::fits::write_f32_image(&path, 32, 24, &pixels);
+    path
+}
+
+#[test]
+fn info_and_view_describe_and_show_a_fits_cutout() {
+    let home = tempfile::tempdir().unwrap();
+    let fits = sky(home.path());
+    let fits_arg = fits.to_str().unwrap();
+
+    let info = radiochat(&["info", fits_arg], home.path());
+    assert_eq!(info.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&info.stdout);
+    for needle in [
+        "FITS 32 × 24 pixels",
+        "BITPIX -32",
+        "BUNIT: JY/BEAM",
+        "pixel scale: 2.000 arcsec",
+        "beam: 9.00\" × 7.20\", PA 45°",
+        "centre: RA 150.00000°, Dec -30.00000°",
+    ] {
+        assert!(text.contains(needle), "{needle:?} in {text}");
+    }
+    let json = radiochat(&["info", fits_arg, "--json"], home.path());
+    let value: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(value["header"]["beam_major_arcsec"], 9.0);
+    assert_eq!(value["width"], 32);
+
+    let png = home.path().join("model.png");
+    let view = radiochat(
+        &[
+            "view",
+            fits_arg,
+            "--graphics",
+            "halfblocks",
+            "--width",
+            "16",
+            "--png",
+            png.to_str().unwrap(),
+        ],
+        home.path(),
+    );
+    assert_eq!(
+        view.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&view.stderr)
+    );
+    let shown = String::from_utf8_lossy(&view.stdout);
+    assert_eq!(
+        shown.matches('▀').count(),
+        16 * 6,
+        "16 columns × 6 cell rows of half blocks"
+    );
+    let written = image::open(&png).unwrap().to_rgb8();
+    let expected = radiochat::imaging::load_model_image(&fits)
+        .unwrap()
+        .to_rgb8();
+    assert_eq!(written, expected, "--png is exactly the model input");
+
+    let none = radiochat(
+        &["view", fits_arg, "--graphics", "none", "--stretch", "asinh"],
+        home.path(),
+    );
+    assert_eq!(none.status.code(), Some(0));
+    assert!(!String::from_utf8_lossy(&none.stdout).contains('▀'));
+}
+
+#[test]
+fn ask_takes_a_fits_image() {
+    let home = tempfile::tempdir().unwrap();
+    let fits = sky(home.path());
+    let out = radiochat(
+        &[
+            "ask",
+            "--demo",
+            "-i",
+            fits.to_str().unwrap(),
+            "--max-tokens",
+            "4",
+            "--json",
+            "Is there a source?",
+        ],
+        home.path(),
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn bad_image_input_gets_one_line_errors() {
+    let home = tempfile::tempdir().unwrap();
+    let fits = sky(home.path());
+    let f = fits.to_str().unwrap();
+    let text = home.path().join("notes.fits");
+    std::fs::write(&text, "not fits").unwrap();
+    assert_bad_input(
+        &radiochat(&["info", text.to_str().unwrap()], home.path()),
+        &["not a readable FITS file"],
+    );
+    assert_bad_input(
+        &radiochat(&["info", home.path().to_str().unwrap()], home.path()),
+        &["is a directory"],
+    );
+    let corrupt = home.path().join("corrupt.png");
+    std::fs::write(&corrupt, b"\x89PNG\r\n\x1a\nthis is not the rest of a png").unwrap();
+    assert_bad_input(
+        &radiochat(&["view", corrupt.to_str().unwrap()], home.path()),
+        &["corrupt.png: not an image"],
+    );
+    assert_bad_input(
+        &radiochat(&["view", f, "--plane", "1"], home.path()),
+        &["--plane gives 1 indices"],
+    );
+    assert_bad_input(
+        &radiochat(&["view", f, "--plane", "x"], home.path()),
+        &["--plane 'x'"],
+    );
+    assert_bad_input(
+        &radiochat(&["info", f, "--hdu", "3"], home.path()),
+        &["--hdu 3 is out of range"],
+    );
+    assert_bad_input(
+        &radiochat(&["view", f, "--contrast", "0"], home.path()),
+        &["--contrast must be in (0, 1]"],
+    );
+    assert_bad_input(
+        &radiochat(&["view", f, "--stretch", "bogus"], home.path()),
+        &["unknown stretch 'bogus'"],
+    );
+    assert_bad_input(
+        &radiochat(&["view", f, "--graphics", "vga"], home.path()),
+        &["unknown --graphics 'vga'"],
+    );
+}
