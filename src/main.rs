@@ -33,6 +33,8 @@ enum Command {
     Config(ConfigCommand),
     /// Measure load time, time to first token, prefill and decode speed (a benchmark).
     BenchEngine(BenchCli),
+    /// Time FITS read + radio-llava transform on one file (a benchmark).
+    BenchImaging(BenchImagingCli),
     /// Show an image in the terminal as the model sees it; --png writes the model input.
     View(ViewCli),
     /// Print a FITS header summary (shape, BITPIX, units, axes, beam, frequency, centre).
@@ -75,6 +77,22 @@ struct ViewCli {
     /// Preview width in terminal columns (default: up to 64, within the terminal).
     #[arg(long, value_name = "COLS")]
     width: Option<u32>,
+}
+
+#[derive(Args)]
+struct BenchImagingCli {
+    /// FITS file to time; without it a SIZE×SIZE float32 test image is written to --write.
+    #[arg(long)]
+    file: Option<PathBuf>,
+    #[arg(long, default_value_t = 4096)]
+    size: usize,
+    /// Where the generated test image goes.
+    #[arg(long, default_value = "bench-4096.fits")]
+    write: PathBuf,
+    #[arg(long, default_value_t = 5)]
+    runs: usize,
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Args)]
@@ -293,6 +311,39 @@ fn run(cli: Cli) -> CommandResult<i32> {
         }
         Command::BenchEngine(bench) => run_bench(&cli.config, bench),
         Command::View(view) => run_view(view),
+        Command::BenchImaging(bench) => {
+            let file = match &bench.file {
+                Some(file) => file.clone(),
+                None => {
+                    commands::bench_imaging::write_test_image(&bench.write, bench.size)?;
+                    bench.write.clone()
+                }
+            };
+            let report = commands::bench_imaging::run(&file, bench.runs)?;
+            if bench.json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&report)
+                        .map_err(|e| CommandError::Failed(e.into()))?
+                );
+            } else {
+                println!(
+                    "{} ({} × {}), {} runs: median (min–max) seconds",
+                    report.file.display(),
+                    report.width,
+                    report.height,
+                    report.runs
+                );
+                for (name, s) in [
+                    ("read", &report.read_s),
+                    ("transform", &report.transform_s),
+                    ("total", &report.total_s),
+                ] {
+                    println!("{name:<10} {:.4} ({:.4}–{:.4})", s.median, s.min, s.max);
+                }
+            }
+            Ok(0)
+        }
         Command::Info(info) => {
             let fits = fits_options(&info.fits)?;
             let report = commands::image::info(&info.file, &fits)?;

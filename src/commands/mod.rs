@@ -4,6 +4,7 @@
 
 pub mod ask;
 pub mod bench_engine;
+pub mod bench_imaging;
 pub mod image;
 pub mod model;
 

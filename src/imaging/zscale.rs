@@ -60,17 +60,26 @@ fn py_min(a: Limit, b: Limit) -> Limit {
 
 /// The zscale limits of the finite values of `pixels`, or `None` when there are none.
 pub fn zscale_limits(pixels: &[f32], params: &ZscaleParams) -> Option<(Limit, Limit)> {
-    let finite: Vec<f32> = pixels.iter().copied().filter(|v| v.is_finite()).collect();
-    if finite.is_empty() {
+    let finite = pixels.iter().filter(|v| v.is_finite()).count();
+    let samples = sample(
+        pixels.iter().copied().filter(|v| v.is_finite()),
+        finite,
+        params.n_samples,
+    );
+    limits_from_samples(samples, params)
+}
+
+/// astropy's sampling: every `max(1, count / n_samples)`-th value, at most `n_samples`.
+pub fn sample(values: impl Iterator<Item = f32>, count: usize, n_samples: usize) -> Vec<f32> {
+    let stride = ((count as f64 / n_samples as f64).max(1.0)) as usize;
+    values.step_by(stride).take(n_samples).collect()
+}
+
+/// Sort the samples and fit; `None` when there are none.
+pub fn limits_from_samples(mut samples: Vec<f32>, params: &ZscaleParams) -> Option<(Limit, Limit)> {
+    if samples.is_empty() {
         return None;
     }
-    let stride = ((finite.len() as f64 / params.n_samples as f64).max(1.0)) as usize;
-    let mut samples: Vec<f32> = finite
-        .iter()
-        .step_by(stride)
-        .take(params.n_samples)
-        .copied()
-        .collect();
     samples.sort_by(f32::total_cmp);
     let npix = samples.len();
     let mut vmin = Limit::Sample(samples[0]);
