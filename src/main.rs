@@ -1,211 +1,14 @@
 //! The `radiochat` binary: argument parsing and printing over `radiochat::commands`.
 
-use clap::{Args, Parser, Subcommand};
+use clap::Parser;
 use radiochat::commands::{self, CommandError, CommandResult};
 use radiochat::config::{self, Flags, Settings};
 use radiochat::engine::{LoadSpec, tiny::Scale};
 use std::io::Write;
 use std::path::PathBuf;
 
-#[derive(Parser)]
-#[command(
-    name = "radiochat",
-    version,
-    about = "Talk to a vision-language model about radio astronomy images"
-)]
-struct Cli {
-    /// Config file (default: $XDG_CONFIG_HOME/radiochat/config.toml, or $RADIOCHAT_CONFIG).
-    #[arg(long, global = true, value_name = "PATH")]
-    config: Option<PathBuf>,
-    #[command(subcommand)]
-    command: Option<Command>,
-}
-
-#[derive(Subcommand)]
-enum Command {
-    /// Ask one question about one or more images; the answer streams to stdout.
-    Ask(AskCli),
-    /// Model directories: write a tiny test model, check a directory, list architectures.
-    #[command(subcommand)]
-    Model(ModelCommand),
-    /// Show the merged configuration and where each value came from.
-    #[command(subcommand)]
-    Config(ConfigCommand),
-    /// Measure load time, time to first token, prefill and decode speed (a benchmark).
-    BenchEngine(BenchCli),
-    /// Time FITS read + radio-llava transform on one file (a benchmark).
-    BenchImaging(BenchImagingCli),
-    /// Show an image in the terminal as the model sees it; --png writes the model input.
-    View(ViewCli),
-    /// Print a FITS header summary (shape, BITPIX, units, axes, beam, frequency, centre).
-    Info(InfoCli),
-}
-
-#[derive(Args, Clone)]
-struct FitsFlags {
-    /// HDU to read: index (0 = primary) or EXTNAME; default: the first HDU with an image.
-    #[arg(long)]
-    hdu: Option<String>,
-    /// Plane of a cube: indices along axes 3, 4, … (e.g. `0,0` = first FREQ, first STOKES).
-    #[arg(long, value_name = "I,J")]
-    plane: Option<String>,
-    /// Largest plane read at full resolution, in megapixels; larger ones are read with a stride.
-    #[arg(long, default_value_t = 64)]
-    max_mpix: usize,
-}
-
-#[derive(Args)]
-struct ViewCli {
-    file: PathBuf,
-    #[command(flatten)]
-    fits: FitsFlags,
-    /// radio-llava (the model input), zscale, minmax, percentile, asinh, sqrt, log, sigma-clip.
-    #[arg(long, default_value = "radio-llava")]
-    stretch: String,
-    /// zscale contrast (radio-llava uses 0.25).
-    #[arg(long, default_value_t = 0.25)]
-    contrast: f64,
-    /// Write exactly the RGB image the model receives to this PNG.
-    #[arg(long, value_name = "OUT.png")]
-    png: Option<PathBuf>,
-    /// Print the header only.
-    #[arg(long)]
-    no_preview: bool,
-    /// auto, kitty, sixel, iterm, halfblocks or none.
-    #[arg(long, default_value = "auto")]
-    graphics: String,
-    /// Preview width in terminal columns (default: up to 64, within the terminal).
-    #[arg(long, value_name = "COLS")]
-    width: Option<u32>,
-}
-
-#[derive(Args)]
-struct BenchImagingCli {
-    /// FITS file to time; without it a SIZE×SIZE float32 test image is written to --write.
-    #[arg(long)]
-    file: Option<PathBuf>,
-    #[arg(long, default_value_t = 4096)]
-    size: usize,
-    /// Where the generated test image goes.
-    #[arg(long, default_value = "bench-4096.fits")]
-    write: PathBuf,
-    #[arg(long, default_value_t = 5)]
-    runs: usize,
-    #[arg(long)]
-    json: bool,
-}
-
-#[derive(Args)]
-struct InfoCli {
-    file: PathBuf,
-    #[command(flatten)]
-    fits: FitsFlags,
-    #[arg(long)]
-    json: bool,
-}
-
-#[derive(Args, Clone, Default)]
-struct ModelFlags {
-    /// Model directory, or hf:OWNER/NAME for a Hugging Face hub id.
-    #[arg(long, short = 'm')]
-    model: Option<String>,
-    /// cpu or cuda.
-    #[arg(long)]
-    device: Option<String>,
-    /// auto, f32, f16 or bf16.
-    #[arg(long)]
-    dtype: Option<String>,
-    /// In-situ quantization: q4_0, q4_1, q5_0, q5_1, q8_0, q8_1, q2k … q8k, hqq4, hqq8, fp8.
-    #[arg(long)]
-    isq: Option<String>,
-}
-
-#[derive(Args)]
-struct AskCli {
-    #[command(flatten)]
-    model: ModelFlags,
-    /// Image to ask about (FITS, PNG, JPEG, …); repeat for several.
-    #[arg(long, short = 'i', value_name = "FILE")]
-    image: Vec<PathBuf>,
-    #[command(flatten)]
-    fits: FitsFlags,
-    /// System prompt.
-    #[arg(long)]
-    system: Option<String>,
-    #[arg(long)]
-    max_tokens: Option<usize>,
-    /// 0 (the default) decodes greedily.
-    #[arg(long)]
-    temperature: Option<f64>,
-    #[arg(long)]
-    top_p: Option<f64>,
-    #[arg(long)]
-    top_k: Option<usize>,
-    /// Keep generating past the end-of-sequence token, up to --max-tokens.
-    #[arg(long)]
-    ignore_eos: bool,
-    /// Use the offline demo model (written on first use) and a built-in cutout.
-    #[arg(long)]
-    demo: bool,
-    /// Print one JSON object {answer, model, usage, finish_reason} instead of streaming.
-    #[arg(long)]
-    json: bool,
-    /// The question (several words are joined with spaces).
-    #[arg(required = true, num_args = 1..)]
-    question: Vec<String>,
-}
-
-#[derive(Subcommand)]
-enum ModelCommand {
-    /// Write a random-weight model directory in the exact Hugging Face layout.
-    Tiny {
-        #[arg(long, default_value = "idefics3")]
-        arch: String,
-        /// tiny (seconds to load) or real (the family's smallest real checkpoint's dimensions).
-        #[arg(long, default_value = "tiny")]
-        dims: String,
-        #[arg(long, default_value_t = 0)]
-        seed: u64,
-        /// Replace OUT_DIR if it exists.
-        #[arg(long)]
-        force: bool,
-        out_dir: PathBuf,
-    },
-    /// Check a model directory the way the engine will need it.
-    Check { dir: PathBuf },
-    /// List the architectures the embedded engine serves.
-    Archs,
-}
-
-#[derive(Subcommand)]
-enum ConfigCommand {
-    /// Print every setting, its value and where it came from.
-    Show {
-        #[arg(long)]
-        json: bool,
-    },
-    /// Print the config file path.
-    Path,
-}
-
-#[derive(Args)]
-struct BenchCli {
-    #[command(flatten)]
-    model: ModelFlags,
-    /// Measured generations (after one warm-up).
-    #[arg(long, default_value_t = 5)]
-    runs: usize,
-    /// Times the model is loaded to measure load time.
-    #[arg(long, default_value_t = 3)]
-    load_runs: usize,
-    /// Tokens generated per run (EOS ignored).
-    #[arg(long, default_value_t = 32)]
-    max_tokens: usize,
-    #[arg(long, value_name = "FILE")]
-    image: Option<PathBuf>,
-    #[arg(long)]
-    json: bool,
-}
+mod cli;
+use cli::*;
 
 fn main() {
     let cli = Cli::parse();
@@ -311,6 +114,18 @@ fn run(cli: Cli) -> CommandResult<i32> {
         }
         Command::BenchEngine(bench) => run_bench(&cli.config, bench),
         Command::View(view) => run_view(view),
+        Command::Synth(synth) => {
+            let args = commands::synth::SynthArgs {
+                out: synth.out,
+                n: synth.n,
+                seed: synth.seed,
+                size: synth.size,
+                kind: synth.kind.parse().map_err(CommandError::bad)?,
+            };
+            let dataset = commands::synth::run(&args)?;
+            println!("wrote {} cutouts and {}", args.n, dataset.display());
+            Ok(0)
+        }
         Command::BenchImaging(bench) => {
             let file = match &bench.file {
                 Some(file) => file.clone(),

@@ -7,6 +7,7 @@ pub mod bench_engine;
 pub mod bench_imaging;
 pub mod image;
 pub mod model;
+pub mod synth;
 
 use std::fmt;
 

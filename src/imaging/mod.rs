@@ -9,6 +9,7 @@ mod demo;
 pub mod fits;
 pub mod header;
 pub mod stretch;
+pub mod synth;
 pub mod transform;
 pub mod zscale;
 

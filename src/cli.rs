@@ -1,0 +1,222 @@
+//! The command line: every subcommand and flag, parsed by clap.
+
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+#[derive(Parser)]
+#[command(
+    name = "radiochat",
+    version,
+    about = "Talk to a vision-language model about radio astronomy images"
+)]
+pub struct Cli {
+    /// Config file (default: $XDG_CONFIG_HOME/radiochat/config.toml, or $RADIOCHAT_CONFIG).
+    #[arg(long, global = true, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Ask one question about one or more images; the answer streams to stdout.
+    Ask(AskCli),
+    /// Model directories: write a tiny test model, check a directory, list architectures.
+    #[command(subcommand)]
+    Model(ModelCommand),
+    /// Show the merged configuration and where each value came from.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+    /// Measure load time, time to first token, prefill and decode speed (a benchmark).
+    BenchEngine(BenchCli),
+    /// Time FITS read + radio-llava transform on one file (a benchmark).
+    BenchImaging(BenchImagingCli),
+    /// Show an image in the terminal as the model sees it; --png writes the model input.
+    View(ViewCli),
+    /// Print a FITS header summary (shape, BITPIX, units, axes, beam, frequency, centre).
+    Info(InfoCli),
+    /// Write a synthetic labelled sky: FITS cutouts and a radio-llava dataset JSON.
+    Synth(SynthCli),
+}
+
+#[derive(Args)]
+pub struct SynthCli {
+    #[arg(long)]
+    pub out: PathBuf,
+    #[arg(long, default_value_t = 100)]
+    pub n: usize,
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Cutout side in pixels (2″ pixels, 8″ beam).
+    #[arg(long, default_value_t = 132)]
+    pub size: usize,
+    /// radioimg (tags), rgz (1C-1P … 3C-3P) or mirabest (FR-I / FR-II).
+    #[arg(long, default_value = "radioimg")]
+    pub kind: String,
+}
+
+#[derive(Args, Clone)]
+pub struct FitsFlags {
+    /// HDU to read: index (0 = primary) or EXTNAME; default: the first HDU with an image.
+    #[arg(long)]
+    pub hdu: Option<String>,
+    /// Plane of a cube: indices along axes 3, 4, … (e.g. `0,0` = first FREQ, first STOKES).
+    #[arg(long, value_name = "I,J")]
+    pub plane: Option<String>,
+    /// Largest plane read at full resolution, in megapixels; larger ones are read with a stride.
+    #[arg(long, default_value_t = 64)]
+    pub max_mpix: usize,
+}
+
+#[derive(Args)]
+pub struct ViewCli {
+    pub file: PathBuf,
+    #[command(flatten)]
+    pub fits: FitsFlags,
+    /// radio-llava (the model input), zscale, minmax, percentile, asinh, sqrt, log, sigma-clip.
+    #[arg(long, default_value = "radio-llava")]
+    pub stretch: String,
+    /// zscale contrast (radio-llava uses 0.25).
+    #[arg(long, default_value_t = 0.25)]
+    pub contrast: f64,
+    /// Write exactly the RGB image the model receives to this PNG.
+    #[arg(long, value_name = "OUT.png")]
+    pub png: Option<PathBuf>,
+    /// Print the header only.
+    #[arg(long)]
+    pub no_preview: bool,
+    /// auto, kitty, sixel, iterm, halfblocks or none.
+    #[arg(long, default_value = "auto")]
+    pub graphics: String,
+    /// Preview width in terminal columns (default: up to 64, within the terminal).
+    #[arg(long, value_name = "COLS")]
+    pub width: Option<u32>,
+}
+
+#[derive(Args)]
+pub struct BenchImagingCli {
+    /// FITS file to time; without it a SIZE×SIZE float32 test image is written to --write.
+    #[arg(long)]
+    pub file: Option<PathBuf>,
+    #[arg(long, default_value_t = 4096)]
+    pub size: usize,
+    /// Where the generated test image goes.
+    #[arg(long, default_value = "bench-4096.fits")]
+    pub write: PathBuf,
+    #[arg(long, default_value_t = 5)]
+    pub runs: usize,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args)]
+pub struct InfoCli {
+    pub file: PathBuf,
+    #[command(flatten)]
+    pub fits: FitsFlags,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Clone, Default)]
+pub struct ModelFlags {
+    /// Model directory, or hf:OWNER/NAME for a Hugging Face hub id.
+    #[arg(long, short = 'm')]
+    pub model: Option<String>,
+    /// cpu or cuda.
+    #[arg(long)]
+    pub device: Option<String>,
+    /// auto, f32, f16 or bf16.
+    #[arg(long)]
+    pub dtype: Option<String>,
+    /// In-situ quantization: q4_0, q4_1, q5_0, q5_1, q8_0, q8_1, q2k … q8k, hqq4, hqq8, fp8.
+    #[arg(long)]
+    pub isq: Option<String>,
+}
+
+#[derive(Args)]
+pub struct AskCli {
+    #[command(flatten)]
+    pub model: ModelFlags,
+    /// Image to ask about (FITS, PNG, JPEG, …); repeat for several.
+    #[arg(long, short = 'i', value_name = "FILE")]
+    pub image: Vec<PathBuf>,
+    #[command(flatten)]
+    pub fits: FitsFlags,
+    /// System prompt.
+    #[arg(long)]
+    pub system: Option<String>,
+    #[arg(long)]
+    pub max_tokens: Option<usize>,
+    /// 0 (the default) decodes greedily.
+    #[arg(long)]
+    pub temperature: Option<f64>,
+    #[arg(long)]
+    pub top_p: Option<f64>,
+    #[arg(long)]
+    pub top_k: Option<usize>,
+    /// Keep generating past the end-of-sequence token, up to --max-tokens.
+    #[arg(long)]
+    pub ignore_eos: bool,
+    /// Use the offline demo model (written on first use) and a built-in cutout.
+    #[arg(long)]
+    pub demo: bool,
+    /// Print one JSON object {answer, model, usage, finish_reason} instead of streaming.
+    #[arg(long)]
+    pub json: bool,
+    /// The question (several words are joined with spaces).
+    #[arg(required = true, num_args = 1..)]
+    pub question: Vec<String>,
+}
+
+#[derive(Subcommand)]
+pub enum ModelCommand {
+    /// Write a random-weight model directory in the exact Hugging Face layout.
+    Tiny {
+        #[arg(long, default_value = "idefics3")]
+        arch: String,
+        /// tiny (seconds to load) or real (the family's smallest real checkpoint's dimensions).
+        #[arg(long, default_value = "tiny")]
+        dims: String,
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Replace OUT_DIR if it exists.
+        #[arg(long)]
+        force: bool,
+        out_dir: PathBuf,
+    },
+    /// Check a model directory the way the engine will need it.
+    Check { dir: PathBuf },
+    /// List the architectures the embedded engine serves.
+    Archs,
+}
+
+#[derive(Subcommand)]
+pub enum ConfigCommand {
+    /// Print every setting, its value and where it came from.
+    Show {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print the config file path.
+    Path,
+}
+
+#[derive(Args)]
+pub struct BenchCli {
+    #[command(flatten)]
+    pub model: ModelFlags,
+    /// Measured generations (after one warm-up).
+    #[arg(long, default_value_t = 5)]
+    pub runs: usize,
+    /// Times the model is loaded to measure load time.
+    #[arg(long, default_value_t = 3)]
+    pub load_runs: usize,
+    /// Tokens generated per run (EOS ignored).
+    #[arg(long, default_value_t = 32)]
+    pub max_tokens: usize,
+    #[arg(long, value_name = "FILE")]
+    pub image: Option<PathBuf>,
+    #[arg(long)]
+    pub json: bool,
+}

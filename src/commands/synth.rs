@@ -1,0 +1,95 @@
+//! `radiochat synth`: write a synthetic labelled sky as FITS cutouts plus a radio-llava
+//! dataset JSON (`{"data":[{"sname","filepaths":[…],"label":…,"id"}]}`, paths relative to
+//! the JSON file's folder).
+
+use super::{CommandError, CommandResult};
+use crate::imaging::synth::{BEAM_FWHM_PX, Balance, Cutout, SkyKind, cutout};
+use serde_json::json;
+use std::path::{Path, PathBuf};
+
+pub struct SynthArgs {
+    pub out: PathBuf,
+    pub n: usize,
+    pub seed: u64,
+    pub size: usize,
+    pub kind: SkyKind,
+}
+
+/// Pixel scale of the synthetic cutouts, degrees (2″).
+const CDELT_DEG: f64 = 2.0 / 3600.0;
+
+pub fn run(args: &SynthArgs) -> CommandResult<PathBuf> {
+    if args.n == 0 {
+        return Err(CommandError::bad("--n must be at least 1"));
+    }
+    if !(32..=4096).contains(&args.size) {
+        return Err(CommandError::bad(format!(
+            "--size must be 32–4096 pixels, got {}",
+            args.size
+        )));
+    }
+    let images = args.out.join("images");
+    std::fs::create_dir_all(&images)
+        .map_err(|e| CommandError::bad(format!("{}: cannot create: {e}", images.display())))?;
+    let prefix = match args.kind {
+        SkyKind::RadioImg => "radioimg",
+        SkyKind::Rgz => "rgz",
+        SkyKind::MiraBest => "mirabest",
+    };
+    let mut entries = Vec::with_capacity(args.n);
+    for index in 0..args.n {
+        let sky = cutout(args.kind, args.size, args.seed, index, &Balance::default());
+        let sname = format!("{prefix}-{:06}", index);
+        let relative = format!("images/{sname}.fits");
+        write_cutout(&args.out.join(&relative), &sky, index).map_err(CommandError::Failed)?;
+        entries.push(
+            json!({"sname": sname, "filepaths": [relative], "label": sky.label, "id": index}),
+        );
+    }
+    let dataset = args.out.join("dataset.json");
+    let text = serde_json::to_string_pretty(&json!({ "data": entries }))
+        .map_err(|e| CommandError::Failed(e.into()))?;
+    let temp = args.out.join(".dataset.json.partial");
+    std::fs::write(&temp, text + "\n")
+        .and_then(|_| std::fs::rename(&temp, &dataset))
+        .map_err(|e| CommandError::bad(format!("{}: cannot write: {e}", dataset.display())))?;
+    Ok(dataset)
+}
+
+/// A float32 primary image with a minimal radio header (SIN projection, beam, units).
+pub fn write_cutout(path: &Path, sky: &Cutout, index: usize) -> anyhow::Result<()> {
+    use fitsio::images::{ImageDescription, ImageType};
+    if path.exists() {
+        std::fs::remove_file(path)?;
+    }
+    let description = ImageDescription {
+        data_type: ImageType::Float,
+        dimensions: &[sky.size, sky.size],
+    };
+    let mut file = fitsio::FitsFile::create(path)
+        .with_custom_primary(&description)
+        .open()?;
+    let hdu = file.primary_hdu()?;
+    let centre = sky.size as f64 / 2.0 + 0.5;
+    let beam_deg = BEAM_FWHM_PX as f64 * CDELT_DEG;
+    // Field centres spread over the sky so cutouts are distinguishable by position too.
+    let ra = (150.0 + index as f64 * 0.37) % 360.0;
+    let dec = -30.0 + (index % 60) as f64 * 0.5;
+    hdu.write_key(&mut file, "BUNIT", "JY/BEAM")?;
+    hdu.write_key(&mut file, "TELESCOP", "SYNTHETIC")?;
+    hdu.write_key(&mut file, "CTYPE1", "RA---SIN")?;
+    hdu.write_key(&mut file, "CRVAL1", ra)?;
+    hdu.write_key(&mut file, "CDELT1", -CDELT_DEG)?;
+    hdu.write_key(&mut file, "CRPIX1", centre)?;
+    hdu.write_key(&mut file, "CUNIT1", "deg")?;
+    hdu.write_key(&mut file, "CTYPE2", "DEC--SIN")?;
+    hdu.write_key(&mut file, "CRVAL2", dec)?;
+    hdu.write_key(&mut file, "CDELT2", CDELT_DEG)?;
+    hdu.write_key(&mut file, "CRPIX2", centre)?;
+    hdu.write_key(&mut file, "CUNIT2", "deg")?;
+    hdu.write_key(&mut file, "BMAJ", beam_deg)?;
+    hdu.write_key(&mut file, "BMIN", beam_deg)?;
+    hdu.write_key(&mut file, "BPA", 0.0f64)?;
+    hdu.write_image(&mut file, &sky.pixels)?;
+    Ok(())
+}
