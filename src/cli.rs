@@ -68,6 +68,23 @@ pub struct FitsFlags {
     pub max_mpix: usize,
 }
 
+/// How an image becomes model input (radio-llava's transform); defaults from `[image]`.
+#[derive(Args, Clone)]
+pub struct ImageFlags {
+    /// Skip the zscale step (min–max only).
+    #[arg(long)]
+    pub no_zscale: bool,
+    /// zscale contrast (radio-llava uses 0.25).
+    #[arg(long)]
+    pub contrast: Option<f64>,
+    /// Resize the stretched image to N×N (bicubic) before the min–max step.
+    #[arg(long, value_name = "N")]
+    pub resize: Option<usize>,
+    /// With --resize: zero-pad to a square first, keeping the aspect ratio.
+    #[arg(long)]
+    pub square: bool,
+}
+
 #[derive(Args)]
 pub struct ViewCli {
     pub file: PathBuf,
@@ -76,9 +93,8 @@ pub struct ViewCli {
     /// radio-llava (the model input), zscale, minmax, percentile, asinh, sqrt, log, sigma-clip.
     #[arg(long, default_value = "radio-llava")]
     pub stretch: String,
-    /// zscale contrast (radio-llava uses 0.25).
-    #[arg(long, default_value_t = 0.25)]
-    pub contrast: f64,
+    #[command(flatten)]
+    pub image: ImageFlags,
     /// Write exactly the RGB image the model receives to this PNG.
     #[arg(long, value_name = "OUT.png")]
     pub png: Option<PathBuf>,
@@ -143,6 +159,8 @@ pub struct AskCli {
     pub image: Vec<PathBuf>,
     #[command(flatten)]
     pub fits: FitsFlags,
+    #[command(flatten)]
+    pub transform: ImageFlags,
     /// System prompt.
     #[arg(long)]
     pub system: Option<String>,

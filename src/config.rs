@@ -18,6 +18,20 @@ pub struct ConfigFile {
     pub system_prompt: Option<String>,
     #[serde(default)]
     pub sampling: SamplingFile,
+    #[serde(default)]
+    pub image: ImageFile,
+}
+
+/// `[image]`: how images become model input (radio-llava's transform settings).
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ImageFile {
+    pub zscale: Option<bool>,
+    pub contrast: Option<f64>,
+    /// Resize to N×N before the min–max step; 0 or absent = no resize.
+    pub resize: Option<usize>,
+    /// With `resize`: zero-pad to a square first.
+    pub square: Option<bool>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
@@ -71,6 +85,10 @@ pub struct Flags {
     pub top_p: Option<f64>,
     pub top_k: Option<usize>,
     pub max_tokens: Option<usize>,
+    pub zscale: Option<bool>,
+    pub contrast: Option<f64>,
+    pub resize: Option<usize>,
+    pub square: Option<bool>,
 }
 
 /// The merged settings.
@@ -86,6 +104,11 @@ pub struct Settings {
     pub top_p: Setting<Option<f64>>,
     pub top_k: Setting<Option<usize>>,
     pub max_tokens: Setting<usize>,
+    pub zscale: Setting<bool>,
+    pub contrast: Setting<f64>,
+    /// 0 = no resize.
+    pub resize: Setting<usize>,
+    pub square: Setting<bool>,
 }
 
 /// `$RADIOCHAT_CONFIG`, else `$XDG_CONFIG_HOME/radiochat/config.toml` (platform equivalent).
@@ -160,7 +183,27 @@ impl Settings {
             top_p: Setting::default(None),
             top_k: Setting::default(None),
             max_tokens: Setting::default(Sampling::default().max_tokens),
+            zscale: Setting::default(true),
+            contrast: Setting::default(0.25),
+            resize: Setting::default(0),
+            square: Setting::default(false),
         };
+        settings.zscale.layer(file.image.zscale, Origin::Config);
+        settings.contrast.layer(file.image.contrast, Origin::Config);
+        settings.resize.layer(file.image.resize, Origin::Config);
+        settings.square.layer(file.image.square, Origin::Config);
+        settings.zscale.layer(flags.zscale, Origin::Flag);
+        settings.contrast.layer(flags.contrast, Origin::Flag);
+        settings.resize.layer(flags.resize, Origin::Flag);
+        settings.square.layer(flags.square, Origin::Flag);
+        let contrast = settings.contrast.value;
+        if !(contrast > 0.0 && contrast <= 1.0) {
+            let place = match settings.contrast.origin {
+                Origin::Flag => "--contrast".to_string(),
+                _ => format!("{}: image.contrast", config_path.display()),
+            };
+            anyhow::bail!("{place} must be in (0, 1], got {contrast}");
+        }
         settings
             .model
             .layer(file.model.clone().map(Some), Origin::Config);
@@ -227,6 +270,18 @@ impl Settings {
         }
     }
 
+    /// How images become model input.
+    pub fn transform(&self) -> crate::imaging::TransformOptions {
+        crate::imaging::TransformOptions {
+            zscale: self.zscale.value,
+            contrast: self.contrast.value,
+            resize: (self.resize.value > 0).then_some(crate::imaging::resize::Resize {
+                size: self.resize.value,
+                square: self.square.value,
+            }),
+        }
+    }
+
     /// The load spec for the configured model, or `None` when no model is set anywhere.
     pub fn load_spec(&self) -> Option<LoadSpec> {
         let model = self.model.value.as_deref()?;
@@ -281,6 +336,26 @@ impl Settings {
                 "sampling.max_tokens".into(),
                 self.max_tokens.value.to_string(),
                 self.max_tokens.origin,
+            ),
+            (
+                "image.zscale".into(),
+                self.zscale.value.to_string(),
+                self.zscale.origin,
+            ),
+            (
+                "image.contrast".into(),
+                self.contrast.value.to_string(),
+                self.contrast.origin,
+            ),
+            (
+                "image.resize".into(),
+                self.resize.value.to_string(),
+                self.resize.origin,
+            ),
+            (
+                "image.square".into(),
+                self.square.value.to_string(),
+                self.square.origin,
             ),
         ]
     }

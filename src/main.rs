@@ -113,7 +113,7 @@ fn run(cli: Cli) -> CommandResult<i32> {
             Ok(0)
         }
         Command::BenchEngine(bench) => run_bench(&cli.config, bench),
-        Command::View(view) => run_view(view),
+        Command::View(view) => run_view(&cli.config, view),
         Command::Synth(synth) => {
             let args = commands::synth::SynthArgs {
                 out: synth.out,
@@ -203,7 +203,28 @@ fn fits_options(flags: &FitsFlags) -> CommandResult<radiochat::imaging::FitsOpti
     })
 }
 
-fn run_view(view: ViewCli) -> CommandResult<i32> {
+fn image_flags(flags: &ImageFlags) -> Flags {
+    Flags {
+        zscale: flags.no_zscale.then_some(false),
+        contrast: flags.contrast,
+        resize: flags.resize,
+        square: flags.square.then_some(true),
+        ..Flags::default()
+    }
+}
+
+/// `model` with the image fields of `image`.
+fn merge_flags(model: Flags, image: Flags) -> Flags {
+    Flags {
+        zscale: image.zscale,
+        contrast: image.contrast,
+        resize: image.resize,
+        square: image.square,
+        ..model
+    }
+}
+
+fn run_view(config_path: &Option<PathBuf>, view: ViewCli) -> CommandResult<i32> {
     use radiochat::preview::{self, Graphics};
     use std::io::IsTerminal;
     let stretch = view.stretch.parse().map_err(CommandError::bad)?;
@@ -216,7 +237,7 @@ fn run_view(view: ViewCli) -> CommandResult<i32> {
         path: view.file.clone(),
         fits: fits_options(&view.fits)?,
         stretch,
-        contrast: view.contrast,
+        transform: settings(config_path, image_flags(&view.image))?.transform(),
     };
     let shown = commands::image::view(&args)?;
     if let Some(out) = &view.png {
@@ -255,7 +276,7 @@ fn run_ask(config_path: &Option<PathBuf>, ask: AskCli) -> CommandResult<i32> {
         top_p: ask.top_p,
         top_k: ask.top_k,
         max_tokens: ask.max_tokens,
-        ..model_flags(&ask.model)
+        ..merge_flags(model_flags(&ask.model), image_flags(&ask.transform))
     };
     let settings = settings(config_path, flags)?;
     let runtime = runtime()?;

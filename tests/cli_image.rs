@@ -149,3 +149,67 @@ fn bad_image_input_gets_one_line_errors() {
         &["unknown --graphics 'vga'"],
     );
 }
+
+#[test]
+fn model_input_settings_come_from_flags_or_the_config_file() {
+    let home = tempfile::tempdir().unwrap();
+    let fits = sky(home.path());
+    let fits_arg = fits.to_str().unwrap();
+    let png = home.path().join("resized.png");
+    let png_arg = png.to_str().unwrap();
+    let view = radiochat(
+        &[
+            "view",
+            fits_arg,
+            "--resize",
+            "40",
+            "--square",
+            "--png",
+            png_arg,
+            "--no-preview",
+        ],
+        home.path(),
+    );
+    assert_eq!(view.status.code(), Some(0), "{view:?}");
+    let resized = image::open(&png).unwrap().to_rgb8();
+    assert_eq!(resized.dimensions(), (40, 40));
+    // 32 × 24 padded to 32 × 32 (four zero rows above and below) → 40 × 40: the zero rows
+    // stay near black (bicubic ringing at the pad edge dips just below them), and the
+    // bright column survives.
+    assert!(resized.get_pixel(20, 0).0[0] < 16, "padding is dark");
+    assert!(resized.get_pixel(13, 20).0[0] > 200, "bright column");
+
+    // The same settings from [image] in the config file; `config show` names their origin.
+    let config = home.path().join("config.toml");
+    std::fs::write(
+        &config,
+        "[image]\nresize = 40\nsquare = true\nzscale = false\n",
+    )
+    .unwrap();
+    let config_arg = config.to_str().unwrap();
+    let from_config = home.path().join("from-config.png");
+    let view = radiochat(
+        &[
+            "--config",
+            config_arg,
+            "view",
+            fits_arg,
+            "--png",
+            from_config.to_str().unwrap(),
+            "--no-preview",
+        ],
+        home.path(),
+    );
+    assert_eq!(view.status.code(), Some(0), "{view:?}");
+    assert_eq!(image::open(&from_config).unwrap().width(), 40);
+    let show = radiochat(&["--config", config_arg, "config", "show"], home.path());
+    let text = String::from_utf8_lossy(&show.stdout);
+    assert!(text.contains("image.resize = 40"), "{text}");
+    assert!(text.contains("image.zscale = false"), "{text}");
+
+    std::fs::write(&config, "[image]\ncontrast = 2.0\n").unwrap();
+    assert_bad_input(
+        &radiochat(&["--config", config_arg, "view", fits_arg], home.path()),
+        &["config.toml: image.contrast must be in (0, 1], got 2"],
+    );
+}

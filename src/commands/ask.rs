@@ -46,7 +46,7 @@ pub fn run(
     let mut pictures = Vec::with_capacity(args.images.len());
     for path in &args.images {
         let image = imaging::RadioImage::open(path, &args.fits)?;
-        let input = image.model_input(&imaging::TransformOptions::default())?;
+        let input = image.model_input(&args.settings.transform())?;
         pictures.push(image::DynamicImage::ImageRgb8(input));
     }
     if args.demo && pictures.is_empty() {

@@ -11,7 +11,8 @@ pub struct ViewArgs {
     pub path: PathBuf,
     pub fits: FitsOptions,
     pub stretch: Stretch,
-    pub contrast: f64,
+    /// The model-input transform (its contrast also drives the zscale preview stretch).
+    pub transform: TransformOptions,
 }
 
 /// What `view` shows and writes.
@@ -24,21 +25,11 @@ pub struct View {
 }
 
 pub fn view(args: &ViewArgs) -> CommandResult<View> {
-    if !(args.contrast > 0.0 && args.contrast <= 1.0) {
-        return Err(CommandError::bad(format!(
-            "--contrast must be in (0, 1], got {}",
-            args.contrast
-        )));
-    }
     let image = RadioImage::open(&args.path, &args.fits)?;
-    let transform = TransformOptions {
-        zscale: true,
-        contrast: args.contrast,
-    };
-    let model_input = image.model_input(&transform)?;
+    let model_input = image.model_input(&args.transform)?;
     let preview = match (&image.pixels, args.stretch) {
         (Pixels::Plane(plane), stretch) if stretch != Stretch::RadioLlava => {
-            let levels = stretch::render(plane, stretch, args.contrast)
+            let levels = stretch::render(plane, stretch, args.transform.contrast)
                 .map_err(|e| CommandError::bad(format!("{}: {e}", args.path.display())))?;
             grey_to_rgb(plane.width, plane.height, &levels)
         }

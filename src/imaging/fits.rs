@@ -2,6 +2,7 @@
 //! plane (downsampled when over the pixel budget), with BSCALE/BZERO applied and integer
 //! BLANK pixels turned into NaN.
 
+use super::fits_direct;
 use super::header::HeaderSummary;
 use super::{ImageError, Plane};
 use fitsio::FitsFile;
@@ -129,27 +130,50 @@ pub fn read_fits(path: &Path, options: &FitsOptions) -> Result<FitsPlane, ImageE
     increments[0] = stride as i64;
     increments[1] = stride as i64;
     let (width, height) = (nx.div_ceil(stride), ny.div_ceil(stride));
-    let mut pixels = vec![0f32; width * height];
-    read_subset(
-        &mut file,
-        &axes,
-        &mut first,
-        &mut last,
-        &mut increments,
-        &mut pixels,
-    )
-    .map_err(|status| bad(cfitsio_reading_error(status)))?;
-    // cfitsio turns a scaled value beyond the float range into ±inf without an error status.
-    let scaled = hdu
-        .read_key::<f64>(&mut file, "BSCALE")
-        .is_ok_and(|v| v != 1.0)
-        || hdu
-            .read_key::<f64>(&mut file, "BZERO")
-            .is_ok_and(|v| v != 0.0)
-        || header.bitpix.is_some_and(|b| b > 0);
-    if scaled && pixels.iter().any(|v| v.is_infinite()) {
-        return Err(bad(cfitsio_reading_error(412)));
+    let direct = if stride == 1 {
+        let plane_index = axes[2..]
+            .iter()
+            .zip(&first[2..])
+            .rev()
+            .fold(0usize, |acc, (n, i)| acc * n + (*i as usize - 1));
+        // Move back onto the chosen HDU: reading the header summary may have left it.
+        file.hdu(hdu.number)
+            .ok()
+            .and_then(|_| fits_direct::locate(&mut file, path, plane_index, nx * ny))
+    } else {
+        None
+    };
+    let pixels = match direct {
+        Some(direct) => fits_direct::read(path, direct),
+        None => {
+            let mut pixels = vec![0f32; width * height];
+            read_subset(
+                &mut file,
+                &axes,
+                &mut first,
+                &mut last,
+                &mut increments,
+                &mut pixels,
+            )
+            .and_then(|()| {
+                // cfitsio turns a scaled value beyond the float range into ±inf without an
+                // error status.
+                let scaled = hdu
+                    .read_key::<f64>(&mut file, "BSCALE")
+                    .is_ok_and(|v| v != 1.0)
+                    || hdu
+                        .read_key::<f64>(&mut file, "BZERO")
+                        .is_ok_and(|v| v != 0.0)
+                    || header.bitpix.is_some_and(|b| b > 0);
+                if scaled && pixels.iter().any(|v| v.is_infinite()) {
+                    Err(412)
+                } else {
+                    Ok(pixels)
+                }
+            })
+        }
     }
+    .map_err(|status| bad(cfitsio_reading_error(status)))?;
     Ok(FitsPlane {
         plane: Plane {
             width,
@@ -215,6 +239,7 @@ fn read_subset(
 
 fn cfitsio_reading_error(status: i32) -> String {
     match status {
+        104 => "cannot open the file for reading".into(),
         107 | 108 => "truncated FITS file: the data ends before the image does".into(),
         412 => "pixel values overflow a 32-bit float after BSCALE/BZERO".into(),
         other => format!("cannot read the image data (cfitsio status {other})"),

@@ -5,9 +5,12 @@
 //! FITS planes and grey rasters (8/16-bit PNG, TIFF) become a float [`Plane`] that the
 //! radio-llava transform turns into RGB; colour rasters (PNG, JPEG) pass through as RGB.
 
+mod buffer;
 mod demo;
 pub mod fits;
+mod fits_direct;
 pub mod header;
+pub mod resize;
 pub mod stretch;
 pub mod synth;
 pub mod transform;
@@ -223,10 +226,19 @@ mod tests {
         let rgb = image
             .model_input(&TransformOptions {
                 zscale: false,
-                contrast: 0.25,
+                ..TransformOptions::default()
             })
             .unwrap();
         let row: Vec<u8> = (0..4).map(|x| rgb.get_pixel(x, 0).0[0]).collect();
         assert_eq!(row, vec![0, 85, 170, 255]);
+
+        // 16-bit grey TIFF: the same plane, the same levels.
+        let tiff = dir.path().join("grey16.tiff");
+        levels.save(&tiff).unwrap();
+        let image = RadioImage::open(&tiff, &FitsOptions::default()).unwrap();
+        let Pixels::Plane(plane) = &image.pixels else {
+            panic!("grey TIFF → plane")
+        };
+        assert_eq!(plane.pixels, vec![0.0, 1000.0, 2000.0, 3000.0]);
     }
 }

@@ -65,8 +65,8 @@ pub fn render(plane: &Plane, stretch: Stretch, contrast: f64) -> Result<Vec<u8>,
         return radio_llava_levels(
             plane,
             &TransformOptions {
-                zscale: true,
                 contrast,
+                ..TransformOptions::default()
             },
         );
     }

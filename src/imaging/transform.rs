@@ -6,8 +6,12 @@
 //! 2. optionally ZScaleInterval(contrast)(data): (x − vmin) / (vmax − vmin), clipped to [0, 1];
 //! 3. min–max to [0, 255] in float32, then `astype(uint8)` (truncation, not rounding);
 //! 4. the grey plane copied to R, G and B.
+//!
+//! With a resize (off by default, as in radio-llava's benchmarks) the stretched plane is
+//! resampled between steps 2 and 3 (see `resize.rs`).
 
 use super::Plane;
+use super::resize::{Resize, resize};
 use super::zscale::{Limit, ZscaleParams, limits_from_samples, sample};
 use image::RgbImage;
 use rayon::prelude::*;
@@ -19,6 +23,8 @@ pub struct TransformOptions {
     pub zscale: bool,
     /// ZScaleInterval contrast (radio-llava: 0.25).
     pub contrast: f64,
+    /// Resample the stretched plane before the min–max step (radio-llava: off).
+    pub resize: Option<Resize>,
 }
 
 impl Default for TransformOptions {
@@ -26,6 +32,7 @@ impl Default for TransformOptions {
         Self {
             zscale: true,
             contrast: 0.25,
+            resize: None,
         }
     }
 }
@@ -37,22 +44,26 @@ pub enum TransformError {
     NoFinitePixels,
 }
 
-/// The grey levels (0–255) radio-llava feeds the model, row-major as the plane.
+/// The grey levels (0–255) radio-llava feeds the model, row-major as the plane (`resize` is
+/// not applied here; [`radio_llava_rgb`] applies it).
 pub fn radio_llava_levels(
     plane: &Plane,
     options: &TransformOptions,
 ) -> Result<Vec<u8>, TransformError> {
-    let mapping = Mapping::new(plane, options)?;
-    let mut levels = vec![0u8; plane.pixels.len()];
-    levels
-        .par_chunks_mut(CHUNK)
-        .zip(plane.pixels.par_chunks(CHUNK))
-        .for_each(|(out, input)| {
-            out.iter_mut()
-                .zip(input)
-                .for_each(|(o, &v)| *o = mapping.level(v))
-        });
-    Ok(levels)
+    struct Grey<'a>(&'a [f32]);
+    impl LevelWriter<Vec<u8>> for Grey<'_> {
+        fn run(self, level: impl Fn(f32) -> u8 + Sync + Copy) -> Vec<u8> {
+            let mut levels = vec![0u8; self.0.len()];
+            levels
+                .par_chunks_mut(CHUNK)
+                .zip(self.0.par_chunks(CHUNK))
+                .for_each(|(out, input)| {
+                    out.iter_mut().zip(input).for_each(|(o, &v)| *o = level(v))
+                });
+            levels
+        }
+    }
+    Ok(Mapping::new(plane, options)?.with_level(Grey(&plane.pixels)))
 }
 
 /// The RGB picture the model receives.
@@ -60,20 +71,65 @@ pub fn radio_llava_rgb(
     plane: &Plane,
     options: &TransformOptions,
 ) -> Result<RgbImage, TransformError> {
-    let mapping = Mapping::new(plane, options)?;
-    let mut rgb = vec![0u8; plane.pixels.len() * 3];
-    rgb.par_chunks_mut(CHUNK * 3)
-        .zip(plane.pixels.par_chunks(CHUNK))
-        .for_each(|(out, input)| {
-            for (o, &v) in out.chunks_exact_mut(3).zip(input) {
-                let level = mapping.level(v);
-                o.copy_from_slice(&[level, level, level]);
-            }
-        });
+    struct Rgb<'a>(&'a [f32]);
+    impl LevelWriter<Vec<u8>> for Rgb<'_> {
+        fn run(self, level: impl Fn(f32) -> u8 + Sync + Copy) -> Vec<u8> {
+            let mut rgb = super::buffer::zeroed::<u8>(self.0.len() * 3);
+            rgb.par_chunks_mut(CHUNK * 3)
+                .zip(self.0.par_chunks(CHUNK))
+                .for_each(|(out, input)| {
+                    // Levels first into a small buffer (a loop the compiler vectorises), then
+                    // spread to R, G, B.
+                    let mut levels = [0u8; 4096];
+                    for (out, input) in out.chunks_mut(3 * 4096).zip(input.chunks(4096)) {
+                        let levels = &mut levels[..input.len()];
+                        levels
+                            .iter_mut()
+                            .zip(input)
+                            .for_each(|(l, &v)| *l = level(v));
+                        spread_to_rgb(levels, out);
+                    }
+                });
+            rgb
+        }
+    }
+    if let Some(target) = options.resize {
+        let levels = resized_levels(plane, options, target)?;
+        return Ok(grey_to_rgb(target.size, target.size, &levels));
+    }
+    let rgb = Mapping::new(plane, options)?.with_level(Rgb(&plane.pixels));
     Ok(
         RgbImage::from_raw(plane.width as u32, plane.height as u32, rgb)
             .unwrap_or_else(|| RgbImage::new(plane.width as u32, plane.height as u32)),
     )
+}
+
+/// Steps 1–2, the resize, then step 3 on the resampled plane (whose extremes are measured
+/// afresh: bicubic resampling overshoots).
+fn resized_levels(
+    plane: &Plane,
+    options: &TransformOptions,
+    target: Resize,
+) -> Result<Vec<u8>, TransformError> {
+    let interval = Mapping::new(plane, options)?.interval;
+    let stretched: Vec<f32> = plane
+        .pixels
+        .iter()
+        .map(|&v| interval.map_or(zeroed(v), |i| i.apply(zeroed(v))))
+        .collect();
+    let resized = resize(&stretched, plane.width, plane.height, target);
+    let (_, min, max) = extremes(&resized);
+    let span = max - min;
+    Ok(resized
+        .iter()
+        .map(|&x| {
+            if span == 0.0 {
+                0
+            } else {
+                ((x - min) / span * 255.0f32 + 0.0f32) as u8
+            }
+        })
+        .collect())
 }
 
 pub fn grey_to_rgb(width: usize, height: usize, levels: &[u8]) -> RgbImage {
@@ -132,39 +188,27 @@ impl Interval {
 impl Mapping {
     fn new(plane: &Plane, options: &TransformOptions) -> Result<Mapping, TransformError> {
         let pixels = &plane.pixels;
-        let zeroed = |v: f32| if v.is_finite() { v } else { 0.0 };
         let interval = if options.zscale {
             let params = ZscaleParams {
                 contrast: options.contrast,
                 ..ZscaleParams::default()
             };
-            // After NaN → 0 every pixel is finite, so zscale samples the whole plane.
-            let samples = sample(
-                pixels.iter().map(|&v| zeroed(v)),
-                pixels.len(),
-                params.n_samples,
-            );
+            // After NaN → 0 every pixel is finite, so zscale samples the whole plane. The
+            // slice iterator jumps straight to each sample (a mapped iterator would visit all).
+            let samples = sample(pixels.iter().copied(), pixels.len(), params.n_samples)
+                .into_iter()
+                .map(zeroed)
+                .collect();
             limits_from_samples(samples, &params).map(|(lo, hi)| Interval::new(lo, hi))
         } else {
             None
         };
         // The interval step is monotonic (float rounding included), so the stretched plane's
         // extremes are the stretched raw extremes: one cheap comparison pass suffices.
-        let (any_signal, raw_min, raw_max) = pixels
-            .par_chunks(CHUNK)
-            .map(|chunk| {
-                chunk.iter().fold(
-                    (false, f32::INFINITY, f32::NEG_INFINITY),
-                    |(any, lo, hi), &v| {
-                        let z = zeroed(v);
-                        (any || z != 0.0, lo.min(z), hi.max(z))
-                    },
-                )
-            })
-            .reduce(
-                || (false, f32::INFINITY, f32::NEG_INFINITY),
-                |a, b| (a.0 || b.0, a.1.min(b.1), a.2.max(b.2)),
-            );
+        let (any_signal, raw_min, raw_max) = pixels.par_chunks(CHUNK).map(extremes).reduce(
+            || (false, f32::INFINITY, f32::NEG_INFINITY),
+            |a, b| (a.0 || b.0, a.1.min(b.1), a.2.max(b.2)),
+        );
         if !any_signal {
             return Err(TransformError::NoFinitePixels);
         }
@@ -178,17 +222,94 @@ impl Mapping {
         })
     }
 
-    /// `(x − min) / (max − min) * 255 + 0` in float32, then truncation to uint8.
-    #[inline]
-    fn level(&self, v: f32) -> u8 {
-        if self.span == 0.0 {
+    /// Call `write` with the per-pixel function, specialised for this mapping's case so each
+    /// variant compiles to a branch-free loop.
+    fn with_level<R>(&self, write: impl LevelWriter<R>) -> R {
+        let (min, span) = (self.min, self.span);
+        if span == 0.0 {
             // numpy yields NaN here, which casts to 0 on every platform radio-llava runs on.
-            return 0;
+            return write.run(|_| 0);
         }
-        let v = if v.is_finite() { v } else { 0.0 };
-        let x = self.interval.map_or(v, |i| i.apply(v));
-        ((x - self.min) / self.span * 255.0f32 + 0.0f32) as u8
+        // `(x − min) / (max − min) * 255 + 0` in float32, then truncation to uint8. Every
+        // stretched x lies in [min, max] and IEEE rounding is monotonic, so the value is
+        // already in [0, 255]; the max/min only make that a local fact.
+        // max/min, not clamp: clamp keeps NaN, which the unchecked cast below must not see.
+        #[allow(clippy::manual_clamp)]
+        let scale = move |x: f32| {
+            let level = ((x - min) / span * 255.0f32 + 0.0f32).max(0.0).min(255.0);
+            // SAFETY: `level` is finite and within [0, 255] (max/min above drop NaN), so the
+            // unchecked truncation equals `as u8`; unlike it, it compiles to one vector
+            // instruction per four pixels.
+            unsafe { level.to_int_unchecked::<i32>() as u8 }
+        };
+        match self.interval {
+            None => write.run(move |v| scale(zeroed(v))),
+            Some(Interval::F32 { offset, span }) if span != 0.0 => {
+                write.run(move |v| scale(((zeroed(v) - offset) / span).clamp(0.0, 1.0)))
+            }
+            Some(Interval::F64 { offset, span }) if span != 0.0 => write
+                .run(move |v| scale((((zeroed(v) - offset) as f64 / span) as f32).clamp(0.0, 1.0))),
+            Some(Interval::F32 { offset, .. } | Interval::F64 { offset, .. }) => {
+                write.run(move |v| scale((zeroed(v) - offset).clamp(0.0, 1.0)))
+            }
+        }
     }
+}
+
+/// Something that fills an output from a per-pixel level function.
+trait LevelWriter<R> {
+    fn run(self, level: impl Fn(f32) -> u8 + Sync + Copy) -> R;
+}
+
+/// Each grey level three times (R, G, B), four pixels per 12-byte store.
+fn spread_to_rgb(levels: &[u8], rgb: &mut [u8]) {
+    let quads = levels.chunks_exact(4);
+    let rest = quads.remainder();
+    let mut out = rgb.chunks_exact_mut(12);
+    for (q, o) in quads.zip(&mut out) {
+        let [a, b, c, d] = [q[0], q[1], q[2], q[3]];
+        o.copy_from_slice(&[a, a, a, b, b, b, c, c, c, d, d, d]);
+    }
+    let tail = out.into_remainder();
+    for (o, &l) in tail.chunks_exact_mut(3).zip(rest) {
+        o.copy_from_slice(&[l, l, l]);
+    }
+}
+
+#[inline(always)]
+fn zeroed(v: f32) -> f32 {
+    // `abs() < inf` is `is_finite()` (false for NaN) in a form that vectorises.
+    if v.abs() < f32::INFINITY { v } else { 0.0 }
+}
+
+/// (any non-zero, min, max) of a chunk after non-finite → 0, kept in eight independent lanes
+/// with plain comparisons so the loop vectorises (f32::min's NaN rules would stop that, and
+/// there is no NaN left after zeroing).
+fn extremes(chunk: &[f32]) -> (bool, f32, f32) {
+    const LANES: usize = 8;
+    let mut lo = [f32::INFINITY; LANES];
+    let mut hi = [f32::NEG_INFINITY; LANES];
+    let mut nonzero = [0u32; LANES];
+    let lanes = chunk.chunks_exact(LANES);
+    let rest = lanes.remainder();
+    for block in lanes {
+        for i in 0..LANES {
+            let z = zeroed(block[i]);
+            nonzero[i] |= (z != 0.0) as u32;
+            lo[i] = if z < lo[i] { z } else { lo[i] };
+            hi[i] = if z > hi[i] { z } else { hi[i] };
+        }
+    }
+    let mut result = (
+        nonzero.iter().any(|&n| n != 0),
+        lo.iter().fold(f32::INFINITY, |a, &b| a.min(b)),
+        hi.iter().fold(f32::NEG_INFINITY, |a, &b| a.max(b)),
+    );
+    for &v in rest {
+        let z = zeroed(v);
+        result = (result.0 || z != 0.0, result.1.min(z), result.2.max(z));
+    }
+    result
 }
 
 #[cfg(test)]
@@ -219,7 +340,7 @@ mod tests {
             &p,
             &TransformOptions {
                 zscale: false,
-                contrast: 0.25,
+                ..TransformOptions::default()
             },
         )
         .unwrap();
