@@ -13,6 +13,17 @@ pub struct Cli {
     /// Config file (default: $XDG_CONFIG_HOME/radiochat/config.toml, or $RADIOCHAT_CONFIG).
     #[arg(long, global = true, value_name = "PATH")]
     pub config: Option<PathBuf>,
+    /// Where session journals live (default: $XDG_DATA_HOME/radiochat/sessions).
+    #[arg(long, global = true, value_name = "DIR")]
+    pub sessions_dir: Option<PathBuf>,
+    /// Reopen a session: the most recent one, or the one with this id or name.
+    #[arg(long, value_name = "ID|NAME", num_args = 0..=1, default_missing_value = "")]
+    pub resume: Option<String>,
+    /// Chat with the offline demo model (random weights: proves the path, answers noise).
+    #[arg(long)]
+    pub demo: bool,
+    #[command(flatten)]
+    pub model: ModelFlags,
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -37,6 +48,43 @@ pub enum Command {
     Info(InfoCli),
     /// Write a synthetic labelled sky: FITS cutouts and a radio-llava dataset JSON.
     Synth(SynthCli),
+    /// Stored chat sessions: list, show, search, export, rename, delete.
+    #[command(subcommand)]
+    Sessions(SessionsCommand),
+}
+
+#[derive(Subcommand)]
+pub enum SessionsCommand {
+    /// Every session, most recent first.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print a session's conversation.
+    Show { session: String },
+    /// Sessions whose title or messages contain TEXT.
+    Search {
+        #[arg(required = true, num_args = 1..)]
+        text: Vec<String>,
+    },
+    /// Write a transcript: Markdown (with PNG thumbnails beside it) or JSON.
+    Export {
+        session: String,
+        /// md or json.
+        #[arg(long, default_value = "md")]
+        format: String,
+        /// Output file (default: ID.md or ID.json here).
+        #[arg(long, short = 'o')]
+        out: Option<PathBuf>,
+    },
+    /// Give a session a new name.
+    Rename {
+        session: String,
+        #[arg(required = true, num_args = 1..)]
+        name: Vec<String>,
+    },
+    /// Delete a session (not while a radiochat has it open).
+    Delete { session: String },
 }
 
 #[derive(Args)]

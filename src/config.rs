@@ -16,6 +16,8 @@ pub struct ConfigFile {
     pub dtype: Option<String>,
     pub isq: Option<String>,
     pub system_prompt: Option<String>,
+    /// Where session journals go (default: DATA_DIR/sessions).
+    pub sessions_dir: Option<String>,
     #[serde(default)]
     pub sampling: SamplingFile,
     #[serde(default)]
@@ -89,6 +91,7 @@ pub struct Flags {
     pub contrast: Option<f64>,
     pub resize: Option<usize>,
     pub square: Option<bool>,
+    pub sessions_dir: Option<PathBuf>,
 }
 
 /// The merged settings.
@@ -109,6 +112,7 @@ pub struct Settings {
     /// 0 = no resize.
     pub resize: Setting<usize>,
     pub square: Setting<bool>,
+    pub sessions_dir: Setting<PathBuf>,
 }
 
 /// `$RADIOCHAT_CONFIG`, else `$XDG_CONFIG_HOME/radiochat/config.toml` (platform equivalent).
@@ -187,7 +191,15 @@ impl Settings {
             contrast: Setting::default(0.25),
             resize: Setting::default(0),
             square: Setting::default(false),
+            sessions_dir: Setting::default(data_dir().join("sessions")),
         };
+        settings.sessions_dir.layer(
+            file.sessions_dir.as_ref().map(PathBuf::from),
+            Origin::Config,
+        );
+        settings
+            .sessions_dir
+            .layer(flags.sessions_dir.clone(), Origin::Flag);
         settings.zscale.layer(file.image.zscale, Origin::Config);
         settings.contrast.layer(file.image.contrast, Origin::Config);
         settings.resize.layer(file.image.resize, Origin::Config);
@@ -336,6 +348,11 @@ impl Settings {
                 "sampling.max_tokens".into(),
                 self.max_tokens.value.to_string(),
                 self.max_tokens.origin,
+            ),
+            (
+                "sessions_dir".into(),
+                self.sessions_dir.value.display().to_string(),
+                self.sessions_dir.origin,
             ),
             (
                 "image.zscale".into(),

@@ -3,11 +3,13 @@
 //! Core modules (`engine`, `imaging`, `config`) know nothing about terminals; `commands`
 //! is the shared vocabulary the CLI (and the TUI) drive.
 
+pub mod chat;
 pub mod commands;
 pub mod config;
 pub mod engine;
 pub mod imaging;
 pub mod preview;
+pub mod tui;
 
 pub fn version() -> &'static str {
     env!("CARGO_PKG_VERSION")

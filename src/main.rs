@@ -7,6 +7,7 @@ use radiochat::engine::{LoadSpec, tiny::Scale};
 use std::io::Write;
 use std::path::PathBuf;
 
+mod chat_cli;
 mod cli;
 use cli::*;
 
@@ -44,15 +45,13 @@ fn model_flags(m: &ModelFlags) -> Flags {
 }
 
 fn run(cli: Cli) -> CommandResult<i32> {
+    let chat_flags = chat_cli::flags(&cli);
     let Some(command) = cli.command else {
-        eprintln!(
-            "radiochat {}: the terminal UI is not built yet; try `radiochat ask --demo \"What do you see?\"` or `radiochat --help`",
-            radiochat::version()
-        );
-        return Ok(2);
+        return chat_cli::run_chat(&cli);
     };
     match command {
         Command::Ask(ask) => run_ask(&cli.config, ask),
+        Command::Sessions(command) => chat_cli::run_sessions(&cli.config, chat_flags, command),
         Command::Model(ModelCommand::Tiny {
             arch,
             dims,

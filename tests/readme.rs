@@ -23,3 +23,26 @@ fn readme_lists_exactly_the_supported_architectures() {
     supported.sort();
     assert_eq!(listed, supported);
 }
+
+/// Every slash command and every key of the help overlay is documented in the README.
+#[test]
+fn readme_documents_every_chat_command_and_key() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    for spec in radiochat::commands::slash::SLASH_COMMANDS {
+        assert!(
+            readme.contains(&format!("`/{}", spec.name))
+                || readme.contains(&format!(", `/{}", spec.name)),
+            "/{} is not in the README",
+            spec.name
+        );
+    }
+    for (keys, _) in radiochat::tui::keys::KEY_HELP {
+        let first = keys.split([',', '/']).next().unwrap().trim();
+        assert!(readme.contains(first), "key {first} is not in the README");
+    }
+    // Every subcommand of `radiochat sessions`.
+    for sub in ["list", "show", "search", "export", "rename", "delete"] {
+        assert!(readme.contains(&format!("{sub} ")), "sessions {sub}");
+    }
+}

@@ -107,7 +107,7 @@ pub fn demo_model_dir() -> PathBuf {
         .join("demo-idefics3")
 }
 
-fn demo_spec(settings: &Settings) -> CommandResult<LoadSpec> {
+pub fn demo_spec(settings: &Settings) -> CommandResult<LoadSpec> {
     let dir = demo_model_dir();
     ensure_demo_model(&dir)?;
     let mut spec = LoadSpec::new(ModelSource::Local(dir));

@@ -5,8 +5,11 @@
 pub mod ask;
 pub mod bench_engine;
 pub mod bench_imaging;
+pub mod chat;
 pub mod image;
 pub mod model;
+pub mod sessions;
+pub mod slash;
 pub mod synth;
 
 use std::fmt;

@@ -1,0 +1,281 @@
+//! The sessions directory: one `ID.jsonl` journal per session (see `journal.rs`).
+
+use super::clock;
+use super::conversation::Conversation;
+use super::journal::{self, Event, Header, JournalError, JournalWriter, Loaded};
+use std::path::{Path, PathBuf};
+
+/// Why a session could not be found or changed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("no session matches '{0}' (radiochat sessions list shows them)")]
+    NotFound(String),
+    #[error("'{0}' matches several sessions: {1}")]
+    Ambiguous(String, String),
+    #[error("no sessions yet in {0}")]
+    Empty(PathBuf),
+    #[error(transparent)]
+    Journal(#[from] JournalError),
+}
+
+/// One line of `sessions list`.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct SessionSummary {
+    pub id: String,
+    pub title: String,
+    pub created: String,
+    /// Last write (file modification time), RFC 3339 UTC.
+    pub updated: String,
+    pub turns: usize,
+    pub model: Option<String>,
+    pub path: PathBuf,
+    /// Held by a running radiochat (its process id).
+    pub locked_by: Option<u32>,
+}
+
+#[derive(Debug, Clone)]
+pub struct SessionStore {
+    dir: PathBuf,
+}
+
+impl SessionStore {
+    pub fn new(dir: impl Into<PathBuf>) -> SessionStore {
+        SessionStore { dir: dir.into() }
+    }
+
+    /// `$RADIOCHAT_DATA/sessions` (or the platform data directory's).
+    pub fn default_dir() -> PathBuf {
+        crate::config::data_dir().join("sessions")
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// A fresh session: its journal is created (0600, in a 0700 directory) and locked.
+    pub fn create(&self, mut header: Header) -> Result<(JournalWriter, Conversation), StoreError> {
+        ensure_private_dir(&self.dir)?;
+        header.id = new_id();
+        let path = self.path_of(&header.id);
+        let writer = JournalWriter::create(&path, &header)?;
+        Ok((writer, Conversation::new(header)))
+    }
+
+    /// A copy of `source` under a new id, continuing from where it stands.
+    pub fn fork(
+        &self,
+        source: &Loaded,
+        title: &str,
+    ) -> Result<(JournalWriter, Conversation), StoreError> {
+        let mut header = source.header.clone();
+        header.forked_from = Some(source.header.id.clone());
+        header.created = clock::now();
+        header.title = title.to_string();
+        let (mut writer, _) = self.create(header)?;
+        for event in &source.events {
+            writer.write(event)?;
+        }
+        let loaded = journal::read(writer.path())?;
+        Ok((writer, Conversation::replay(loaded.header, &loaded.events)))
+    }
+
+    pub fn path_of(&self, id: &str) -> PathBuf {
+        self.dir.join(format!("{id}.jsonl"))
+    }
+
+    /// Every readable session, most recently written first. Files that are not sessions
+    /// are left out.
+    pub fn list(&self) -> Vec<SessionSummary> {
+        let Ok(entries) = std::fs::read_dir(&self.dir) else {
+            return Vec::new();
+        };
+        let mut sessions: Vec<SessionSummary> = entries
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|e| e == "jsonl"))
+            .filter_map(|path| summarize(&path).ok())
+            .collect();
+        sessions.sort_by(|a, b| b.updated.cmp(&a.updated).then(b.id.cmp(&a.id)));
+        sessions
+    }
+
+    /// Find a session by id, unique id prefix, or exact title (case-insensitive).
+    pub fn resolve(&self, query: &str) -> Result<SessionSummary, StoreError> {
+        let sessions = self.list();
+        if let Some(exact) = sessions.iter().find(|s| s.id == query) {
+            return Ok(exact.clone());
+        }
+        let lower = query.to_lowercase();
+        let matches: Vec<&SessionSummary> = sessions
+            .iter()
+            .filter(|s| s.id.starts_with(query) || s.title.to_lowercase() == lower)
+            .collect();
+        match matches.as_slice() {
+            [] => Err(StoreError::NotFound(query.to_string())),
+            [one] => Ok((*one).clone()),
+            many => Err(StoreError::Ambiguous(
+                query.to_string(),
+                many.iter()
+                    .map(|s| s.id.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            )),
+        }
+    }
+
+    /// The most recently written session.
+    pub fn last(&self) -> Result<SessionSummary, StoreError> {
+        self.list()
+            .into_iter()
+            .next()
+            .ok_or_else(|| StoreError::Empty(self.dir.clone()))
+    }
+
+    /// Sessions whose title or messages contain `text` (case-insensitive), with up to
+    /// three matching lines each.
+    pub fn search(&self, text: &str) -> Vec<(SessionSummary, Vec<String>)> {
+        let needle = text.to_lowercase();
+        self.list()
+            .into_iter()
+            .filter_map(|summary| {
+                let loaded = journal::read(&summary.path).ok()?;
+                let conversation = Conversation::replay(loaded.header, &loaded.events);
+                let mut hits: Vec<String> = conversation
+                    .turns
+                    .iter()
+                    .flat_map(|t| [t.question.as_str(), t.answer.as_str()])
+                    .flat_map(str::lines)
+                    .filter(|l| l.to_lowercase().contains(&needle))
+                    .take(3)
+                    .map(|l| l.trim().chars().take(120).collect())
+                    .collect();
+                if summary.title.to_lowercase().contains(&needle) && hits.is_empty() {
+                    hits.push(format!("title: {}", summary.title));
+                }
+                (!hits.is_empty()).then_some((summary, hits))
+            })
+            .collect()
+    }
+
+    /// Delete a session that no running radiochat holds.
+    pub fn delete(&self, query: &str) -> Result<SessionSummary, StoreError> {
+        let summary = self.resolve(query)?;
+        if let Some(pid) = journal::lock_holder(&summary.path) {
+            return Err(JournalError::Locked(summary.path.clone(), pid).into());
+        }
+        std::fs::remove_file(&summary.path)
+            .map_err(|e| JournalError::Io(summary.path.clone(), e))?;
+        let _ = std::fs::remove_file(journal::lock_path(&summary.path));
+        Ok(summary)
+    }
+
+    /// Rename a session that no running radiochat holds (a renamed event is appended).
+    pub fn rename(&self, query: &str, title: &str) -> Result<SessionSummary, StoreError> {
+        let summary = self.resolve(query)?;
+        let mut writer = JournalWriter::append(&summary.path)?;
+        writer.write(&Event::Renamed {
+            at: clock::now(),
+            title: title.to_string(),
+        })?;
+        Ok(SessionSummary {
+            title: title.to_string(),
+            ..summary
+        })
+    }
+}
+
+fn summarize(path: &Path) -> Result<SessionSummary, JournalError> {
+    let loaded = journal::read(path)?;
+    let updated = std::fs::metadata(path)
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map(|d| clock::format_millis(d.as_millis() as i64))
+        .unwrap_or_default();
+    let conversation = Conversation::replay(loaded.header, &loaded.events);
+    Ok(SessionSummary {
+        id: conversation.header.id.clone(),
+        title: conversation.title.clone(),
+        created: conversation.header.created.clone(),
+        updated,
+        turns: conversation.turns.len(),
+        model: conversation.model.clone(),
+        path: path.to_path_buf(),
+        locked_by: journal::lock_holder(path),
+    })
+}
+
+fn new_id() -> String {
+    format!("{}-{:04x}", clock::id_stem(), rand::random::<u16>())
+}
+
+fn ensure_private_dir(dir: &Path) -> Result<(), JournalError> {
+    use std::os::unix::fs::DirBuilderExt;
+    if dir.is_dir() {
+        return Ok(());
+    }
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .map_err(|e| JournalError::Io(dir.to_path_buf(), e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn header(title: &str) -> Header {
+        Header::new(title)
+    }
+
+    #[test]
+    fn create_list_resolve_search_rename_fork_delete() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SessionStore::new(dir.path().join("sessions"));
+        let (mut writer, first) = store.create(header("Abell 2255 halo")).unwrap();
+        writer
+            .write(&Event::User {
+                at: clock::now(),
+                text: "Is the halo diffuse?".into(),
+            })
+            .unwrap();
+        drop(writer);
+        let (writer2, second) = store.create(header("mirabest")).unwrap();
+        drop(writer2);
+        assert_ne!(first.header.id, second.header.id);
+        assert_eq!(store.list().len(), 2);
+        assert_eq!(store.resolve("abell 2255 halo").unwrap().turns, 1);
+        assert_eq!(
+            store
+                .resolve(&first.header.id[..first.header.id.len() - 1])
+                .ok()
+                .map(|s| s.id),
+            Some(first.header.id.clone())
+        );
+        assert!(matches!(
+            store.resolve("nothing"),
+            Err(StoreError::NotFound(_))
+        ));
+        let hits = store.search("DIFFUSE");
+        assert_eq!(hits.len(), 1);
+        assert_eq!(hits[0].1, vec!["Is the halo diffuse?".to_string()]);
+        store.rename("mirabest", "FR-I/II").unwrap();
+        assert!(store.resolve("fr-i/ii").is_ok());
+
+        let loaded = journal::read(&store.path_of(&first.header.id)).unwrap();
+        let (_fork_writer, fork) = store.fork(&loaded, "halo, take 2").unwrap();
+        assert_eq!(fork.turns.len(), 1);
+        assert_eq!(
+            fork.header.forked_from.as_deref(),
+            Some(first.header.id.as_str())
+        );
+        // The fork is open (locked) here, so deleting it is refused.
+        assert!(matches!(
+            store.delete(&fork.header.id),
+            Err(StoreError::Journal(JournalError::Locked(..)))
+        ));
+        store.delete(&first.header.id).unwrap();
+        assert_eq!(store.list().len(), 2);
+    }
+}

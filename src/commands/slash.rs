@@ -1,0 +1,436 @@
+//! The slash-command vocabulary of the chat: parsing, one-line help for the palette, and
+//! did-you-mean for typos. Each command is also reachable as a `radiochat` subcommand
+//! where it makes sense outside a chat (`sessions`, `view`, `info`, `model`).
+
+use crate::chat::ImageSettings;
+use crate::engine::Sampling;
+use std::path::PathBuf;
+
+/// A parsed slash command.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Slash {
+    Help,
+    /// Attach an image to the next message.
+    Image {
+        path: PathBuf,
+        settings: ImageSettings,
+    },
+    Detach,
+    Preview,
+    Info,
+    /// Show the model, or switch to another (loads in the background).
+    Model(Option<String>),
+    Set {
+        key: SetKey,
+        value: String,
+    },
+    /// `None` clears the system prompt.
+    System(Option<String>),
+    New,
+    Sessions,
+    Load(String),
+    Rename(String),
+    Fork,
+    Save(Option<PathBuf>),
+    Clear,
+    Quit,
+    /// In the palette for a later issue, not usable yet.
+    Reserved(&'static str),
+}
+
+/// What `/set` can change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SetKey {
+    Temperature,
+    TopP,
+    TopK,
+    MaxTokens,
+}
+
+impl SetKey {
+    pub fn name(self) -> &'static str {
+        match self {
+            SetKey::Temperature => "temperature",
+            SetKey::TopP => "top_p",
+            SetKey::TopK => "top_k",
+            SetKey::MaxTokens => "max_tokens",
+        }
+    }
+
+    /// Apply `value` to `sampling`, checking it as a config value would be.
+    pub fn apply(self, sampling: &mut Sampling, value: &str) -> Result<(), String> {
+        let mut next = sampling.clone();
+        let number = || {
+            value
+                .parse::<f64>()
+                .map_err(|_| format!("/set {}: '{value}' is not a number", self.name()))
+        };
+        let count = || {
+            value
+                .parse::<usize>()
+                .map_err(|_| format!("/set {}: '{value}' is not a whole number", self.name()))
+        };
+        match self {
+            SetKey::Temperature => next.temperature = Some(number()?),
+            SetKey::TopP => next.top_p = Some(number()?),
+            SetKey::TopK => next.top_k = Some(count()?),
+            SetKey::MaxTokens => next.max_tokens = count()?,
+        }
+        next.check().map_err(|e| format!("/set: {e}"))?;
+        *sampling = next;
+        Ok(())
+    }
+}
+
+/// One palette row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SlashSpec {
+    pub name: &'static str,
+    pub usage: &'static str,
+    pub help: &'static str,
+}
+
+pub const SLASH_COMMANDS: &[SlashSpec] = &[
+    spec("help", "/help", "keys and commands"),
+    spec(
+        "image",
+        "/image PATH [--hdu H] [--plane I,J] [--stretch S]",
+        "attach a FITS/PNG/JPEG image to the next message",
+    ),
+    spec("detach", "/detach", "drop the attached images"),
+    spec("preview", "/preview", "the attached image, full screen"),
+    spec("info", "/info", "header summary of the attached image"),
+    spec(
+        "model",
+        "/model [DIR|hf:ID]",
+        "show the model, or load another",
+    ),
+    spec(
+        "set",
+        "/set temperature|top_p|top_k|max_tokens VALUE",
+        "change a sampling setting",
+    ),
+    spec(
+        "system",
+        "/system [TEXT]",
+        "set (or clear) the system prompt",
+    ),
+    spec("new", "/new", "start a new session"),
+    spec(
+        "sessions",
+        "/sessions",
+        "browse, search, open, rename, delete sessions",
+    ),
+    spec("load", "/load ID|NAME", "open a stored session"),
+    spec("rename", "/rename NAME", "rename this session"),
+    spec(
+        "fork",
+        "/fork",
+        "copy this session and continue in the copy",
+    ),
+    spec(
+        "save",
+        "/save [PATH.md|PATH.json]",
+        "export a transcript (Markdown with thumbnails, or JSON)",
+    ),
+    spec(
+        "clear",
+        "/clear",
+        "clear the screen (the session keeps everything)",
+    ),
+    spec("quit", "/quit", "leave radiochat"),
+    spec(
+        "bench",
+        "/bench",
+        "radio benchmarks B1–B6 (coming with the benchmark issue)",
+    ),
+    spec(
+        "finetune",
+        "/finetune",
+        "LoRA fine-tunes (coming with the fine-tune issue)",
+    ),
+    spec(
+        "jobs",
+        "/jobs",
+        "fine-tune jobs (coming with the fine-tune issue)",
+    ),
+];
+
+const fn spec(name: &'static str, usage: &'static str, help: &'static str) -> SlashSpec {
+    SlashSpec { name, usage, help }
+}
+
+/// Commands whose name starts with `prefix` (the palette's filter), then those containing it.
+pub fn matching(prefix: &str) -> Vec<&'static SlashSpec> {
+    let prefix = prefix.trim_start_matches('/').to_lowercase();
+    let mut found: Vec<&SlashSpec> = SLASH_COMMANDS
+        .iter()
+        .filter(|s| s.name.starts_with(&prefix))
+        .collect();
+    found.extend(
+        SLASH_COMMANDS
+            .iter()
+            .filter(|s| !s.name.starts_with(&prefix) && s.name.contains(&prefix)),
+    );
+    found
+}
+
+/// The closest command name, for "did you mean".
+pub fn suggest(name: &str) -> Option<&'static str> {
+    SLASH_COMMANDS
+        .iter()
+        .map(|s| (edit_distance(name, s.name), s.name))
+        .filter(|(d, n)| *d <= 2.max(n.len() / 3))
+        .min()
+        .map(|(_, n)| n)
+}
+
+/// Parse a line starting with `/`.
+pub fn parse(line: &str) -> Result<Slash, String> {
+    let words = split_words(line.trim().trim_start_matches('/'))?;
+    let Some((name, args)) = words.split_first() else {
+        return Err("type a command after '/', e.g. /help".into());
+    };
+    let rest = || args.join(" ");
+    let none = |slash: Slash| {
+        if args.is_empty() {
+            Ok(slash)
+        } else {
+            Err(format!("/{name} takes no arguments"))
+        }
+    };
+    match name.as_str() {
+        "help" | "?" => none(Slash::Help),
+        "image" | "attach" => parse_image(args),
+        "detach" => none(Slash::Detach),
+        "preview" => none(Slash::Preview),
+        "info" => none(Slash::Info),
+        "model" => Ok(Slash::Model((!args.is_empty()).then(rest))),
+        "set" => parse_set(args),
+        "system" => Ok(Slash::System((!args.is_empty()).then(rest))),
+        "new" => none(Slash::New),
+        "sessions" => none(Slash::Sessions),
+        "load" | "resume" => match args {
+            [] => Err("/load needs a session id or name (see /sessions)".into()),
+            _ => Ok(Slash::Load(rest())),
+        },
+        "rename" => match args {
+            [] => Err("/rename needs a name".into()),
+            _ => Ok(Slash::Rename(rest())),
+        },
+        "fork" => none(Slash::Fork),
+        "save" | "export" => Ok(Slash::Save(args.first().map(PathBuf::from))),
+        "clear" => none(Slash::Clear),
+        "quit" | "exit" | "q" => none(Slash::Quit),
+        "bench" => Ok(Slash::Reserved("bench")),
+        "finetune" => Ok(Slash::Reserved("finetune")),
+        "jobs" => Ok(Slash::Reserved("jobs")),
+        other => Err(match suggest(other) {
+            Some(close) => format!("unknown command /{other} — did you mean /{close}?"),
+            None => format!("unknown command /{other} — /help lists them"),
+        }),
+    }
+}
+
+fn parse_image(args: &[String]) -> Result<Slash, String> {
+    let mut path = None;
+    let mut settings = ImageSettings::default();
+    let mut it = args.iter();
+    while let Some(arg) = it.next() {
+        let mut value = |flag: &str| {
+            it.next()
+                .cloned()
+                .ok_or_else(|| format!("/image {flag} needs a value"))
+        };
+        match arg.as_str() {
+            "--hdu" => settings.hdu = Some(value("--hdu")?),
+            "--stretch" => {
+                let stretch = value("--stretch")?;
+                stretch
+                    .parse::<crate::imaging::stretch::Stretch>()
+                    .map_err(|e| format!("/image: {e}"))?;
+                settings.stretch = Some(stretch);
+            }
+            "--plane" => {
+                let text = value("--plane")?;
+                settings.plane = text
+                    .split(',')
+                    .map(|p| p.trim().parse::<usize>())
+                    .collect::<Result<_, _>>()
+                    .map_err(|_| format!("/image --plane '{text}': expected indices like 0,0"))?;
+            }
+            flag if flag.starts_with("--") => {
+                return Err(format!(
+                    "/image: unknown option {flag} (--hdu, --plane, --stretch)"
+                ));
+            }
+            _ if path.is_some() => return Err("/image takes one path".into()),
+            _ => path = Some(PathBuf::from(arg)),
+        }
+    }
+    let path = path.ok_or("/image needs a path, e.g. /image cutout.fits")?;
+    Ok(Slash::Image { path, settings })
+}
+
+fn parse_set(args: &[String]) -> Result<Slash, String> {
+    let [key, value] = args else {
+        return Err("usage: /set temperature|top_p|top_k|max_tokens VALUE".into());
+    };
+    let key = match key.as_str() {
+        "temperature" | "temp" => SetKey::Temperature,
+        "top_p" | "top-p" => SetKey::TopP,
+        "top_k" | "top-k" => SetKey::TopK,
+        "max_tokens" | "max-tokens" => SetKey::MaxTokens,
+        other => {
+            return Err(format!(
+                "/set: unknown setting '{other}' (temperature, top_p, top_k, max_tokens)"
+            ));
+        }
+    };
+    key.apply(&mut Sampling::default(), value)?;
+    Ok(Slash::Set {
+        key,
+        value: value.clone(),
+    })
+}
+
+/// Words separated by spaces; "double" or 'single' quotes and backslashes keep spaces in
+/// a word (file names).
+pub fn split_words(text: &str) -> Result<Vec<String>, String> {
+    let mut words = Vec::new();
+    let mut word = String::new();
+    let mut in_word = false;
+    let mut quote: Option<char> = None;
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        match (quote, c) {
+            (None, c) if c.is_whitespace() => {
+                if in_word {
+                    words.push(std::mem::take(&mut word));
+                    in_word = false;
+                }
+            }
+            (None, '"' | '\'') => {
+                quote = Some(c);
+                in_word = true;
+            }
+            (Some(q), c) if c == q => quote = None,
+            (Some('\''), c) => word.push(c),
+            (_, '\\') => {
+                if let Some(next) = chars.next() {
+                    word.push(next);
+                }
+                in_word = true;
+            }
+            (_, c) => {
+                word.push(c);
+                in_word = true;
+            }
+        }
+    }
+    if quote.is_some() {
+        return Err("unclosed quote".into());
+    }
+    if in_word {
+        words.push(word);
+    }
+    Ok(words)
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut previous = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let current = row[j + 1];
+            row[j + 1] = if ca == *cb {
+                previous
+            } else {
+                1 + previous.min(row[j]).min(row[j + 1])
+            };
+            previous = current;
+        }
+    }
+    row[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn commands_parse_with_quoted_paths_and_options() {
+        assert_eq!(
+            parse("/image 'my cutouts/a b.fits' --plane 1,0 --hdu SCI").unwrap(),
+            Slash::Image {
+                path: PathBuf::from("my cutouts/a b.fits"),
+                settings: ImageSettings {
+                    hdu: Some("SCI".into()),
+                    plane: vec![1, 0],
+                    stretch: None,
+                },
+            }
+        );
+        assert_eq!(
+            parse("/set temperature 0.7").unwrap(),
+            Slash::Set {
+                key: SetKey::Temperature,
+                value: "0.7".into()
+            }
+        );
+        assert_eq!(parse("/system").unwrap(), Slash::System(None));
+        assert_eq!(parse("/model").unwrap(), Slash::Model(None));
+        assert_eq!(
+            parse("/save out.md").unwrap(),
+            Slash::Save(Some("out.md".into()))
+        );
+    }
+
+    #[test]
+    fn mistakes_get_one_clear_line() {
+        assert_eq!(
+            parse("/imgae a.fits").unwrap_err(),
+            "unknown command /imgae — did you mean /image?"
+        );
+        assert_eq!(
+            parse("/xyzzy").unwrap_err(),
+            "unknown command /xyzzy — /help lists them"
+        );
+        assert_eq!(
+            parse("/set temperature hot").unwrap_err(),
+            "/set temperature: 'hot' is not a number"
+        );
+        assert_eq!(
+            parse("/set top_p 1.5").unwrap_err(),
+            "/set: top_p must be in (0, 1], got 1.5"
+        );
+        assert!(
+            parse("/set colour red")
+                .unwrap_err()
+                .contains("unknown setting")
+        );
+        assert!(parse("/image").unwrap_err().contains("needs a path"));
+        assert!(
+            parse("/image a.fits --stretch loud")
+                .unwrap_err()
+                .contains("unknown stretch")
+        );
+        assert!(parse("/load").unwrap_err().contains("needs a session"));
+        assert_eq!(parse("/image 'a.fits").unwrap_err(), "unclosed quote");
+    }
+
+    #[test]
+    fn the_palette_filters_by_prefix_then_substring() {
+        let names: Vec<&str> = matching("/s").iter().map(|s| s.name).collect();
+        assert_eq!(&names[..4], &["set", "system", "sessions", "save"]);
+        assert!(
+            names[4..].contains(&"jobs"),
+            "substring matches follow: {names:?}"
+        );
+        let names: Vec<&str> = matching("ses").iter().map(|s| s.name).collect();
+        assert_eq!(names, vec!["sessions"]);
+        assert_eq!(matching("").len(), SLASH_COMMANDS.len());
+    }
+}

@@ -1,0 +1,274 @@
+//! What a submitted line does: a slash command, an image path typed alone, or a message.
+
+use super::app::{App, Background, EngineState, Overlay, short_name};
+use super::sessions_browser::SessionsBrowser;
+use crate::chat::worker::WorkerCommand;
+use crate::chat::{Event, Header, LiveSession, clock, journal};
+use crate::commands::sessions::{Format, export};
+use crate::commands::slash::{self, Slash};
+use crate::engine::ModelSource;
+use std::path::{Path, PathBuf};
+
+impl App {
+    /// Enter on the input.
+    pub fn submit(&mut self) {
+        let text = self.input.submit();
+        let trimmed = text.trim();
+        if trimmed.is_empty() {
+            return;
+        }
+        if trimmed.starts_with('/') && !looks_like_image_path(trimmed) {
+            match slash::parse(trimmed) {
+                Ok(command) => self.run_slash(command),
+                Err(message) => self.warn(message),
+            }
+            return;
+        }
+        if looks_like_image_path(trimmed) && !trimmed.contains(char::is_whitespace) {
+            self.run_slash(Slash::Image {
+                path: PathBuf::from(trimmed),
+                settings: Default::default(),
+            });
+            return;
+        }
+        self.send_message(text);
+    }
+
+    pub fn run_slash(&mut self, command: Slash) {
+        match command {
+            Slash::Help => self.overlay = Some(Overlay::Help(0)),
+            Slash::Image { path, settings } => {
+                self.info(format!("reading {}…", path.display()));
+                self.outbox.push(WorkerCommand::Inspect {
+                    path,
+                    settings,
+                    transform: self.transform,
+                });
+            }
+            Slash::Detach => {
+                let count = self.session.conversation.pending_images.len();
+                self.session.record(Event::Detach { at: clock::now() });
+                self.info(format!("detached {count} image(s)"));
+            }
+            Slash::Preview => match self.current_image() {
+                Some(path) if self.pictures.contains_key(&path) => {
+                    self.overlay = Some(Overlay::Preview)
+                }
+                Some(path) => {
+                    // Seen in an earlier run: read it again, then show it.
+                    self.run_slash(Slash::Image {
+                        path: PathBuf::from(path),
+                        settings: Default::default(),
+                    })
+                }
+                None => self.warn("no image yet: /image PATH attaches one"),
+            },
+            Slash::Info => match self.current_image() {
+                Some(path) => {
+                    let lines = self.image_info.get(&path).cloned().unwrap_or_else(|| {
+                        vec![format!("{path}: /image it again to read its header")]
+                    });
+                    self.overlay = Some(Overlay::Info(lines));
+                }
+                None => self.warn("no image yet: /image PATH attaches one"),
+            },
+            Slash::Model(None) => {
+                let text = match &self.model_info {
+                    Some(m) => format!(
+                        "{} ({}, {} on {}, context {})",
+                        m.source,
+                        m.architecture,
+                        m.dtype,
+                        m.device,
+                        m.max_context
+                            .map(|c| c.to_string())
+                            .unwrap_or_else(|| "?".into())
+                    ),
+                    None => "no model loaded: /model DIR loads one".into(),
+                };
+                self.info(text);
+            }
+            Slash::Model(Some(model)) => {
+                if self.awaiting {
+                    self.warn("an answer is still streaming: Esc cancels it first");
+                    return;
+                }
+                let mut spec = self.load_template.clone();
+                spec.source = ModelSource::parse(&model);
+                self.session.record(Event::Model {
+                    at: clock::now(),
+                    model: model.clone(),
+                });
+                self.info(format!("loading {model}…"));
+                self.load_model(spec);
+            }
+            Slash::Set { key, value } => match key.apply(&mut self.sampling, &value) {
+                Ok(()) => {
+                    self.session.record(Event::Set {
+                        at: clock::now(),
+                        key: key.name().into(),
+                        value: value.clone(),
+                    });
+                    self.info(format!("{} = {value}", key.name()));
+                }
+                Err(message) => self.warn(message),
+            },
+            Slash::System(text) => {
+                let note = match &text {
+                    Some(_) => "system prompt set",
+                    None => "system prompt cleared",
+                };
+                self.session.record(Event::System {
+                    at: clock::now(),
+                    text,
+                });
+                self.info(note);
+            }
+            Slash::New => self.new_session(),
+            Slash::Sessions => {
+                self.overlay = Some(Overlay::Sessions(SessionsBrowser::new(&self.store)))
+            }
+            Slash::Load(query) => self.open_session(&query),
+            Slash::Rename(title) => {
+                self.session.record(Event::Renamed {
+                    at: clock::now(),
+                    title: title.clone(),
+                });
+                self.info(format!("renamed to '{title}'"));
+            }
+            Slash::Fork => self.fork_session(),
+            Slash::Save(path) => self.save_transcript(path),
+            Slash::Clear => {
+                self.clear_from = self.session.conversation.turns.len();
+                self.info("cleared the screen; the session keeps everything (/save exports it)");
+            }
+            Slash::Quit => self.should_quit = true,
+            Slash::Reserved(name) => self.warn(format!(
+                "/{name} is not available yet: it arrives with the {} issue",
+                if name == "bench" {
+                    "benchmarks"
+                } else {
+                    "fine-tune"
+                }
+            )),
+        }
+    }
+
+    fn idle_or_warn(&mut self) -> bool {
+        if self.awaiting {
+            self.warn("an answer is still streaming: Esc cancels it first");
+            return false;
+        }
+        true
+    }
+
+    pub fn new_session(&mut self) {
+        if !self.idle_or_warn() {
+            return;
+        }
+        let c = &self.session.conversation;
+        let header = Header {
+            id: String::new(),
+            created: clock::now(),
+            title: format!("chat {}", clock::now()[..16].replace('T', " ")),
+            model: c.model.clone(),
+            system_prompt: c.system_prompt.clone(),
+            ..c.header.clone()
+        };
+        self.replace_session(LiveSession::start(&self.store, header));
+        self.info("new session");
+    }
+
+    pub fn open_session(&mut self, query: &str) {
+        if !self.idle_or_warn() {
+            return;
+        }
+        let opened = self
+            .store
+            .resolve(query)
+            .map_err(|e| e.to_string())
+            .and_then(|summary| LiveSession::open(&summary).map_err(|e| e.to_string()));
+        match opened {
+            Ok(session) => {
+                let title = session.conversation.title.clone();
+                self.replace_session(session);
+                if self.notice.is_none() {
+                    self.info(format!("opened '{title}'"));
+                }
+            }
+            Err(message) => self.warn(message),
+        }
+    }
+
+    fn fork_session(&mut self) {
+        if !self.idle_or_warn() {
+            return;
+        }
+        self.session.flush_tokens();
+        let source = self.store.path_of(&self.session.conversation.header.id);
+        let title = format!("{} (fork)", self.session.conversation.title);
+        let forked = journal::read(&source)
+            .map_err(|e| e.to_string())
+            .and_then(|loaded| self.store.fork(&loaded, &title).map_err(|e| e.to_string()));
+        match forked {
+            Ok((writer, conversation)) => {
+                self.replace_session(LiveSession::from_writer(conversation, writer));
+                self.info(format!("forked: now in '{title}'"));
+            }
+            Err(message) => self.warn(format!("cannot fork: {message}")),
+        }
+    }
+
+    fn replace_session(&mut self, session: LiveSession) {
+        self.session = session;
+        self.clear_from = 0;
+        self.scroll_up = 0;
+        self.notice = None;
+        self.announce_session();
+    }
+
+    fn save_transcript(&mut self, path: Option<PathBuf>) {
+        self.session.flush_tokens();
+        let id = self.session.conversation.header.id.clone();
+        let out = path.unwrap_or_else(|| PathBuf::from(format!("{id}.md")));
+        let format = Format::of_path(&out);
+        let journal_path = self.store.path_of(&id);
+        let conversation = self.session.conversation.clone();
+        let tx = self.background_tx.clone();
+        self.info(format!("saving {}…", out.display()));
+        std::thread::spawn(move || {
+            let result = match format {
+                Format::Json => journal::read(&journal_path)
+                    .map_err(|e| e.to_string())
+                    .and_then(|loaded| {
+                        export(&loaded, Format::Json, Some(out)).map_err(|e| e.to_string())
+                    }),
+                Format::Markdown => crate::chat::transcript::write_markdown(&conversation, &out)
+                    .map_err(|e| format!("{}: cannot write: {e}", out.display())),
+            };
+            let _ = tx.send(Background::Exported(result));
+        });
+    }
+
+    /// Status text for the engine state (status bar).
+    pub fn engine_label(&self) -> String {
+        match &self.engine {
+            EngineState::NoModel => "no model".into(),
+            EngineState::Loading(name) => format!("loading {}", short_name(name)),
+            EngineState::Ready => "ready".into(),
+            EngineState::Generating { .. } => "generating".into(),
+            EngineState::LoadFailed(_) => "load failed".into(),
+        }
+    }
+}
+
+/// A FITS/PNG/JPEG/TIFF path typed alone in a message attaches it.
+pub fn looks_like_image_path(text: &str) -> bool {
+    let lower = text.to_lowercase();
+    [
+        ".fits", ".fit", ".fts", ".fz", ".fits.gz", ".png", ".jpg", ".jpeg", ".tif", ".tiff",
+    ]
+    .iter()
+    .any(|ext| lower.ends_with(ext))
+        && Path::new(text).is_file()
+}

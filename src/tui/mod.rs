@@ -1,0 +1,173 @@
+//! The terminal UI: `radiochat` with no subcommand. This module owns the terminal (raw
+//! mode, alternate screen, restored on exit, panic, SIGTERM and SIGHUP) and the event loop;
+//! state lives in `app.rs`, drawing in `ui.rs`. Model loading, inference, image reading and
+//! transcript export run on other threads, so a frame is never late because of them.
+
+pub mod actions;
+pub mod app;
+pub mod completion;
+pub mod conversation_view;
+pub mod input;
+pub mod keys;
+pub mod overlays;
+pub mod picture;
+pub mod sessions_browser;
+pub mod ui;
+
+use crate::chat::worker::Worker;
+use app::{App, EngineState};
+use conversation_view::ViewCache;
+use crossterm::event::{self, Event as TermEvent};
+use std::io::Write;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+/// Set by SIGTERM / SIGHUP; the loop leaves cleanly when it sees it.
+static STOP: AtomicBool = AtomicBool::new(false);
+
+/// Poll interval while tokens stream or a model loads (one frame at 60 Hz).
+const BUSY_POLL: Duration = Duration::from_millis(16);
+/// Poll interval when nothing happens: four wake-ups a second keep idle CPU near zero.
+const IDLE_POLL: Duration = Duration::from_millis(250);
+
+/// Run the UI until the user quits. The terminal is restored whatever happens.
+pub fn run(mut app: App, load: Option<crate::engine::LoadSpec>) -> anyhow::Result<()> {
+    install_signal_handlers();
+    let _restore = TerminalGuard::enter()?;
+    install_panic_hook();
+    let backend = ratatui::backend::CrosstermBackend::new(std::io::stdout());
+    let mut terminal = ratatui::Terminal::new(backend)?;
+    let worker = Worker::spawn(|| {})?;
+    if let Some(spec) = load {
+        app.load_model(spec);
+    }
+    let mut cache = ViewCache::default();
+    let mut dirty = true;
+    loop {
+        if dirty {
+            terminal.draw(|frame| ui::draw(frame, &app, &mut cache))?;
+            dirty = false;
+        }
+        let busy = app.awaiting || matches!(app.engine, EngineState::Loading(_));
+        if event::poll(if busy { BUSY_POLL } else { IDLE_POLL })? {
+            // Take everything already typed before drawing again (fast typing, pastes).
+            loop {
+                match event::read()? {
+                    TermEvent::Key(key) => app.on_key(key),
+                    TermEvent::Paste(text) => app.on_paste(&text),
+                    TermEvent::Mouse(mouse) => app.on_mouse(mouse),
+                    _ => {}
+                }
+                if !event::poll(Duration::ZERO)? {
+                    break;
+                }
+            }
+            dirty = true;
+        }
+        while let Some(event) = worker.try_recv() {
+            app.on_worker(event);
+            dirty = true;
+        }
+        while let Ok(result) = app.background_rx.try_recv() {
+            app.on_background(result);
+            dirty = true;
+        }
+        for command in app.outbox.drain(..) {
+            worker.send(command);
+        }
+        app.session.tick();
+        if let Some(text) = app.clipboard.take() {
+            copy_osc52(&text);
+        }
+        if app.should_quit || STOP.load(Ordering::Relaxed) {
+            break;
+        }
+    }
+    if let Some(cancel) = &app.cancel {
+        cancel.cancel();
+    }
+    app.session.flush_tokens();
+    Ok(())
+}
+
+/// Raw mode, alternate screen, bracketed paste, mouse; undone on drop.
+struct TerminalGuard;
+
+impl TerminalGuard {
+    fn enter() -> anyhow::Result<TerminalGuard> {
+        use crossterm::event::{
+            EnableBracketedPaste, EnableMouseCapture, KeyboardEnhancementFlags,
+            PushKeyboardEnhancementFlags,
+        };
+        crossterm::terminal::enable_raw_mode()?;
+        let guard = TerminalGuard;
+        let mut out = std::io::stdout();
+        crossterm::execute!(
+            out,
+            crossterm::terminal::EnterAlternateScreen,
+            EnableBracketedPaste,
+            EnableMouseCapture
+        )?;
+        // Terminals that speak the kitty keyboard protocol report Shift-Enter distinctly.
+        if crossterm::terminal::supports_keyboard_enhancement().unwrap_or(false) {
+            let _ = crossterm::execute!(
+                out,
+                PushKeyboardEnhancementFlags(KeyboardEnhancementFlags::DISAMBIGUATE_ESCAPE_CODES)
+            );
+        }
+        Ok(guard)
+    }
+}
+
+impl Drop for TerminalGuard {
+    fn drop(&mut self) {
+        restore_terminal();
+    }
+}
+
+fn restore_terminal() {
+    use crossterm::event::{
+        DisableBracketedPaste, DisableMouseCapture, PopKeyboardEnhancementFlags,
+    };
+    let mut out = std::io::stdout();
+    let _ = crossterm::execute!(
+        out,
+        PopKeyboardEnhancementFlags,
+        DisableMouseCapture,
+        DisableBracketedPaste,
+        crossterm::terminal::LeaveAlternateScreen,
+        crossterm::cursor::Show
+    );
+    let _ = crossterm::terminal::disable_raw_mode();
+}
+
+fn install_panic_hook() {
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        restore_terminal();
+        previous(info);
+    }));
+}
+
+extern "C" fn on_stop_signal(_: libc::c_int) {
+    STOP.store(true, Ordering::Relaxed);
+}
+
+fn install_signal_handlers() {
+    let handler = on_stop_signal as extern "C" fn(libc::c_int) as libc::sighandler_t;
+    // SAFETY: the handler only stores to an atomic, which is async-signal-safe.
+    unsafe {
+        libc::signal(libc::SIGTERM, handler);
+        libc::signal(libc::SIGHUP, handler);
+    }
+}
+
+/// Put text on the clipboard of the terminal the user sits at (works over SSH; tmux passes
+/// it on with `set-clipboard on`).
+fn copy_osc52(text: &str) {
+    use base64::Engine as _;
+    let encoded = base64::engine::general_purpose::STANDARD.encode(text.as_bytes());
+    let mut out = std::io::stdout();
+    let _ = write!(out, "\x1b]52;c;{encoded}\x07");
+    let _ = out.flush();
+}

@@ -1,0 +1,181 @@
+//! Drawing the chat screen: status bar, conversation, image pane, notice, palette, input.
+
+use super::app::{App, EngineState, short_name};
+use super::conversation_view::{ViewCache, conversation_lines};
+use super::overlays;
+use super::picture::halfblock_lines;
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Position, Rect};
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
+
+/// Smallest usable terminal.
+pub const MIN_WIDTH: u16 = 40;
+pub const MIN_HEIGHT: u16 = 10;
+/// The image pane appears from this width on.
+const PANE_FROM_WIDTH: u16 = 100;
+const PANE_WIDTH: u16 = 36;
+/// Most input lines shown; a longer message scrolls inside the box.
+const MAX_INPUT_ROWS: usize = 8;
+
+pub fn draw(frame: &mut Frame, app: &App, cache: &mut ViewCache) {
+    let area = frame.area();
+    if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
+        let text = format!(
+            "terminal too small ({}×{}): radiochat needs at least {MIN_WIDTH}×{MIN_HEIGHT}",
+            area.width, area.height
+        );
+        frame.render_widget(Paragraph::new(text).wrap(Wrap { trim: true }), area);
+        return;
+    }
+    let input_rows = app.input.lines().len().clamp(1, MAX_INPUT_ROWS) as u16 + 2;
+    let notice_rows = u16::from(app.notice.is_some());
+    let [status, body, notice, input] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Min(3),
+        Constraint::Length(notice_rows),
+        Constraint::Length(input_rows),
+    ])
+    .areas(area);
+    draw_status(frame, app, status);
+    let picture = app
+        .current_image()
+        .and_then(|p| app.pictures.get(&p).map(|pic| (p, pic)));
+    let chat_area = match picture {
+        Some((path, picture)) if body.width >= PANE_FROM_WIDTH => {
+            let [chat, pane] =
+                Layout::horizontal([Constraint::Min(40), Constraint::Length(PANE_WIDTH)])
+                    .areas(body);
+            let block = Block::default()
+                .borders(Borders::LEFT)
+                .title(format!(" {} ", short_name(&path)));
+            let inner = block.inner(pane);
+            frame.render_widget(block, pane);
+            let lines = halfblock_lines(picture, inner.width, inner.height);
+            frame.render_widget(Paragraph::new(lines), inner);
+            chat
+        }
+        _ => body,
+    };
+    draw_conversation(frame, app, cache, chat_area);
+    if let Some(n) = &app.notice {
+        let style = if n.error {
+            Style::default().fg(Color::Red)
+        } else {
+            Style::default().fg(Color::Yellow)
+        };
+        frame.render_widget(Paragraph::new(Span::styled(n.text.clone(), style)), notice);
+    }
+    draw_input(frame, app, input);
+    if app.palette_open() && app.overlay.is_none() {
+        overlays::draw_palette(frame, app, input);
+    }
+    if let Some(overlay) = &app.overlay {
+        overlays::draw_overlay(frame, app, overlay, area);
+    }
+}
+
+fn draw_status(frame: &mut Frame, app: &App, area: Rect) {
+    let model = app
+        .model_info
+        .as_ref()
+        .map(|m| m.name.clone())
+        .or_else(|| app.session.conversation.model.as_deref().map(short_name))
+        .unwrap_or_else(|| "no model".into());
+    let state_style = match app.engine {
+        EngineState::Ready => Style::default().fg(Color::Green),
+        EngineState::Generating { .. } | EngineState::Loading(_) => {
+            Style::default().fg(Color::Yellow)
+        }
+        _ => Style::default().fg(Color::Red),
+    };
+    let bar = Style::default().bg(Color::DarkGray).fg(Color::White);
+    let mut spans = vec![
+        Span::styled(" radiochat ", bar.add_modifier(Modifier::BOLD)),
+        Span::raw(format!(" {model} · {} · ", app.device)),
+        Span::styled(app.engine_label(), state_style),
+    ];
+    if let Some(rate) = app.rate() {
+        spans.push(Span::raw(format!(" · {rate:.1} tok/s")));
+    }
+    if let Some(usage) = &app.last_usage {
+        let used = usage.prompt_tokens + usage.completion_tokens;
+        let max = app
+            .model_info
+            .as_ref()
+            .and_then(|m| m.max_context)
+            .map(|m| m.to_string())
+            .unwrap_or_else(|| "?".into());
+        spans.push(Span::raw(format!(" · ctx {used}/{max}")));
+    }
+    spans.push(Span::styled(
+        format!(" · {}", app.session.conversation.title),
+        Style::default().fg(Color::Cyan),
+    ));
+    if !app.session.is_saved() {
+        spans.push(Span::styled(
+            " [not saved]",
+            Style::default().fg(Color::Red),
+        ));
+    }
+    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+fn draw_conversation(frame: &mut Frame, app: &App, cache: &mut ViewCache, area: Rect) {
+    let paragraph = Paragraph::new(conversation_lines(app, cache)).wrap(Wrap { trim: false });
+    let total = paragraph.line_count(area.width);
+    let bottom = total.saturating_sub(area.height as usize);
+    let offset = bottom
+        .saturating_sub(app.scroll_up as usize)
+        .min(u16::MAX as usize);
+    frame.render_widget(paragraph.scroll((offset as u16, 0)), area);
+    if offset < bottom {
+        let hint = format!(" ↓ {} more lines (End) ", bottom - offset);
+        let width = hint.chars().count() as u16;
+        let at = Rect::new(
+            area.right().saturating_sub(width),
+            area.bottom().saturating_sub(1),
+            width.min(area.width),
+            1,
+        );
+        frame.render_widget(Clear, at);
+        frame.render_widget(
+            Paragraph::new(Span::styled(
+                hint,
+                Style::default().fg(Color::Black).bg(Color::Yellow),
+            )),
+            at,
+        );
+    }
+}
+
+fn draw_input(frame: &mut Frame, app: &App, area: Rect) {
+    let title = if app.awaiting {
+        " answering… Esc cancels "
+    } else {
+        " message · Enter sends · Alt-Enter new line · / commands · ? help "
+    };
+    let block = Block::default().borders(Borders::ALL).title(title);
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let (row, col) = app.input.cursor();
+    let rows = inner.height as usize;
+    let first = (row + 1).saturating_sub(rows);
+    let lines: Vec<Line> = app.input.lines()[first..]
+        .iter()
+        .take(rows)
+        .map(|l| Line::from(l.as_str()))
+        .collect();
+    let line = &app.input.lines()[row];
+    let before: String = line.chars().take(col).collect();
+    let cursor_x = ratatui::text::Line::from(before.as_str()).width() as u16;
+    let scroll_x = cursor_x.saturating_sub(inner.width.saturating_sub(1));
+    frame.render_widget(Paragraph::new(lines).scroll((0, scroll_x)), inner);
+    if app.overlay.is_none() {
+        frame.set_cursor_position(Position::new(
+            inner.x + cursor_x - scroll_x,
+            inner.y + (row - first) as u16,
+        ));
+    }
+}

@@ -1,0 +1,280 @@
+//! The TUI drawn on ratatui's TestBackend, compared with text snapshots in
+//! tests/snapshots/ (written by RADIOCHAT_UPDATE_SNAPSHOTS=1 and read by a person before
+//! they are committed).
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use radiochat::chat::{Event, Header, LiveSession, SessionStore};
+use radiochat::engine::{FinishReason, LoadSpec, ModelSource, Sampling, Usage};
+use radiochat::imaging::TransformOptions;
+use radiochat::tui::app::{App, EngineState};
+use radiochat::tui::conversation_view::ViewCache;
+use radiochat::tui::ui;
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use std::path::{Path, PathBuf};
+
+fn header(title: &str) -> Header {
+    Header {
+        created: "2026-11-26T22:00:00.000Z".into(),
+        model: Some("/models/demo-idefics3".into()),
+        ..Header::new(title)
+    }
+}
+
+fn app(store_dir: &Path, title: &str) -> App {
+    let store = SessionStore::new(store_dir);
+    let session = LiveSession::start(&store, header(title));
+    let mut app = App::new(
+        session,
+        store,
+        Sampling::default(),
+        TransformOptions::default(),
+        LoadSpec::new(ModelSource::Local(PathBuf::from("/models/demo-idefics3"))),
+    );
+    app.engine = EngineState::Ready;
+    app
+}
+
+fn at(second: u32) -> String {
+    format!("2026-11-26T22:01:{second:02}.000Z")
+}
+
+/// A cutout-like picture: dark sky, a bright double source.
+fn picture() -> image::RgbImage {
+    image::RgbImage::from_fn(64, 64, |x, y| {
+        let d1 = (x as f32 - 22.0).powi(2) + (y as f32 - 32.0).powi(2);
+        let d2 = (x as f32 - 42.0).powi(2) + (y as f32 - 32.0).powi(2);
+        let v = (255.0 * ((-d1 / 30.0).exp() + (-d2 / 30.0).exp())).min(255.0) as u8;
+        image::Rgb([v, v, v])
+    })
+}
+
+fn ask(app: &mut App, second: u32, question: &str, image: Option<&str>) {
+    if let Some(path) = image {
+        app.pictures.insert(path.to_string(), picture());
+        app.session.record(Event::Image {
+            at: at(second),
+            path: path.to_string(),
+            sha256: "ab".repeat(32),
+            settings: Default::default(),
+        });
+    }
+    app.session.record(Event::User {
+        at: at(second),
+        text: question.to_string(),
+    });
+}
+
+fn answer(app: &mut App, second: u32, text: &str, finish: FinishReason) {
+    app.session.token(text);
+    app.session.record(Event::Done {
+        at: at(second),
+        finish,
+        usage: Usage::default(),
+    });
+}
+
+fn render(app: &App, width: u16, height: u16) -> String {
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
+    let mut cache = ViewCache::default();
+    terminal
+        .draw(|frame| ui::draw(frame, app, &mut cache))
+        .unwrap();
+    let buffer = terminal.backend().buffer();
+    (0..buffer.area.height)
+        .map(|y| {
+            let row: String = (0..buffer.area.width)
+                .map(|x| buffer[(x, y)].symbol().to_string())
+                .collect();
+            row.trim_end().to_string() + "\n"
+        })
+        .collect()
+}
+
+/// Compare with the stored snapshot, ids and clock times replaced (they differ every run).
+fn check(name: &str, screen: &str) {
+    let screen = &normalise(screen);
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/snapshots")
+        .join(format!("{name}.txt"));
+    if std::env::var_os("RADIOCHAT_UPDATE_SNAPSHOTS").is_some() {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, screen).unwrap();
+        return;
+    }
+    let expected = std::fs::read_to_string(&path).unwrap_or_else(|_| {
+        panic!(
+            "{} missing: run with RADIOCHAT_UPDATE_SNAPSHOTS=1",
+            path.display()
+        )
+    });
+    assert_eq!(*screen, expected, "snapshot {name} differs:\n{screen}");
+}
+
+fn key(app: &mut App, code: KeyCode) {
+    app.on_key(KeyEvent::new(code, KeyModifiers::NONE));
+}
+
+fn type_text(app: &mut App, text: &str) {
+    text.chars().for_each(|c| key(app, KeyCode::Char(c)));
+}
+
+#[test]
+fn empty_screen_at_80x24() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = app(dir.path(), "empty");
+    check("empty_80x24", &render(&app, 80, 24));
+}
+
+#[test]
+fn a_conversation_with_an_image_and_a_code_block() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut app = app(dir.path(), "abell 2255");
+    ask(
+        &mut app,
+        1,
+        "Is this an FR-II galaxy?",
+        Some("/data/cutouts/a2255.fits"),
+    );
+    answer(
+        &mut app,
+        3,
+        "## Verdict\n\nLikely **FR-II**:\n\n- edge-brightened lobes\n- hotspots at both ends\n\n```python\nratio = lobe_flux / core_flux\n```\n",
+        FinishReason::Stop,
+    );
+    let screen = render(&app, 100, 40);
+    check("conversation_100x40", &screen);
+    // The image pane shows the same cutout beside the chat from 100 columns on.
+    assert!(screen.lines().nth(1).unwrap().contains("a2255.fits"));
+}
+
+#[test]
+fn the_palette_filters_while_typing() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut app = app(dir.path(), "palette");
+    type_text(&mut app, "/se");
+    check("palette_80x24", &render(&app, 80, 24));
+    key(&mut app, KeyCode::Down);
+    key(&mut app, KeyCode::Tab);
+    assert_eq!(app.input.text(), "/sessions ");
+}
+
+#[test]
+fn help_lists_every_key_and_command() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut app = app(dir.path(), "help");
+    key(&mut app, KeyCode::F(1));
+    let screen = render(&app, 120, 44);
+    check("help_120x44", &screen);
+    for spec in radiochat::commands::slash::SLASH_COMMANDS {
+        assert!(
+            screen.contains(spec.usage),
+            "{} missing from help",
+            spec.usage
+        );
+    }
+    // At 80×24 the list is longer than the window: it scrolls.
+    assert!(!render(&app, 80, 24).contains("/jobs"));
+    (0..4).for_each(|_| key(&mut app, KeyCode::PageDown));
+    assert!(render(&app, 80, 24).contains("/jobs"));
+    key(&mut app, KeyCode::Esc);
+    assert!(app.overlay.is_none());
+}
+
+#[test]
+fn the_session_browser_lists_filters_and_marks_the_open_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SessionStore::new(dir.path());
+    for title in ["mirabest FR-I", "EMU pilot artefacts"] {
+        drop(LiveSession::start(&store, header(title)));
+        // Newest first: distinct modification times keep the order fixed.
+        std::thread::sleep(std::time::Duration::from_millis(30));
+    }
+    let mut app = app(dir.path(), "current chat");
+    app.input.set_text("/sessions");
+    app.submit();
+    check("sessions_100x24", &render(&app, 100, 24));
+    type_text(&mut app, "emu");
+    let screen = render(&app, 100, 24);
+    assert!(screen.contains("EMU pilot artefacts") && !screen.contains("mirabest"));
+}
+
+/// Session ids (`20261126-221905-abcd`), dates with minutes (`2026-11-26 22:19`) and
+/// clock times (`22:19:05`) become fixed placeholders.
+fn normalise(screen: &str) -> String {
+    let mut out = String::new();
+    let chars: Vec<char> = screen.chars().collect();
+    let mut i = 0;
+    let digits = |s: &[char]| s.iter().all(|c| c.is_ascii_digit());
+    while i < chars.len() {
+        let rest = &chars[i..];
+        if rest.len() >= 20
+            && digits(&rest[..8])
+            && rest[8] == '-'
+            && digits(&rest[9..15])
+            && rest[15] == '-'
+        {
+            out.push_str("YYYYMMDD-HHMMSS-xxxx");
+            i += 20;
+        } else if rest.len() >= 16
+            && digits(&rest[..4])
+            && rest[4] == '-'
+            && rest[10] == ' '
+            && rest[13] == ':'
+        {
+            out.push_str("YYYY-MM-DD hh:mm");
+            i += 16;
+        } else if rest.len() >= 8
+            && digits(&rest[..2])
+            && rest[2] == ':'
+            && digits(&rest[3..5])
+            && rest[5] == ':'
+            && digits(&rest[6..8])
+        {
+            out.push_str("hh:mm:ss");
+            i += 8;
+        } else {
+            out.push(chars[i]);
+            i += 1;
+        }
+    }
+    out
+}
+
+#[test]
+fn a_cancelled_answer_keeps_its_text_and_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut app = app(dir.path(), "cancelled");
+    ask(&mut app, 1, "Describe every source in detail.", None);
+    answer(
+        &mut app,
+        2,
+        "There are three compact sources and",
+        FinishReason::Cancelled,
+    );
+    let screen = render(&app, 80, 24);
+    check("cancelled_80x24", &screen);
+    assert!(screen.contains("[cancelled]"));
+}
+
+#[test]
+fn an_engine_error_is_shown_on_the_turn_and_in_the_notice() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut app = app(dir.path(), "error");
+    ask(&mut app, 1, "What is this?", None);
+    app.awaiting = true;
+    app.on_worker(radiochat::chat::worker::WorkerEvent::Failed(
+        "engine thread crashed: index out of bounds".into(),
+    ));
+    let screen = render(&app, 80, 24);
+    check("error_80x24", &screen);
+    assert_eq!(screen.matches("engine thread crashed").count(), 2);
+}
+
+#[test]
+fn a_tiny_terminal_gets_a_message_not_a_crash() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = app(dir.path(), "tiny");
+    let screen = render(&app, 30, 6);
+    assert!(screen.contains("terminal too small (30×6)"), "{screen}");
+}

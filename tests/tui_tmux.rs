@@ -1,0 +1,154 @@
+//! The chat end to end in a real terminal (tmux): demo model, a synthetic FITS cutout,
+//! streaming, cancel, /save, quit; then a kill -9 mid-answer and --resume.
+
+mod common;
+
+use common::cli::radiochat;
+use common::tmux::Tmux;
+use std::path::Path;
+use std::time::Duration;
+
+const LOAD: Duration = Duration::from_secs(60);
+const STEP: Duration = Duration::from_secs(20);
+
+/// `exec env … radiochat ARGS` so the pane's process is radiochat itself.
+fn command(home: &Path, args: &str) -> String {
+    format!(
+        "cd {home} && exec env RADIOCHAT_DATA={home}/data RADIOCHAT_CONFIG={home}/config.toml \
+         HF_HUB_OFFLINE=1 TERM=xterm-256color {bin} {args}",
+        home = home.display(),
+        bin = env!("CARGO_BIN_EXE_radiochat"),
+    )
+}
+
+fn answer_text(screen: &str) -> String {
+    // The lines after the newest "radiochat ·" heading, up to the notice / input box.
+    let lines: Vec<&str> = screen.lines().collect();
+    let start = lines
+        .iter()
+        .rposition(|l| l.starts_with("radiochat"))
+        .map(|i| i + 1)
+        .unwrap_or(lines.len());
+    lines[start..]
+        .iter()
+        .take_while(|l| !l.starts_with('┌') && !l.starts_with('['))
+        .map(|l| l.trim_end())
+        .collect::<Vec<_>>()
+        .join("")
+}
+
+#[test]
+fn chat_attach_ask_stream_cancel_save_quit_then_kill_and_resume() {
+    let home = tempfile::tempdir().unwrap();
+    let sky = home.path().join("sky");
+    let synth = radiochat(
+        &[
+            "synth",
+            "--out",
+            sky.to_str().unwrap(),
+            "--n",
+            "2",
+            "--seed",
+            "3",
+            "--kind",
+            "mirabest",
+        ],
+        home.path(),
+    );
+    assert_eq!(synth.status.code(), Some(0), "{synth:?}");
+    let fits = sky.join("images/mirabest-000000.fits");
+    assert!(fits.exists());
+
+    let tmux = Tmux::start("chat", &command(home.path(), "--demo"), 100, 30);
+    tmux.wait_for("the demo model to load", LOAD, |s| s.contains(" ready "));
+
+    tmux.line(&format!("/image {}", fits.display()));
+    tmux.wait_for("the attachment", STEP, |s| {
+        s.contains("attached mirabest-000000.fits")
+    });
+    tmux.line("/set max_tokens 3000");
+    tmux.wait_for("the setting", STEP, |s| s.contains("max_tokens = 3000"));
+
+    // Ask; tokens arrive while the status says generating; Esc cancels.
+    tmux.line("What kind of radio galaxy is this?");
+    let first = tmux.wait_for("tokens", STEP, |s| {
+        s.contains("generating") && answer_text(s).len() > 20
+    });
+    let later = tmux.wait_for("more tokens", STEP, |s| {
+        answer_text(s).len() > answer_text(&first).len()
+    });
+    assert!(later.contains("What kind of radio galaxy is this?"));
+    tmux.keys(&["Escape"]);
+    let cancelled = tmux.wait_for("the cancel", STEP, |s| s.contains("[cancelled]"));
+    assert!(cancelled.contains(" ready "), "{cancelled}");
+
+    let transcript = home.path().join("chat.md");
+    tmux.line(&format!("/save {}", transcript.display()));
+    tmux.wait_for("the transcript", STEP, |s| s.contains("saved "));
+    let md = std::fs::read_to_string(&transcript).unwrap();
+    assert!(md.contains("What kind of radio galaxy is this?"), "{md}");
+    assert!(md.contains("(cancelled)"), "{md}");
+    assert!(home.path().join("chat.images/turn1-1.png").exists());
+
+    // Ctrl-C twice at an empty prompt quits; the terminal is given back.
+    tmux.keys(&["C-c"]);
+    tmux.wait_for("the quit prompt", STEP, |s| s.contains("Ctrl-C again"));
+    tmux.keys(&["C-c"]);
+    tmux.wait_for("radiochat to exit", STEP, |_| tmux.pane_dead());
+
+    // Again, and this time the process dies mid-answer.
+    tmux.respawn(&command(home.path(), "--demo --resume"));
+    tmux.wait_for("the resumed session", LOAD, |s| {
+        s.contains(" ready ") && s.contains("What kind of radio galaxy is this?")
+    });
+    tmux.line("/set max_tokens 3000");
+    tmux.line("Describe the lobes.");
+    let streaming = tmux.wait_for("tokens of the second answer", STEP, |s| {
+        s.contains("Describe the lobes.") && s.contains("generating") && answer_text(s).len() > 40
+    });
+    // Tokens reach the journal every 250 ms: give them time to land, then kill -9.
+    std::thread::sleep(Duration::from_millis(600));
+    let pid = tmux.pane_pid();
+    let killed = std::process::Command::new("kill")
+        .args(["-9", &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    tmux.wait_for("the killed process", STEP, |_| tmux.pane_dead());
+    assert!(!answer_text(&streaming).is_empty());
+
+    tmux.respawn(&command(home.path(), "--demo --resume"));
+    let resumed = tmux.wait_for("the session after the crash", LOAD, |s| {
+        s.contains(" ready ") && s.contains("[interrupted")
+    });
+    assert!(resumed.contains("Describe the lobes."), "{resumed}");
+    tmux.keys(&["C-c"]);
+    tmux.keys(&["C-c"]);
+    tmux.wait_for("radiochat to exit", STEP, |_| tmux.pane_dead());
+
+    // The journal agrees: both questions, the first answer cancelled, the second interrupted
+    // with its partial text.
+    let list = radiochat(&["sessions", "list", "--json"], home.path());
+    let sessions: serde_json::Value = serde_json::from_slice(&list.stdout).unwrap();
+    assert_eq!(
+        sessions.as_array().map(Vec::len),
+        Some(1),
+        "one session, resumed twice"
+    );
+    let id = sessions[0]["id"].as_str().unwrap();
+    let show = radiochat(&["sessions", "show", id], home.path());
+    let text = String::from_utf8_lossy(&show.stdout);
+    assert!(
+        text.contains("[cancelled]") && text.contains("[interrupted]"),
+        "{text}"
+    );
+    let interrupted_answer = text
+        .split("Describe the lobes.")
+        .nth(1)
+        .and_then(|rest| rest.split("radiochat:\n").nth(1))
+        .unwrap_or("");
+    assert!(
+        interrupted_answer.trim_start().len() > 5,
+        "the partial answer survived the kill: {text}"
+    );
+}
