@@ -42,6 +42,8 @@ pub enum Command {
     BenchEngine(BenchCli),
     /// Time FITS read + radio-llava transform on one file (a benchmark).
     BenchImaging(BenchImagingCli),
+    /// Time the chat in a real terminal (tmux): first frame, key-to-frame latency, idle CPU.
+    BenchTui(BenchTuiCli),
     /// Show an image in the terminal as the model sees it; --png writes the model input.
     View(ViewCli),
     /// Print a FITS header summary (shape, BITPIX, units, axes, beam, frequency, centre).
@@ -155,6 +157,21 @@ pub struct ViewCli {
     /// Preview width in terminal columns (default: up to 64, within the terminal).
     #[arg(long, value_name = "COLS")]
     pub width: Option<u32>,
+}
+
+#[derive(Args)]
+pub struct BenchTuiCli {
+    /// Starts timed for the first frame.
+    #[arg(long, default_value_t = 5)]
+    pub starts: usize,
+    /// Keys timed while answers stream (and up to 50 while idle).
+    #[arg(long, default_value_t = 150)]
+    pub keys: usize,
+    /// Seconds of idle CPU measured.
+    #[arg(long, default_value_t = 5.0)]
+    pub idle_seconds: f64,
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Args)]

@@ -12,6 +12,7 @@ mod cli;
 use cli::*;
 
 fn main() {
+    radiochat::tui::timings::mark_process_start();
     let cli = Cli::parse();
     let code = match run(cli) {
         Ok(code) => code,
@@ -123,6 +124,23 @@ fn run(cli: Cli) -> CommandResult<i32> {
             };
             let dataset = commands::synth::run(&args)?;
             println!("wrote {} cutouts and {}", args.n, dataset.display());
+            Ok(0)
+        }
+        Command::BenchTui(bench) => {
+            let report = commands::bench_tui::run(&commands::bench_tui::BenchTuiArgs {
+                starts: bench.starts,
+                keys: bench.keys,
+                idle_seconds: bench.idle_seconds,
+            })?;
+            if bench.json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&report)
+                        .map_err(|e| CommandError::Failed(e.into()))?
+                );
+            } else {
+                report.lines().iter().for_each(|l| println!("{l}"));
+            }
             Ok(0)
         }
         Command::BenchImaging(bench) => {

@@ -4,7 +4,7 @@
 mod common;
 
 use common::cli::radiochat;
-use common::tmux::Tmux;
+use radiochat::commands::tmux_driver::Tmux;
 use std::path::Path;
 use std::time::Duration;
 
@@ -59,72 +59,96 @@ fn chat_attach_ask_stream_cancel_save_quit_then_kill_and_resume() {
     let fits = sky.join("images/mirabest-000000.fits");
     assert!(fits.exists());
 
-    let tmux = Tmux::start("chat", &command(home.path(), "--demo"), 100, 30);
-    tmux.wait_for("the demo model to load", LOAD, |s| s.contains(" ready "));
+    let tmux = Tmux::start("chat", &command(home.path(), "--demo"), 100, 30).unwrap();
+    tmux.wait_for("the demo model to load", LOAD, |s| s.contains(" ready "))
+        .unwrap();
 
-    tmux.line(&format!("/image {}", fits.display()));
+    tmux.line(&format!("/image {}", fits.display())).unwrap();
     tmux.wait_for("the attachment", STEP, |s| {
         s.contains("attached mirabest-000000.fits")
-    });
-    tmux.line("/set max_tokens 3000");
-    tmux.wait_for("the setting", STEP, |s| s.contains("max_tokens = 3000"));
+    })
+    .unwrap();
+    tmux.line("/set max_tokens 3000").unwrap();
+    tmux.wait_for("the setting", STEP, |s| s.contains("max_tokens = 3000"))
+        .unwrap();
 
     // Ask; tokens arrive while the status says generating; Esc cancels.
-    tmux.line("What kind of radio galaxy is this?");
-    let first = tmux.wait_for("tokens", STEP, |s| {
-        s.contains("generating") && answer_text(s).len() > 20
-    });
-    let later = tmux.wait_for("more tokens", STEP, |s| {
-        answer_text(s).len() > answer_text(&first).len()
-    });
+    tmux.line("What kind of radio galaxy is this?").unwrap();
+    let first = tmux
+        .wait_for("tokens", STEP, |s| {
+            s.contains("generating") && answer_text(s).len() > 20
+        })
+        .unwrap();
+    let later = tmux
+        .wait_for("more tokens", STEP, |s| {
+            answer_text(s).len() > answer_text(&first).len()
+        })
+        .unwrap();
     assert!(later.contains("What kind of radio galaxy is this?"));
-    tmux.keys(&["Escape"]);
-    let cancelled = tmux.wait_for("the cancel", STEP, |s| s.contains("[cancelled]"));
+    tmux.keys(&["Escape"]).unwrap();
+    let cancelled = tmux
+        .wait_for("the cancel", STEP, |s| s.contains("[cancelled]"))
+        .unwrap();
     assert!(cancelled.contains(" ready "), "{cancelled}");
 
     let transcript = home.path().join("chat.md");
-    tmux.line(&format!("/save {}", transcript.display()));
-    tmux.wait_for("the transcript", STEP, |s| s.contains("saved "));
+    tmux.line(&format!("/save {}", transcript.display()))
+        .unwrap();
+    tmux.wait_for("the transcript", STEP, |s| s.contains("saved "))
+        .unwrap();
     let md = std::fs::read_to_string(&transcript).unwrap();
     assert!(md.contains("What kind of radio galaxy is this?"), "{md}");
     assert!(md.contains("(cancelled)"), "{md}");
     assert!(home.path().join("chat.images/turn1-1.png").exists());
 
     // Ctrl-C twice at an empty prompt quits; the terminal is given back.
-    tmux.keys(&["C-c"]);
-    tmux.wait_for("the quit prompt", STEP, |s| s.contains("Ctrl-C again"));
-    tmux.keys(&["C-c"]);
-    tmux.wait_for("radiochat to exit", STEP, |_| tmux.pane_dead());
+    tmux.keys(&["C-c"]).unwrap();
+    tmux.wait_for("the quit prompt", STEP, |s| s.contains("Ctrl-C again"))
+        .unwrap();
+    tmux.keys(&["C-c"]).unwrap();
+    tmux.wait_for("radiochat to exit", STEP, |_| tmux.pane_dead())
+        .unwrap();
 
     // Again, and this time the process dies mid-answer.
-    tmux.respawn(&command(home.path(), "--demo --resume"));
+    tmux.respawn(&command(home.path(), "--demo --resume"))
+        .unwrap();
     tmux.wait_for("the resumed session", LOAD, |s| {
         s.contains(" ready ") && s.contains("What kind of radio galaxy is this?")
-    });
-    tmux.line("/set max_tokens 3000");
-    tmux.line("Describe the lobes.");
-    let streaming = tmux.wait_for("tokens of the second answer", STEP, |s| {
-        s.contains("Describe the lobes.") && s.contains("generating") && answer_text(s).len() > 40
-    });
+    })
+    .unwrap();
+    tmux.line("/set max_tokens 3000").unwrap();
+    tmux.line("Describe the lobes.").unwrap();
+    let streaming = tmux
+        .wait_for("tokens of the second answer", STEP, |s| {
+            s.contains("Describe the lobes.")
+                && s.contains("generating")
+                && answer_text(s).len() > 40
+        })
+        .unwrap();
     // Tokens reach the journal every 250 ms: give them time to land, then kill -9.
     std::thread::sleep(Duration::from_millis(600));
-    let pid = tmux.pane_pid();
+    let pid = tmux.pane_pid().unwrap();
     let killed = std::process::Command::new("kill")
         .args(["-9", &pid.to_string()])
         .status()
         .unwrap();
     assert!(killed.success());
-    tmux.wait_for("the killed process", STEP, |_| tmux.pane_dead());
+    tmux.wait_for("the killed process", STEP, |_| tmux.pane_dead())
+        .unwrap();
     assert!(!answer_text(&streaming).is_empty());
 
-    tmux.respawn(&command(home.path(), "--demo --resume"));
-    let resumed = tmux.wait_for("the session after the crash", LOAD, |s| {
-        s.contains(" ready ") && s.contains("[interrupted")
-    });
+    tmux.respawn(&command(home.path(), "--demo --resume"))
+        .unwrap();
+    let resumed = tmux
+        .wait_for("the session after the crash", LOAD, |s| {
+            s.contains(" ready ") && s.contains("[interrupted")
+        })
+        .unwrap();
     assert!(resumed.contains("Describe the lobes."), "{resumed}");
-    tmux.keys(&["C-c"]);
-    tmux.keys(&["C-c"]);
-    tmux.wait_for("radiochat to exit", STEP, |_| tmux.pane_dead());
+    tmux.keys(&["C-c"]).unwrap();
+    tmux.keys(&["C-c"]).unwrap();
+    tmux.wait_for("radiochat to exit", STEP, |_| tmux.pane_dead())
+        .unwrap();
 
     // The journal agrees: both questions, the first answer cancelled, the second interrupted
     // with its partial text.

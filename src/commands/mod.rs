@@ -5,12 +5,14 @@
 pub mod ask;
 pub mod bench_engine;
 pub mod bench_imaging;
+pub mod bench_tui;
 pub mod chat;
 pub mod image;
 pub mod model;
 pub mod sessions;
 pub mod slash;
 pub mod synth;
+pub mod tmux_driver;
 
 use std::fmt;
 

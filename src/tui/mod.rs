@@ -12,9 +12,10 @@ pub mod keys;
 pub mod overlays;
 pub mod picture;
 pub mod sessions_browser;
+pub mod timings;
 pub mod ui;
 
-use crate::chat::worker::Worker;
+use crate::chat::worker::{Worker, WorkerEvent};
 use app::{App, EngineState};
 use conversation_view::ViewCache;
 use crossterm::event::{self, Event as TermEvent};
@@ -42,10 +43,12 @@ pub fn run(mut app: App, load: Option<crate::engine::LoadSpec>) -> anyhow::Resul
         app.load_model(spec);
     }
     let mut cache = ViewCache::default();
+    let mut timings = timings::Timings::from_env();
     let mut dirty = true;
     loop {
         if dirty {
             terminal.draw(|frame| ui::draw(frame, &app, &mut cache))?;
+            timings.frame_drawn();
             dirty = false;
         }
         let busy = app.awaiting || matches!(app.engine, EngineState::Loading(_));
@@ -53,7 +56,10 @@ pub fn run(mut app: App, load: Option<crate::engine::LoadSpec>) -> anyhow::Resul
             // Take everything already typed before drawing again (fast typing, pastes).
             loop {
                 match event::read()? {
-                    TermEvent::Key(key) => app.on_key(key),
+                    TermEvent::Key(key) => {
+                        timings.key_read(app.streaming());
+                        app.on_key(key)
+                    }
                     TermEvent::Paste(text) => app.on_paste(&text),
                     TermEvent::Mouse(mouse) => app.on_mouse(mouse),
                     _ => {}
@@ -65,6 +71,14 @@ pub fn run(mut app: App, load: Option<crate::engine::LoadSpec>) -> anyhow::Resul
             dirty = true;
         }
         while let Some(event) = worker.try_recv() {
+            if let WorkerEvent::Finished { usage, .. } = &event
+                && usage.decode_tok_per_s > 0.0
+            {
+                timings.streamed(
+                    usage.completion_tokens,
+                    usage.completion_tokens as f64 / usage.decode_tok_per_s,
+                );
+            }
             app.on_worker(event);
             dirty = true;
         }
@@ -87,6 +101,7 @@ pub fn run(mut app: App, load: Option<crate::engine::LoadSpec>) -> anyhow::Resul
         cancel.cancel();
     }
     app.session.flush_tokens();
+    timings.write();
     Ok(())
 }
 

@@ -3,7 +3,6 @@
 
 pub mod cli;
 pub mod fits;
-pub mod tmux;
 
 use radiochat::engine::{EngineEvent, FinishReason, Generation, Usage};
 use std::path::{Path, PathBuf};

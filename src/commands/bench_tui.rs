@@ -1,0 +1,230 @@
+//! `radiochat bench-tui`: the chat's responsiveness in a real terminal (tmux), on the demo
+//! model — time to first frame (before the model has loaded), key-to-frame latency while an
+//! answer streams and while idle, and idle CPU. A benchmark, not a test.
+
+use super::bench_engine::Stat;
+use super::tmux_driver::Tmux;
+use super::{CommandError, CommandResult};
+use crate::tui::timings::Report;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// The issue's goals.
+pub const FIRST_FRAME_GOAL_MS: f64 = 150.0;
+pub const KEY_P99_GOAL_MS: f64 = 16.0;
+pub const IDLE_CPU_GOAL_PERCENT: f64 = 1.0;
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct TuiReport {
+    /// `main` → first frame, per start.
+    pub first_frame_ms: Stat,
+    /// Kernel exec → first frame (10 ms resolution), per start.
+    pub first_frame_since_exec_ms: Stat,
+    pub key_streaming_p50_ms: f64,
+    pub key_streaming_p99_ms: f64,
+    pub key_streaming_samples: usize,
+    /// Decode speed of the answers streaming while keys were timed.
+    pub streaming_tok_per_s: f64,
+    pub key_idle_p50_ms: f64,
+    pub key_idle_p99_ms: f64,
+    pub key_idle_samples: usize,
+    /// Share of one core used over `idle_seconds` with the chat open and nothing happening.
+    pub idle_cpu_percent: f64,
+    pub idle_seconds: f64,
+}
+
+pub struct BenchTuiArgs {
+    pub starts: usize,
+    pub keys: usize,
+    pub idle_seconds: f64,
+}
+
+const WAIT: Duration = Duration::from_secs(60);
+
+pub fn run(args: &BenchTuiArgs) -> CommandResult<TuiReport> {
+    if args.starts == 0 || args.keys == 0 {
+        return Err(CommandError::bad("--starts and --keys must be at least 1"));
+    }
+    let failed = |e: String| CommandError::Failed(anyhow::anyhow!("bench-tui: {e}"));
+    let home = std::env::temp_dir().join(format!("radiochat-bench-tui-{}", std::process::id()));
+    std::fs::create_dir_all(&home).map_err(|e| failed(e.to_string()))?;
+    let result = measure(&home, args).map_err(failed);
+    let _ = std::fs::remove_dir_all(&home);
+    result
+}
+
+fn measure(home: &Path, args: &BenchTuiArgs) -> Result<TuiReport, String> {
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    let timings = home.join("timings.json");
+    let command = |extra: &str| {
+        format!(
+            "exec env RADIOCHAT_DATA={home}/data RADIOCHAT_CONFIG={home}/config.toml \
+             RADIOCHAT_TUI_TIMINGS={timings} TERM=xterm-256color {exe} --demo {extra}",
+            home = home.display(),
+            timings = timings.display(),
+            exe = exe.display()
+        )
+    };
+    // A first start writes the demo model; it is not counted.
+    let tmux = Tmux::start("bench-tui", &command(""), 100, 30)?;
+    tmux.wait_for("the demo model", WAIT, |s| s.contains(" ready "))?;
+    quit(&tmux)?;
+
+    let mut first = Vec::new();
+    let mut first_exec = Vec::new();
+    for _ in 0..args.starts {
+        tmux.respawn(&command(""))?;
+        tmux.wait_for("the model", WAIT, |s| s.contains(" ready "))?;
+        quit(&tmux)?;
+        let report = read_report(&timings)?;
+        first.push(report.first_frame_ms);
+        first_exec.extend(report.first_frame_since_exec_ms);
+    }
+
+    // Keys while answers stream, then idle keys, then idle CPU.
+    tmux.respawn(&command(""))?;
+    tmux.wait_for("the model", WAIT, |s| s.contains(" ready "))?;
+    tmux.line("/set max_tokens 3000")?;
+    let mut typed = 0;
+    while typed < args.keys {
+        tmux.line("Describe this radio source in detail.")?;
+        tmux.wait_for("streaming", WAIT, |s| s.contains("generating"))?;
+        while typed < args.keys {
+            tmux.type_text("x")?;
+            typed += 1;
+            std::thread::sleep(Duration::from_millis(12));
+            if typed % 10 == 0 && !tmux.screen()?.contains("generating") {
+                break;
+            }
+        }
+        tmux.keys(&["C-u"])?;
+        tmux.wait_for("the answer to end", WAIT, |s| !s.contains("generating"))?;
+    }
+    for _ in 0..args.keys.min(50) {
+        tmux.type_text("y")?;
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    tmux.keys(&["C-u"])?;
+    std::thread::sleep(Duration::from_secs(1));
+    let pid = tmux.pane_pid()?;
+    let (cpu_before, at) = (cpu_seconds(pid)?, Instant::now());
+    std::thread::sleep(Duration::from_secs_f64(args.idle_seconds));
+    let idle_cpu_percent = (cpu_seconds(pid)? - cpu_before) / at.elapsed().as_secs_f64() * 100.0;
+    quit(&tmux)?;
+    let report = read_report(&timings)?;
+    let (streaming, idle) = (
+        report.key_to_frame_streaming_ms,
+        report.key_to_frame_idle_ms,
+    );
+    Ok(TuiReport {
+        first_frame_ms: Stat::of(&first),
+        first_frame_since_exec_ms: Stat::of(&first_exec),
+        key_streaming_p50_ms: percentile(&streaming, 50.0),
+        key_streaming_p99_ms: percentile(&streaming, 99.0),
+        key_streaming_samples: streaming.len(),
+        streaming_tok_per_s: report.streamed_tokens as f64 / report.streamed_seconds.max(1e-9),
+        key_idle_p50_ms: percentile(&idle, 50.0),
+        key_idle_p99_ms: percentile(&idle, 99.0),
+        key_idle_samples: idle.len(),
+        idle_cpu_percent,
+        idle_seconds: args.idle_seconds,
+    })
+}
+
+fn quit(tmux: &Tmux) -> Result<(), String> {
+    tmux.keys(&["C-c"])?;
+    std::thread::sleep(Duration::from_millis(100));
+    tmux.keys(&["C-c"])?;
+    tmux.wait_for("radiochat to exit", WAIT, |_| tmux.pane_dead())
+        .map(drop)
+}
+
+fn read_report(path: &PathBuf) -> Result<Report, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("{}: no timings written ({e})", path.display()))?;
+    serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// utime + stime of a process, in seconds.
+fn cpu_seconds(pid: u32) -> Result<f64, String> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).map_err(|e| e.to_string())?;
+    let fields: Vec<&str> = stat[stat.rfind(')').unwrap_or(0) + 2..]
+        .split_whitespace()
+        .collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    // SAFETY: sysconf has no preconditions.
+    let per_second = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
+    Ok((ticks(11) + ticks(12)) / per_second)
+}
+
+/// Nearest-rank percentile; 0 for no samples.
+pub fn percentile(values: &[f64], p: f64) -> f64 {
+    if values.is_empty() {
+        return 0.0;
+    }
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil().max(1.0) as usize;
+    sorted[rank.min(sorted.len()) - 1]
+}
+
+impl TuiReport {
+    /// The README table.
+    pub fn lines(&self) -> Vec<String> {
+        let mark = |ok: bool| if ok { "met" } else { "NOT met" };
+        vec![
+            "| measure | result | goal |".into(),
+            "|---|---|---|".into(),
+            format!(
+                "| time to first frame (model not loaded), main → frame | {:.1} ms ({:.1}–{:.1}) | ≤ {FIRST_FRAME_GOAL_MS} ms, {} |",
+                self.first_frame_ms.median,
+                self.first_frame_ms.min,
+                self.first_frame_ms.max,
+                mark(self.first_frame_ms.median <= FIRST_FRAME_GOAL_MS)
+            ),
+            format!(
+                "| time to first frame, process start → frame (10 ms ticks) | {:.0} ms ({:.0}–{:.0}) | |",
+                self.first_frame_since_exec_ms.median,
+                self.first_frame_since_exec_ms.min,
+                self.first_frame_since_exec_ms.max
+            ),
+            format!(
+                "| key → frame while streaming at {:.0} tok/s, p50 / p99 ({} keys) | {:.2} / {:.2} ms | p99 ≤ {KEY_P99_GOAL_MS} ms, {} |",
+                self.streaming_tok_per_s,
+                self.key_streaming_samples,
+                self.key_streaming_p50_ms,
+                self.key_streaming_p99_ms,
+                mark(self.key_streaming_p99_ms <= KEY_P99_GOAL_MS)
+            ),
+            format!(
+                "| key → frame idle, p50 / p99 ({} keys) | {:.2} / {:.2} ms | |",
+                self.key_idle_samples, self.key_idle_p50_ms, self.key_idle_p99_ms
+            ),
+            format!(
+                "| idle CPU, chat open ({:.0} s) | {:.2} % of a core | < {IDLE_CPU_GOAL_PERCENT} %, {} |",
+                self.idle_seconds,
+                self.idle_cpu_percent,
+                mark(self.idle_cpu_percent < IDLE_CPU_GOAL_PERCENT)
+            ),
+        ]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::percentile;
+
+    #[test]
+    fn nearest_rank_percentiles() {
+        let v: Vec<f64> = (1..=100).map(f64::from).collect();
+        assert_eq!(percentile(&v, 50.0), 50.0);
+        assert_eq!(percentile(&v, 99.0), 99.0);
+        assert_eq!(percentile(&[3.0], 99.0), 3.0);
+        assert_eq!(percentile(&[], 50.0), 0.0);
+    }
+}

@@ -1,0 +1,121 @@
+//! Driving radiochat's TUI through a real terminal: tmux on a private socket. Used by
+//! `radiochat bench-tui` and by the end-to-end tests.
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+pub struct Tmux {
+    socket: String,
+}
+
+impl Tmux {
+    /// A tmux server of its own, with one `width`×`height` window running `command`
+    /// (the command should `exec` radiochat so the pane's pid is radiochat's).
+    pub fn start(name: &str, command: &str, width: u16, height: u16) -> Result<Tmux, String> {
+        let tmux = Tmux {
+            socket: format!("radiochat-{name}-{}", std::process::id()),
+        };
+        tmux.run(&[
+            "new-session",
+            "-d",
+            "-s",
+            "main",
+            "-x",
+            &width.to_string(),
+            "-y",
+            &height.to_string(),
+            command,
+        ])?;
+        // Keep the pane (and its last screen) after radiochat exits.
+        tmux.run(&["set-option", "-t", "main", "remain-on-exit", "on"])?;
+        Ok(tmux)
+    }
+
+    /// Start a command again in the same window after the last one exited.
+    pub fn respawn(&self, command: &str) -> Result<(), String> {
+        self.run(&["respawn-pane", "-k", "-t", "main", command])
+            .map(drop)
+    }
+
+    fn run(&self, args: &[&str]) -> Result<String, String> {
+        let out = Command::new("tmux")
+            .arg("-L")
+            .arg(&self.socket)
+            .args(args)
+            .output()
+            .map_err(|e| format!("cannot run tmux ({e}); scripts/setup.sh installs it"))?;
+        if !out.status.success() {
+            return Err(format!(
+                "tmux {}: {}",
+                args.first().unwrap_or(&""),
+                String::from_utf8_lossy(&out.stderr).trim()
+            ));
+        }
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    }
+
+    /// Keys in tmux's notation (`Enter`, `Escape`, `C-c`).
+    pub fn keys(&self, keys: &[&str]) -> Result<(), String> {
+        let mut args = vec!["send-keys", "-t", "main"];
+        args.extend_from_slice(keys);
+        self.run(&args).map(drop)
+    }
+
+    /// Text typed literally.
+    pub fn type_text(&self, text: &str) -> Result<(), String> {
+        self.run(&["send-keys", "-t", "main", "-l", text]).map(drop)
+    }
+
+    /// Text typed literally, then Enter.
+    pub fn line(&self, text: &str) -> Result<(), String> {
+        self.type_text(text)?;
+        std::thread::sleep(Duration::from_millis(50));
+        self.keys(&["Enter"])
+    }
+
+    pub fn screen(&self) -> Result<String, String> {
+        self.run(&["capture-pane", "-p", "-t", "main"])
+    }
+
+    pub fn pane_pid(&self) -> Result<u32, String> {
+        let text = self.run(&["list-panes", "-t", "main", "-F", "#{pane_pid}"])?;
+        text.trim()
+            .parse()
+            .map_err(|_| format!("tmux gave no pane pid: {text:?}"))
+    }
+
+    pub fn pane_dead(&self) -> bool {
+        self.run(&["list-panes", "-t", "main", "-F", "#{pane_dead}"])
+            .is_ok_and(|s| s.trim() == "1")
+    }
+
+    /// Wait until the screen satisfies `done`; after `timeout` the error holds the screen.
+    pub fn wait_for(
+        &self,
+        what: &str,
+        timeout: Duration,
+        done: impl Fn(&str) -> bool,
+    ) -> Result<String, String> {
+        let started = Instant::now();
+        loop {
+            let screen = self.screen()?;
+            if done(&screen) {
+                return Ok(screen);
+            }
+            if started.elapsed() > timeout {
+                return Err(format!(
+                    "waited {timeout:?} for {what}; the screen:\n{screen}"
+                ));
+            }
+            std::thread::sleep(Duration::from_millis(40));
+        }
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux")
+            .args(["-L", &self.socket, "kill-server"])
+            .output();
+    }
+}
