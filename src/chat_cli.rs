@@ -51,7 +51,7 @@ pub fn run_sessions(
         SessionsCommand::List { json } => {
             let list = store.list();
             if json {
-                println!("{}", to_json(&list)?);
+                crate::print_json(&list)?;
             } else if list.is_empty() {
                 println!("no sessions yet in {}", store.dir().display());
             } else {
@@ -103,8 +103,4 @@ pub fn run_sessions(
         }
     }
     Ok(0)
-}
-
-fn to_json<T: serde::Serialize>(value: &T) -> CommandResult<String> {
-    serde_json::to_string_pretty(value).map_err(|e| CommandError::Failed(e.into()))
 }

@@ -24,6 +24,13 @@ fn main() {
     std::process::exit(code);
 }
 
+/// Pretty JSON on stdout (the `--json` form of every command).
+fn print_json<T: serde::Serialize>(value: &T) -> CommandResult<()> {
+    let text = serde_json::to_string_pretty(value).map_err(|e| CommandError::Failed(e.into()))?;
+    println!("{text}");
+    Ok(())
+}
+
 fn runtime() -> CommandResult<tokio::runtime::Runtime> {
     tokio::runtime::Runtime::new().map_err(|e| CommandError::Failed(e.into()))
 }
@@ -89,10 +96,7 @@ fn run(cli: Cli) -> CommandResult<i32> {
         Command::Config(ConfigCommand::Show { json }) => {
             let s = settings(&cli.config, Flags::default())?;
             if json {
-                println!(
-                    "{}",
-                    serde_json::to_string_pretty(&s).map_err(|e| CommandError::Failed(e.into()))?
-                );
+                print_json(&s)?;
             } else {
                 println!("# {}", s.config_path.display());
                 for (name, value, origin) in s.describe() {
@@ -133,11 +137,7 @@ fn run(cli: Cli) -> CommandResult<i32> {
                 idle_seconds: bench.idle_seconds,
             })?;
             if bench.json {
-                println!(
-                    "{}",
-                    serde_json::to_string_pretty(&report)
-                        .map_err(|e| CommandError::Failed(e.into()))?
-                );
+                print_json(&report)?;
             } else {
                 report.lines().iter().for_each(|l| println!("{l}"));
             }
@@ -153,11 +153,7 @@ fn run(cli: Cli) -> CommandResult<i32> {
             };
             let report = commands::bench_imaging::run(&file, bench.runs)?;
             if bench.json {
-                println!(
-                    "{}",
-                    serde_json::to_string_pretty(&report)
-                        .map_err(|e| CommandError::Failed(e.into()))?
-                );
+                print_json(&report)?;
             } else {
                 println!(
                     "{} ({} × {}), {} runs: median (min–max) seconds",
@@ -180,11 +176,7 @@ fn run(cli: Cli) -> CommandResult<i32> {
             let fits = fits_options(&info.fits)?;
             let report = commands::image::info(&info.file, &fits)?;
             if info.json {
-                println!(
-                    "{}",
-                    serde_json::to_string_pretty(&report)
-                        .map_err(|e| CommandError::Failed(e.into()))?
-                );
+                print_json(&report)?;
             } else {
                 report.lines().iter().for_each(|l| println!("{l}"));
             }
@@ -361,10 +353,7 @@ fn run_bench(config_path: &Option<PathBuf>, bench: BenchCli) -> CommandResult<i3
         &runtime,
     )?;
     if bench.json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&report).map_err(|e| CommandError::Failed(e.into()))?
-        );
+        print_json(&report)?;
     } else {
         print!("{}", commands::bench_engine::table(&report));
     }

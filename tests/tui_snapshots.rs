@@ -278,3 +278,34 @@ fn a_tiny_terminal_gets_a_message_not_a_crash() {
     let screen = render(&app, 30, 6);
     assert!(screen.contains("terminal too small (30×6)"), "{screen}");
 }
+
+#[test]
+fn bad_commands_get_a_one_line_notice_and_the_chat_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut app = app(dir.path(), "typos");
+    let notice = |app: &mut App, line: &str| {
+        app.input.set_text(line);
+        app.submit();
+        let n = app.notice.clone().expect("a notice");
+        assert!(n.error, "{line}: {}", n.text);
+        assert!(!n.text.contains('\n'));
+        n.text
+    };
+    assert_eq!(
+        notice(&mut app, "/sesions"),
+        "unknown command /sesions — did you mean /sessions?"
+    );
+    assert_eq!(
+        notice(&mut app, "/set max_tokens lots"),
+        "/set max_tokens: 'lots' is not a whole number"
+    );
+    assert!(notice(&mut app, "/load no-such-chat").contains("no session matches 'no-such-chat'"));
+    assert!(notice(&mut app, "/bench").contains("not available yet"));
+    // A paste of 10 000 lines lands in the input whole and the screen still draws.
+    let paste: String = (0..10_000).map(|i| format!("row {i}\n")).collect();
+    app.on_paste(&paste);
+    assert_eq!(app.input.lines().len(), 10_001);
+    let screen = render(&app, 80, 24);
+    assert!(screen.contains("row 9999"), "{screen}");
+    assert!(app.session.conversation.turns.is_empty());
+}
