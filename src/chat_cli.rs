@@ -21,6 +21,10 @@ pub fn run_chat(cli: &Cli) -> CommandResult<i32> {
             "the chat needs a terminal; for scripts use `radiochat ask` (see --help)",
         ));
     }
+    let graphics = match cli.graphics.as_str() {
+        "auto" => None,
+        other => Some(other.parse().map_err(CommandError::bad)?),
+    };
     let settings = crate::settings(&cli.config, flags(cli))?;
     let sampling = settings.sampling();
     let transform = settings.transform();
@@ -36,7 +40,7 @@ pub fn run_chat(cli: &Cli) -> CommandResult<i32> {
         transform,
         prepared.template,
     );
-    tui::run(app, prepared.load).map_err(CommandError::Failed)?;
+    tui::run(app, prepared.load, graphics).map_err(CommandError::Failed)?;
     Ok(0)
 }
 

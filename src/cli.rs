@@ -22,6 +22,9 @@ pub struct Cli {
     /// Chat with the offline demo model (random weights: proves the path, answers noise).
     #[arg(long)]
     pub demo: bool,
+    /// Images in the chat: auto (ask the terminal), kitty, sixel, iterm or halfblocks.
+    #[arg(long, default_value = "auto")]
+    pub graphics: String,
     #[command(flatten)]
     pub model: ModelFlags,
     #[command(subcommand)]

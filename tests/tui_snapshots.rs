@@ -309,3 +309,39 @@ fn bad_commands_get_a_one_line_notice_and_the_chat_goes_on() {
     assert!(screen.contains("row 9999"), "{screen}");
     assert!(app.session.conversation.turns.is_empty());
 }
+
+#[test]
+fn the_preview_switches_stretch_through_the_worker() {
+    use radiochat::chat::worker::{WorkerCommand, WorkerEvent};
+    let dir = tempfile::tempdir().unwrap();
+    let mut app = app(dir.path(), "preview");
+    ask(&mut app, 1, "Look.", Some("/data/cutouts/double.fits"));
+    app.input.set_text("/preview");
+    app.submit();
+    let screen = render(&app, 80, 24);
+    assert!(
+        screen.contains("double.fits · the model input (radio-llava, contrast 0.25)"),
+        "{screen}"
+    );
+    key(&mut app, KeyCode::Char('s'));
+    match app.outbox.pop() {
+        Some(WorkerCommand::Render { path, stretch, .. }) => {
+            assert_eq!(
+                (path.as_str(), stretch.as_str()),
+                ("/data/cutouts/double.fits", "zscale")
+            )
+        }
+        _ => panic!("the zscale rendering is asked of the worker"),
+    }
+    assert!(render(&app, 80, 24).contains("rendering zscale…"));
+    app.on_worker(WorkerEvent::Rendered {
+        path: "/data/cutouts/double.fits".into(),
+        stretch: "zscale".into(),
+        picture: picture(),
+    });
+    check("preview_zscale_80x24", &render(&app, 80, 24));
+    key(&mut app, KeyCode::Char('S'));
+    assert!(render(&app, 80, 24).contains("the model input"));
+    key(&mut app, KeyCode::Esc);
+    assert!(app.overlay.is_none());
+}

@@ -34,6 +34,13 @@ pub struct AskJob {
 pub enum WorkerCommand {
     Load(LoadSpec),
     Ask(AskJob),
+    /// The image under another display stretch (for the preview).
+    Render {
+        path: String,
+        settings: ImageSettings,
+        stretch: String,
+        contrast: f64,
+    },
     /// Read an image to attach: checksum, header, and the picture the model will get.
     Inspect {
         path: std::path::PathBuf,
@@ -68,6 +75,11 @@ pub enum WorkerEvent {
     Failed(String),
     Inspected(Box<Inspected>),
     InspectFailed(String),
+    Rendered {
+        path: String,
+        stretch: String,
+        picture: image::RgbImage,
+    },
 }
 
 pub struct Worker {
@@ -139,6 +151,19 @@ fn run(
                     Err(e) => emit(WorkerEvent::LoadFailed(e.to_string())),
                 }
             }
+            WorkerCommand::Render {
+                path,
+                settings,
+                stretch,
+                contrast,
+            } => emit(match render(&path, &settings, &stretch, contrast) {
+                Ok(picture) => WorkerEvent::Rendered {
+                    path,
+                    stretch,
+                    picture,
+                },
+                Err(message) => WorkerEvent::InspectFailed(message),
+            }),
             WorkerCommand::Inspect {
                 path,
                 settings,
@@ -229,6 +254,31 @@ fn inspect(
         picture,
         info,
     })
+}
+
+fn render(
+    path: &str,
+    settings: &ImageSettings,
+    stretch: &str,
+    contrast: f64,
+) -> Result<image::RgbImage, String> {
+    use crate::imaging::Pixels;
+    use crate::imaging::stretch::{self, Stretch};
+    let chosen: Stretch = stretch.parse()?;
+    let image = RadioImage::open(std::path::Path::new(path), &fits_options(settings))
+        .map_err(|e| e.to_string())?;
+    match &image.pixels {
+        Pixels::Rgb(rgb) => Ok(rgb.clone()),
+        Pixels::Plane(plane) => {
+            let levels =
+                stretch::render(plane, chosen, contrast).map_err(|e| format!("{path}: {e}"))?;
+            Ok(crate::imaging::transform::grey_to_rgb(
+                plane.width,
+                plane.height,
+                &levels,
+            ))
+        }
+    }
 }
 
 pub fn sha256_hex(bytes: &[u8]) -> String {

@@ -52,7 +52,7 @@ impl App {
             }
             Slash::Preview => match self.current_image() {
                 Some(path) if self.pictures.contains_key(&path) => {
-                    self.overlay = Some(Overlay::Preview)
+                    self.overlay = Some(Overlay::Preview { stretch: 0 })
                 }
                 Some(path) => {
                     // Seen in an earlier run: read it again, then show it.

@@ -34,7 +34,10 @@ pub enum EngineState {
 pub enum Overlay {
     /// Help, scrolled down this many lines.
     Help(u16),
-    Preview,
+    /// The current image full screen under `PREVIEW_STRETCHES[stretch]`.
+    Preview {
+        stretch: usize,
+    },
     Info(Vec<String>),
     Sessions(SessionsBrowser),
 }
@@ -45,6 +48,18 @@ pub struct Notice {
     pub text: String,
     pub error: bool,
 }
+
+/// The stretches the preview cycles through (`s` / `S`); the first is the model input.
+pub const PREVIEW_STRETCHES: &[&str] = &[
+    "radio-llava",
+    "zscale",
+    "minmax",
+    "percentile",
+    "asinh",
+    "sqrt",
+    "log",
+    "sigma-clip",
+];
 
 /// Results of work done on short-lived helper threads.
 pub enum Background {
@@ -69,6 +84,8 @@ pub struct App {
     pub notice: Option<Notice>,
     /// Model inputs of images seen in this run, by path (thumbnails, preview).
     pub pictures: HashMap<String, RgbImage>,
+    /// Display stretches of images for the preview, by (path, stretch name).
+    pub stretched: HashMap<(String, String), RgbImage>,
     pub image_info: HashMap<String, Vec<String>>,
     pub cancel: Option<CancelHandle>,
     /// An answer was asked for and has not ended yet.
@@ -111,6 +128,7 @@ impl App {
             scroll_up: 0,
             notice: None,
             pictures: HashMap::new(),
+            stretched: HashMap::new(),
             image_info: HashMap::new(),
             cancel: None,
             awaiting: false,
@@ -324,6 +342,13 @@ impl App {
                 ));
             }
             WorkerEvent::InspectFailed(message) => self.warn(message),
+            WorkerEvent::Rendered {
+                path,
+                stretch,
+                picture,
+            } => {
+                self.stretched.insert((path, stretch), picture);
+            }
         }
     }
 
@@ -365,6 +390,61 @@ impl App {
             .last()
             .or_else(|| c.turns.iter().rev().find_map(|t| t.images.last()))
             .map(|i| i.path.clone())
+    }
+
+    /// The picture the preview shows under `PREVIEW_STRETCHES[stretch]`, if it is ready;
+    /// asks the worker for it otherwise.
+    pub fn preview_picture(&self, stretch: usize) -> Option<&RgbImage> {
+        let path = self.current_image()?;
+        match stretch {
+            0 => self.pictures.get(&path),
+            i => self.stretched.get(&(
+                path,
+                PREVIEW_STRETCHES[i % PREVIEW_STRETCHES.len()].to_string(),
+            )),
+        }
+    }
+
+    /// Switch the preview to the next (or previous) stretch, rendering it off the UI thread.
+    pub fn cycle_stretch(&mut self, forward: bool) {
+        let Some(Overlay::Preview { stretch }) = &mut self.overlay else {
+            return;
+        };
+        let n = PREVIEW_STRETCHES.len();
+        *stretch = if forward {
+            (*stretch + 1) % n
+        } else {
+            (*stretch + n - 1) % n
+        };
+        let index = *stretch;
+        let name = PREVIEW_STRETCHES[index].to_string();
+        let Some(path) = self.current_image() else {
+            return;
+        };
+        if index == 0 || self.stretched.contains_key(&(path.clone(), name.clone())) {
+            return;
+        }
+        let settings = self
+            .session
+            .conversation
+            .pending_images
+            .iter()
+            .chain(
+                self.session
+                    .conversation
+                    .turns
+                    .iter()
+                    .flat_map(|t| &t.images),
+            )
+            .find(|i| i.path == path)
+            .map(|i| i.settings.clone())
+            .unwrap_or_default();
+        self.outbox.push(WorkerCommand::Render {
+            path,
+            settings,
+            stretch: name,
+            contrast: self.transform.contrast,
+        });
     }
 
     /// Tokens per second of the answer streaming now, or of the last one.

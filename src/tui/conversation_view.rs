@@ -14,9 +14,11 @@ const THUMB_COLS: u16 = 24;
 const THUMB_ROWS: u16 = 8;
 
 /// Rendered Markdown of finished answers, by (session id, turn index).
+/// Also holds the terminal's graphics protocol, if it has one (`None`: half blocks).
 #[derive(Default)]
 pub struct ViewCache {
     answers: HashMap<(String, usize), Vec<Line<'static>>>,
+    pub graphics: Option<super::graphics::Graphics>,
 }
 
 pub fn conversation_lines(app: &App, cache: &mut ViewCache) -> Vec<Line<'static>> {

@@ -38,7 +38,7 @@ pub const KEY_HELP: &[(&str, &str)] = &[
     ("? or F1", "this help (? when the input is empty)"),
     (
         "Ctrl-Y",
-        "copy the last answer (OSC 52: works over SSH and in tmux)",
+        "copy the last answer (desktop clipboard and OSC 52, which works over SSH)",
     ),
     ("Ctrl-R", "regenerate the last answer"),
     ("Ctrl-W / Ctrl-U", "delete a word / the whole input"),
@@ -190,7 +190,13 @@ impl App {
                 let step = if key.code == KeyCode::Down { 1 } else { 10 };
                 *scroll = (*scroll + step).min(60);
             }
-            Overlay::Help(_) | Overlay::Info(_) | Overlay::Preview => {
+            Overlay::Preview { .. } if matches!(key.code, KeyCode::Char('s') | KeyCode::Right) => {
+                self.cycle_stretch(true)
+            }
+            Overlay::Preview { .. } if matches!(key.code, KeyCode::Char('S') | KeyCode::Left) => {
+                self.cycle_stretch(false)
+            }
+            Overlay::Help(_) | Overlay::Info(_) | Overlay::Preview { .. } => {
                 if matches!(
                     key.code,
                     KeyCode::Esc | KeyCode::Char('q') | KeyCode::Char('?') | KeyCode::F(1)

@@ -7,6 +7,7 @@ pub mod actions;
 pub mod app;
 pub mod completion;
 pub mod conversation_view;
+pub mod graphics;
 pub mod input;
 pub mod keys;
 pub mod overlays;
@@ -32,7 +33,12 @@ const BUSY_POLL: Duration = Duration::from_millis(16);
 const IDLE_POLL: Duration = Duration::from_millis(250);
 
 /// Run the UI until the user quits. The terminal is restored whatever happens.
-pub fn run(mut app: App, load: Option<crate::engine::LoadSpec>) -> anyhow::Result<()> {
+/// `graphics`: `None` picks the image protocol from the environment.
+pub fn run(
+    mut app: App,
+    load: Option<crate::engine::LoadSpec>,
+    graphics: Option<crate::preview::Graphics>,
+) -> anyhow::Result<()> {
     install_signal_handlers();
     let _restore = TerminalGuard::enter()?;
     install_panic_hook();
@@ -44,12 +50,17 @@ pub fn run(mut app: App, load: Option<crate::engine::LoadSpec>) -> anyhow::Resul
     }
     let mut cache = ViewCache::default();
     let mut timings = timings::Timings::from_env();
+    let mut clipboard = Clipboard::default();
+    cache.graphics = graphics::Graphics::from_environment(graphics);
     let mut dirty = true;
     loop {
         if dirty {
             terminal.draw(|frame| ui::draw(frame, &app, &mut cache))?;
             timings.frame_drawn();
             dirty = false;
+        }
+        if cache.graphics.as_mut().is_some_and(|g| g.poll()) {
+            dirty = true;
         }
         let busy = app.awaiting || matches!(app.engine, EngineState::Loading(_));
         if event::poll(if busy { BUSY_POLL } else { IDLE_POLL })? {
@@ -91,7 +102,7 @@ pub fn run(mut app: App, load: Option<crate::engine::LoadSpec>) -> anyhow::Resul
         }
         app.session.tick();
         if let Some(text) = app.clipboard.take() {
-            copy_osc52(&text);
+            clipboard.copy(&text);
         }
         if app.should_quit || STOP.load(Ordering::Relaxed) {
             break;
@@ -177,12 +188,32 @@ fn install_signal_handlers() {
     }
 }
 
-/// Put text on the clipboard of the terminal the user sits at (works over SSH; tmux passes
-/// it on with `set-clipboard on`).
-fn copy_osc52(text: &str) {
-    use base64::Engine as _;
-    let encoded = base64::engine::general_purpose::STANDARD.encode(text.as_bytes());
-    let mut out = std::io::stdout();
-    let _ = write!(out, "\x1b]52;c;{encoded}\x07");
-    let _ = out.flush();
+/// Ctrl-Y's destination: the desktop clipboard when radiochat runs on a desktop (X11 or
+/// Wayland), and always OSC 52, which asks the terminal the user sits at to take the text —
+/// the one that works over SSH (tmux passes it on with `set-clipboard on`).
+#[derive(Default)]
+struct Clipboard {
+    /// Kept alive: on X11 the copied text lives as long as its owner.
+    desktop: Option<arboard::Clipboard>,
+}
+
+impl Clipboard {
+    fn copy(&mut self, text: &str) {
+        let on_desktop = ["DISPLAY", "WAYLAND_DISPLAY"]
+            .iter()
+            .any(|v| std::env::var_os(v).is_some_and(|s| !s.is_empty()));
+        if on_desktop {
+            if self.desktop.is_none() {
+                self.desktop = arboard::Clipboard::new().ok();
+            }
+            if let Some(desktop) = &mut self.desktop {
+                let _ = desktop.set_text(text.to_string());
+            }
+        }
+        use base64::Engine as _;
+        let encoded = base64::engine::general_purpose::STANDARD.encode(text.as_bytes());
+        let mut out = std::io::stdout();
+        let _ = write!(out, "\x1b]52;c;{encoded}\x07");
+        let _ = out.flush();
+    }
 }

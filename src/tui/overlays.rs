@@ -1,7 +1,8 @@
 //! Windows over the chat: the command palette, help, image preview, header info, and the
 //! sessions browser.
 
-use super::app::{App, Overlay, short_name};
+use super::app::{App, Overlay, PREVIEW_STRETCHES, short_name};
+use super::conversation_view::ViewCache;
 use super::keys::KEY_HELP;
 use super::picture::halfblock_lines;
 use super::sessions_browser::SessionsBrowser;
@@ -61,7 +62,13 @@ pub fn draw_palette(frame: &mut Frame, app: &App, input: Rect) {
     );
 }
 
-pub fn draw_overlay(frame: &mut Frame, app: &App, overlay: &Overlay, area: Rect) {
+pub fn draw_overlay(
+    frame: &mut Frame,
+    app: &App,
+    overlay: &Overlay,
+    area: Rect,
+    cache: &mut ViewCache,
+) {
     match overlay {
         Overlay::Help(scroll) => draw_help(frame, between_bars(area), *scroll),
         Overlay::Info(lines) => {
@@ -73,7 +80,7 @@ pub fn draw_overlay(frame: &mut Frame, app: &App, overlay: &Overlay, area: Rect)
                 text,
             );
         }
-        Overlay::Preview => draw_preview(frame, app, area),
+        Overlay::Preview { stretch } => draw_preview(frame, app, *stretch, area, cache),
         Overlay::Sessions(browser) => draw_sessions(frame, app, browser, between_bars(area)),
     }
 }
@@ -112,23 +119,52 @@ fn draw_help(frame: &mut Frame, area: Rect, scroll: u16) {
     );
 }
 
-fn draw_preview(frame: &mut Frame, app: &App, area: Rect) {
+fn draw_preview(frame: &mut Frame, app: &App, stretch: usize, area: Rect, cache: &mut ViewCache) {
     let Some(path) = app.current_image() else {
         return;
     };
+    let name = PREVIEW_STRETCHES[stretch % PREVIEW_STRETCHES.len()];
+    let what = if stretch == 0 {
+        format!(
+            "the model input (radio-llava, contrast {})",
+            app.transform.contrast
+        )
+    } else {
+        format!("stretch {name}")
+    };
     let title = format!(
-        " {} · the model input (radio-llava zscale, contrast {}) · Esc closes ",
-        short_name(&path),
-        app.transform.contrast
+        " {} · {what} · s/S stretch · Esc closes ",
+        short_name(&path)
     );
     let block = Block::default().borders(Borders::ALL).title(title);
     let inner = block.inner(area);
     frame.render_widget(Clear, area);
     frame.render_widget(block, area);
-    if let Some(picture) = app.pictures.get(&path) {
-        let lines = halfblock_lines(picture, inner.width, inner.height);
-        frame.render_widget(Paragraph::new(lines), inner);
+    match app.preview_picture(stretch) {
+        Some(picture) => draw_picture(frame, cache, &format!("{path}#{name}"), picture, inner),
+        None => frame.render_widget(Paragraph::new(format!("rendering {name}…")), inner),
     }
+}
+
+/// An image in `area`: the terminal's graphics protocol once encoded, half blocks until then
+/// (and always where the terminal has none).
+pub fn draw_picture(
+    frame: &mut Frame,
+    cache: &mut ViewCache,
+    name: &str,
+    picture: &image::RgbImage,
+    area: Rect,
+) {
+    if let Some(encoded) = cache
+        .graphics
+        .as_mut()
+        .and_then(|g| g.image(name, picture, area))
+    {
+        frame.render_widget(ratatui_image::Image::new(encoded), area);
+        return;
+    }
+    let lines = halfblock_lines(picture, area.width, area.height);
+    frame.render_widget(Paragraph::new(lines), area);
 }
 
 fn draw_sessions(frame: &mut Frame, app: &App, browser: &SessionsBrowser, area: Rect) {

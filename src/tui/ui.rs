@@ -3,7 +3,6 @@
 use super::app::{App, EngineState, short_name};
 use super::conversation_view::{ViewCache, conversation_lines};
 use super::overlays;
-use super::picture::halfblock_lines;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Position, Rect};
 use ratatui::style::{Color, Modifier, Style};
@@ -52,8 +51,7 @@ pub fn draw(frame: &mut Frame, app: &App, cache: &mut ViewCache) {
                 .title(format!(" {} ", short_name(&path)));
             let inner = block.inner(pane);
             frame.render_widget(block, pane);
-            let lines = halfblock_lines(picture, inner.width, inner.height);
-            frame.render_widget(Paragraph::new(lines), inner);
+            overlays::draw_picture(frame, cache, &path, picture, inner);
             chat
         }
         _ => body,
@@ -72,7 +70,7 @@ pub fn draw(frame: &mut Frame, app: &App, cache: &mut ViewCache) {
         overlays::draw_palette(frame, app, input);
     }
     if let Some(overlay) = &app.overlay {
-        overlays::draw_overlay(frame, app, overlay, area);
+        overlays::draw_overlay(frame, app, overlay, area, cache);
     }
 }
 
