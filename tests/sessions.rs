@@ -242,7 +242,7 @@ fn inspect(worker: &Worker, path: PathBuf) -> String {
 fn bad_images_for_attach_get_one_line_errors() {
     use std::os::unix::ffi::OsStrExt;
     let dir = tempfile::tempdir().unwrap();
-    let worker = Worker::spawn(|| {}).unwrap();
+    let worker = Worker::spawn().unwrap();
     let missing = inspect(&worker, dir.path().join("nope.fits"));
     assert!(missing.ends_with("nope.fits: no such file"), "{missing}");
     let directory = inspect(&worker, dir.path().to_path_buf());

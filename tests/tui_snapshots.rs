@@ -186,7 +186,14 @@ fn the_session_browser_lists_filters_and_marks_the_open_one() {
     let dir = tempfile::tempdir().unwrap();
     let store = SessionStore::new(dir.path());
     for title in ["mirabest FR-I", "EMU pilot artefacts"] {
-        drop(LiveSession::start(&store, header(title)));
+        let mut session = LiveSession::start(&store, header(title));
+        if title.starts_with("mirabest") {
+            session.record(Event::User {
+                at: at(1),
+                text: "Where are the hotspots?".into(),
+            });
+        }
+        drop(session);
         // Newest first: distinct modification times keep the order fixed.
         std::thread::sleep(std::time::Duration::from_millis(30));
     }
@@ -197,6 +204,20 @@ fn the_session_browser_lists_filters_and_marks_the_open_one() {
     type_text(&mut app, "emu");
     let screen = render(&app, 100, 24);
     assert!(screen.contains("EMU pilot artefacts") && !screen.contains("mirabest"));
+    // What was said is searched too, once a helper thread has read the journals.
+    (0..3).for_each(|_| key(&mut app, KeyCode::Backspace));
+    type_text(&mut app, "hotspot");
+    assert!(render(&app, 100, 24).contains("no sessions match"));
+    let result = app
+        .background_rx
+        .recv_timeout(std::time::Duration::from_secs(10))
+        .expect("the message index");
+    app.on_background(result);
+    let screen = render(&app, 100, 24);
+    assert!(
+        screen.contains("mirabest FR-I") && !screen.contains("EMU"),
+        "{screen}"
+    );
 }
 
 /// Session ids (`20261126-221905-abcd`), dates with minutes (`2026-11-26 22:19`) and

@@ -176,3 +176,48 @@ fn chat_attach_ask_stream_cancel_save_quit_then_kill_and_resume() {
         "the partial answer survived the kill: {text}"
     );
 }
+
+/// SIGTERM and SIGHUP (an SSH drop) mid-answer: the terminal is given back (the alternate
+/// screen is left) and the text streamed so far is saved, marked interrupted on resume.
+#[test]
+fn sigterm_and_sighup_restore_the_terminal_and_keep_the_partial_answer() {
+    let home = tempfile::tempdir().unwrap();
+    for (signal, name) in [("-TERM", "sigterm"), ("-HUP", "sighup")] {
+        let tmux = Tmux::start(name, &command(home.path(), "--demo"), 100, 30).unwrap();
+        tmux.wait_for("the demo model", LOAD, |s| s.contains(" ready "))
+            .unwrap();
+        tmux.line("/set max_tokens 3000").unwrap();
+        tmux.line(&format!("Question before {name}?")).unwrap();
+        tmux.wait_for("tokens", STEP, |s| {
+            s.contains("generating") && answer_text(s).len() > 20
+        })
+        .unwrap();
+        let pid = tmux.pane_pid().unwrap();
+        let sent = std::process::Command::new("kill")
+            .args([signal, &pid.to_string()])
+            .status()
+            .unwrap();
+        assert!(sent.success());
+        tmux.wait_for("radiochat to exit", STEP, |_| tmux.pane_dead())
+            .unwrap();
+        let after = tmux.screen().unwrap();
+        assert!(
+            !after.contains(&format!("Question before {name}?")),
+            "{name}: the chat screen is gone (alternate screen left):\n{after}"
+        );
+    }
+    let list = radiochat(&["sessions", "list", "--json"], home.path());
+    let sessions: serde_json::Value = serde_json::from_slice(&list.stdout).unwrap();
+    for session in sessions.as_array().unwrap() {
+        let id = session["id"].as_str().unwrap();
+        let show = radiochat(&["sessions", "show", id], home.path());
+        let text = String::from_utf8_lossy(&show.stdout);
+        assert!(text.contains("[interrupted]"), "{text}");
+        let answer = text.split("radiochat:\n").nth(1).unwrap_or("");
+        assert!(
+            answer.trim().len() > 5,
+            "the partial answer was saved: {text}"
+        );
+    }
+    assert_eq!(sessions.as_array().unwrap().len(), 2);
+}

@@ -85,25 +85,39 @@ pub enum WorkerEvent {
 pub struct Worker {
     commands: mpsc::Sender<WorkerCommand>,
     events: mpsc::Receiver<WorkerEvent>,
+    /// For image reads, which run on threads of their own so that an answer streaming on
+    /// the engine thread does not hold them up.
+    events_tx: mpsc::Sender<WorkerEvent>,
 }
 
 impl Worker {
-    /// Start the thread. `wake` runs after each event is queued (a front-end can use it to
-    /// leave its poll early).
-    pub fn spawn(wake: impl Fn() + Send + 'static) -> std::io::Result<Worker> {
+    /// Start the engine thread.
+    pub fn spawn() -> std::io::Result<Worker> {
         let (command_tx, command_rx) = mpsc::channel();
         let (event_tx, event_rx) = mpsc::channel();
+        let engine_events = event_tx.clone();
         std::thread::Builder::new()
             .name("radiochat-engine".into())
-            .spawn(move || run(command_rx, event_tx, wake))?;
+            .spawn(move || run(command_rx, engine_events))?;
         Ok(Worker {
             commands: command_tx,
             events: event_rx,
+            events_tx: event_tx,
         })
     }
 
     pub fn send(&self, command: WorkerCommand) {
-        let _ = self.commands.send(command);
+        match command {
+            WorkerCommand::Load(_) | WorkerCommand::Ask(_) => {
+                let _ = self.commands.send(command);
+            }
+            image_work => {
+                let events = self.events_tx.clone();
+                std::thread::spawn(move || {
+                    let _ = events.send(read_image(image_work));
+                });
+            }
+        }
     }
 
     pub fn try_recv(&self) -> Option<WorkerEvent> {
@@ -115,14 +129,9 @@ impl Worker {
     }
 }
 
-fn run(
-    commands: mpsc::Receiver<WorkerCommand>,
-    events: mpsc::Sender<WorkerEvent>,
-    wake: impl Fn(),
-) {
+fn run(commands: mpsc::Receiver<WorkerCommand>, events: mpsc::Sender<WorkerEvent>) {
     let emit = |event: WorkerEvent| {
         let _ = events.send(event);
-        wake();
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -151,27 +160,9 @@ fn run(
                     Err(e) => emit(WorkerEvent::LoadFailed(e.to_string())),
                 }
             }
-            WorkerCommand::Render {
-                path,
-                settings,
-                stretch,
-                contrast,
-            } => emit(match render(&path, &settings, &stretch, contrast) {
-                Ok(picture) => WorkerEvent::Rendered {
-                    path,
-                    stretch,
-                    picture,
-                },
-                Err(message) => WorkerEvent::InspectFailed(message),
-            }),
-            WorkerCommand::Inspect {
-                path,
-                settings,
-                transform,
-            } => emit(match inspect(&path, settings, &transform) {
-                Ok(inspected) => WorkerEvent::Inspected(Box::new(inspected)),
-                Err(message) => WorkerEvent::InspectFailed(message),
-            }),
+            image_work @ (WorkerCommand::Render { .. } | WorkerCommand::Inspect { .. }) => {
+                emit(read_image(image_work))
+            }
             WorkerCommand::Ask(job) => {
                 let Some(model) = &engine else {
                     emit(WorkerEvent::Failed(
@@ -209,6 +200,36 @@ fn run(
                     }
                 }
             }
+        }
+    }
+}
+
+/// `Inspect` and `Render`, which need no engine.
+fn read_image(command: WorkerCommand) -> WorkerEvent {
+    match command {
+        WorkerCommand::Render {
+            path,
+            settings,
+            stretch,
+            contrast,
+        } => match render(&path, &settings, &stretch, contrast) {
+            Ok(picture) => WorkerEvent::Rendered {
+                path,
+                stretch,
+                picture,
+            },
+            Err(message) => WorkerEvent::InspectFailed(message),
+        },
+        WorkerCommand::Inspect {
+            path,
+            settings,
+            transform,
+        } => match inspect(&path, settings, &transform) {
+            Ok(inspected) => WorkerEvent::Inspected(Box::new(inspected)),
+            Err(message) => WorkerEvent::InspectFailed(message),
+        },
+        WorkerCommand::Load(_) | WorkerCommand::Ask(_) => {
+            WorkerEvent::Failed("internal: engine work sent to the image reader".into())
         }
     }
 }

@@ -126,7 +126,14 @@ impl App {
             }
             Slash::New => self.new_session(),
             Slash::Sessions => {
-                self.overlay = Some(Overlay::Sessions(SessionsBrowser::new(&self.store)))
+                let browser = SessionsBrowser::new(&self.store);
+                let sessions = browser.all.clone();
+                let tx = self.background_tx.clone();
+                std::thread::spawn(move || {
+                    let contents = super::sessions_browser::read_contents(&sessions);
+                    let _ = tx.send(Background::SessionContents(contents));
+                });
+                self.overlay = Some(Overlay::Sessions(browser));
             }
             Slash::Load(query) => self.open_session(&query),
             Slash::Rename(title) => {

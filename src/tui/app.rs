@@ -64,6 +64,8 @@ pub const PREVIEW_STRETCHES: &[&str] = &[
 /// Results of work done on short-lived helper threads.
 pub enum Background {
     Exported(Result<Exported, String>),
+    /// The sessions browser's message index.
+    SessionContents(HashMap<String, String>),
 }
 
 pub struct App {
@@ -379,6 +381,11 @@ impl App {
                 self.info(text);
             }
             Background::Exported(Err(message)) => self.warn(message),
+            Background::SessionContents(contents) => {
+                if let Some(Overlay::Sessions(browser)) = &mut self.overlay {
+                    browser.contents = Some(contents);
+                }
+            }
         }
     }
 

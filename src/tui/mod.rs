@@ -44,7 +44,7 @@ pub fn run(
     install_panic_hook();
     let backend = ratatui::backend::CrosstermBackend::new(std::io::stdout());
     let mut terminal = ratatui::Terminal::new(backend)?;
-    let worker = Worker::spawn(|| {})?;
+    let worker = Worker::spawn()?;
     if let Some(spec) = load {
         app.load_model(spec);
     }

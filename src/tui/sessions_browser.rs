@@ -1,7 +1,8 @@
-//! `/sessions`: the stored sessions, filtered as you type; Enter opens, F2 renames,
-//! Ctrl-D deletes (pressed twice).
+//! `/sessions`: the stored sessions, filtered as you type (titles, ids, and — once read in
+//! the background — what was said); Enter opens, F2 renames, Ctrl-D deletes (pressed twice).
 
-use crate::chat::{SessionStore, SessionSummary};
+use crate::chat::{Conversation, SessionStore, SessionSummary, journal};
+use std::collections::HashMap;
 
 #[derive(Debug)]
 pub struct SessionsBrowser {
@@ -13,6 +14,8 @@ pub struct SessionsBrowser {
     /// Ctrl-D pressed once on this id: the next Ctrl-D deletes it.
     pub delete_armed: Option<String>,
     pub message: Option<String>,
+    /// Lower-cased text of each session's messages, by id (filled in by a helper thread).
+    pub contents: Option<HashMap<String, String>>,
 }
 
 impl SessionsBrowser {
@@ -24,6 +27,7 @@ impl SessionsBrowser {
             renaming: None,
             delete_armed: None,
             message: None,
+            contents: None,
         }
     }
 
@@ -36,6 +40,11 @@ impl SessionsBrowser {
                 needle.is_empty()
                     || s.title.to_lowercase().contains(&needle)
                     || s.id.contains(&needle)
+                    || self
+                        .contents
+                        .as_ref()
+                        .and_then(|c| c.get(&s.id))
+                        .is_some_and(|text| text.contains(&needle))
             })
             .collect()
     }
@@ -81,4 +90,21 @@ impl SessionsBrowser {
         let count = self.visible().len();
         self.selected = self.selected.min(count.saturating_sub(1));
     }
+}
+
+/// What each session says, lower-cased, for the filter (read off the UI thread).
+pub fn read_contents(sessions: &[SessionSummary]) -> HashMap<String, String> {
+    sessions
+        .iter()
+        .filter_map(|s| {
+            let loaded = journal::read(&s.path).ok()?;
+            let c = Conversation::replay(loaded.header, &loaded.events);
+            let text: String = c
+                .turns
+                .iter()
+                .flat_map(|t| [t.question.as_str(), "\n", t.answer.as_str(), "\n"])
+                .collect();
+            Some((s.id.clone(), text.to_lowercase()))
+        })
+        .collect()
 }
