@@ -56,6 +56,32 @@ pub enum Command {
     /// Stored chat sessions: list, show, search, export, rename, delete.
     #[command(subcommand)]
     Sessions(SessionsCommand),
+    /// The radio benchmarks B1–B6: tasks, scoring.
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+#[derive(Subcommand)]
+pub enum BenchCommand {
+    /// The benchmark tasks (built in, plus --tasks-dir).
+    Tasks {
+        #[arg(long, value_name = "DIR")]
+        tasks_dir: Option<PathBuf>,
+    },
+    /// Recompute metrics from a predictions.jsonl file alone.
+    Score {
+        predictions: PathBuf,
+        /// Task id (B1…B6) or key.
+        #[arg(long)]
+        task: String,
+        /// strict (radio-llava's rule, default) or lenient.
+        #[arg(long, default_value = "strict")]
+        parse: String,
+        #[arg(long, value_name = "DIR")]
+        tasks_dir: Option<PathBuf>,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Subcommand)]

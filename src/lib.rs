@@ -3,6 +3,7 @@
 //! Core modules (`engine`, `imaging`, `config`) know nothing about terminals; `commands`
 //! is the shared vocabulary the CLI (and the TUI) drive.
 
+pub mod bench;
 pub mod chat;
 pub mod commands;
 pub mod config;

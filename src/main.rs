@@ -24,6 +24,48 @@ fn main() {
     std::process::exit(code);
 }
 
+fn run_bench_command(command: BenchCommand) -> CommandResult<i32> {
+    match command {
+        BenchCommand::Tasks { tasks_dir } => {
+            for task in commands::bench::tasks(tasks_dir.as_deref())? {
+                let kind = if task.multi_label {
+                    "multi-label"
+                } else {
+                    "single-label"
+                };
+                println!(
+                    "{:<4} {:<26} {:<13} {}  [{}]",
+                    task.id,
+                    task.key,
+                    kind,
+                    task.title,
+                    task.classes.join(", ")
+                );
+            }
+        }
+        BenchCommand::Score {
+            predictions,
+            task,
+            parse,
+            tasks_dir,
+            json,
+        } => {
+            let mode = parse.parse().map_err(CommandError::bad)?;
+            let mut warn = |w: &str| eprintln!("warning: {w}");
+            let score =
+                commands::bench::score(&predictions, &task, mode, tasks_dir.as_deref(), &mut warn)?;
+            if json {
+                print_json(&score)?;
+            } else {
+                commands::bench::score_lines(&score)
+                    .iter()
+                    .for_each(|l| println!("{l}"));
+            }
+        }
+    }
+    Ok(0)
+}
+
 /// Pretty JSON on stdout (the `--json` form of every command).
 fn print_json<T: serde::Serialize>(value: &T) -> CommandResult<()> {
     let text = serde_json::to_string_pretty(value).map_err(|e| CommandError::Failed(e.into()))?;
@@ -59,6 +101,7 @@ fn run(cli: Cli) -> CommandResult<i32> {
     };
     match command {
         Command::Ask(ask) => run_ask(&cli.config, ask),
+        Command::Bench(command) => run_bench_command(command),
         Command::Sessions(command) => chat_cli::run_sessions(&cli.config, chat_flags, command),
         Command::Model(ModelCommand::Tiny {
             arch,

@@ -3,6 +3,7 @@
 //! either a result or a [`CommandError`] whose kind decides the exit code.
 
 pub mod ask;
+pub mod bench;
 pub mod bench_engine;
 pub mod bench_imaging;
 pub mod bench_tui;

@@ -1,0 +1,161 @@
+//! Gold labels from a dataset item's label, by the task's rule.
+
+use super::task::{LabelRule, TaskSpec};
+
+/// A dataset label: one string (rgz, mirabest) or a list of tags (radioimg).
+#[derive(Debug, Clone, PartialEq, serde::Deserialize, serde::Serialize)]
+#[serde(untagged)]
+pub enum DatasetLabel {
+    One(String),
+    Tags(Vec<String>),
+}
+
+impl DatasetLabel {
+    fn tags(&self) -> Vec<String> {
+        match self {
+            DatasetLabel::One(s) => vec![s.trim().to_uppercase()],
+            DatasetLabel::Tags(t) => t.iter().map(|s| s.trim().to_uppercase()).collect(),
+        }
+    }
+}
+
+/// Tags dropped by radio-llava's filter_smorph_label.
+const SMORPH_DROPPED: &[&str] = &[
+    "RADIO-GALAXY",
+    "DUBIOUS",
+    "WTF",
+    "FILAMENT",
+    "RING",
+    "ARC",
+    "ARTEFACT",
+    "BORDER",
+    "MOSAICING",
+];
+
+/// The gold labels, or why the item does not fit the task (a tag outside its vocabulary, a
+/// label that is no class).
+pub fn gold_labels(task: &TaskSpec, label: &DatasetLabel) -> Result<Vec<String>, String> {
+    let tags = task_tags(task, label)?;
+    let has = |t: &str| tags.iter().any(|x| x == t);
+    let labels = match &task.rule {
+        LabelRule::Label => {
+            let [one] = tags.as_slice() else {
+                return Err(format!("expected one label, got {}", tags.join(",")));
+            };
+            if !task.classes.contains(one) {
+                return Err(format!("label '{one}' is not a class of {}", task.id));
+            }
+            vec![one.clone()]
+        }
+        LabelRule::TagPresent { tag, yes, no } => {
+            vec![if has(tag) { yes.clone() } else { no.clone() }]
+        }
+        LabelRule::Anomaly => vec![
+            if has("WTF") {
+                "PECULIAR"
+            } else if has("EXTENDED") || has("DIFFUSE") || has("RADIO-GALAXY") {
+                "COMPLEX"
+            } else {
+                "ORDINARY"
+            }
+            .to_string(),
+        ],
+        LabelRule::Smorph => smorph(task, &tags),
+    };
+    Ok(labels)
+}
+
+fn task_tags(task: &TaskSpec, label: &DatasetLabel) -> Result<Vec<String>, String> {
+    let tags = label.tags();
+    if let Some(unknown) = tags
+        .iter()
+        .find(|t| !task.vocabulary.is_empty() && !task.vocabulary.contains(t))
+    {
+        return Err(format!(
+            "tag '{unknown}' is outside the {} vocabulary",
+            task.id
+        ));
+    }
+    Ok(tags)
+}
+
+/// filter_smorph_label: RADIO-GALAXY ⇒ EXTENDED; drop the non-morphology tags; a lone COMPACT
+/// or BACKGROUND ⇒ NONE; drop COMPACT/BACKGROUND; and, unlike radio-llava (whose
+/// ["COMPACT","BACKGROUND"] ends as an all-zero vector), an empty result ⇒ NONE.
+fn smorph(task: &TaskSpec, tags: &[String]) -> Vec<String> {
+    let none = task.none_class.clone().unwrap_or_else(|| "NONE".into());
+    let mut kept: Vec<String> = tags.to_vec();
+    if kept.iter().any(|t| t == "RADIO-GALAXY") && !kept.iter().any(|t| t == "EXTENDED") {
+        kept.push("EXTENDED".into());
+    }
+    kept.retain(|t| !SMORPH_DROPPED.contains(&t.as_str()));
+    if kept.len() == 1 && (kept[0] == "COMPACT" || kept[0] == "BACKGROUND") {
+        return vec![none];
+    }
+    kept.retain(|t| t != "COMPACT" && t != "BACKGROUND");
+    let mut labels: Vec<String> = task
+        .classes
+        .iter()
+        .filter(|c| kept.contains(c))
+        .cloned()
+        .collect();
+    if labels.is_empty() {
+        labels.push(none);
+    }
+    labels
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bench::task::{find_task, load_tasks};
+
+    fn gold(task: &str, tags: &[&str]) -> Result<Vec<String>, String> {
+        let tasks = load_tasks(None).unwrap();
+        let task = find_task(&tasks, task).unwrap();
+        let label = if tags.len() == 1 && !task.multi_label && task.vocabulary.is_empty() {
+            DatasetLabel::One(tags[0].into())
+        } else {
+            DatasetLabel::Tags(tags.iter().map(|s| s.to_string()).collect())
+        };
+        gold_labels(&task, &label)
+    }
+
+    #[test]
+    fn smorph_follows_radio_llava_and_fixes_the_empty_case() {
+        assert_eq!(
+            gold("B1", &["RADIO-GALAXY", "COMPACT"]).unwrap(),
+            ["EXTENDED"]
+        );
+        assert_eq!(gold("B1", &["COMPACT"]).unwrap(), ["NONE"]);
+        assert_eq!(gold("B1", &["BACKGROUND"]).unwrap(), ["NONE"]);
+        assert_eq!(gold("B1", &["COMPACT", "BACKGROUND"]).unwrap(), ["NONE"]);
+        assert_eq!(gold("B1", &["ARTEFACT", "BORDER"]).unwrap(), ["NONE"]);
+        assert_eq!(
+            gold("B1", &["DIFFUSE-LARGE", "EXTENDED", "COMPACT", "WTF"]).unwrap(),
+            ["EXTENDED", "DIFFUSE-LARGE"]
+        );
+        assert!(
+            gold("B1", &["SPIRAL"])
+                .unwrap_err()
+                .contains("outside the B1 vocabulary")
+        );
+    }
+
+    #[test]
+    fn detection_anomaly_and_direct_label_rules() {
+        assert_eq!(gold("B3", &["COMPACT", "RADIO-GALAXY"]).unwrap(), ["YES"]);
+        assert_eq!(gold("B3", &["EXTENDED"]).unwrap(), ["NO"]);
+        assert_eq!(gold("B4", &["artefact"]).unwrap(), ["YES"]);
+        assert_eq!(gold("B5", &["WTF", "EXTENDED"]).unwrap(), ["PECULIAR"]);
+        assert_eq!(gold("B5", &["DIFFUSE"]).unwrap(), ["COMPLEX"]);
+        assert_eq!(gold("B5", &["COMPACT", "ARTEFACT"]).unwrap(), ["ORDINARY"]);
+        assert_eq!(gold("B6", &["FR-II"]).unwrap(), ["FR-II"]);
+        assert_eq!(gold("B2", &["2C-3P"]).unwrap(), ["2C-3P"]);
+        assert!(
+            gold("B2", &["1C-2C"])
+                .unwrap_err()
+                .contains("not a class of B2")
+        );
+    }
+}

@@ -1,0 +1,13 @@
+//! The radio VLM benchmarks (B1–B6 and users' own tasks): task files, gold labels, answer
+//! parsing, predictions files, and scikit-learn-exact metrics.
+
+pub mod labels;
+pub mod metrics;
+pub mod parse;
+pub mod predictions;
+pub mod score;
+pub mod task;
+
+pub use parse::ParseMode;
+pub use score::{Score, score};
+pub use task::{TaskSpec, find_task, load_tasks};
