@@ -63,6 +63,8 @@ pub enum Command {
 
 #[derive(Subcommand)]
 pub enum BenchCommand {
+    /// Run a benchmark task over a dataset (new, or --resume DIR).
+    Run(Box<BenchRunCli>),
     /// The benchmark tasks (built in, plus --tasks-dir).
     Tasks {
         #[arg(long, value_name = "DIR")]
@@ -186,6 +188,60 @@ pub struct ViewCli {
     /// Preview width in terminal columns (default: up to 64, within the terminal).
     #[arg(long, value_name = "COLS")]
     pub width: Option<u32>,
+}
+
+#[derive(Args)]
+pub struct BenchRunCli {
+    /// Task id (B1…B6) or key; not needed with --resume.
+    pub task: Option<String>,
+    /// radio-llava dataset JSON.
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+    /// Only the first N items.
+    #[arg(long)]
+    pub limit: Option<usize>,
+    /// Prompt version (v1, v2; default: the task's).
+    #[arg(long)]
+    pub prompt: Option<String>,
+    /// Few-shot examples taken from --context.
+    #[arg(long, default_value_t = 0)]
+    pub shots: usize,
+    /// Dataset JSON of the few-shot examples.
+    #[arg(long)]
+    pub context: Option<PathBuf>,
+    /// Requests in flight to the engine.
+    #[arg(long, default_value_t = 1)]
+    pub concurrency: usize,
+    /// Re-asks of an unreadable answer (default: the task's).
+    #[arg(long)]
+    pub retries: Option<usize>,
+    /// List the classes in the prompt.
+    #[arg(long)]
+    pub add_options: bool,
+    /// strict (radio-llava's rule) or lenient.
+    #[arg(long, default_value = "strict")]
+    pub parse: String,
+    /// Refuse the dataset if any item does not fit the task (instead of skipping it).
+    #[arg(long)]
+    pub strict: bool,
+    #[arg(long, value_name = "DIR")]
+    pub tasks_dir: Option<PathBuf>,
+    /// Run directory (default: DATA_DIR/runs/TASK-TIME).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Continue the run in DIR: finished items are skipped.
+    #[arg(long, value_name = "DIR")]
+    pub resume: Option<PathBuf>,
+    /// Use the offline demo model.
+    #[arg(long)]
+    pub demo: bool,
+    #[command(flatten)]
+    pub model: ModelFlags,
+    #[arg(long)]
+    pub max_tokens: Option<usize>,
+    /// Print the final score as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Args)]

@@ -24,8 +24,9 @@ fn main() {
     std::process::exit(code);
 }
 
-fn run_bench_command(command: BenchCommand) -> CommandResult<i32> {
+fn run_bench_command(config: &Option<PathBuf>, command: BenchCommand) -> CommandResult<i32> {
     match command {
+        BenchCommand::Run(run) => return run_bench_run(config, *run),
         BenchCommand::Tasks { tasks_dir } => {
             for task in commands::bench::tasks(tasks_dir.as_deref())? {
                 let kind = if task.multi_label {
@@ -66,6 +67,70 @@ fn run_bench_command(command: BenchCommand) -> CommandResult<i32> {
     Ok(0)
 }
 
+fn run_bench_run(config: &Option<PathBuf>, run: BenchRunCli) -> CommandResult<i32> {
+    use std::io::IsTerminal;
+    let flags = Flags {
+        max_tokens: run.max_tokens,
+        ..model_flags(&run.model)
+    };
+    let args = commands::bench_run::BenchRunArgs {
+        settings: settings(config, flags)?,
+        task: run.task,
+        data: run.data,
+        limit: run.limit,
+        prompt: run.prompt,
+        shots: run.shots,
+        context: run.context,
+        concurrency: run.concurrency,
+        retries: run.retries,
+        add_options: run.add_options,
+        parse: run.parse.parse().map_err(CommandError::bad)?,
+        strict: run.strict,
+        tasks_dir: run.tasks_dir,
+        out: run.out,
+        resume: run.resume,
+        demo: run.demo,
+    };
+    let tty = std::io::stderr().is_terminal();
+    let mut last_shown = 0usize;
+    let mut on_progress = |p: &commands::bench_run::Progress| {
+        let line = format!(
+            "{}/{} items ({} resumed) · {:.1} items/s · ETA {:.0} s · accuracy {:.3} · {} invalid · {} errors",
+            p.done,
+            p.total,
+            p.resumed,
+            p.items_per_s,
+            p.eta_s,
+            p.accuracy(),
+            p.invalid,
+            p.errors
+        );
+        if tty {
+            eprint!("\r{line}\x1b[K");
+        } else if p.done == p.total || p.done >= last_shown + p.total.div_ceil(10).max(1) {
+            last_shown = p.done;
+            eprintln!("{line}");
+        }
+    };
+    let runtime = runtime()?;
+    let outcome = commands::bench_run::run(args, &runtime, &mut on_progress)?;
+    if tty {
+        eprintln!();
+    }
+    if let Some(skipped) = &outcome.skipped {
+        eprintln!("note: {skipped}");
+    }
+    if run.json {
+        print_json(&outcome.score)?;
+    } else {
+        commands::bench::score_lines(&outcome.score)
+            .iter()
+            .for_each(|l| println!("{l}"));
+        println!("run directory: {}", outcome.dir.display());
+    }
+    Ok(0)
+}
+
 /// Pretty JSON on stdout (the `--json` form of every command).
 fn print_json<T: serde::Serialize>(value: &T) -> CommandResult<()> {
     let text = serde_json::to_string_pretty(value).map_err(|e| CommandError::Failed(e.into()))?;
@@ -101,7 +166,7 @@ fn run(cli: Cli) -> CommandResult<i32> {
     };
     match command {
         Command::Ask(ask) => run_ask(&cli.config, ask),
-        Command::Bench(command) => run_bench_command(command),
+        Command::Bench(command) => run_bench_command(&cli.config, command),
         Command::Sessions(command) => chat_cli::run_sessions(&cli.config, chat_flags, command),
         Command::Model(ModelCommand::Tiny {
             arch,

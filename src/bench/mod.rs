@@ -1,10 +1,13 @@
 //! The radio VLM benchmarks (B1–B6 and users' own tasks): task files, gold labels, answer
 //! parsing, predictions files, and scikit-learn-exact metrics.
 
+pub mod dataset;
 pub mod labels;
 pub mod metrics;
 pub mod parse;
 pub mod predictions;
+pub mod run_dir;
+pub mod runner;
 pub mod score;
 pub mod task;
 

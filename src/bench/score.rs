@@ -31,6 +31,25 @@ pub struct Score {
     pub metrics_invalid_as_wrong: Metrics,
 }
 
+impl Score {
+    /// The main metrics as (name, invalid excluded, invalid counted as wrong), for tables.
+    pub fn headline(&self) -> [(&'static str, f64, f64); 6] {
+        let (m, w) = (&self.metrics, &self.metrics_invalid_as_wrong);
+        [
+            ("accuracy", m.accuracy, w.accuracy),
+            (
+                "precision (weighted)",
+                m.precision_weighted,
+                w.precision_weighted,
+            ),
+            ("recall (weighted)", m.recall_weighted, w.recall_weighted),
+            ("F1 (weighted)", m.f1_weighted, w.f1_weighted),
+            ("F1 (macro)", m.f1_macro, w.f1_macro),
+            ("F1 (micro)", m.f1_micro, w.f1_micro),
+        ]
+    }
+}
+
 pub fn score(task: &TaskSpec, predictions: &[Prediction], mode: ParseMode) -> Score {
     let asked: Vec<&Prediction> = predictions.iter().filter(|p| p.error.is_none()).collect();
     let read = |p: &Prediction, mode| parse::parse(task, &p.raw, mode);

@@ -33,7 +33,6 @@ pub fn score(
 /// The score as a terminal table.
 pub fn score_lines(score: &Score) -> Vec<String> {
     let m = &score.metrics;
-    let w = &score.metrics_invalid_as_wrong;
     let mut lines = vec![
         format!(
             "{}: {} items, {} errors, {} invalid ({:.1} %, {} parser; strict {}, lenient {})",
@@ -54,19 +53,7 @@ pub fn score_lines(score: &Score) -> Vec<String> {
             "metric", "valid only", "invalid = wrong"
         ),
     ];
-    let rows = [
-        ("accuracy", m.accuracy, w.accuracy),
-        (
-            "precision (weighted)",
-            m.precision_weighted,
-            w.precision_weighted,
-        ),
-        ("recall (weighted)", m.recall_weighted, w.recall_weighted),
-        ("f1 (weighted)", m.f1_weighted, w.f1_weighted),
-        ("f1 (macro)", m.f1_macro, w.f1_macro),
-        ("f1 (micro)", m.f1_micro, w.f1_micro),
-    ];
-    for (name, a, b) in rows {
+    for (name, a, b) in score.headline() {
         lines.push(format!("{name:<22} {a:>10.4} {b:>16.4}"));
     }
     if let (Some(loss), Some(hs)) = (m.hamming_loss, m.hamming_score) {

@@ -6,6 +6,7 @@ pub mod ask;
 pub mod bench;
 pub mod bench_engine;
 pub mod bench_imaging;
+pub mod bench_run;
 pub mod bench_tui;
 pub mod chat;
 pub mod image;

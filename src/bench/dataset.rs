@@ -1,0 +1,161 @@
+//! radio-llava dataset files: `{"data":[{"sname","filepaths":[…],"label":str|[str]}]}`,
+//! image paths relative to the file's folder. Only `filepaths[0]` is used, as radio-llava does.
+
+use super::labels::{DatasetLabel, gold_labels};
+use super::task::TaskSpec;
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Deserialize)]
+struct File {
+    data: Vec<RawItem>,
+}
+
+#[derive(Debug, Deserialize)]
+struct RawItem {
+    sname: String,
+    filepaths: Vec<String>,
+    label: DatasetLabel,
+}
+
+/// One usable item of a task.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Item {
+    pub sname: String,
+    pub image: PathBuf,
+    pub truth: Vec<String>,
+}
+
+/// A dataset read for a task.
+#[derive(Debug, Clone)]
+pub struct Dataset {
+    pub path: PathBuf,
+    pub sha256: String,
+    pub items: Vec<Item>,
+    /// Items left out: (sname, why).
+    pub skipped: Vec<(String, String)>,
+}
+
+impl Dataset {
+    /// One line for the user about skipped items: the count and the first examples.
+    pub fn skipped_summary(&self) -> Option<String> {
+        if self.skipped.is_empty() {
+            return None;
+        }
+        let examples: Vec<String> = self
+            .skipped
+            .iter()
+            .take(3)
+            .map(|(s, why)| format!("{s}: {why}"))
+            .collect();
+        Some(format!(
+            "{}: {} item(s) skipped ({})",
+            self.path.display(),
+            self.skipped.len(),
+            examples.join("; ")
+        ))
+    }
+}
+
+/// Read `path` for `task`. Items whose image is missing or whose label does not fit the task
+/// are skipped (listed in `skipped`), or make the whole read fail when `strict`.
+pub fn load(path: &Path, task: &TaskSpec, strict: bool) -> Result<Dataset, String> {
+    let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let file: File = serde_json::from_slice(&bytes).map_err(|e| {
+        format!(
+            "{}: not a radio-llava dataset ({{\"data\":[{{\"sname\",\"filepaths\",\"label\"}}]}}): {e}",
+            path.display()
+        )
+    })?;
+    if file.data.is_empty() {
+        return Err(format!("{}: the dataset has no items", path.display()));
+    }
+    let base = path.parent().unwrap_or(Path::new("."));
+    let mut items = Vec::new();
+    let mut skipped = Vec::new();
+    for raw in file.data {
+        let checked = raw
+            .filepaths
+            .first()
+            .ok_or_else(|| "no filepaths".to_string())
+            .map(|p| base.join(p))
+            .and_then(|image| {
+                if image.is_file() {
+                    Ok(image)
+                } else {
+                    Err(format!("image {} is missing", image.display()))
+                }
+            })
+            .and_then(|image| gold_labels(task, &raw.label).map(|truth| (image, truth)));
+        match checked {
+            Ok((image, truth)) => items.push(Item {
+                sname: raw.sname,
+                image,
+                truth,
+            }),
+            Err(why) if strict => {
+                return Err(format!("{}: item {}: {why}", path.display(), raw.sname));
+            }
+            Err(why) => skipped.push((raw.sname, why)),
+        }
+    }
+    if items.is_empty() {
+        return Err(format!(
+            "{}: no item fits task {} ({} skipped, e.g. {})",
+            path.display(),
+            task.id,
+            skipped.len(),
+            skipped.first().map(|(_, w)| w.as_str()).unwrap_or("")
+        ));
+    }
+    Ok(Dataset {
+        path: path.to_path_buf(),
+        sha256: crate::chat::worker::sha256_hex(&bytes),
+        items,
+        skipped,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bench::task::{find_task, load_tasks};
+
+    #[test]
+    fn items_resolve_against_the_file_and_bad_ones_are_reported() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("img")).unwrap();
+        std::fs::write(dir.path().join("img/a.fits"), b"x").unwrap();
+        std::fs::write(dir.path().join("img/b.fits"), b"x").unwrap();
+        let json = r#"{"data":[
+            {"sname":"a","filepaths":["img/a.fits"],"label":["RADIO-GALAXY","COMPACT"]},
+            {"sname":"b","filepaths":["img/b.fits"],"label":["SPIRAL"]},
+            {"sname":"c","filepaths":["img/c.fits"],"label":["COMPACT"]}]}"#;
+        let path = dir.path().join("data.json");
+        std::fs::write(&path, json).unwrap();
+        let tasks = load_tasks(None).unwrap();
+        let b3 = find_task(&tasks, "B3").unwrap();
+        let data = load(&path, &b3, false).unwrap();
+        assert_eq!(data.items.len(), 1);
+        assert_eq!(data.items[0].truth, ["YES"]);
+        assert_eq!(data.items[0].image, dir.path().join("img/a.fits"));
+        let summary = data.skipped_summary().unwrap();
+        assert!(summary.contains("2 item(s) skipped"), "{summary}");
+        assert!(
+            summary.contains("b: tag 'SPIRAL' is outside the B3 vocabulary"),
+            "{summary}"
+        );
+        assert!(summary.contains("c: image"), "{summary}");
+        let strict = load(&path, &b3, true).unwrap_err();
+        assert!(strict.contains("item b: tag 'SPIRAL'"), "{strict}");
+
+        std::fs::write(&path, "[1, 2]").unwrap();
+        assert!(
+            load(&path, &b3, false)
+                .unwrap_err()
+                .contains("not a radio-llava dataset")
+        );
+        std::fs::write(&path, r#"{"data": []}"#).unwrap();
+        assert!(load(&path, &b3, false).unwrap_err().contains("no items"));
+    }
+}

@@ -1,0 +1,196 @@
+//! A run's directory: `run.json` (what was run), `predictions.jsonl` (one line per finished
+//! item), and at the end `metrics.json`, `report.md` and `confusion.png`.
+
+use super::metrics::Metrics;
+use super::parse::ParseMode;
+use super::score::Score;
+use crate::chat::transcript::write_atomically;
+use serde::{Deserialize, Serialize};
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+pub const RUN_FILE: &str = "run.json";
+pub const PREDICTIONS_FILE: &str = "predictions.jsonl";
+
+/// `run.json`: enough to resume the run and to know what the numbers mean.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunInfo {
+    pub task: String,
+    pub task_key: String,
+    pub dataset: PathBuf,
+    pub dataset_sha256: String,
+    pub limit: Option<usize>,
+    pub items: usize,
+    pub prompt: String,
+    pub add_options: bool,
+    pub shots: usize,
+    pub context: Option<PathBuf>,
+    pub retries: usize,
+    pub concurrency: usize,
+    pub parse: ParseMode,
+    pub strict: bool,
+    pub tasks_dir: Option<PathBuf>,
+    pub model: String,
+    pub engine: String,
+    pub temperature: Option<f64>,
+    pub top_p: Option<f64>,
+    pub top_k: Option<usize>,
+    pub max_tokens: usize,
+    /// mistral.rs 0.8.1 takes no sampling seed: runs are reproducible with greedy decoding
+    /// (temperature 0, the default).
+    pub seed: Option<u64>,
+    pub system_prompt: Option<String>,
+    pub radiochat_version: String,
+    pub started: String,
+}
+
+/// Check that `dir` may hold a new run: absent, or an empty directory.
+pub fn check_new(dir: &Path) -> Result<(), String> {
+    if dir.join(RUN_FILE).exists() {
+        return Err(format!(
+            "{}: already holds a run; continue it with --resume {}",
+            dir.display(),
+            dir.display()
+        ));
+    }
+    match std::fs::read_dir(dir).map(|mut entries| entries.next().is_some()) {
+        Ok(true) => Err(format!(
+            "{}: exists and is not a run directory (no run.json); choose another --out",
+            dir.display()
+        )),
+        Ok(false) => Ok(()),
+        Err(_) if dir.exists() => Err(format!("{}: not a directory", dir.display())),
+        Err(_) => std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display())),
+    }
+}
+
+pub fn write_info(dir: &Path, info: &RunInfo) -> Result<(), String> {
+    let text = serde_json::to_string_pretty(info).map_err(|e| e.to_string())?;
+    write_atomically(&dir.join(RUN_FILE), text.as_bytes())
+        .map_err(|e| format!("{}: {e}", dir.display()))
+}
+
+pub fn read_info(dir: &Path) -> Result<RunInfo, String> {
+    let path = dir.join(RUN_FILE);
+    let text = std::fs::read_to_string(&path).map_err(|_| {
+        format!(
+            "{}: not a run directory (no readable run.json)",
+            dir.display()
+        )
+    })?;
+    serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// `metrics.json`, `report.md`, `confusion.png`.
+pub fn write_results(dir: &Path, info: &RunInfo, score: &Score) -> Result<(), String> {
+    let io = |e: std::io::Error| format!("{}: {e}", dir.display());
+    let json = serde_json::to_string_pretty(score).map_err(|e| e.to_string())?;
+    write_atomically(&dir.join("metrics.json"), json.as_bytes()).map_err(io)?;
+    write_atomically(&dir.join("report.md"), report(info, score).as_bytes()).map_err(io)?;
+    let png = confusion_png(&score.metrics).map_err(|e| e.to_string())?;
+    write_atomically(&dir.join("confusion.png"), &png).map_err(io)
+}
+
+fn report(info: &RunInfo, score: &Score) -> String {
+    let m = &score.metrics;
+    let mut md = format!(
+        "# {} ({}) on {}\n\n",
+        info.task,
+        info.task_key,
+        info.dataset.display()
+    );
+    let _ = writeln!(
+        md,
+        "- model: {} ({}), prompt {}, {} shot(s), retries {}, parser {:?}",
+        info.model, info.engine, info.prompt, info.shots, info.retries, score.parse
+    );
+    let _ = writeln!(
+        md,
+        "- {} items: {} errors, {} invalid ({:.1} %; strict {}, lenient {})",
+        score.items,
+        score.errors,
+        score.invalid,
+        score.invalid_rate * 100.0,
+        score.invalid_strict,
+        score.invalid_lenient
+    );
+    let _ = writeln!(
+        md,
+        "- dataset sha256 {}, radiochat {}\n",
+        info.dataset_sha256, info.radiochat_version
+    );
+    md.push_str("| metric | invalid excluded | invalid = wrong |\n|---|---|---|\n");
+    for (name, a, b) in score.headline() {
+        let _ = writeln!(md, "| {name} | {a:.4} | {b:.4} |");
+    }
+    if let (Some(l), Some(h)) = (m.hamming_loss, m.hamming_score) {
+        let _ = writeln!(
+            md,
+            "| hamming loss | {l:.4} | |\n| hamming score | {h:.4} | |"
+        );
+    }
+    md.push_str("\n| class | precision | recall | F1 | support |\n|---|---|---|---|---|\n");
+    for c in &m.per_class {
+        let _ = writeln!(
+            md,
+            "| {} | {:.4} | {:.4} | {:.4} | {} |",
+            c.label, c.precision, c.recall, c.f1, c.support
+        );
+    }
+    if m.hamming_loss.is_none() && !m.labels.is_empty() {
+        md.push_str("\nConfusion matrix (rows: truth, columns: prediction):\n\n| |");
+        for l in &m.labels {
+            let _ = write!(md, " {l} |");
+        }
+        md.push_str("\n|---|");
+        md.push_str(&"---|".repeat(m.labels.len()));
+        md.push('\n');
+        for (l, row) in m.labels.iter().zip(&m.confusion_matrix[0]) {
+            let cells: Vec<String> = row.iter().map(|v| v.to_string()).collect();
+            let _ = writeln!(md, "| {l} | {} |", cells.join(" | "));
+        }
+    }
+    md.push_str("\n![confusion matrix](confusion.png)\n");
+    md
+}
+
+/// A heat map of the row-normalised confusion matrix (multi-label: one 2×2 block per class).
+fn confusion_png(m: &Metrics) -> image::ImageResult<Vec<u8>> {
+    const CELL: u32 = 48;
+    let blocks: Vec<Vec<Vec<f64>>> = m
+        .confusion_matrix
+        .iter()
+        .map(|matrix| {
+            matrix
+                .iter()
+                .map(|row| {
+                    let sum: u64 = row.iter().sum();
+                    row.iter()
+                        .map(|&v| if sum == 0 { 0.0 } else { v as f64 / sum as f64 })
+                        .collect()
+                })
+                .collect()
+        })
+        .collect();
+    let size = blocks.first().map_or(1, |b| b.len().max(1)) as u32;
+    let width = (size * CELL + CELL / 2) * blocks.len().max(1) as u32;
+    let mut picture =
+        image::RgbImage::from_pixel(width.max(1), size * CELL, image::Rgb([255, 255, 255]));
+    for (b, block) in blocks.iter().enumerate() {
+        let x0 = b as u32 * (size * CELL + CELL / 2);
+        for (i, row) in block.iter().enumerate() {
+            for (j, &v) in row.iter().enumerate() {
+                let shade = (255.0 * (1.0 - v)) as u8;
+                let colour = image::Rgb([shade, shade, 255]);
+                for y in 0..CELL - 2 {
+                    for x in 0..CELL - 2 {
+                        picture.put_pixel(x0 + j as u32 * CELL + x, i as u32 * CELL + y, colour);
+                    }
+                }
+            }
+        }
+    }
+    let mut bytes = std::io::Cursor::new(Vec::new());
+    picture.write_to(&mut bytes, image::ImageFormat::Png)?;
+    Ok(bytes.into_inner())
+}

@@ -1,0 +1,273 @@
+//! Running a benchmark: every item asked (up to `concurrency` requests in flight, so the
+//! engine batches them), each finished item appended to `predictions.jsonl` at once, metrics
+//! and a report at the end. A run killed at any moment continues with `resume`: finished items
+//! are skipped, and with greedy decoding the metrics equal an uninterrupted run's.
+
+use super::dataset::{Dataset, Item};
+use super::parse::{self, ParseMode};
+use super::predictions::{self, Prediction};
+use super::task::TaskSpec;
+use crate::engine::{ChatMessage, ChatRequest, Engine, EngineEvent, Sampling};
+use crate::imaging::{FitsOptions, RadioImage, TransformOptions};
+use futures::StreamExt;
+use image::DynamicImage;
+use std::collections::HashSet;
+use std::io::Write;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Instant;
+
+/// radio-llava's system prompt for single-image chats.
+pub const RADIO_LLAVA_SYSTEM: &str =
+    "You are an AI assistant specialized in radio astronomical topics.";
+
+/// Everything a run needs besides the engine.
+pub struct RunSpec {
+    pub task: TaskSpec,
+    pub dataset: Dataset,
+    /// Few-shot examples: asked and answered with their gold labels before each item.
+    pub shots: Vec<Item>,
+    pub prompt_version: String,
+    pub add_options: bool,
+    pub retries: usize,
+    pub concurrency: usize,
+    pub parse: ParseMode,
+    pub sampling: Sampling,
+    pub transform: TransformOptions,
+    pub system_prompt: Option<String>,
+}
+
+/// Where a run stands, for progress bars.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Progress {
+    pub done: usize,
+    pub total: usize,
+    /// Finished in an earlier, interrupted run.
+    pub resumed: usize,
+    pub errors: usize,
+    pub invalid: usize,
+    pub correct: usize,
+    pub items_per_s: f64,
+    pub eta_s: f64,
+    /// Seconds spent inside the engine (summed over items).
+    pub engine_s: f64,
+}
+
+impl Progress {
+    /// Accuracy so far over valid answers.
+    pub fn accuracy(&self) -> f64 {
+        let valid = self.done.saturating_sub(self.errors + self.invalid);
+        if valid == 0 {
+            0.0
+        } else {
+            self.correct as f64 / valid as f64
+        }
+    }
+}
+
+/// Ask every item not yet in `predictions_path`; returns the final progress.
+pub async fn run(
+    spec: &RunSpec,
+    engine: Arc<dyn Engine>,
+    predictions_path: &Path,
+    on_progress: &mut (dyn FnMut(&Progress) + Send),
+) -> Result<Progress, String> {
+    drop_torn_last_line(predictions_path)?;
+    let finished: HashSet<String> = if predictions_path.exists() {
+        predictions::read(predictions_path)?
+            .0
+            .into_iter()
+            .map(|p| p.sname)
+            .collect()
+    } else {
+        HashSet::new()
+    };
+    let todo: Vec<Item> = spec
+        .dataset
+        .items
+        .iter()
+        .filter(|i| !finished.contains(&i.sname))
+        .cloned()
+        .collect();
+    let shots = Arc::new(load_shots(spec)?);
+    let mut out = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(predictions_path)
+        .map_err(|e| format!("{}: {e}", predictions_path.display()))?;
+    let mut progress = Progress {
+        total: spec.dataset.items.len(),
+        done: spec.dataset.items.len() - todo.len(),
+        resumed: spec.dataset.items.len() - todo.len(),
+        ..Progress::default()
+    };
+    on_progress(&progress);
+    let started = Instant::now();
+    let mut answers = futures::stream::iter(todo)
+        .map(|item| ask_item(spec, engine.clone(), shots.clone(), item))
+        .buffer_unordered(spec.concurrency.max(1));
+    while let Some((prediction, engine_s)) = answers.next().await {
+        let line = serde_json::to_string(&prediction).map_err(|e| e.to_string())? + "\n";
+        out.write_all(line.as_bytes())
+            .map_err(|e| format!("{}: {e}", predictions_path.display()))?;
+        progress.done += 1;
+        progress.engine_s += engine_s;
+        match (&prediction.error, &prediction.pred) {
+            (Some(_), _) => progress.errors += 1,
+            (None, None) => progress.invalid += 1,
+            (None, Some(pred)) if *pred == prediction.truth => progress.correct += 1,
+            _ => {}
+        }
+        let fresh = progress.done - progress.resumed;
+        progress.items_per_s = fresh as f64 / started.elapsed().as_secs_f64().max(1e-9);
+        progress.eta_s = (progress.total - progress.done) as f64 / progress.items_per_s.max(1e-9);
+        on_progress(&progress);
+    }
+    Ok(progress)
+}
+
+/// A run killed while writing leaves a last line without its newline: cut it off, so the
+/// item is asked again and the next line starts cleanly.
+fn drop_torn_last_line(path: &Path) -> Result<(), String> {
+    let Ok(bytes) = std::fs::read(path) else {
+        return Ok(());
+    };
+    if bytes.is_empty() || bytes.ends_with(b"\n") {
+        return Ok(());
+    }
+    let keep = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .open(path)
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    file.set_len(keep as u64)
+        .map_err(|e| format!("{}: {e}", path.display()))
+}
+
+fn load_picture(path: &Path, transform: &TransformOptions) -> Result<DynamicImage, String> {
+    RadioImage::open(path, &FitsOptions::default())
+        .and_then(|i| i.model_input(transform))
+        .map(DynamicImage::ImageRgb8)
+        .map_err(|e| e.to_string())
+}
+
+fn load_shots(spec: &RunSpec) -> Result<Vec<(DynamicImage, String)>, String> {
+    spec.shots
+        .iter()
+        .map(|item| {
+            let picture = load_picture(&item.image, &spec.transform)
+                .map_err(|e| format!("few-shot example {}: {e}", item.sname))?;
+            Ok((picture, spec.task.answer_text(&item.truth)))
+        })
+        .collect()
+}
+
+/// One item: the prompt (after the few-shot turns), then up to `retries` re-asks when the
+/// answer cannot be read. Returns the prediction and the seconds spent in the engine.
+async fn ask_item(
+    spec: &RunSpec,
+    engine: Arc<dyn Engine>,
+    shots: Arc<Vec<(DynamicImage, String)>>,
+    item: Item,
+) -> (Prediction, f64) {
+    let mut prediction = Prediction {
+        sname: item.sname.clone(),
+        truth: item.truth.clone(),
+        pred: None,
+        raw: String::new(),
+        attempts: 0,
+        latency_ms: 0.0,
+        prompt_tokens: 0,
+        completion_tokens: 0,
+        error: None,
+    };
+    let (path, transform) = (item.image.clone(), spec.transform);
+    let picture = tokio::task::spawn_blocking(move || load_picture(&path, &transform))
+        .await
+        .map_err(|e| e.to_string())
+        .and_then(|r| r);
+    let picture = match picture {
+        Ok(picture) => picture,
+        Err(message) => {
+            prediction.error = Some(message);
+            return (prediction, 0.0);
+        }
+    };
+    let task = &spec.task;
+    let options = spec.add_options.then_some(task.classes.as_slice());
+    let prompt = match task.prompt(&spec.prompt_version, options) {
+        Ok(prompt) => prompt,
+        Err(message) => {
+            prediction.error = Some(message);
+            return (prediction, 0.0);
+        }
+    };
+    let mut messages = Vec::new();
+    if let Some(system) = &spec.system_prompt {
+        messages.push(ChatMessage::system(system.clone()));
+    }
+    for (shot, answer) in shots.iter() {
+        messages.push(ChatMessage::user(prompt.clone(), vec![shot.clone()]));
+        messages.push(ChatMessage::assistant(answer.clone()));
+    }
+    messages.push(ChatMessage::user(prompt.clone(), vec![picture]));
+    let mut engine_s = 0.0;
+    loop {
+        prediction.attempts += 1;
+        let started = Instant::now();
+        let answer = complete(engine.as_ref(), &messages, &spec.sampling).await;
+        engine_s += started.elapsed().as_secs_f64();
+        prediction.latency_ms += started.elapsed().as_secs_f64() * 1e3;
+        let (text, prompt_tokens, completion_tokens) = match answer {
+            Ok(answer) => answer,
+            Err(message) => {
+                prediction.error = Some(message);
+                return (prediction, engine_s);
+            }
+        };
+        prediction.raw = text.clone();
+        prediction.prompt_tokens += prompt_tokens;
+        prediction.completion_tokens += completion_tokens;
+        prediction.pred = parse::parse(task, &text, spec.parse);
+        if prediction.pred.is_some() || prediction.attempts > spec.retries {
+            return (prediction, engine_s);
+        }
+        // radio-llava's retry drops the question; this one asks it again, with the options
+        // and the answer instructions.
+        messages.push(ChatMessage::assistant(text));
+        messages.push(ChatMessage::user(retry_prompt(spec), Vec::new()));
+    }
+}
+
+fn retry_prompt(spec: &RunSpec) -> String {
+    let p = &spec.task.prompts[&spec.prompt_version];
+    format!(
+        "{} \n Options: {} \n {}",
+        p.question.trim_start_matches("## Question\n"),
+        spec.task.classes.join(", "),
+        p.instruction.trim_start_matches("## Instructions\n")
+    )
+}
+
+/// The whole answer of one request: (text, prompt tokens, completion tokens).
+async fn complete(
+    engine: &dyn Engine,
+    messages: &[ChatMessage],
+    sampling: &Sampling,
+) -> Result<(String, usize, usize), String> {
+    let mut generation = engine.stream(ChatRequest {
+        messages: messages.to_vec(),
+        sampling: sampling.clone(),
+    });
+    let mut text = String::new();
+    while let Some(event) = generation.next().await {
+        match event {
+            EngineEvent::Token(piece) => text.push_str(&piece),
+            EngineEvent::Finished { usage, .. } => {
+                return Ok((text, usage.prompt_tokens, usage.completion_tokens));
+            }
+            EngineEvent::Failed(message) => return Err(message),
+        }
+    }
+    Err("the engine closed the answer stream unexpectedly".into())
+}

@@ -1,0 +1,252 @@
+//! `radiochat bench run` end to end on the synthetic sky with the demo model: every task runs
+//! and writes its run directory; kill -9 and --resume give the uninterrupted run's metrics;
+//! bad input gets one-line errors.
+
+mod common;
+
+use common::cli::{assert_bad_input, radiochat};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+fn synth(home: &Path, kind: &str, n: usize) -> PathBuf {
+    let out = home.join(kind);
+    let made = radiochat(
+        &[
+            "synth",
+            "--out",
+            out.to_str().unwrap(),
+            "--n",
+            &n.to_string(),
+            "--seed",
+            "11",
+            "--kind",
+            kind,
+            "--size",
+            "64",
+        ],
+        home,
+    );
+    assert_eq!(made.status.code(), Some(0), "{made:?}");
+    out.join("dataset.json")
+}
+
+fn run(home: &Path, args: &[&str]) -> std::process::Output {
+    let mut all = vec!["bench", "run", "--demo", "--max-tokens", "6"];
+    all.extend_from_slice(args);
+    radiochat(&all, home)
+}
+
+#[test]
+fn every_task_runs_on_the_synthetic_sky_and_writes_its_run_directory() {
+    let home = tempfile::tempdir().unwrap();
+    let radioimg = synth(home.path(), "radioimg", 6);
+    let rgz = synth(home.path(), "rgz", 4);
+    let mirabest = synth(home.path(), "mirabest", 4);
+    for (task, data) in [
+        ("B1", &radioimg),
+        ("B2", &rgz),
+        ("B3", &radioimg),
+        ("B4", &radioimg),
+        ("B5", &radioimg),
+        ("B6", &mirabest),
+    ] {
+        let dir = home.path().join(format!("runs/{task}"));
+        let out = run(
+            home.path(),
+            &[
+                task,
+                "--data",
+                data.to_str().unwrap(),
+                "--out",
+                dir.to_str().unwrap(),
+                "--concurrency",
+                "2",
+                "--json",
+            ],
+        );
+        assert_eq!(out.status.code(), Some(0), "{task}: {out:?}");
+        let score: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(score["task"], task);
+        let items = score["items"].as_u64().unwrap();
+        assert!(items >= 4, "{task}: {score}");
+        for file in [
+            "run.json",
+            "predictions.jsonl",
+            "metrics.json",
+            "report.md",
+            "confusion.png",
+        ] {
+            assert!(dir.join(file).exists(), "{task}: {file}");
+        }
+        let lines = std::fs::read_to_string(dir.join("predictions.jsonl")).unwrap();
+        assert_eq!(
+            lines.lines().count() as u64,
+            items,
+            "{task}: one line per item"
+        );
+        let first: Value = serde_json::from_str(lines.lines().next().unwrap()).unwrap();
+        for key in [
+            "sname",
+            "truth",
+            "pred",
+            "raw",
+            "attempts",
+            "latency_ms",
+            "prompt_tokens",
+            "completion_tokens",
+        ] {
+            assert!(first.get(key).is_some(), "{task}: {key} in {first}");
+        }
+        let report = std::fs::read_to_string(dir.join("report.md")).unwrap();
+        assert!(report.starts_with(&format!("# {task} (")), "{report}");
+        let info: Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.join("run.json")).unwrap()).unwrap();
+        assert_eq!(info["dataset_sha256"].as_str().unwrap().len(), 64);
+        image::open(dir.join("confusion.png")).expect("a PNG");
+    }
+}
+
+#[test]
+fn kill_9_then_resume_gives_the_uninterrupted_metrics() {
+    let home = tempfile::tempdir().unwrap();
+    let data = synth(home.path(), "radioimg", 24);
+    let data = data.to_str().unwrap();
+    let whole = home.path().join("whole");
+    let out = run(
+        home.path(),
+        &["B5", "--data", data, "--out", whole.to_str().unwrap()],
+    );
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+
+    let broken = home.path().join("broken");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_radiochat"))
+        .args([
+            "bench",
+            "run",
+            "--demo",
+            "--max-tokens",
+            "6",
+            "B5",
+            "--data",
+            data,
+        ])
+        .args(["--out", broken.to_str().unwrap()])
+        .env("RADIOCHAT_CONFIG", home.path().join("config.toml"))
+        .env("RADIOCHAT_DATA", home.path().join("data"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let predictions = broken.join("predictions.jsonl");
+    let started = Instant::now();
+    loop {
+        let lines = std::fs::read_to_string(&predictions)
+            .map(|t| t.lines().count())
+            .unwrap_or(0);
+        if lines >= 3 {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "no predictions appeared"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let partial = std::fs::read_to_string(&predictions)
+        .unwrap()
+        .lines()
+        .count();
+    assert!(partial < 24, "killed before the end ({partial} lines)");
+    // As if the kill had cut a line in half.
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(&predictions)
+        .and_then(|mut f| std::io::Write::write_all(&mut f, b"{\"sname\":\"radioimg-0000"))
+        .unwrap();
+
+    let resumed = run(home.path(), &["--resume", broken.to_str().unwrap()]);
+    assert_eq!(resumed.status.code(), Some(0), "{resumed:?}");
+    let text = std::fs::read_to_string(&predictions).unwrap();
+    let mut snames: Vec<String> = text
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<Value>(l).unwrap()["sname"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    snames.sort();
+    snames.dedup();
+    assert_eq!(snames.len(), 24, "every item exactly once");
+    assert_eq!(text.lines().count(), 24);
+    let metrics = |dir: &Path| -> Value {
+        serde_json::from_str(&std::fs::read_to_string(dir.join("metrics.json")).unwrap()).unwrap()
+    };
+    assert_eq!(metrics(&whole), metrics(&broken));
+}
+
+#[test]
+fn bad_benchmark_input_gets_one_line_errors() {
+    let home = tempfile::tempdir().unwrap();
+    let data = synth(home.path(), "radioimg", 3);
+    let d = data.to_str().unwrap();
+    assert_bad_input(
+        &run(home.path(), &["B9", "--data", d]),
+        &["unknown task 'B9'"],
+    );
+    let not_json = home.path().join("notes.json");
+    std::fs::write(&not_json, "hello").unwrap();
+    assert_bad_input(
+        &run(home.path(), &["B3", "--data", not_json.to_str().unwrap()]),
+        &["notes.json: not a radio-llava dataset"],
+    );
+    let empty = home.path().join("empty.json");
+    std::fs::write(&empty, r#"{"data": []}"#).unwrap();
+    assert_bad_input(
+        &run(home.path(), &["B3", "--data", empty.to_str().unwrap()]),
+        &["the dataset has no items"],
+    );
+    let occupied = home.path().join("occupied");
+    std::fs::create_dir(&occupied).unwrap();
+    std::fs::write(occupied.join("notes.txt"), "mine").unwrap();
+    assert_bad_input(
+        &run(
+            home.path(),
+            &["B3", "--data", d, "--out", occupied.to_str().unwrap()],
+        ),
+        &["exists and is not a run directory"],
+    );
+    assert_bad_input(
+        &run(home.path(), &["B3", "--data", d, "--concurrency", "0"]),
+        &["--concurrency must be at least 1"],
+    );
+    assert_bad_input(
+        &run(home.path(), &["--resume", home.path().to_str().unwrap()]),
+        &["not a run directory"],
+    );
+    // A label outside the vocabulary is skipped (or refused with --strict); an image that
+    // fails to load is an error item and the run goes on.
+    let text = std::fs::read_to_string(&data).unwrap();
+    let mut value: Value = serde_json::from_str(&text).unwrap();
+    value["data"][0]["label"] = serde_json::json!(["SPIRAL"]);
+    let broken_image = home.path().join("radioimg/images/broken.fits");
+    std::fs::write(&broken_image, b"SIMPLE  =                    T").unwrap();
+    value["data"][1]["filepaths"] = serde_json::json!(["images/broken.fits"]);
+    let edited = home.path().join("radioimg/edited.json");
+    std::fs::write(&edited, value.to_string()).unwrap();
+    let e = edited.to_str().unwrap();
+    assert_bad_input(
+        &run(home.path(), &["B3", "--data", e, "--strict"]),
+        &["tag 'SPIRAL'"],
+    );
+    let out = run(home.path(), &["B3", "--data", e, "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("1 item(s) skipped"));
+    let score: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(score["items"], 2);
+    assert_eq!(score["errors"], 1);
+}
