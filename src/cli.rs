@@ -65,6 +65,14 @@ pub enum Command {
 pub enum BenchCommand {
     /// Run a benchmark task over a dataset (new, or --resume DIR).
     Run(Box<BenchRunCli>),
+    /// Side-by-side main metrics of finished runs, with changes against the first.
+    Compare {
+        #[arg(required = true, num_args = 1..)]
+        runs: Vec<PathBuf>,
+        /// A Markdown table.
+        #[arg(long)]
+        md: bool,
+    },
     /// The benchmark tasks (built in, plus --tasks-dir).
     Tasks {
         #[arg(long, value_name = "DIR")]

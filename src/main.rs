@@ -27,6 +27,12 @@ fn main() {
 fn run_bench_command(config: &Option<PathBuf>, command: BenchCommand) -> CommandResult<i32> {
     match command {
         BenchCommand::Run(run) => return run_bench_run(config, *run),
+        BenchCommand::Compare { runs, md } => {
+            let compared = commands::bench::compare(&runs)?;
+            commands::bench::compare_lines(&compared, md)
+                .iter()
+                .for_each(|l| println!("{l}"));
+        }
         BenchCommand::Tasks { tasks_dir } => {
             for task in commands::bench::tasks(tasks_dir.as_deref())? {
                 let kind = if task.multi_label {

@@ -187,6 +187,33 @@ fn kill_9_then_resume_gives_the_uninterrupted_metrics() {
         serde_json::from_str(&std::fs::read_to_string(dir.join("metrics.json")).unwrap()).unwrap()
     };
     assert_eq!(metrics(&whole), metrics(&broken));
+
+    // Side by side: identical runs differ by nothing.
+    let compare = radiochat(
+        &[
+            "bench",
+            "compare",
+            whole.to_str().unwrap(),
+            broken.to_str().unwrap(),
+            "--md",
+        ],
+        home.path(),
+    );
+    let table = String::from_utf8_lossy(&compare.stdout);
+    assert!(table.starts_with("| metric"), "{table}");
+    assert!(
+        table
+            .lines()
+            .any(|l| l.starts_with("| accuracy") && l.contains("(+0.0000)")),
+        "{table}"
+    );
+    assert_bad_input(
+        &radiochat(
+            &["bench", "compare", home.path().to_str().unwrap()],
+            home.path(),
+        ),
+        &["not a run directory"],
+    );
 }
 
 #[test]

@@ -73,3 +73,102 @@ pub fn score_lines(score: &Score) -> Vec<String> {
     }
     lines
 }
+
+/// One run of a comparison: its directory, what it ran, its score.
+pub struct ComparedRun {
+    pub dir: std::path::PathBuf,
+    pub info: crate::bench::run_dir::RunInfo,
+    pub score: Score,
+}
+
+/// Read finished runs for `bench compare`.
+pub fn compare(dirs: &[std::path::PathBuf]) -> CommandResult<Vec<ComparedRun>> {
+    if dirs.is_empty() {
+        return Err(CommandError::bad(
+            "bench compare needs at least one run directory",
+        ));
+    }
+    dirs.iter()
+        .map(|dir| {
+            let info = crate::bench::run_dir::read_info(dir).map_err(CommandError::bad)?;
+            let path = dir.join("metrics.json");
+            let text = std::fs::read_to_string(&path).map_err(|_| {
+                CommandError::bad(format!(
+                    "{}: no metrics.json (unfinished run: bench run --resume {})",
+                    dir.display(),
+                    dir.display()
+                ))
+            })?;
+            let score = serde_json::from_str(&text)
+                .map_err(|e| CommandError::bad(format!("{}: {e}", path.display())))?;
+            Ok(ComparedRun {
+                dir: dir.clone(),
+                info,
+                score,
+            })
+        })
+        .collect()
+}
+
+/// Side by side: one column per run, each metric with its change against the first run.
+pub fn compare_lines(runs: &[ComparedRun], markdown: bool) -> Vec<String> {
+    let name = |r: &ComparedRun| {
+        format!(
+            "{} {} {}",
+            r.info.task,
+            r.info.model.rsplit('/').next().unwrap_or(&r.info.model),
+            r.info.prompt
+        )
+    };
+    let mut rows: Vec<Vec<String>> = vec![
+        std::iter::once("metric".to_string())
+            .chain(runs.iter().map(name))
+            .collect(),
+    ];
+    let mut add = |label: &str, value: &dyn Fn(&Score) -> f64| {
+        let base = value(&runs[0].score);
+        let mut row = vec![label.to_string()];
+        for (i, run) in runs.iter().enumerate() {
+            let v = value(&run.score);
+            row.push(if i == 0 {
+                format!("{v:.4}")
+            } else {
+                format!("{v:.4} ({:+.4})", v - base)
+            });
+        }
+        rows.push(row);
+    };
+    for i in 0..6 {
+        let label = runs[0].score.headline()[i].0;
+        add(label, &move |s: &Score| s.headline()[i].1);
+    }
+    add("invalid rate", &|s: &Score| s.invalid_rate);
+    if runs[0].score.metrics.hamming_score.is_some() {
+        add("hamming score", &|s: &Score| {
+            s.metrics.hamming_score.unwrap_or(0.0)
+        });
+        add("hamming loss", &|s: &Score| {
+            s.metrics.hamming_loss.unwrap_or(0.0)
+        });
+    }
+    let widths: Vec<usize> = (0..rows[0].len())
+        .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
+        .collect();
+    let mut lines: Vec<String> = Vec::new();
+    for (n, row) in rows.iter().enumerate() {
+        let cells: Vec<String> = row
+            .iter()
+            .zip(&widths)
+            .map(|(cell, w)| format!("{cell:<w$}"))
+            .collect();
+        if markdown {
+            lines.push(format!("| {} |", cells.join(" | ")));
+            if n == 0 {
+                lines.push(format!("|{}", "---|".repeat(cells.len())));
+            }
+        } else {
+            lines.push(cells.join("  ").trim_end().to_string());
+        }
+    }
+    lines
+}
