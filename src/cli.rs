@@ -47,6 +47,17 @@ pub enum Command {
     BenchImaging(BenchImagingCli),
     /// Time the chat in a real terminal (tmux): first frame, key-to-frame latency, idle CPU.
     BenchTui(BenchTuiCli),
+    /// Time the benchmark runner: harness overhead and throughput at several concurrencies.
+    BenchHarness {
+        /// Items of the synthetic dataset.
+        #[arg(long, default_value_t = 200)]
+        items: usize,
+        /// Requests in flight, one run each.
+        #[arg(long, value_delimiter = ',', default_value = "1,2,4,8")]
+        concurrency: Vec<usize>,
+        #[arg(long)]
+        json: bool,
+    },
     /// Show an image in the terminal as the model sees it; --png writes the model input.
     View(ViewCli),
     /// Print a FITS header summary (shape, BITPIX, units, axes, beam, frequency, centre).

@@ -244,6 +244,31 @@ fn run(cli: Cli) -> CommandResult<i32> {
             println!("wrote {} cutouts and {}", args.n, dataset.display());
             Ok(0)
         }
+        Command::BenchHarness {
+            items,
+            concurrency,
+            json,
+        } => {
+            if concurrency.contains(&0) || items == 0 {
+                return Err(CommandError::bad(
+                    "--items and --concurrency must be at least 1",
+                ));
+            }
+            let flags = Flags {
+                max_tokens: Some(8),
+                ..Flags::default()
+            };
+            let rows =
+                commands::bench_harness::run(settings(&cli.config, flags)?, items, &concurrency)?;
+            if json {
+                print_json(&rows)?;
+            } else {
+                commands::bench_harness::lines(&rows)
+                    .iter()
+                    .for_each(|l| println!("{l}"));
+            }
+            Ok(0)
+        }
         Command::BenchTui(bench) => {
             let report = commands::bench_tui::run(&commands::bench_tui::BenchTuiArgs {
                 starts: bench.starts,

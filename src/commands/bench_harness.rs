@@ -1,0 +1,98 @@
+//! `radiochat bench-harness`: what the benchmark runner costs beyond the engine, and how its
+//! throughput grows with requests in flight (demo model, synthetic sky; a benchmark, not a
+//! test).
+
+use super::bench_run::{self, BenchRunArgs};
+use super::{CommandError, CommandResult};
+use crate::bench::ParseMode;
+use crate::config::Settings;
+use std::time::Instant;
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct HarnessRow {
+    pub concurrency: usize,
+    pub items: usize,
+    pub wall_s: f64,
+    /// Seconds inside the engine, summed over items.
+    pub engine_s: f64,
+    pub items_per_s: f64,
+    /// (wall − engine) / wall; meaningful at concurrency 1, where requests do not overlap.
+    pub overhead: f64,
+}
+
+pub fn run(settings: Settings, items: usize, levels: &[usize]) -> CommandResult<Vec<HarnessRow>> {
+    let home = std::env::temp_dir().join(format!("radiochat-bench-harness-{}", std::process::id()));
+    let failed = |e: String| CommandError::Failed(anyhow::anyhow!(e));
+    let sky = home.join("sky");
+    super::synth::run(&super::synth::SynthArgs {
+        out: sky.clone(),
+        n: items,
+        seed: 1,
+        size: 132,
+        kind: crate::imaging::synth::SkyKind::RadioImg,
+    })?;
+    let runtime = tokio::runtime::Runtime::new().map_err(|e| failed(e.to_string()))?;
+    let mut rows = Vec::new();
+    for &concurrency in levels {
+        let args = BenchRunArgs {
+            settings: settings.clone(),
+            task: Some("B3".into()),
+            data: Some(sky.join("dataset.json")),
+            limit: None,
+            prompt: None,
+            shots: 0,
+            context: None,
+            concurrency,
+            retries: Some(0),
+            add_options: false,
+            parse: ParseMode::Strict,
+            strict: false,
+            tasks_dir: None,
+            out: Some(home.join(format!("run-{concurrency}"))),
+            resume: None,
+            demo: true,
+        };
+        let mut first: Option<Instant> = None;
+        let mut on_progress = |_: &bench_run::Progress| {
+            first.get_or_insert_with(Instant::now);
+        };
+        let outcome = bench_run::run(args, &runtime, &mut on_progress)?;
+        let wall_s = first.map_or(0.0, |t| t.elapsed().as_secs_f64());
+        let p = &outcome.progress;
+        rows.push(HarnessRow {
+            concurrency,
+            items: p.done,
+            wall_s,
+            engine_s: p.engine_s,
+            items_per_s: p.done as f64 / wall_s.max(1e-9),
+            overhead: (wall_s - p.engine_s) / wall_s.max(1e-9),
+        });
+    }
+    let _ = std::fs::remove_dir_all(&home);
+    Ok(rows)
+}
+
+pub fn lines(rows: &[HarnessRow]) -> Vec<String> {
+    let base = rows.first().map_or(1.0, |r| r.items_per_s);
+    let mut lines = vec![
+        "| concurrency | items | wall (s) | engine (s, summed) | items/s | vs 1 | harness overhead |".into(),
+        "|---|---|---|---|---|---|---|".into(),
+    ];
+    for r in rows {
+        let overhead = if r.concurrency == 1 {
+            format!("{:.2} %", r.overhead * 100.0)
+        } else {
+            "(requests overlap)".into()
+        };
+        lines.push(format!(
+            "| {} | {} | {:.2} | {:.2} | {:.1} | {:.2}× | {overhead} |",
+            r.concurrency,
+            r.items,
+            r.wall_s,
+            r.engine_s,
+            r.items_per_s,
+            r.items_per_s / base
+        ));
+    }
+    lines
+}
