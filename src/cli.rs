@@ -55,6 +55,9 @@ pub enum Command {
         /// Requests in flight, one run each.
         #[arg(long, value_delimiter = ',', default_value = "1,2,4,8")]
         concurrency: Vec<usize>,
+        /// Model directory to time instead of the demo model.
+        #[arg(long, short = 'm')]
+        model: Option<String>,
         #[arg(long)]
         json: bool,
     },
@@ -211,46 +214,8 @@ pub struct ViewCli {
 
 #[derive(Args)]
 pub struct BenchRunCli {
-    /// Task id (B1…B6) or key; not needed with --resume.
-    pub task: Option<String>,
-    /// radio-llava dataset JSON.
-    #[arg(long)]
-    pub data: Option<PathBuf>,
-    /// Only the first N items.
-    #[arg(long)]
-    pub limit: Option<usize>,
-    /// Prompt version (v1, v2; default: the task's).
-    #[arg(long)]
-    pub prompt: Option<String>,
-    /// Few-shot examples taken from --context.
-    #[arg(long, default_value_t = 0)]
-    pub shots: usize,
-    /// Dataset JSON of the few-shot examples.
-    #[arg(long)]
-    pub context: Option<PathBuf>,
-    /// Requests in flight to the engine.
-    #[arg(long, default_value_t = 1)]
-    pub concurrency: usize,
-    /// Re-asks of an unreadable answer (default: the task's).
-    #[arg(long)]
-    pub retries: Option<usize>,
-    /// List the classes in the prompt.
-    #[arg(long)]
-    pub add_options: bool,
-    /// strict (radio-llava's rule) or lenient.
-    #[arg(long, default_value = "strict")]
-    pub parse: String,
-    /// Refuse the dataset if any item does not fit the task (instead of skipping it).
-    #[arg(long)]
-    pub strict: bool,
-    #[arg(long, value_name = "DIR")]
-    pub tasks_dir: Option<PathBuf>,
-    /// Run directory (default: DATA_DIR/runs/TASK-TIME).
-    #[arg(long)]
-    pub out: Option<PathBuf>,
-    /// Continue the run in DIR: finished items are skipped.
-    #[arg(long, value_name = "DIR")]
-    pub resume: Option<PathBuf>,
+    #[command(flatten)]
+    pub run: radiochat::commands::bench_run::RunFlags,
     /// Use the offline demo model.
     #[arg(long)]
     pub demo: bool,

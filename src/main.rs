@@ -81,20 +81,7 @@ fn run_bench_run(config: &Option<PathBuf>, run: BenchRunCli) -> CommandResult<i3
     };
     let args = commands::bench_run::BenchRunArgs {
         settings: settings(config, flags)?,
-        task: run.task,
-        data: run.data,
-        limit: run.limit,
-        prompt: run.prompt,
-        shots: run.shots,
-        context: run.context,
-        concurrency: run.concurrency,
-        retries: run.retries,
-        add_options: run.add_options,
-        parse: run.parse.parse().map_err(CommandError::bad)?,
-        strict: run.strict,
-        tasks_dir: run.tasks_dir,
-        out: run.out,
-        resume: run.resume,
+        flags: run.run,
         demo: run.demo,
     };
     let tty = std::io::stderr().is_terminal();
@@ -247,6 +234,7 @@ fn run(cli: Cli) -> CommandResult<i32> {
         Command::BenchHarness {
             items,
             concurrency,
+            model,
             json,
         } => {
             if concurrency.contains(&0) || items == 0 {
@@ -254,12 +242,14 @@ fn run(cli: Cli) -> CommandResult<i32> {
                     "--items and --concurrency must be at least 1",
                 ));
             }
+            let demo = model.is_none();
             let flags = Flags {
                 max_tokens: Some(8),
+                model,
                 ..Flags::default()
             };
-            let rows =
-                commands::bench_harness::run(settings(&cli.config, flags)?, items, &concurrency)?;
+            let settings = settings(&cli.config, flags)?;
+            let rows = commands::bench_harness::run(settings, items, &concurrency, demo)?;
             if json {
                 print_json(&rows)?;
             } else {

@@ -70,15 +70,7 @@ fn every_task_runs_on_the_synthetic_sky_and_writes_its_run_directory() {
         assert_eq!(score["task"], task);
         let items = score["items"].as_u64().unwrap();
         assert!(items >= 4, "{task}: {score}");
-        for file in [
-            "run.json",
-            "predictions.jsonl",
-            "metrics.json",
-            "report.md",
-            "confusion.png",
-        ] {
-            assert!(dir.join(file).exists(), "{task}: {file}");
-        }
+        common::assert_run_dir_complete(&dir);
         let lines = std::fs::read_to_string(dir.join("predictions.jsonl")).unwrap();
         assert_eq!(
             lines.lines().count() as u64,

@@ -2,38 +2,13 @@
 //! tests/snapshots/ (written by RADIOCHAT_UPDATE_SNAPSHOTS=1 and read by a person before
 //! they are committed).
 
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use radiochat::chat::{Event, Header, LiveSession, SessionStore};
-use radiochat::engine::{FinishReason, LoadSpec, ModelSource, Sampling, Usage};
-use radiochat::imaging::TransformOptions;
-use radiochat::tui::app::{App, EngineState};
-use radiochat::tui::conversation_view::ViewCache;
-use radiochat::tui::ui;
-use ratatui::Terminal;
-use ratatui::backend::TestBackend;
-use std::path::{Path, PathBuf};
+mod common;
 
-fn header(title: &str) -> Header {
-    Header {
-        created: "2026-11-26T22:00:00.000Z".into(),
-        model: Some("/models/demo-idefics3".into()),
-        ..Header::new(title)
-    }
-}
-
-fn app(store_dir: &Path, title: &str) -> App {
-    let store = SessionStore::new(store_dir);
-    let session = LiveSession::start(&store, header(title));
-    let mut app = App::new(
-        session,
-        store,
-        Sampling::default(),
-        TransformOptions::default(),
-        LoadSpec::new(ModelSource::Local(PathBuf::from("/models/demo-idefics3"))),
-    );
-    app.engine = EngineState::Ready;
-    app
-}
+use common::tui::{app, check, header, key, render, type_text};
+use crossterm::event::KeyCode;
+use radiochat::chat::{Event, LiveSession, SessionStore};
+use radiochat::engine::{FinishReason, Usage};
+use radiochat::tui::app::App;
 
 fn at(second: u32) -> String {
     format!("2026-11-26T22:01:{second:02}.000Z")
@@ -72,51 +47,6 @@ fn answer(app: &mut App, second: u32, text: &str, finish: FinishReason) {
         finish,
         usage: Usage::default(),
     });
-}
-
-fn render(app: &App, width: u16, height: u16) -> String {
-    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
-    let mut cache = ViewCache::default();
-    terminal
-        .draw(|frame| ui::draw(frame, app, &mut cache))
-        .unwrap();
-    let buffer = terminal.backend().buffer();
-    (0..buffer.area.height)
-        .map(|y| {
-            let row: String = (0..buffer.area.width)
-                .map(|x| buffer[(x, y)].symbol().to_string())
-                .collect();
-            row.trim_end().to_string() + "\n"
-        })
-        .collect()
-}
-
-/// Compare with the stored snapshot, ids and clock times replaced (they differ every run).
-fn check(name: &str, screen: &str) {
-    let screen = &normalise(screen);
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/snapshots")
-        .join(format!("{name}.txt"));
-    if std::env::var_os("RADIOCHAT_UPDATE_SNAPSHOTS").is_some() {
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(&path, screen).unwrap();
-        return;
-    }
-    let expected = std::fs::read_to_string(&path).unwrap_or_else(|_| {
-        panic!(
-            "{} missing: run with RADIOCHAT_UPDATE_SNAPSHOTS=1",
-            path.display()
-        )
-    });
-    assert_eq!(*screen, expected, "snapshot {name} differs:\n{screen}");
-}
-
-fn key(app: &mut App, code: KeyCode) {
-    app.on_key(KeyEvent::new(code, KeyModifiers::NONE));
-}
-
-fn type_text(app: &mut App, text: &str) {
-    text.chars().for_each(|c| key(app, KeyCode::Char(c)));
 }
 
 #[test]
@@ -220,48 +150,6 @@ fn the_session_browser_lists_filters_and_marks_the_open_one() {
     );
 }
 
-/// Session ids (`20261126-221905-abcd`), dates with minutes (`2026-11-26 22:19`) and
-/// clock times (`22:19:05`) become fixed placeholders.
-fn normalise(screen: &str) -> String {
-    let mut out = String::new();
-    let chars: Vec<char> = screen.chars().collect();
-    let mut i = 0;
-    let digits = |s: &[char]| s.iter().all(|c| c.is_ascii_digit());
-    while i < chars.len() {
-        let rest = &chars[i..];
-        if rest.len() >= 20
-            && digits(&rest[..8])
-            && rest[8] == '-'
-            && digits(&rest[9..15])
-            && rest[15] == '-'
-        {
-            out.push_str("YYYYMMDD-HHMMSS-xxxx");
-            i += 20;
-        } else if rest.len() >= 16
-            && digits(&rest[..4])
-            && rest[4] == '-'
-            && rest[10] == ' '
-            && rest[13] == ':'
-        {
-            out.push_str("YYYY-MM-DD hh:mm");
-            i += 16;
-        } else if rest.len() >= 8
-            && digits(&rest[..2])
-            && rest[2] == ':'
-            && digits(&rest[3..5])
-            && rest[5] == ':'
-            && digits(&rest[6..8])
-        {
-            out.push_str("hh:mm:ss");
-            i += 8;
-        } else {
-            out.push(chars[i]);
-            i += 1;
-        }
-    }
-    out
-}
-
 #[test]
 fn a_cancelled_answer_keeps_its_text_and_says_so() {
     let dir = tempfile::tempdir().unwrap();
@@ -321,7 +209,8 @@ fn bad_commands_get_a_one_line_notice_and_the_chat_goes_on() {
         "/set max_tokens: 'lots' is not a whole number"
     );
     assert!(notice(&mut app, "/load no-such-chat").contains("no session matches 'no-such-chat'"));
-    assert!(notice(&mut app, "/bench").contains("not available yet"));
+    assert!(notice(&mut app, "/finetune").contains("not available yet"));
+    assert!(notice(&mut app, "/bench B9 --limit x").starts_with("/bench: invalid value"));
     // A paste of 10 000 lines lands in the input whole and the screen still draws.
     let paste: String = (0..10_000).map(|i| format!("row {i}\n")).collect();
     app.on_paste(&paste);

@@ -21,6 +21,27 @@ fn command(home: &Path, args: &str) -> String {
     )
 }
 
+/// A synthetic sky of `n` 64-pixel cutouts of `kind` under `home/sky`.
+fn synth(home: &Path, kind: &str, n: usize) -> std::path::PathBuf {
+    let sky = home.join("sky");
+    let n = n.to_string();
+    let args = [
+        "synth",
+        "--out",
+        sky.to_str().unwrap(),
+        "--n",
+        &n,
+        "--seed",
+        "3",
+    ];
+    let made = radiochat(
+        &[&args[..], &["--kind", kind, "--size", "64"]].concat(),
+        home,
+    );
+    assert_eq!(made.status.code(), Some(0), "{made:?}");
+    sky
+}
+
 fn answer_text(screen: &str) -> String {
     // The lines after the newest "radiochat ·" heading, up to the notice / input box.
     let lines: Vec<&str> = screen.lines().collect();
@@ -40,22 +61,7 @@ fn answer_text(screen: &str) -> String {
 #[test]
 fn chat_attach_ask_stream_cancel_save_quit_then_kill_and_resume() {
     let home = tempfile::tempdir().unwrap();
-    let sky = home.path().join("sky");
-    let synth = radiochat(
-        &[
-            "synth",
-            "--out",
-            sky.to_str().unwrap(),
-            "--n",
-            "2",
-            "--seed",
-            "3",
-            "--kind",
-            "mirabest",
-        ],
-        home.path(),
-    );
-    assert_eq!(synth.status.code(), Some(0), "{synth:?}");
+    let sky = synth(home.path(), "mirabest", 2);
     let fits = sky.join("images/mirabest-000000.fits");
     assert!(fits.exists());
 
@@ -220,4 +226,90 @@ fn sigterm_and_sighup_restore_the_terminal_and_keep_the_partial_answer() {
         );
     }
     assert_eq!(sessions.as_array().unwrap().len(), 2);
+}
+
+/// `/bench` in a real terminal: the view opens, the gauge fills, the table and heat map
+/// appear, the run directory is complete and `bench score` agrees with its metrics; a
+/// second run stopped with `x` continues with `/bench --resume`.
+#[test]
+fn bench_runs_from_the_chat_and_stops_and_resumes() {
+    let home = tempfile::tempdir().unwrap();
+    let sky = synth(home.path(), "radioimg", 6);
+    let data = sky.join("dataset.json");
+    let tmux = Tmux::start("bench", &command(home.path(), "--demo"), 100, 30).unwrap();
+    tmux.wait_for("the demo model", LOAD, |s| s.contains(" ready "))
+        .unwrap();
+    tmux.line("/set max_tokens 6").unwrap();
+    let run = home.path().join("run-b3");
+    tmux.line(&format!(
+        "/bench B3 --data {} --out {}",
+        data.display(),
+        run.display()
+    ))
+    .unwrap();
+    let screen = tmux
+        .wait_for("the run to finish", LOAD, |s| s.contains("finished in"))
+        .unwrap();
+    for needle in [
+        "6/6 · 100 %",
+        "confusion (rows truth)",
+        "F1 (macro)",
+        "support",
+    ] {
+        assert!(screen.contains(needle), "{needle}:\n{screen}");
+    }
+    tmux.keys(&["Escape"]).unwrap();
+    tmux.wait_for("the notice", STEP, |s| {
+        s.contains("benchmark finished: accuracy")
+    })
+    .unwrap();
+    let metrics: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(run.join("metrics.json")).unwrap()).unwrap();
+    let predictions = run.join("predictions.jsonl");
+    let scored = radiochat(
+        &[
+            "bench",
+            "score",
+            predictions.to_str().unwrap(),
+            "--task",
+            "B3",
+            "--json",
+        ],
+        home.path(),
+    );
+    let scored: serde_json::Value = serde_json::from_slice(&scored.stdout).unwrap();
+    assert_eq!(metrics, scored);
+    assert!(run.join("confusion.png").exists() && run.join("report.md").exists());
+
+    // A slow run (long answers) stopped with x, then resumed to the end.
+    tmux.line("/set max_tokens 2000").unwrap();
+    let slow = home.path().join("run-b5");
+    tmux.line(&format!(
+        "/bench B5 --data {} --out {} --retries 0",
+        data.display(),
+        slow.display()
+    ))
+    .unwrap();
+    tmux.wait_for("the run to start", LOAD, |s| s.contains("x stops"))
+        .unwrap();
+    tmux.keys(&["x"]).unwrap();
+    tmux.wait_for("the run to stop", STEP, |s| {
+        s.contains("stopped: /bench --resume")
+    })
+    .unwrap();
+    assert!(!slow.join("metrics.json").exists());
+    tmux.keys(&["Escape"]).unwrap();
+    tmux.line(&format!("/bench --resume {}", slow.display()))
+        .unwrap();
+    let screen = tmux
+        .wait_for("the resumed run to finish", LOAD, |s| {
+            s.contains("finished in")
+        })
+        .unwrap();
+    assert!(screen.contains("6/6 · 100 %"), "{screen}");
+    assert!(slow.join("metrics.json").exists());
+    tmux.keys(&["Escape"]).unwrap();
+    tmux.line("/quit").unwrap();
+    tmux.wait_for("radiochat to exit", STEP, |_| tmux.pane_dead())
+        .unwrap();
 }

@@ -15,7 +15,10 @@ use std::collections::HashSet;
 use std::io::Write;
 use std::path::Path;
 use std::sync::Arc;
-use std::time::Instant;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+const STOP_POLL: Duration = Duration::from_millis(100);
 
 /// radio-llava's system prompt for single-image chats.
 pub const RADIO_LLAVA_SYSTEM: &str =
@@ -51,6 +54,8 @@ pub struct Progress {
     pub eta_s: f64,
     /// Seconds spent inside the engine (summed over items).
     pub engine_s: f64,
+    /// The item that just finished (`None` in the first report).
+    pub latest: Option<Prediction>,
 }
 
 impl Progress {
@@ -70,6 +75,7 @@ pub async fn run(
     spec: &RunSpec,
     engine: Arc<dyn Engine>,
     predictions_path: &Path,
+    stop: &AtomicBool,
     on_progress: &mut (dyn FnMut(&Progress) + Send),
 ) -> Result<Progress, String> {
     drop_torn_last_line(predictions_path)?;
@@ -106,24 +112,55 @@ pub async fn run(
     let mut answers = futures::stream::iter(todo)
         .map(|item| ask_item(spec, engine.clone(), shots.clone(), item))
         .buffer_unordered(spec.concurrency.max(1));
-    while let Some((prediction, engine_s)) = answers.next().await {
-        let line = serde_json::to_string(&prediction).map_err(|e| e.to_string())? + "\n";
-        out.write_all(line.as_bytes())
-            .map_err(|e| format!("{}: {e}", predictions_path.display()))?;
-        progress.done += 1;
-        progress.engine_s += engine_s;
-        match (&prediction.error, &prediction.pred) {
-            (Some(_), _) => progress.errors += 1,
-            (None, None) => progress.invalid += 1,
-            (None, Some(pred)) if *pred == prediction.truth => progress.correct += 1,
-            _ => {}
+    loop {
+        // Checked after each item and every 100 ms while items are in flight; dropping the
+        // stream cancels those (their generations stop inside the engine).
+        match tokio::time::timeout(STOP_POLL, answers.next()).await {
+            Ok(Some((prediction, engine_s))) => {
+                record(
+                    &mut out,
+                    predictions_path,
+                    &mut progress,
+                    &prediction,
+                    engine_s,
+                )?;
+                let fresh = progress.done - progress.resumed;
+                progress.items_per_s = fresh as f64 / started.elapsed().as_secs_f64().max(1e-9);
+                progress.eta_s =
+                    (progress.total - progress.done) as f64 / progress.items_per_s.max(1e-9);
+                progress.latest = Some(prediction);
+                on_progress(&progress);
+            }
+            Ok(None) => break,
+            Err(_) => {}
         }
-        let fresh = progress.done - progress.resumed;
-        progress.items_per_s = fresh as f64 / started.elapsed().as_secs_f64().max(1e-9);
-        progress.eta_s = (progress.total - progress.done) as f64 / progress.items_per_s.max(1e-9);
-        on_progress(&progress);
+        if stop.load(Ordering::Relaxed) {
+            break;
+        }
     }
     Ok(progress)
+}
+
+/// Append a finished item to the predictions file and count it.
+fn record(
+    out: &mut std::fs::File,
+    path: &Path,
+    progress: &mut Progress,
+    prediction: &Prediction,
+    engine_s: f64,
+) -> Result<(), String> {
+    let line = serde_json::to_string(prediction).map_err(|e| e.to_string())? + "\n";
+    out.write_all(line.as_bytes())
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    progress.done += 1;
+    progress.engine_s += engine_s;
+    match (&prediction.error, &prediction.pred) {
+        (Some(_), _) => progress.errors += 1,
+        (None, None) => progress.invalid += 1,
+        (None, Some(pred)) if *pred == prediction.truth => progress.correct += 1,
+        _ => {}
+    }
+    Ok(())
 }
 
 /// A run killed while writing leaves a last line without its newline: cut it off, so the

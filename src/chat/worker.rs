@@ -6,11 +6,12 @@ use super::conversation::ImageRef;
 use super::journal::ImageSettings;
 use crate::engine::{
     self, CancelHandle, ChatMessage, ChatRequest, Engine, EngineEvent, FinishReason, LoadSpec,
-    ModelInfo, Sampling, Usage,
+    ModelInfo, ModelSource, Sampling, Usage,
 };
 use crate::imaging::{FitsOptions, RadioImage, TransformOptions};
 use image::DynamicImage;
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::sync::mpsc;
 
 /// One earlier (or the current) exchange, as the model gets it.
@@ -31,9 +32,21 @@ pub struct AskJob {
     pub transform: TransformOptions,
 }
 
+/// Work that borrows the loaded model on a thread of its own (a benchmark run): it gets the
+/// engine, the model's source, and the runtime; or why there is no model.
+pub type EngineJob = Box<dyn FnOnce(Result<SharedEngine, String>) + Send>;
+
+/// The loaded model, shared with work outside the engine thread.
+pub struct SharedEngine {
+    pub engine: Arc<dyn Engine>,
+    pub source: ModelSource,
+    pub runtime: tokio::runtime::Handle,
+}
+
 pub enum WorkerCommand {
     Load(LoadSpec),
     Ask(AskJob),
+    WithEngine(EngineJob),
     /// The image under another display stretch (for the preview).
     Render {
         path: String,
@@ -108,7 +121,7 @@ impl Worker {
 
     pub fn send(&self, command: WorkerCommand) {
         match command {
-            WorkerCommand::Load(_) | WorkerCommand::Ask(_) => {
+            WorkerCommand::Load(_) | WorkerCommand::Ask(_) | WorkerCommand::WithEngine(_) => {
                 let _ = self.commands.send(command);
             }
             image_work => {
@@ -145,7 +158,7 @@ fn run(commands: mpsc::Receiver<WorkerCommand>, events: mpsc::Sender<WorkerEvent
             return;
         }
     };
-    let mut engine: Option<Box<dyn Engine>> = None;
+    let mut engine: Option<(Arc<dyn Engine>, ModelSource)> = None;
     let mut pictures = PictureCache::default();
     while let Ok(command) = commands.recv() {
         match command {
@@ -155,7 +168,7 @@ fn run(commands: mpsc::Receiver<WorkerCommand>, events: mpsc::Sender<WorkerEvent
                 match runtime.block_on(engine::load(&spec)) {
                     Ok(loaded) => {
                         emit(WorkerEvent::Loaded(loaded.describe()));
-                        engine = Some(loaded);
+                        engine = Some((Arc::from(loaded), spec.source.clone()));
                     }
                     Err(e) => emit(WorkerEvent::LoadFailed(e.to_string())),
                 }
@@ -163,8 +176,24 @@ fn run(commands: mpsc::Receiver<WorkerCommand>, events: mpsc::Sender<WorkerEvent
             image_work @ (WorkerCommand::Render { .. } | WorkerCommand::Inspect { .. }) => {
                 emit(read_image(image_work))
             }
+            WorkerCommand::WithEngine(job) => {
+                let shared = engine
+                    .as_ref()
+                    .map(|(engine, source)| SharedEngine {
+                        engine: engine.clone(),
+                        source: source.clone(),
+                        runtime: runtime.handle().clone(),
+                    })
+                    .ok_or_else(|| "no model loaded: /model DIR loads one".to_string());
+                let spawned = std::thread::Builder::new()
+                    .name("radiochat-engine-job".into())
+                    .spawn(move || job(shared));
+                if let Err(e) = spawned {
+                    emit(WorkerEvent::Failed(format!("cannot start a thread: {e}")));
+                }
+            }
             WorkerCommand::Ask(job) => {
-                let Some(model) = &engine else {
+                let Some((model, _)) = &engine else {
                     emit(WorkerEvent::Failed(
                         "no model loaded: /model DIR loads one".into(),
                     ));
@@ -228,7 +257,7 @@ fn read_image(command: WorkerCommand) -> WorkerEvent {
             Ok(inspected) => WorkerEvent::Inspected(Box::new(inspected)),
             Err(message) => WorkerEvent::InspectFailed(message),
         },
-        WorkerCommand::Load(_) | WorkerCommand::Ask(_) => {
+        WorkerCommand::Load(_) | WorkerCommand::Ask(_) | WorkerCommand::WithEngine(_) => {
             WorkerEvent::Failed("internal: engine work sent to the image reader".into())
         }
     }

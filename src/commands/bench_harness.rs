@@ -2,9 +2,8 @@
 //! throughput grows with requests in flight (demo model, synthetic sky; a benchmark, not a
 //! test).
 
-use super::bench_run::{self, BenchRunArgs};
+use super::bench_run::{self, BenchRunArgs, RunFlags};
 use super::{CommandError, CommandResult};
-use crate::bench::ParseMode;
 use crate::config::Settings;
 use std::time::Instant;
 
@@ -20,7 +19,13 @@ pub struct HarnessRow {
     pub overhead: f64,
 }
 
-pub fn run(settings: Settings, items: usize, levels: &[usize]) -> CommandResult<Vec<HarnessRow>> {
+/// `demo`: the demo model; else the model in `settings`.
+pub fn run(
+    settings: Settings,
+    items: usize,
+    levels: &[usize],
+    demo: bool,
+) -> CommandResult<Vec<HarnessRow>> {
     let home = std::env::temp_dir().join(format!("radiochat-bench-harness-{}", std::process::id()));
     let failed = |e: String| CommandError::Failed(anyhow::anyhow!(e));
     let sky = home.join("sky");
@@ -36,21 +41,23 @@ pub fn run(settings: Settings, items: usize, levels: &[usize]) -> CommandResult<
     for &concurrency in levels {
         let args = BenchRunArgs {
             settings: settings.clone(),
-            task: Some("B3".into()),
-            data: Some(sky.join("dataset.json")),
-            limit: None,
-            prompt: None,
-            shots: 0,
-            context: None,
-            concurrency,
-            retries: Some(0),
-            add_options: false,
-            parse: ParseMode::Strict,
-            strict: false,
-            tasks_dir: None,
-            out: Some(home.join(format!("run-{concurrency}"))),
-            resume: None,
-            demo: true,
+            flags: RunFlags {
+                task: Some("B3".into()),
+                data: Some(sky.join("dataset.json")),
+                limit: None,
+                prompt: None,
+                shots: 0,
+                context: None,
+                concurrency,
+                retries: Some(0),
+                add_options: false,
+                parse: "strict".into(),
+                strict: false,
+                tasks_dir: None,
+                out: Some(home.join(format!("run-{concurrency}"))),
+                resume: None,
+            },
+            demo,
         };
         let mut first: Option<Instant> = None;
         let mut on_progress = |_: &bench_run::Progress| {

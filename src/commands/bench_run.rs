@@ -1,62 +1,153 @@
-//! `radiochat bench run`: a benchmark run in a run directory, new or resumed.
+//! `radiochat bench run` and the chat's `/bench`: a benchmark run in a run directory, new or
+//! resumed. Both front-ends parse the same [`RunFlags`] and go through [`prepare`] and
+//! [`execute`]; only where the engine comes from differs (loaded here, or the chat's own).
 
 use super::{CommandError, CommandResult};
 use crate::bench::dataset::{self, Dataset};
+use crate::bench::predictions::Prediction;
 use crate::bench::run_dir::{self, PREDICTIONS_FILE, RunInfo};
 pub use crate::bench::runner::Progress;
 use crate::bench::runner::{self, RunSpec};
 use crate::bench::{self, ParseMode, Score};
 use crate::config::{Origin, Settings};
-use crate::engine::LoadSpec;
+use crate::engine::{Engine, LoadSpec, Sampling};
+use crate::imaging::TransformOptions;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 
+/// What a run is asked to do; the same flags after `radiochat bench run` and `/bench`.
+#[derive(clap::Args, Debug, Clone, PartialEq)]
+pub struct RunFlags {
+    /// Task id (B1…B6) or key; not needed with --resume.
+    pub task: Option<String>,
+    /// radio-llava dataset JSON.
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+    /// Only the first N items.
+    #[arg(long)]
+    pub limit: Option<usize>,
+    /// Prompt version (v1, v2; default: the task's).
+    #[arg(long)]
+    pub prompt: Option<String>,
+    /// Few-shot examples taken from --context.
+    #[arg(long, default_value_t = 0)]
+    pub shots: usize,
+    /// Dataset JSON of the few-shot examples.
+    #[arg(long)]
+    pub context: Option<PathBuf>,
+    /// Requests in flight to the engine.
+    #[arg(long, default_value_t = 1)]
+    pub concurrency: usize,
+    /// Re-asks of an unreadable answer (default: the task's).
+    #[arg(long)]
+    pub retries: Option<usize>,
+    /// List the classes in the prompt.
+    #[arg(long)]
+    pub add_options: bool,
+    /// strict (radio-llava's rule) or lenient.
+    #[arg(long, default_value = "strict")]
+    pub parse: String,
+    /// Refuse the dataset if any item does not fit the task (instead of skipping it).
+    #[arg(long)]
+    pub strict: bool,
+    #[arg(long, value_name = "DIR")]
+    pub tasks_dir: Option<PathBuf>,
+    /// Run directory (default: DATA_DIR/runs/TASK-TIME).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Continue the run in DIR: finished items are skipped.
+    #[arg(long, value_name = "DIR")]
+    pub resume: Option<PathBuf>,
+}
+
+/// The model side of a run: what run.json records and how requests are made.
+#[derive(Debug, Clone)]
+pub struct RunEnv {
+    /// The model as run.json names it: a directory, `hf:ID`, or `demo`.
+    pub model: String,
+    pub sampling: Sampling,
+    pub transform: TransformOptions,
+    /// `None`: radio-llava's system prompt.
+    pub system_prompt: Option<String>,
+}
+
+impl RunEnv {
+    pub fn from_settings(settings: &Settings, demo: bool) -> RunEnv {
+        let model = if demo && settings.model.origin != Origin::Flag {
+            "demo".to_string()
+        } else {
+            settings.model.value.clone().unwrap_or_default()
+        };
+        RunEnv {
+            model,
+            sampling: settings.sampling(),
+            transform: settings.transform(),
+            system_prompt: settings.system_prompt.value.clone(),
+        }
+    }
+}
+
+/// `radiochat bench run`: flags plus where the model comes from.
 pub struct BenchRunArgs {
     pub settings: Settings,
-    pub task: Option<String>,
-    pub data: Option<PathBuf>,
-    pub limit: Option<usize>,
-    pub prompt: Option<String>,
-    pub shots: usize,
-    pub context: Option<PathBuf>,
-    pub concurrency: usize,
-    pub retries: Option<usize>,
-    pub add_options: bool,
-    pub parse: ParseMode,
-    pub strict: bool,
-    pub tasks_dir: Option<PathBuf>,
-    pub out: Option<PathBuf>,
-    pub resume: Option<PathBuf>,
+    pub flags: RunFlags,
     pub demo: bool,
+}
+
+/// A run ready to start: its directory and run.json written, the dataset read.
+pub struct PreparedRun {
+    pub dir: PathBuf,
+    pub info: RunInfo,
+    pub spec: RunSpec,
+    /// Items the dataset had that do not fit the task (one line), if any.
+    pub skipped: Option<String>,
+    /// Items finished by an earlier, interrupted run.
+    pub finished: Vec<Prediction>,
 }
 
 pub struct RunOutcome {
     pub dir: PathBuf,
+    /// Over the items finished (all of them unless `stopped`).
     pub score: Score,
     pub progress: Progress,
     /// Items the dataset had that do not fit the task (one line), if any.
     pub skipped: Option<String>,
+    /// Stopped before the end: no metrics.json or report; `--resume DIR` continues.
+    pub stopped: bool,
 }
 
+/// The headless run: prepare, load the model, execute.
 pub fn run(
     args: BenchRunArgs,
     runtime: &tokio::runtime::Runtime,
     on_progress: &mut (dyn FnMut(&Progress) + Send),
 ) -> CommandResult<RunOutcome> {
-    if args.concurrency == 0 {
+    let env = RunEnv::from_settings(&args.settings, args.demo);
+    let prepared = prepare(&args.flags, &env)?;
+    let engine: Arc<dyn Engine> =
+        Arc::from(runtime.block_on(crate::engine::load(&load_spec(&args, &prepared.info)?))?);
+    let never = AtomicBool::new(false);
+    runtime.block_on(execute(prepared, engine, &never, on_progress))
+}
+
+/// Check the flags, read the dataset, and create (or reopen, with --resume) the run directory.
+pub fn prepare(flags: &RunFlags, env: &RunEnv) -> CommandResult<PreparedRun> {
+    if flags.concurrency == 0 {
         return Err(CommandError::bad("--concurrency must be at least 1"));
     }
-    let (dir, info) = match &args.resume {
+    let parse: ParseMode = flags.parse.parse().map_err(CommandError::bad)?;
+    let (dir, info) = match &flags.resume {
         Some(dir) => (
             dir.clone(),
             run_dir::read_info(dir).map_err(CommandError::bad)?,
         ),
-        None => new_run(&args)?,
+        None => new_run(flags, env, parse)?,
     };
     let tasks = bench::load_tasks(info.tasks_dir.as_deref()).map_err(CommandError::bad)?;
     let task = bench::find_task(&tasks, &info.task).map_err(CommandError::bad)?;
     let mut data = dataset::load(&info.dataset, &task, info.strict).map_err(CommandError::bad)?;
-    if args.resume.is_some() && data.sha256 != info.dataset_sha256 {
+    if flags.resume.is_some() && data.sha256 != info.dataset_sha256 {
         return Err(CommandError::bad(format!(
             "{}: the dataset changed since the run started (sha256 differs)",
             info.dataset.display()
@@ -78,9 +169,23 @@ pub fn run(
             examples.items.into_iter().take(k).collect()
         }
     };
+    let predictions_path = dir.join(PREDICTIONS_FILE);
+    let finished = if predictions_path.exists() {
+        bench::predictions::read(&predictions_path)
+            .map_err(CommandError::bad)?
+            .0
+    } else {
+        Vec::new()
+    };
     let skipped = data.skipped_summary();
-    let engine: Arc<dyn crate::engine::Engine> =
-        Arc::from(runtime.block_on(crate::engine::load(&load_spec(&args, &info)?))?);
+    // A resumed run decodes as it started, whatever the settings say now.
+    let sampling = Sampling {
+        temperature: info.temperature,
+        top_p: info.top_p,
+        top_k: info.top_k,
+        max_tokens: info.max_tokens,
+        ..env.sampling.clone()
+    };
     let spec = RunSpec {
         task: task.clone(),
         dataset: data,
@@ -90,13 +195,37 @@ pub fn run(
         retries: info.retries,
         concurrency: info.concurrency,
         parse: info.parse,
-        sampling: args.settings.sampling(),
-        transform: args.settings.transform(),
+        sampling,
+        transform: env.transform,
         system_prompt: info.system_prompt.clone(),
     };
+    Ok(PreparedRun {
+        dir,
+        info,
+        spec,
+        skipped,
+        finished,
+    })
+}
+
+/// Ask every item not yet finished; with all done, write metrics.json, report.md and
+/// confusion.png. Setting `stop` ends the run early (finished items stay on disk).
+pub async fn execute(
+    prepared: PreparedRun,
+    engine: Arc<dyn Engine>,
+    stop: &AtomicBool,
+    on_progress: &mut (dyn FnMut(&Progress) + Send),
+) -> CommandResult<RunOutcome> {
+    let PreparedRun {
+        dir,
+        info,
+        spec,
+        skipped,
+        ..
+    } = prepared;
     let predictions_path = dir.join(PREDICTIONS_FILE);
-    let progress = runtime
-        .block_on(runner::run(&spec, engine, &predictions_path, on_progress))
+    let progress = runner::run(&spec, engine, &predictions_path, stop, on_progress)
+        .await
         .map_err(|e| CommandError::Failed(anyhow::anyhow!(e)))?;
     let (mut records, _) =
         bench::predictions::read(&predictions_path).map_err(CommandError::bad)?;
@@ -109,25 +238,30 @@ pub fn run(
         .collect();
     records.retain(|r| order.contains_key(r.sname.as_str()));
     records.sort_by_key(|r| order[r.sname.as_str()]);
-    let score = bench::score(&task, &records, info.parse);
-    run_dir::write_results(&dir, &info, &score)
-        .map_err(|e| CommandError::Failed(anyhow::anyhow!(e)))?;
+    let score = bench::score(&spec.task, &records, info.parse);
+    let stopped = progress.done < progress.total;
+    if !stopped {
+        run_dir::write_results(&dir, &info, &score)
+            .map_err(|e| CommandError::Failed(anyhow::anyhow!(e)))?;
+    }
     Ok(RunOutcome {
         dir,
         score,
         progress,
         skipped,
+        stopped,
     })
 }
 
 /// `--model`/`--demo` if given; when resuming without them, the model the run started with.
 fn load_spec(args: &BenchRunArgs, info: &RunInfo) -> CommandResult<LoadSpec> {
     let flagged = args.settings.model.origin == Origin::Flag;
-    let resumed_demo = args.resume.is_some() && !flagged && info.model == "demo";
+    let resuming = args.flags.resume.is_some();
+    let resumed_demo = resuming && !flagged && info.model == "demo";
     if (args.demo && !flagged) || resumed_demo {
         return super::ask::demo_spec(&args.settings);
     }
-    if args.resume.is_some() && !flagged && !info.model.is_empty() {
+    if resuming && !flagged && !info.model.is_empty() {
         let mut settings = args.settings.clone();
         settings.model.value = Some(info.model.clone());
         if let Some(spec) = settings.load_spec() {
@@ -139,25 +273,25 @@ fn load_spec(args: &BenchRunArgs, info: &RunInfo) -> CommandResult<LoadSpec> {
     })
 }
 
-fn new_run(args: &BenchRunArgs) -> CommandResult<(PathBuf, RunInfo)> {
-    let task_id = args
+fn new_run(flags: &RunFlags, env: &RunEnv, parse: ParseMode) -> CommandResult<(PathBuf, RunInfo)> {
+    let task_id = flags
         .task
         .as_deref()
         .ok_or_else(|| CommandError::bad("which task? e.g. bench run B3"))?;
-    let data = args
+    let data = flags
         .data
         .clone()
         .ok_or_else(|| CommandError::bad("--data FILE (a radio-llava dataset JSON) is needed"))?;
-    let tasks = bench::load_tasks(args.tasks_dir.as_deref()).map_err(CommandError::bad)?;
+    let tasks = bench::load_tasks(flags.tasks_dir.as_deref()).map_err(CommandError::bad)?;
     let task = bench::find_task(&tasks, task_id).map_err(CommandError::bad)?;
-    let dataset = dataset::load(&data, &task, args.strict).map_err(CommandError::bad)?;
-    let prompt = args
+    let dataset = dataset::load(&data, &task, flags.strict).map_err(CommandError::bad)?;
+    let prompt = flags
         .prompt
         .clone()
         .unwrap_or_else(|| task.defaults.prompt.clone());
     task.prompt(&prompt, None).map_err(CommandError::bad)?;
     let started = crate::chat::clock::now();
-    let dir = args.out.clone().unwrap_or_else(|| {
+    let dir = flags.out.clone().unwrap_or_else(|| {
         crate::config::data_dir().join("runs").join(format!(
             "{}-{}",
             task.id,
@@ -165,43 +299,37 @@ fn new_run(args: &BenchRunArgs) -> CommandResult<(PathBuf, RunInfo)> {
         ))
     });
     run_dir::check_new(&dir).map_err(CommandError::bad)?;
-    let s = &args.settings;
-    let model = if args.demo && s.model.origin != Origin::Flag {
-        "demo".to_string()
-    } else {
-        s.model.value.clone().unwrap_or_default()
-    };
+    let s = &env.sampling;
     let info = RunInfo {
         task: task.id.clone(),
         task_key: task.key.clone(),
         dataset: std::path::absolute(&data).unwrap_or(data),
         dataset_sha256: dataset.sha256,
-        limit: args.limit,
-        items: args
+        limit: flags.limit,
+        items: flags
             .limit
             .map_or(dataset.items.len(), |l| l.min(dataset.items.len())),
         prompt,
-        add_options: args.add_options || task.defaults.add_options,
-        shots: args.shots,
-        context: args
+        add_options: flags.add_options || task.defaults.add_options,
+        shots: flags.shots,
+        context: flags
             .context
             .as_ref()
             .map(|c| std::path::absolute(c).unwrap_or(c.clone())),
-        retries: args.retries.unwrap_or(task.defaults.retries),
-        concurrency: args.concurrency,
-        parse: args.parse,
-        strict: args.strict,
-        tasks_dir: args.tasks_dir.clone(),
-        model,
+        retries: flags.retries.unwrap_or(task.defaults.retries),
+        concurrency: flags.concurrency,
+        parse,
+        strict: flags.strict,
+        tasks_dir: flags.tasks_dir.clone(),
+        model: env.model.clone(),
         engine: "mistral.rs 0.8.1 (embedded)".into(),
-        temperature: s.temperature.value,
-        top_p: s.top_p.value,
-        top_k: s.top_k.value,
-        max_tokens: s.max_tokens.value,
+        temperature: s.temperature,
+        top_p: s.top_p,
+        top_k: s.top_k,
+        max_tokens: s.max_tokens,
         seed: None,
-        system_prompt: s
+        system_prompt: env
             .system_prompt
-            .value
             .clone()
             .or_else(|| Some(runner::RADIO_LLAVA_SYSTEM.to_string())),
         radiochat_version: crate::version().to_string(),

@@ -2,6 +2,7 @@
 //! did-you-mean for typos. Each command is also reachable as a `radiochat` subcommand
 //! where it makes sense outside a chat (`sessions`, `view`, `info`, `model`).
 
+use super::bench_run::RunFlags;
 use crate::chat::ImageSettings;
 use crate::engine::Sampling;
 use std::path::PathBuf;
@@ -34,8 +35,30 @@ pub enum Slash {
     Save(Option<PathBuf>),
     Clear,
     Quit,
+    Bench(BenchSlash),
     /// In the palette for a later issue, not usable yet.
     Reserved(&'static str),
+}
+
+/// What `/bench` asks for.
+#[derive(Debug, Clone, PartialEq)]
+pub enum BenchSlash {
+    /// Show the current (or last) run.
+    Show,
+    /// List the tasks.
+    Tasks,
+    /// Stop the run; finished items stay, `--resume DIR` continues.
+    Stop,
+    /// Start a run: the flags of `radiochat bench run`.
+    Run(Box<RunFlags>),
+}
+
+/// `/bench …` parsed with the same flags as `radiochat bench run`.
+#[derive(clap::Parser)]
+#[command(name = "/bench", no_binary_name = true, disable_help_flag = true)]
+struct BenchLine {
+    #[command(flatten)]
+    run: RunFlags,
 }
 
 /// What `/set` can change.
@@ -141,8 +164,8 @@ pub const SLASH_COMMANDS: &[SlashSpec] = &[
     spec("quit", "/quit", "leave radiochat"),
     spec(
         "bench",
-        "/bench",
-        "radio benchmarks B1–B6 (coming with the benchmark issue)",
+        "/bench [TASK --data FILE [--limit N] [--prompt v1|v2] [--concurrency N] … | --resume DIR | stop | tasks]",
+        "run a radio benchmark (B1–B6) on this model; alone: show the run",
     ),
     spec(
         "finetune",
@@ -222,7 +245,7 @@ pub fn parse(line: &str) -> Result<Slash, String> {
         "save" | "export" => Ok(Slash::Save(args.first().map(PathBuf::from))),
         "clear" => none(Slash::Clear),
         "quit" | "exit" | "q" => none(Slash::Quit),
-        "bench" => Ok(Slash::Reserved("bench")),
+        "bench" => parse_bench(args).map(Slash::Bench),
         "finetune" => Ok(Slash::Reserved("finetune")),
         "jobs" => Ok(Slash::Reserved("jobs")),
         other => Err(match suggest(other) {
@@ -270,6 +293,29 @@ fn parse_image(args: &[String]) -> Result<Slash, String> {
     }
     let path = path.ok_or("/image needs a path, e.g. /image cutout.fits")?;
     Ok(Slash::Image { path, settings })
+}
+
+fn parse_bench(args: &[String]) -> Result<BenchSlash, String> {
+    use clap::Parser;
+    match args {
+        [] => return Ok(BenchSlash::Show),
+        [word] if word == "stop" => return Ok(BenchSlash::Stop),
+        [word] if word == "tasks" => return Ok(BenchSlash::Tasks),
+        _ => {}
+    }
+    let line = BenchLine::try_parse_from(args).map_err(|e| {
+        let text = e.to_string();
+        let first = text.lines().next().unwrap_or_default();
+        format!("/bench: {}", first.trim_start_matches("error: "))
+    })?;
+    let run = line.run;
+    if run.task.is_none() && run.resume.is_none() {
+        return Err("/bench needs a task (/bench tasks lists them) or --resume DIR".into());
+    }
+    if run.resume.is_none() && run.data.is_none() {
+        return Err("/bench needs --data FILE (a radio-llava dataset JSON)".into());
+    }
+    Ok(BenchSlash::Run(Box::new(run)))
 }
 
 fn parse_set(args: &[String]) -> Result<Slash, String> {
@@ -419,6 +465,40 @@ mod tests {
         );
         assert!(parse("/load").unwrap_err().contains("needs a session"));
         assert_eq!(parse("/image 'a.fits").unwrap_err(), "unclosed quote");
+    }
+
+    #[test]
+    fn bench_takes_the_flags_of_bench_run() {
+        let Slash::Bench(BenchSlash::Run(run)) =
+            parse("/bench B3 --data 'my data/d.json' --limit 5 --concurrency 2").unwrap()
+        else {
+            panic!("not a run");
+        };
+        assert_eq!(run.task.as_deref(), Some("B3"));
+        assert_eq!(run.data, Some(PathBuf::from("my data/d.json")));
+        assert_eq!((run.limit, run.concurrency), (Some(5), 2));
+        assert_eq!(parse("/bench").unwrap(), Slash::Bench(BenchSlash::Show));
+        assert_eq!(
+            parse("/bench stop").unwrap(),
+            Slash::Bench(BenchSlash::Stop)
+        );
+        assert!(matches!(
+            parse("/bench --resume runs/x").unwrap(),
+            Slash::Bench(BenchSlash::Run(_))
+        ));
+        assert_eq!(
+            parse("/bench B3").unwrap_err(),
+            "/bench needs --data FILE (a radio-llava dataset JSON)"
+        );
+        assert_eq!(
+            parse("/bench B3 --data d.json --limit many").unwrap_err(),
+            "/bench: invalid value 'many' for '--limit <LIMIT>': invalid digit found in string"
+        );
+        assert!(
+            parse("/bench B3 --data d.json --bogus")
+                .unwrap_err()
+                .starts_with("/bench: unexpected argument '--bogus'")
+        );
     }
 
     #[test]

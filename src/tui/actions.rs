@@ -5,7 +5,7 @@ use super::sessions_browser::SessionsBrowser;
 use crate::chat::worker::WorkerCommand;
 use crate::chat::{Event, Header, LiveSession, clock, journal};
 use crate::commands::sessions::{Format, export};
-use crate::commands::slash::{self, Slash};
+use crate::commands::slash::{self, BenchSlash, Slash};
 use crate::engine::ModelSource;
 use std::path::{Path, PathBuf};
 
@@ -93,6 +93,10 @@ impl App {
                     self.warn("an answer is still streaming: Esc cancels it first");
                     return;
                 }
+                if self.bench_running() {
+                    self.warn("a benchmark is running on this model: /bench stop ends it first");
+                    return;
+                }
                 let mut spec = self.load_template.clone();
                 spec.source = ModelSource::parse(&model);
                 self.session.record(Event::Model {
@@ -150,13 +154,12 @@ impl App {
                 self.info("cleared the screen; the session keeps everything (/save exports it)");
             }
             Slash::Quit => self.should_quit = true,
+            Slash::Bench(BenchSlash::Show) => self.show_bench(),
+            Slash::Bench(BenchSlash::Tasks) => self.bench_tasks(),
+            Slash::Bench(BenchSlash::Stop) => self.stop_bench(),
+            Slash::Bench(BenchSlash::Run(flags)) => self.start_bench(*flags),
             Slash::Reserved(name) => self.warn(format!(
-                "/{name} is not available yet: it arrives with the {} issue",
-                if name == "bench" {
-                    "benchmarks"
-                } else {
-                    "fine-tune"
-                }
+                "/{name} is not available yet: it arrives with the fine-tune issue"
             )),
         }
     }

@@ -3,6 +3,7 @@
 //! moves commands from `outbox` to the worker, so everything here runs in tests without a
 //! terminal or a model.
 
+use super::bench_view::{BenchEvent, BenchRun};
 use super::input::InputBox;
 use super::sessions_browser::SessionsBrowser;
 use crate::chat::transcript::Exported;
@@ -40,6 +41,8 @@ pub enum Overlay {
     },
     Info(Vec<String>),
     Sessions(SessionsBrowser),
+    /// The benchmark run (`/bench`).
+    Bench,
 }
 
 /// The one-line message above the input.
@@ -66,6 +69,7 @@ pub enum Background {
     Exported(Result<Exported, String>),
     /// The sessions browser's message index.
     SessionContents(HashMap<String, String>),
+    Bench(Box<BenchEvent>),
 }
 
 pub struct App {
@@ -104,6 +108,8 @@ pub struct App {
     pub clear_from: usize,
     pub background_tx: mpsc::Sender<Background>,
     pub background_rx: mpsc::Receiver<Background>,
+    /// The benchmark running, or the last one run.
+    pub bench: Option<BenchRun>,
 }
 
 impl App {
@@ -143,6 +149,7 @@ impl App {
             clear_from: 0,
             background_tx,
             background_rx,
+            bench: None,
         };
         app.announce_session();
         app
@@ -386,6 +393,7 @@ impl App {
                     browser.contents = Some(contents);
                 }
             }
+            Background::Bench(event) => self.on_bench(*event),
         }
     }
 

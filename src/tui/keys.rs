@@ -42,6 +42,10 @@ pub const KEY_HELP: &[(&str, &str)] = &[
     ),
     ("Ctrl-R", "regenerate the last answer"),
     ("Ctrl-W / Ctrl-U", "delete a word / the whole input"),
+    (
+        "x",
+        "in the bench view: stop the run (finished items are kept)",
+    ),
 ];
 
 impl App {
@@ -204,6 +208,11 @@ impl App {
                     self.overlay = None;
                 }
             }
+            Overlay::Bench => match key.code {
+                KeyCode::Esc | KeyCode::Char('q') => self.overlay = None,
+                KeyCode::Char('x') => self.stop_bench(),
+                _ => {}
+            },
             Overlay::Sessions(browser) => match key.code {
                 KeyCode::Esc if browser.renaming.is_some() => browser.renaming = None,
                 KeyCode::Esc => self.overlay = None,

@@ -5,6 +5,8 @@
 
 pub mod actions;
 pub mod app;
+pub mod bench_draw;
+pub mod bench_view;
 pub mod completion;
 pub mod conversation_view;
 pub mod graphics;

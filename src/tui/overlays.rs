@@ -82,6 +82,11 @@ pub fn draw_overlay(
         }
         Overlay::Preview { stretch } => draw_preview(frame, app, *stretch, area, cache),
         Overlay::Sessions(browser) => draw_sessions(frame, app, browser, between_bars(area)),
+        Overlay::Bench => {
+            if let Some(run) = &app.bench {
+                super::bench_draw::draw(frame, run, between_bars(area));
+            }
+        }
     }
 }
 

@@ -97,6 +97,17 @@ fn draw_status(frame: &mut Frame, app: &App, area: Rect) {
     if let Some(rate) = app.rate() {
         spans.push(Span::raw(format!(" · {rate:.1} tok/s")));
     }
+    if let Some(run) = app.bench.as_ref().filter(|r| r.running()) {
+        spans.push(Span::styled(
+            format!(
+                " · bench {} {}/{}",
+                run.task.split(' ').next().unwrap_or_default(),
+                run.progress.done,
+                run.progress.total
+            ),
+            Style::default().fg(Color::Magenta),
+        ));
+    }
     if let Some(usage) = &app.last_usage {
         let used = usage.prompt_tokens + usage.completion_tokens;
         let max = app

@@ -3,6 +3,7 @@
 
 pub mod cli;
 pub mod fits;
+pub mod tui;
 
 use radiochat::engine::{EngineEvent, FinishReason, Generation, Usage};
 use std::path::{Path, PathBuf};
@@ -63,5 +64,18 @@ pub fn collect(
             }
             None => std::thread::sleep(Duration::from_millis(2)),
         }
+    }
+}
+
+/// A finished benchmark run directory has all its files.
+pub fn assert_run_dir_complete(dir: &Path) {
+    for file in [
+        "run.json",
+        "predictions.jsonl",
+        "metrics.json",
+        "report.md",
+        "confusion.png",
+    ] {
+        assert!(dir.join(file).exists(), "{}: no {file}", dir.display());
     }
 }
