@@ -16,9 +16,18 @@ if ((${#missing[@]})); then
 fi
 command -v cargo >/dev/null || { echo "setup: cargo not found; install Rust from https://rustup.rs" >&2; exit 1; }
 
-# Python for the tests' reference checks (scikit-learn's metrics), cached outside the clone.
+# Python, cached outside the clone: scikit-learn for the metric checks, and the trainer's
+# requirements (torch, transformers, peft, accelerate; about 6 GB, 2 minutes) for fine-tuning
+# and the LoRA-merge checks against PEFT. Reinstalled when trainer/requirements.txt changes.
 venv="${RADIOCHAT_PY_VENV:-$HOME/.cache/radiochat-py}"
 if ! "$venv/bin/python" -c "import sklearn" >/dev/null 2>&1; then
   python3 -m venv "$venv"
   "$venv/bin/pip" install -q --disable-pip-version-check scikit-learn
+fi
+requirements="$(cd "$(dirname "$0")/.." && pwd)/trainer/requirements.txt"
+stamp="$venv/.trainer-requirements.sha256"
+wanted="$(sha256sum "$requirements" | cut -d' ' -f1)"
+if [ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ]; then
+  "$venv/bin/pip" install -q --disable-pip-version-check -r "$requirements"
+  echo "$wanted" > "$stamp"
 fi

@@ -73,6 +73,56 @@ pub enum Command {
     /// The radio benchmarks B1–B6: tasks, scoring.
     #[command(subcommand)]
     Bench(BenchCommand),
+    /// Fine-tuning: build the training set.
+    #[command(subcommand)]
+    Finetune(FinetuneCommand),
+}
+
+#[derive(Subcommand)]
+pub enum FinetuneCommand {
+    /// LLaVA conversation JSON (train.json, val.json, images/) from labelled radio-llava datasets.
+    Data(FinetuneDataCli),
+    /// Merge a LoRA adapter into its base model's weights (a directory the engine loads).
+    Merge {
+        /// A fine-tune run directory (its adapter/), or a PEFT adapter directory.
+        run: PathBuf,
+        /// The base model directory (default: the one the adapter names).
+        #[arg(long)]
+        base: Option<PathBuf>,
+        /// Where the merged model goes (default: RUN/merged, or ADAPTER-merged).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Args)]
+pub struct FinetuneDataCli {
+    /// Labelled radio-llava dataset JSON (repeat for several).
+    #[arg(long, required = true, value_name = "DATASET.json")]
+    pub from: Vec<PathBuf>,
+    /// Output directory (must not exist, or be empty).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Questions to ask: benchmark ids (B1,B3,…), question ids (border, …) or all.
+    #[arg(long, value_delimiter = ',', default_value = "all")]
+    pub tasks: Vec<String>,
+    /// Add the rule-based description turn.
+    #[arg(long)]
+    pub describe: bool,
+    /// Fraction of images for validation.
+    #[arg(long, default_value_t = 0.1)]
+    pub val: f64,
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Benchmark dataset whose images are left out (repeat for several).
+    #[arg(long, value_name = "DATASET.json")]
+    pub exclude: Vec<PathBuf>,
+    #[command(flatten)]
+    pub image: ImageFlags,
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Subcommand)]

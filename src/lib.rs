@@ -8,6 +8,7 @@ pub mod chat;
 pub mod commands;
 pub mod config;
 pub mod engine;
+pub mod finetune;
 pub mod imaging;
 pub mod preview;
 pub mod tui;

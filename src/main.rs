@@ -160,6 +160,46 @@ fn run(cli: Cli) -> CommandResult<i32> {
     match command {
         Command::Ask(ask) => run_ask(&cli.config, ask),
         Command::Bench(command) => run_bench_command(&cli.config, command),
+        Command::Finetune(FinetuneCommand::Merge {
+            run,
+            base,
+            out,
+            json,
+        }) => {
+            let merged = commands::finetune::merge(&run, base.as_deref(), out.as_deref())?;
+            if json {
+                print_json(&merged)?;
+            } else {
+                println!(
+                    "{}: {} tensors merged, {} replaced",
+                    merged.out.display(),
+                    merged.merged,
+                    merged.replaced
+                );
+            }
+            Ok(0)
+        }
+        Command::Finetune(FinetuneCommand::Data(data)) => {
+            let spec = radiochat::finetune::data::DataSpec {
+                sources: data.from,
+                out: data.out,
+                tasks: data.tasks,
+                describe: data.describe,
+                val: data.val,
+                seed: data.seed,
+                exclude: data.exclude,
+                transform: settings(&cli.config, image_flags(&data.image))?.transform(),
+            };
+            let summary = commands::finetune::data(&spec)?;
+            if data.json {
+                print_json(&summary)?;
+            } else {
+                commands::finetune::data_lines(&spec, &summary)
+                    .iter()
+                    .for_each(|l| println!("{l}"));
+            }
+            Ok(0)
+        }
         Command::Sessions(command) => chat_cli::run_sessions(&cli.config, chat_flags, command),
         Command::Model(ModelCommand::Tiny {
             arch,

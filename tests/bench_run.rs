@@ -10,25 +10,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 fn synth(home: &Path, kind: &str, n: usize) -> PathBuf {
-    let out = home.join(kind);
-    let made = radiochat(
-        &[
-            "synth",
-            "--out",
-            out.to_str().unwrap(),
-            "--n",
-            &n.to_string(),
-            "--seed",
-            "11",
-            "--kind",
-            kind,
-            "--size",
-            "64",
-        ],
-        home,
-    );
-    assert_eq!(made.status.code(), Some(0), "{made:?}");
-    out.join("dataset.json")
+    common::cli::synth_sky(home, kind, kind, n, 11)
 }
 
 fn run(home: &Path, args: &[&str]) -> std::process::Output {

@@ -23,23 +23,8 @@ fn command(home: &Path, args: &str) -> String {
 
 /// A synthetic sky of `n` 64-pixel cutouts of `kind` under `home/sky`.
 fn synth(home: &Path, kind: &str, n: usize) -> std::path::PathBuf {
-    let sky = home.join("sky");
-    let n = n.to_string();
-    let args = [
-        "synth",
-        "--out",
-        sky.to_str().unwrap(),
-        "--n",
-        &n,
-        "--seed",
-        "3",
-    ];
-    let made = radiochat(
-        &[&args[..], &["--kind", kind, "--size", "64"]].concat(),
-        home,
-    );
-    assert_eq!(made.status.code(), Some(0), "{made:?}");
-    sky
+    common::cli::synth_sky(home, "sky", kind, n, 3);
+    home.join("sky")
 }
 
 fn answer_text(screen: &str) -> String {

@@ -11,11 +11,56 @@ struct File {
     data: Vec<RawItem>,
 }
 
-#[derive(Debug, Deserialize)]
-struct RawItem {
-    sname: String,
-    filepaths: Vec<String>,
-    label: DatasetLabel,
+/// An item as the file has it.
+#[derive(Debug, Clone, Deserialize)]
+pub struct RawItem {
+    pub sname: String,
+    pub filepaths: Vec<String>,
+    pub label: DatasetLabel,
+}
+
+/// A dataset file as it is, before any task looks at it.
+#[derive(Debug, Clone)]
+pub struct RawDataset {
+    pub path: PathBuf,
+    pub sha256: String,
+    pub items: Vec<RawItem>,
+}
+
+impl RawDataset {
+    /// The item's image (`filepaths[0]`, relative to the file's folder), if it is a file.
+    pub fn image(&self, item: &RawItem) -> Result<PathBuf, String> {
+        let base = self.path.parent().unwrap_or(Path::new("."));
+        let image = item
+            .filepaths
+            .first()
+            .map(|p| base.join(p))
+            .ok_or_else(|| "no filepaths".to_string())?;
+        if image.is_file() {
+            Ok(image)
+        } else {
+            Err(format!("image {} is missing", image.display()))
+        }
+    }
+}
+
+/// Read a radio-llava dataset file; an empty one is an error.
+pub fn read_raw(path: &Path) -> Result<RawDataset, String> {
+    let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let file: File = serde_json::from_slice(&bytes).map_err(|e| {
+        format!(
+            "{}: not a radio-llava dataset ({{\"data\":[{{\"sname\",\"filepaths\",\"label\"}}]}}): {e}",
+            path.display()
+        )
+    })?;
+    if file.data.is_empty() {
+        return Err(format!("{}: the dataset has no items", path.display()));
+    }
+    Ok(RawDataset {
+        path: path.to_path_buf(),
+        sha256: crate::chat::worker::sha256_hex(&bytes),
+        items: file.data,
+    })
 }
 
 /// One usable item of a task.
@@ -60,43 +105,23 @@ impl Dataset {
 /// Read `path` for `task`. Items whose image is missing or whose label does not fit the task
 /// are skipped (listed in `skipped`), or make the whole read fail when `strict`.
 pub fn load(path: &Path, task: &TaskSpec, strict: bool) -> Result<Dataset, String> {
-    let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let file: File = serde_json::from_slice(&bytes).map_err(|e| {
-        format!(
-            "{}: not a radio-llava dataset ({{\"data\":[{{\"sname\",\"filepaths\",\"label\"}}]}}): {e}",
-            path.display()
-        )
-    })?;
-    if file.data.is_empty() {
-        return Err(format!("{}: the dataset has no items", path.display()));
-    }
-    let base = path.parent().unwrap_or(Path::new("."));
+    let raw = read_raw(path)?;
     let mut items = Vec::new();
     let mut skipped = Vec::new();
-    for raw in file.data {
+    for item in &raw.items {
         let checked = raw
-            .filepaths
-            .first()
-            .ok_or_else(|| "no filepaths".to_string())
-            .map(|p| base.join(p))
-            .and_then(|image| {
-                if image.is_file() {
-                    Ok(image)
-                } else {
-                    Err(format!("image {} is missing", image.display()))
-                }
-            })
-            .and_then(|image| gold_labels(task, &raw.label).map(|truth| (image, truth)));
+            .image(item)
+            .and_then(|image| gold_labels(task, &item.label).map(|truth| (image, truth)));
         match checked {
             Ok((image, truth)) => items.push(Item {
-                sname: raw.sname,
+                sname: item.sname.clone(),
                 image,
                 truth,
             }),
             Err(why) if strict => {
-                return Err(format!("{}: item {}: {why}", path.display(), raw.sname));
+                return Err(format!("{}: item {}: {why}", path.display(), item.sname));
             }
-            Err(why) => skipped.push((raw.sname, why)),
+            Err(why) => skipped.push((item.sname.clone(), why)),
         }
     }
     if items.is_empty() {
@@ -110,7 +135,7 @@ pub fn load(path: &Path, task: &TaskSpec, strict: bool) -> Result<Dataset, Strin
     }
     Ok(Dataset {
         path: path.to_path_buf(),
-        sha256: crate::chat::worker::sha256_hex(&bytes),
+        sha256: raw.sha256,
         items,
         skipped,
     })

@@ -33,6 +33,26 @@ pub struct PromptVersion {
     pub instruction: String,
 }
 
+impl PromptVersion {
+    /// Description, question, options (when given), instruction — joined as radio-llava
+    /// joins them.
+    pub fn join(&self, options: Option<&[String]>) -> String {
+        let mut text = String::new();
+        if !self.description.is_empty() {
+            text.push_str(&self.description);
+            text.push_str(" \n");
+        }
+        text.push_str(&self.question);
+        text.push_str(" \n ");
+        if let Some(options) = options {
+            text.push_str(&options.join(" \n "));
+            text.push_str(" \n ");
+        }
+        text.push_str(&self.instruction);
+        text
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Defaults {
@@ -136,19 +156,7 @@ impl TaskSpec {
                 self.prompts.keys().cloned().collect::<Vec<_>>().join(", ")
             )
         })?;
-        let mut text = String::new();
-        if !p.description.is_empty() {
-            text.push_str(&p.description);
-            text.push_str(" \n");
-        }
-        text.push_str(&p.question);
-        text.push_str(" \n ");
-        if let Some(options) = options {
-            text.push_str(&options.join(" \n "));
-            text.push_str(" \n ");
-        }
-        text.push_str(&p.instruction);
-        Ok(text)
+        Ok(p.join(options))
     }
 
     /// The gold answer as the model should write it (few-shot turns): labels joined by ",".

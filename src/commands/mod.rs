@@ -10,6 +10,7 @@ pub mod bench_imaging;
 pub mod bench_run;
 pub mod bench_tui;
 pub mod chat;
+pub mod finetune;
 pub mod image;
 pub mod model;
 pub mod sessions;

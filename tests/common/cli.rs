@@ -33,3 +33,24 @@ pub fn assert_bad_input(out: &Output, needles: &[&str]) {
         assert!(err.contains(needle), "{needle:?} not in {err}");
     }
 }
+
+/// `radiochat synth` of `n` 64-pixel cutouts of `kind` into `home/name`; the dataset JSON.
+pub fn synth_sky(home: &Path, name: &str, kind: &str, n: usize, seed: u64) -> std::path::PathBuf {
+    let out = home.join(name);
+    let (n, seed) = (n.to_string(), seed.to_string());
+    let args = [
+        "synth",
+        "--out",
+        out.to_str().unwrap(),
+        "--n",
+        &n,
+        "--seed",
+        &seed,
+    ];
+    let made = radiochat(
+        &[&args[..], &["--kind", kind, "--size", "64"]].concat(),
+        home,
+    );
+    assert_eq!(made.status.code(), Some(0), "{made:?}");
+    out.join("dataset.json")
+}

@@ -1,0 +1,405 @@
+//! `finetune data`: LLaVA conversation JSON from labelled radio-llava datasets. Each image gets
+//! one conversation with a turn per question its label answers (and the description with
+//! `describe`); images are written as PNG through the benchmarks' model-input transform, so
+//! training and evaluation see the same pixels.
+
+use super::questions::{self, Describe, Question};
+use crate::bench::dataset::{self, RawItem};
+use crate::bench::labels::{DatasetLabel, gold_labels};
+use crate::chat::transcript::write_atomically;
+use crate::chat::worker::sha256_hex;
+use crate::imaging::{FitsOptions, RadioImage, TransformOptions};
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, HashSet};
+use std::path::{Path, PathBuf};
+
+pub const TRAIN_FILE: &str = "train.json";
+pub const VAL_FILE: &str = "val.json";
+pub const SUMMARY_FILE: &str = "data.json";
+
+#[derive(Debug, Clone)]
+pub struct DataSpec {
+    pub sources: Vec<PathBuf>,
+    pub out: PathBuf,
+    /// Benchmark ids (B1…) or question ids; empty = every question.
+    pub tasks: Vec<String>,
+    pub describe: bool,
+    /// Fraction of images for validation.
+    pub val: f64,
+    pub seed: u64,
+    /// Datasets whose images must not be trained on (benchmark sets).
+    pub exclude: Vec<PathBuf>,
+    pub transform: TransformOptions,
+}
+
+/// One LLaVA training record.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Record {
+    pub id: String,
+    /// Relative to the data directory.
+    pub image: String,
+    pub conversations: Vec<Turn>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Turn {
+    pub from: String,
+    pub value: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Source {
+    pub path: PathBuf,
+    pub sha256: String,
+}
+
+/// `data.json`: what was built, from what.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DataSummary {
+    pub sources: Vec<Source>,
+    pub excluded_datasets: Vec<Source>,
+    pub questions: Vec<String>,
+    pub describe: bool,
+    pub seed: u64,
+    pub val_fraction: f64,
+    pub train: usize,
+    pub val: usize,
+    /// Question turns written, by question id.
+    pub turns: BTreeMap<String, usize>,
+    /// Images left out because an excluded dataset holds them.
+    pub excluded: usize,
+    /// Items left out: how many, and the first few with why.
+    pub skipped: usize,
+    pub skipped_examples: Vec<String>,
+    pub radiochat_version: String,
+}
+
+/// An image with its questions, before its PNG is written.
+struct Planned {
+    id: String,
+    image: PathBuf,
+    file: String,
+    turns: Vec<Turn>,
+    val: bool,
+    counted: Vec<String>,
+}
+
+pub fn build(spec: &DataSpec) -> Result<DataSummary, String> {
+    if !(0.0..1.0).contains(&spec.val) {
+        return Err(format!("--val {}: expected a fraction in [0, 1)", spec.val));
+    }
+    if spec.sources.is_empty() {
+        return Err("--from DATASET.json is needed".into());
+    }
+    check_out(&spec.out)?;
+    let tasks = crate::bench::load_tasks(None)?;
+    let chosen = select(questions::questions(&tasks)?, &spec.tasks)?;
+    let describe = if spec.describe {
+        Some(questions::describe()?)
+    } else {
+        None
+    };
+    let (excluded_hashes, excluded_datasets) = exclusion_set(&spec.exclude)?;
+    let mut plans = Vec::new();
+    let mut sources = Vec::new();
+    let mut skipped = Vec::new();
+    let mut excluded = 0;
+    let mut ids = HashSet::new();
+    for path in &spec.sources {
+        let raw = dataset::read_raw(path)?;
+        sources.push(Source {
+            path: std::path::absolute(path).unwrap_or(path.clone()),
+            sha256: raw.sha256.clone(),
+        });
+        for item in &raw.items {
+            let image = match raw.image(item) {
+                Ok(image) => image,
+                Err(why) => {
+                    skipped.push(format!("{}: {why}", item.sname));
+                    continue;
+                }
+            };
+            if !excluded_hashes.is_empty() && excluded_hashes.contains(&file_hash(&image)?) {
+                excluded += 1;
+                continue;
+            }
+            let id = unique_id(&mut ids, &item.sname);
+            let Some((turns, counted)) = conversation(spec, &chosen, describe.as_ref(), &id, item)
+            else {
+                skipped.push(format!("{}: no chosen question fits its label", item.sname));
+                continue;
+            };
+            let file = format!("images/{:06}-{}.png", plans.len(), file_stem(&id));
+            let val = unit(spec.seed, &["split", &id]) < spec.val;
+            plans.push(Planned {
+                id,
+                image,
+                file,
+                turns,
+                val,
+                counted,
+            });
+        }
+    }
+    std::fs::create_dir_all(spec.out.join("images"))
+        .map_err(|e| format!("{}: {e}", spec.out.display()))?;
+    let written: Vec<Result<(), String>> = plans
+        .par_iter()
+        .map(|p| write_png(&p.image, &spec.out.join(&p.file), &spec.transform))
+        .collect();
+    let mut train = Vec::new();
+    let mut val = Vec::new();
+    let mut turns: BTreeMap<String, usize> = BTreeMap::new();
+    for (plan, result) in plans.into_iter().zip(written) {
+        if let Err(why) = result {
+            skipped.push(format!("{}: {why}", plan.id));
+            continue;
+        }
+        for q in &plan.counted {
+            *turns.entry(q.clone()).or_default() += 1;
+        }
+        let record = Record {
+            id: plan.id,
+            image: plan.file,
+            conversations: plan.turns,
+        };
+        if plan.val { &mut val } else { &mut train }.push(record);
+    }
+    if train.is_empty() {
+        return Err(format!(
+            "no training example could be made ({} item(s) skipped{}{})",
+            skipped.len(),
+            if skipped.is_empty() { "" } else { ", e.g. " },
+            skipped.first().map(String::as_str).unwrap_or("")
+        ));
+    }
+    write_json(&spec.out.join(TRAIN_FILE), &train)?;
+    write_json(&spec.out.join(VAL_FILE), &val)?;
+    let summary = DataSummary {
+        sources,
+        excluded_datasets,
+        questions: chosen.iter().map(|q| q.id.clone()).collect(),
+        describe: spec.describe,
+        seed: spec.seed,
+        val_fraction: spec.val,
+        train: train.len(),
+        val: val.len(),
+        turns,
+        excluded,
+        skipped: skipped.len(),
+        skipped_examples: skipped.into_iter().take(5).collect(),
+        radiochat_version: crate::version().to_string(),
+    };
+    write_json(&spec.out.join(SUMMARY_FILE), &summary)?;
+    Ok(summary)
+}
+
+/// The questions named by `wanted` (benchmark ids or question ids); all when it is empty.
+fn select(all: Vec<Question>, wanted: &[String]) -> Result<Vec<Question>, String> {
+    if wanted.is_empty() || wanted.iter().any(|w| w.eq_ignore_ascii_case("all")) {
+        return Ok(all);
+    }
+    let names = |q: &Question| [Some(q.id.clone()), q.bench_task.clone()];
+    for w in wanted {
+        if !all
+            .iter()
+            .any(|q| names(q).iter().flatten().any(|n| n.eq_ignore_ascii_case(w)))
+        {
+            let known: Vec<String> = all
+                .iter()
+                .map(|q| match &q.bench_task {
+                    Some(t) => format!("{t} ({})", q.id),
+                    None => q.id.clone(),
+                })
+                .collect();
+            return Err(format!(
+                "--tasks: unknown '{w}' (known: {}, all)",
+                known.join(", ")
+            ));
+        }
+    }
+    Ok(all
+        .into_iter()
+        .filter(|q| {
+            names(q)
+                .iter()
+                .flatten()
+                .any(|n| wanted.iter().any(|w| n.eq_ignore_ascii_case(w)))
+        })
+        .collect())
+}
+
+/// The turns for one image, and the questions they count for; `None` if none fits.
+fn conversation(
+    spec: &DataSpec,
+    chosen: &[Question],
+    describe: Option<&Describe>,
+    id: &str,
+    item: &RawItem,
+) -> Option<(Vec<Turn>, Vec<String>)> {
+    let mut pairs = Vec::new();
+    let mut counted = Vec::new();
+    for q in chosen {
+        if let Ok(truth) = gold_labels(&q.task, &item.label) {
+            let i = pick(spec.seed, &[id, &q.id], q.phrasings.len());
+            pairs.push((q.text(i), q.task.answer_text(&truth)));
+            counted.push(q.id.clone());
+        }
+    }
+    if let Some(d) = describe {
+        let i = pick(spec.seed, &[id, "describe"], d.phrasings.len());
+        pairs.push((d.phrasings[i].clone(), d.answer(&tags(&item.label))));
+        counted.push("describe".into());
+    }
+    if pairs.is_empty() {
+        return None;
+    }
+    let mut turns = Vec::new();
+    for (i, (question, answer)) in pairs.into_iter().enumerate() {
+        let value = if i == 0 {
+            format!("<image>\n{question}")
+        } else {
+            question
+        };
+        turns.push(Turn {
+            from: "human".into(),
+            value,
+        });
+        turns.push(Turn {
+            from: "gpt".into(),
+            value: answer,
+        });
+    }
+    Some((turns, counted))
+}
+
+fn tags(label: &DatasetLabel) -> Vec<String> {
+    match label {
+        DatasetLabel::One(s) => vec![s.clone()],
+        DatasetLabel::Tags(t) => t.clone(),
+    }
+}
+
+/// A deterministic number in [0, 1) from the seed and some words.
+fn unit(seed: u64, words: &[&str]) -> f64 {
+    let digest = sha256_hex(format!("{seed}\u{1f}{}", words.join("\u{1f}")).as_bytes());
+    let n = u64::from_str_radix(&digest[..16], 16).unwrap_or(0);
+    (n >> 11) as f64 / (1u64 << 53) as f64
+}
+
+fn pick(seed: u64, words: &[&str], n: usize) -> usize {
+    ((unit(seed, words) * n as f64) as usize).min(n.saturating_sub(1))
+}
+
+fn unique_id(seen: &mut HashSet<String>, sname: &str) -> String {
+    let mut id = sname.to_string();
+    let mut n = 2;
+    while !seen.insert(id.clone()) {
+        id = format!("{sname}-{n}");
+        n += 1;
+    }
+    id
+}
+
+/// A file-name-safe form of an id.
+fn file_stem(id: &str) -> String {
+    let stem: String = id
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .take(80)
+        .collect();
+    if stem.is_empty() {
+        "image".into()
+    } else {
+        stem
+    }
+}
+
+fn file_hash(path: &Path) -> Result<String, String> {
+    std::fs::read(path)
+        .map(|bytes| sha256_hex(&bytes))
+        .map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// The image hashes of the excluded datasets (missing images are simply not in it).
+fn exclusion_set(paths: &[PathBuf]) -> Result<(HashSet<String>, Vec<Source>), String> {
+    let mut hashes = HashSet::new();
+    let mut sources = Vec::new();
+    for path in paths {
+        let raw = dataset::read_raw(path)?;
+        let found: Vec<String> = raw
+            .items
+            .par_iter()
+            .filter_map(|item| raw.image(item).ok())
+            .filter_map(|image| file_hash(&image).ok())
+            .collect();
+        hashes.extend(found);
+        sources.push(Source {
+            path: std::path::absolute(path).unwrap_or(path.clone()),
+            sha256: raw.sha256,
+        });
+    }
+    Ok((hashes, sources))
+}
+
+fn check_out(out: &Path) -> Result<(), String> {
+    match std::fs::read_dir(out).map(|mut entries| entries.next().is_some()) {
+        Ok(true) => Err(format!(
+            "{}: exists and is not empty; choose another --out",
+            out.display()
+        )),
+        Ok(false) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(format!("{}: {e}", out.display())),
+    }
+}
+
+fn write_png(image: &Path, out: &Path, transform: &TransformOptions) -> Result<(), String> {
+    let picture = RadioImage::open(image, &FitsOptions::default())
+        .and_then(|i| i.model_input(transform))
+        .map_err(|e| e.to_string())?;
+    let mut bytes = Vec::new();
+    picture
+        .write_to(
+            &mut std::io::Cursor::new(&mut bytes),
+            image::ImageFormat::Png,
+        )
+        .map_err(|e| format!("{}: {e}", out.display()))?;
+    write_atomically(out, &bytes).map_err(|e| format!("{}: {e}", out.display()))
+}
+
+fn write_json<T: Serialize + ?Sized>(path: &Path, value: &T) -> Result<(), String> {
+    let text = serde_json::to_string_pretty(value).map_err(|e| e.to_string())?;
+    write_atomically(path, text.as_bytes()).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_split_number_is_uniform_enough_and_stable() {
+        let n = 2000;
+        let below = (0..n)
+            .filter(|i| unit(7, &["split", &format!("img{i}")]) < 0.1)
+            .count();
+        assert!((150..250).contains(&below), "{below} of {n} below 0.1");
+        assert_eq!(unit(7, &["a"]), unit(7, &["a"]));
+        assert_ne!(unit(7, &["a"]), unit(8, &["a"]));
+    }
+
+    #[test]
+    fn ids_stay_unique_and_file_names_safe() {
+        let mut seen = HashSet::new();
+        assert_eq!(unique_id(&mut seen, "a"), "a");
+        assert_eq!(unique_id(&mut seen, "a"), "a-2");
+        assert_eq!(file_stem("J1234+56 $(rm -rf)/x"), "J1234_56___rm_-rf__x");
+    }
+}

@@ -1,0 +1,6 @@
+//! Fine-tuning: the training set built from labelled datasets (`data`), the questions it asks
+//! (`questions`), and later the run spec, launchers, job monitor and LoRA merge.
+
+pub mod data;
+pub mod merge;
+pub mod questions;
