@@ -1,9 +1,11 @@
-//! `radiochat finetune …`: the training set now; launch, watch and merge come with the rest
-//! of the fine-tune work.
+//! `radiochat finetune …`: the training set, launching and watching jobs, merging adapters.
 
 use super::{CommandError, CommandResult};
 use crate::finetune::data::{self, DataSpec, DataSummary};
+use crate::finetune::job::{self, JobRecord};
 use crate::finetune::merge::{self, Merged};
+use crate::finetune::spec::{Launcher, RunSpec, SlurmOptions, TrainOptions};
+use crate::finetune::status::{self, JobState, Status};
 use std::path::{Path, PathBuf};
 
 /// `finetune data`: build the LLaVA conversation set.
@@ -67,4 +69,221 @@ pub fn merge(run: &Path, base: Option<&Path>, out: Option<&Path>) -> CommandResu
     };
     let out = out.map(Path::to_path_buf).unwrap_or(default_out);
     merge::merge(&base, &adapter, &out).map_err(CommandError::bad)
+}
+
+/// The trainer, built into the binary and written into each run (the run keeps the exact
+/// code it trained with).
+const TRAINER: &str = include_str!("../../trainer/train_lora.py");
+const PRESETS: &str = include_str!("../../trainer/presets.toml");
+const REQUIREMENTS: &str = include_str!("../../trainer/requirements.txt");
+
+pub struct FinetuneRunArgs {
+    pub base: PathBuf,
+    pub data: PathBuf,
+    pub out: Option<PathBuf>,
+    pub train: TrainOptions,
+    pub launcher: Launcher,
+    pub slurm: SlurmOptions,
+    pub python: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Launched {
+    pub run: PathBuf,
+    pub job: JobRecord,
+}
+
+/// `finetune run`: check the base, the data and the Python side, write the run directory,
+/// launch the job.
+pub fn run(args: FinetuneRunArgs) -> CommandResult<Launched> {
+    check_base(&args.base)?;
+    check_data(&args.data)?;
+    let python = args.python.clone().unwrap_or_else(default_python);
+    if args.launcher == Launcher::Local {
+        check_python(&python)?;
+    }
+    let dir = args.out.clone().unwrap_or_else(|| {
+        crate::config::data_dir()
+            .join("finetune")
+            .join(crate::chat::clock::id_stem())
+    });
+    if dir.exists() {
+        return Err(CommandError::bad(format!(
+            "{}: exists; choose another --out",
+            dir.display()
+        )));
+    }
+    let io = |e: std::io::Error| CommandError::Failed(anyhow::anyhow!("{}: {e}", dir.display()));
+    std::fs::create_dir_all(dir.join("trainer")).map_err(io)?;
+    let dir = std::path::absolute(&dir).map_err(io)?;
+    for (name, text) in [
+        ("train_lora.py", TRAINER),
+        ("presets.toml", PRESETS),
+        ("requirements.txt", REQUIREMENTS),
+    ] {
+        std::fs::write(dir.join("trainer").join(name), text).map_err(io)?;
+    }
+    let absolute = |p: &Path| std::path::absolute(p).unwrap_or(p.to_path_buf());
+    let spec = RunSpec {
+        base: absolute(&args.base),
+        base_sha256: merge::base_fingerprint(&args.base).map_err(CommandError::bad)?,
+        data: absolute(&args.data),
+        launcher: args.launcher,
+        python,
+        trainer: dir.join("trainer/train_lora.py"),
+        train: args.train,
+        slurm: args.slurm,
+        created: crate::chat::clock::now(),
+        radiochat_version: crate::version().to_string(),
+    };
+    spec.write(&dir).map_err(CommandError::bad)?;
+    let job = job::launch(&spec, &dir).map_err(CommandError::bad)?;
+    Ok(Launched { run: dir, job })
+}
+
+fn check_base(base: &Path) -> CommandResult<()> {
+    let config = base.join("config.json");
+    let text = std::fs::read_to_string(&config).map_err(|e| {
+        CommandError::bad(format!(
+            "{}: {e} (the base must be a Hugging Face model directory)",
+            config.display()
+        ))
+    })?;
+    let value: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|e| CommandError::bad(format!("{}: {e}", config.display())))?;
+    let class = value["architectures"][0].as_str().unwrap_or_default();
+    // radio-llava's own base trains here though the embedded engine cannot run it.
+    if class == "LlavaOnevisionForConditionalGeneration" {
+        return Ok(());
+    }
+    super::model::check(base).map(|_| ()).map_err(|e| {
+        CommandError::bad(format!(
+            "{}: cannot fine-tune this base: {e}",
+            base.display()
+        ))
+    })
+}
+
+fn check_data(data: &Path) -> CommandResult<()> {
+    let train = data.join(data::TRAIN_FILE);
+    let text = std::fs::read_to_string(&train).map_err(|e| {
+        CommandError::bad(format!(
+            "{}: {e} (make it with radiochat finetune data)",
+            train.display()
+        ))
+    })?;
+    let records: Vec<data::Record> = serde_json::from_str(&text).map_err(|e| {
+        CommandError::bad(format!(
+            "{}: not LLaVA conversation JSON: {e}",
+            train.display()
+        ))
+    })?;
+    if records.is_empty() {
+        return Err(CommandError::bad(format!(
+            "{}: no training examples",
+            train.display()
+        )));
+    }
+    if let Some(missing) = records.iter().find(|r| !data.join(&r.image).is_file()) {
+        return Err(CommandError::bad(format!(
+            "{}: image {} of {} is missing",
+            train.display(),
+            missing.image,
+            missing.id
+        )));
+    }
+    Ok(())
+}
+
+/// `$RADIOCHAT_PY_VENV/bin/python` (scripts/setup.sh's), else `python3`.
+pub fn default_python() -> PathBuf {
+    let venv = std::env::var_os("RADIOCHAT_PY_VENV")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/radiochat-py")));
+    venv.map(|v| v.join("bin/python"))
+        .filter(|p| p.is_file())
+        .unwrap_or_else(|| PathBuf::from("python3"))
+}
+
+fn check_python(python: &Path) -> CommandResult<()> {
+    let out = std::process::Command::new(python)
+        .args(["-c", "import torch, transformers, peft, accelerate"])
+        .output()
+        .map_err(|e| {
+            CommandError::bad(format!("{}: {e} (pass --python PATH)", python.display()))
+        })?;
+    if !out.status.success() {
+        let why = String::from_utf8_lossy(&out.stderr);
+        let last = why.lines().last().unwrap_or("import failed");
+        return Err(CommandError::bad(format!(
+            "{} lacks the trainer's packages ({last}); install them: {} -m pip install -r trainer/requirements.txt (or scripts/setup.sh)",
+            python.display(),
+            python.display()
+        )));
+    }
+    Ok(())
+}
+
+/// `finetune status` with no run: every run under DATA_DIR/finetune, newest first.
+pub fn runs() -> Vec<PathBuf> {
+    let root = crate::config::data_dir().join("finetune");
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(&root)
+        .map(|entries| {
+            entries
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.join(job::JOB_FILE).is_file())
+                .collect()
+        })
+        .unwrap_or_default();
+    dirs.sort();
+    dirs.reverse();
+    dirs
+}
+
+pub fn status(run: &Path, log_lines: usize) -> CommandResult<Status> {
+    status::status(run, log_lines).map_err(CommandError::bad)
+}
+
+pub fn cancel(run: &Path) -> CommandResult<JobState> {
+    status::cancel(run).map_err(CommandError::bad)
+}
+
+/// What `finetune status` prints for one run.
+pub fn status_lines(s: &Status) -> Vec<String> {
+    let mut head = format!("{}: {}", s.run.display(), s.state);
+    if let Some(code) = s.exit_code {
+        head.push_str(&format!(" (exit code {code})"));
+    }
+    if let Some(id) = &s.slurm_job {
+        head.push_str(&format!(" · SLURM job {id}"));
+    } else if let Some(pid) = s.pid {
+        head.push_str(&format!(" · pid {pid}"));
+    }
+    let mut lines = vec![head];
+    let mut progress = format!(
+        "step {}/{}",
+        s.step,
+        s.total_steps.map_or("?".into(), |t| t.to_string())
+    );
+    if let Some(loss) = s.loss {
+        progress.push_str(&format!(" · loss {loss:.4}"));
+    }
+    if let Some(v) = s.val_loss {
+        progress.push_str(&format!(" · val_loss {v:.4}"));
+    }
+    if let Some(r) = s.samples_per_s {
+        progress.push_str(&format!(" · {r:.1} samples/s"));
+    }
+    if let Some(e) = s.elapsed_s {
+        progress.push_str(&format!(" · {e:.0} s elapsed"));
+    }
+    if let Some(eta) = s.eta_s {
+        progress.push_str(&format!(" · ETA {eta:.0} s"));
+    }
+    lines.push(progress);
+    if s.state == JobState::Failed || s.state == JobState::Timeout {
+        lines.push("last log lines:".into());
+        lines.extend(s.log_tail.iter().map(|l| format!("  {l}")));
+    }
+    lines
 }

@@ -2,5 +2,8 @@
 //! (`questions`), and later the run spec, launchers, job monitor and LoRA merge.
 
 pub mod data;
+pub mod job;
 pub mod merge;
 pub mod questions;
+pub mod spec;
+pub mod status;

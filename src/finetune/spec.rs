@@ -1,0 +1,188 @@
+//! A fine-tune run's spec (`spec.toml` in its directory): what to train, on what, how, and
+//! where it runs; and the trainer command line it becomes.
+
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+pub const SPEC_FILE: &str = "spec.toml";
+
+/// Trainer settings; `None` leaves the preset's (or the trainer's default) value.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct TrainOptions {
+    pub preset: Option<String>,
+    pub full: bool,
+    pub lora_rank: Option<usize>,
+    pub lora_alpha: Option<f64>,
+    pub lora_dropout: Option<f64>,
+    pub lr: Option<f64>,
+    pub epochs: Option<usize>,
+    pub max_steps: Option<usize>,
+    pub batch_size: Option<usize>,
+    pub grad_accum: Option<usize>,
+    pub warmup_ratio: Option<f64>,
+    pub scheduler: Option<String>,
+    pub min_lr_rate: Option<f64>,
+    pub seed: Option<u64>,
+    /// Modules trained whole beside the LoRA (e.g. `lm_head`).
+    #[serde(default)]
+    pub modules_to_save: Vec<String>,
+    pub log_every: Option<usize>,
+}
+
+/// SLURM resources; `None` leaves the cluster's default.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SlurmOptions {
+    pub partition: Option<String>,
+    pub gpus: Option<usize>,
+    pub cpus: Option<usize>,
+    pub mem: Option<String>,
+    pub time: Option<String>,
+    pub account: Option<String>,
+    pub qos: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Launcher {
+    Local,
+    Slurm,
+}
+
+impl std::str::FromStr for Launcher {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "local" => Ok(Launcher::Local),
+            "slurm" => Ok(Launcher::Slurm),
+            other => Err(format!("--launcher {other}: expected local or slurm")),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunSpec {
+    pub base: PathBuf,
+    /// sha256 of the base's config and weights (written beside the adapter).
+    pub base_sha256: String,
+    pub data: PathBuf,
+    pub launcher: Launcher,
+    pub python: PathBuf,
+    pub trainer: PathBuf,
+    pub train: TrainOptions,
+    #[serde(default)]
+    pub slurm: SlurmOptions,
+    pub created: String,
+    pub radiochat_version: String,
+}
+
+impl RunSpec {
+    /// The trainer's arguments (after the interpreter), for a run in `dir`.
+    pub fn trainer_args(&self, dir: &Path) -> Vec<String> {
+        let mut args = vec![
+            self.trainer.display().to_string(),
+            "--base".into(),
+            self.base.display().to_string(),
+            "--data".into(),
+            self.data.display().to_string(),
+            "--out".into(),
+            dir.display().to_string(),
+            "--base-sha256".into(),
+            self.base_sha256.clone(),
+        ];
+        let t = &self.train;
+        let mut flag = |name: &str, value: Option<String>| {
+            if let Some(value) = value {
+                args.push(format!("--{name}"));
+                args.push(value);
+            }
+        };
+        flag("preset", t.preset.clone());
+        flag("lora-rank", t.lora_rank.map(|v| v.to_string()));
+        flag("lora-alpha", t.lora_alpha.map(|v| v.to_string()));
+        flag("lora-dropout", t.lora_dropout.map(|v| v.to_string()));
+        flag("lr", t.lr.map(|v| v.to_string()));
+        flag("epochs", t.epochs.map(|v| v.to_string()));
+        flag("max-steps", t.max_steps.map(|v| v.to_string()));
+        flag("batch-size", t.batch_size.map(|v| v.to_string()));
+        flag("grad-accum", t.grad_accum.map(|v| v.to_string()));
+        flag("warmup-ratio", t.warmup_ratio.map(|v| v.to_string()));
+        flag("scheduler", t.scheduler.clone());
+        flag("min-lr-rate", t.min_lr_rate.map(|v| v.to_string()));
+        flag("seed", t.seed.map(|v| v.to_string()));
+        flag("log-every", t.log_every.map(|v| v.to_string()));
+        flag(
+            "modules-to-save",
+            (!t.modules_to_save.is_empty()).then(|| t.modules_to_save.join(",")),
+        );
+        if t.full {
+            args.push("--full".into());
+        }
+        args
+    }
+
+    pub fn read(dir: &Path) -> Result<RunSpec, String> {
+        let path = dir.join(SPEC_FILE);
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| format!("{}: {e} (not a fine-tune run directory?)", path.display()))?;
+        toml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
+    }
+
+    pub fn write(&self, dir: &Path) -> Result<(), String> {
+        let text = toml::to_string_pretty(self).map_err(|e| e.to_string())?;
+        crate::chat::transcript::write_atomically(&dir.join(SPEC_FILE), text.as_bytes())
+            .map_err(|e| format!("{}: {e}", dir.display()))
+    }
+}
+
+/// `'text'` for bash: safe for any characters, spaces, quotes, `$()` and `;` included.
+pub fn shell_quote(text: &str) -> String {
+    format!("'{}'", text.replace('\'', r"'\''"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quoting_survives_what_a_path_may_hold() {
+        assert_eq!(shell_quote("a b"), "'a b'");
+        assert_eq!(shell_quote("it's"), r"'it'\''s'");
+        let nasty = r#"dir $(touch x); rm -rf "q" `id` 'z'"#;
+        let out = std::process::Command::new("bash")
+            .arg("-c")
+            .arg(format!("printf %s {}", shell_quote(nasty)))
+            .output()
+            .unwrap();
+        assert_eq!(String::from_utf8_lossy(&out.stdout), nasty);
+    }
+
+    #[test]
+    fn only_given_options_reach_the_trainer() {
+        let spec = RunSpec {
+            base: "/m".into(),
+            base_sha256: "ab".into(),
+            data: "/d".into(),
+            launcher: Launcher::Local,
+            python: "python3".into(),
+            trainer: "/t/train_lora.py".into(),
+            train: TrainOptions {
+                preset: Some("v2".into()),
+                lr: Some(0.001),
+                full: true,
+                modules_to_save: vec!["lm_head".into()],
+                ..TrainOptions::default()
+            },
+            slurm: SlurmOptions::default(),
+            created: "now".into(),
+            radiochat_version: "0".into(),
+        };
+        let args = spec.trainer_args(Path::new("/run"));
+        assert_eq!(
+            args.join(" "),
+            "/t/train_lora.py --base /m --data /d --out /run --base-sha256 ab --preset v2 --lr 0.001 --modules-to-save lm_head --full"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        spec.write(dir.path()).unwrap();
+        assert_eq!(RunSpec::read(dir.path()).unwrap(), spec);
+    }
+}

@@ -1,0 +1,328 @@
+//! `radiochat finetune run|status|logs|cancel` with the local launcher, for real: the trainer
+//! trains a tiny model, the adapter is merged and benchmarked against the base (the seed's
+//! claim in miniature); cancelled and failed jobs; and the launches that are refused.
+
+mod common;
+
+use common::cli::{assert_bad_input, radiochat, synth_sky};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+fn tiny_base(home: &Path) -> PathBuf {
+    let base = home.join("base");
+    let made = radiochat(&["model", "tiny", base.to_str().unwrap()], home);
+    assert_eq!(made.status.code(), Some(0), "{made:?}");
+    base
+}
+
+/// Training data for B3 from one synthetic sky, with a second sky held out for the benchmark.
+fn b3_data(home: &Path, train: usize, test: usize) -> (PathBuf, PathBuf) {
+    let sky = synth_sky(home, "train-sky", "radioimg", train, 21);
+    let held_out = synth_sky(home, "test-sky", "radioimg", test, 99);
+    let data = home.join("data");
+    let (s, d, h) = (
+        sky.to_str().unwrap(),
+        data.to_str().unwrap(),
+        held_out.to_str().unwrap(),
+    );
+    let made = radiochat(
+        &[
+            "finetune",
+            "data",
+            "--from",
+            s,
+            "--out",
+            d,
+            "--tasks",
+            "B3",
+            "--exclude",
+            h,
+        ],
+        home,
+    );
+    assert_eq!(made.status.code(), Some(0), "{made:?}");
+    (data, held_out)
+}
+
+fn launch(
+    home: &Path,
+    base: &Path,
+    data: &Path,
+    out: &Path,
+    extra: &[&str],
+) -> std::process::Output {
+    let (b, d, o) = (
+        base.to_str().unwrap(),
+        data.to_str().unwrap(),
+        out.to_str().unwrap(),
+    );
+    let mut args = vec!["finetune", "run", "--base", b, "--data", d, "--out", o];
+    args.extend_from_slice(extra);
+    radiochat(&args, home)
+}
+
+fn status(home: &Path, run: &Path) -> Value {
+    let out = radiochat(
+        &["finetune", "status", run.to_str().unwrap(), "--json"],
+        home,
+    );
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    serde_json::from_slice::<Value>(&out.stdout).unwrap()[0].clone()
+}
+
+fn wait_until(home: &Path, run: &Path, limit: Duration, done: impl Fn(&Value) -> bool) -> Value {
+    let deadline = Instant::now() + limit;
+    loop {
+        let s = status(home, run);
+        if done(&s) {
+            return s;
+        }
+        assert!(Instant::now() < deadline, "gave up waiting: {s}");
+        std::thread::sleep(Duration::from_millis(300));
+    }
+}
+
+/// F1 (weighted, invalid answers counted wrong) of `model` on B3 over `data`.
+fn b3_f1(home: &Path, model: &Path, data: &Path, out: &Path) -> f64 {
+    let (m, d, o) = (
+        model.to_str().unwrap(),
+        data.to_str().unwrap(),
+        out.to_str().unwrap(),
+    );
+    let args = ["bench", "run", "B3", "--data", d, "--model", m, "--out", o];
+    let run = radiochat(
+        &[
+            &args[..],
+            &["--max-tokens", "8", "--concurrency", "4", "--json"],
+        ]
+        .concat(),
+        home,
+    );
+    assert_eq!(run.status.code(), Some(0), "{run:?}");
+    let score: Value = serde_json::from_slice(&run.stdout).unwrap();
+    score["metrics_invalid_as_wrong"]["f1_weighted"]
+        .as_f64()
+        .unwrap()
+}
+
+#[test]
+fn a_lora_run_trains_merges_and_beats_its_base_on_b3() {
+    let home = tempfile::tempdir().unwrap();
+    let base = tiny_base(home.path());
+    let (data, held_out) = b3_data(home.path(), 300, 80);
+    // A run directory whose name needs the script's quoting.
+    let run = home.path().join("run $(touch pwned); 'q' x");
+    let started = Instant::now();
+    let launched = launch(
+        home.path(),
+        &base,
+        &data,
+        &run,
+        &[
+            "--max-steps",
+            "300",
+            "--lr",
+            "3e-3",
+            "--lora-rank",
+            "16",
+            "--lora-alpha",
+            "32",
+            "--modules-to-save",
+            "lm_head",
+            "--log-every",
+            "10",
+        ],
+    );
+    assert_eq!(launched.status.code(), Some(0), "{launched:?}");
+    let first = wait_until(home.path(), &run, Duration::from_secs(120), |s| {
+        s["step"].as_u64().unwrap() > 0 || s["state"] != "RUNNING"
+    });
+    let to_first_metrics = started.elapsed();
+    eprintln!("first metrics line after {to_first_metrics:?}: {first}");
+    let done = wait_until(home.path(), &run, Duration::from_secs(600), |s| {
+        s["state"] != "RUNNING" && s["state"] != "PENDING"
+    });
+    assert_eq!(done["state"], "COMPLETED", "{done}");
+    assert_eq!(done["step"], 300);
+    assert!(!home.path().join("pwned").exists() && !run.join("pwned").exists());
+    let metrics = std::fs::read_to_string(run.join("metrics.jsonl")).unwrap();
+    let lines: Vec<Value> = metrics
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    for key in ["step", "epoch", "loss", "lr", "grad_norm", "samples_per_s"] {
+        assert!(lines[0].get(key).is_some(), "{key} in {}", lines[0]);
+    }
+    let first_loss = lines[0]["loss"].as_f64().unwrap();
+    let last_loss = lines[lines.len() - 2]["loss"].as_f64().unwrap();
+    assert!(
+        last_loss < first_loss,
+        "loss fell: {first_loss} → {last_loss}"
+    );
+    eprintln!(
+        "training: {} samples/s, loss {first_loss:.3} → {last_loss:.3}, val_loss {}",
+        done["samples_per_s"], done["val_loss"]
+    );
+
+    let merged = radiochat(&["finetune", "merge", run.to_str().unwrap()], home.path());
+    assert_eq!(merged.status.code(), Some(0), "{merged:?}");
+    let base_f1 = b3_f1(
+        home.path(),
+        &base,
+        &held_out,
+        &home.path().join("bench-base"),
+    );
+    let tuned_f1 = b3_f1(
+        home.path(),
+        &run.join("merged"),
+        &held_out,
+        &home.path().join("bench-tuned"),
+    );
+    eprintln!("B3 F1 (weighted, invalid = wrong): base {base_f1:.3}, fine-tuned {tuned_f1:.3}");
+    assert!(
+        tuned_f1 >= base_f1 + 0.3,
+        "base {base_f1}, fine-tuned {tuned_f1}"
+    );
+}
+
+#[test]
+fn cancelled_and_failed_jobs_say_so() {
+    let home = tempfile::tempdir().unwrap();
+    let base = tiny_base(home.path());
+    let (data, _) = b3_data(home.path(), 20, 4);
+    let long = home.path().join("long");
+    let launched = launch(
+        home.path(),
+        &base,
+        &data,
+        &long,
+        &["--max-steps", "1000000"],
+    );
+    assert_eq!(launched.status.code(), Some(0), "{launched:?}");
+    wait_until(home.path(), &long, Duration::from_secs(120), |s| {
+        s["step"].as_u64().unwrap() > 0
+    });
+    let cancelled = radiochat(&["finetune", "cancel", long.to_str().unwrap()], home.path());
+    assert_eq!(cancelled.status.code(), Some(0), "{cancelled:?}");
+    let s = wait_until(home.path(), &long, Duration::from_secs(30), |s| {
+        s["state"] != "RUNNING"
+    });
+    assert_eq!(s["state"], "CANCELLED", "{s}");
+    assert_bad_input(
+        &radiochat(&["finetune", "cancel", long.to_str().unwrap()], home.path()),
+        &["already ended (CANCELLED)"],
+    );
+
+    let broken = home.path().join("broken");
+    let launched = launch(
+        home.path(),
+        &base,
+        &data,
+        &broken,
+        &["--scheduler", "no-such-schedule"],
+    );
+    assert_eq!(launched.status.code(), Some(0), "{launched:?}");
+    let s = wait_until(home.path(), &broken, Duration::from_secs(120), |s| {
+        s["state"] != "RUNNING"
+    });
+    assert_eq!(s["state"], "FAILED", "{s}");
+    assert_ne!(s["exit_code"], 0);
+    let shown = radiochat(
+        &["finetune", "status", broken.to_str().unwrap()],
+        home.path(),
+    );
+    let text = String::from_utf8_lossy(&shown.stdout);
+    assert!(
+        text.contains("FAILED (exit code") && text.contains("last log lines:"),
+        "{text}"
+    );
+    assert!(
+        text.contains("no-such-schedule"),
+        "the trainer's error is in the tail: {text}"
+    );
+    let logs = radiochat(
+        &["finetune", "logs", broken.to_str().unwrap(), "-n", "5"],
+        home.path(),
+    );
+    assert!(String::from_utf8_lossy(&logs.stdout).contains("no-such-schedule"));
+}
+
+#[test]
+fn launches_that_cannot_work_are_refused() {
+    let home = tempfile::tempdir().unwrap();
+    let base = tiny_base(home.path());
+    let (data, _) = b3_data(home.path(), 6, 2);
+    let out = home.path().join("run");
+    let nowhere = home.path().join("nowhere");
+    assert_bad_input(
+        &launch(home.path(), &nowhere, &data, &out, &[]),
+        &["config.json"],
+    );
+    let gpt2 = home.path().join("gpt2");
+    std::fs::create_dir_all(&gpt2).unwrap();
+    std::fs::write(
+        gpt2.join("config.json"),
+        r#"{"architectures": ["GPT2LMHeadModel"]}"#,
+    )
+    .unwrap();
+    assert_bad_input(
+        &launch(home.path(), &gpt2, &data, &out, &[]),
+        &["cannot fine-tune this base"],
+    );
+    assert_bad_input(
+        &launch(home.path(), &base, &nowhere, &out, &[]),
+        &["train.json", "finetune data"],
+    );
+    let empty = home.path().join("empty");
+    std::fs::create_dir_all(&empty).unwrap();
+    std::fs::write(empty.join("train.json"), "[]").unwrap();
+    assert_bad_input(
+        &launch(home.path(), &base, &empty, &out, &[]),
+        &["no training examples"],
+    );
+    assert_bad_input(
+        &launch(
+            home.path(),
+            &base,
+            &data,
+            &out,
+            &["--python", "/usr/bin/python3"],
+        ),
+        &[
+            "lacks the trainer's packages",
+            "pip install -r trainer/requirements.txt",
+        ],
+    );
+    // No sbatch on PATH.
+    let (b, d, o) = (
+        base.to_str().unwrap(),
+        data.to_str().unwrap(),
+        out.to_str().unwrap(),
+    );
+    let no_slurm = std::process::Command::new(env!("CARGO_BIN_EXE_radiochat"))
+        .args([
+            "finetune",
+            "run",
+            "--base",
+            b,
+            "--data",
+            d,
+            "--out",
+            o,
+            "--launcher",
+            "slurm",
+        ])
+        .env("RADIOCHAT_DATA", home.path().join("data-dir"))
+        .env("RADIOCHAT_CONFIG", home.path().join("config.toml"))
+        .env("PATH", home.path().join("empty-path"))
+        .output()
+        .unwrap();
+    assert_bad_input(&no_slurm, &["SLURM not found on PATH", "--launcher local"]);
+    std::fs::remove_dir_all(&out).unwrap();
+    std::fs::create_dir_all(&out).unwrap();
+    assert_bad_input(
+        &launch(home.path(), &base, &data, &out, &[]),
+        &["exists; choose another --out"],
+    );
+}

@@ -1,0 +1,275 @@
+"""LoRA (or full) fine-tuning of a vision-language model on LLaVA conversation JSON.
+
+Launched by `radiochat finetune run`; runs alone too:
+
+    python trainer/train_lora.py --base MODEL_DIR --data DATA_DIR --out RUN_DIR [--preset v1] ...
+
+DATA_DIR is what `radiochat finetune data` writes (train.json, val.json, images/). The vision
+tower stays frozen; LoRA goes on every linear layer of the language model and the projector
+(or, with --full, those are trained whole). Only the assistant turns are learned (the rest of
+each conversation is masked out of the loss).
+
+Writes, in RUN_DIR: metrics.jsonl (one line per logged step: step, epoch, loss, lr, grad_norm,
+samples_per_s, elapsed_s, total_steps; a last line with val_loss), adapter/ (the PEFT adapter,
+with base.sha256 when --base-sha256 is given) or model/ (with --full), merged/ with --merge,
+and done.json at the end.
+"""
+import argparse
+import json
+import math
+import os
+import random
+import sys
+import time
+import tomllib
+
+PRESETS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "presets.toml")
+DEFAULTS = {
+    "full": False,
+    "lora_rank": 16,
+    "lora_alpha": 32,
+    "lora_dropout": 0.05,
+    "lr": 2e-4,
+    "epochs": 1,
+    "max_steps": 0,
+    "batch_size": 1,
+    "grad_accum": 1,
+    "warmup_ratio": 0.03,
+    "scheduler": "cosine",
+    "min_lr_rate": 0.1,
+    "seed": 0,
+    "weight_decay": 0.0,
+    "max_grad_norm": 1.0,
+}
+VISION_PARTS = ("vision_model", "vision_tower", "visual.blocks", "visual.patch_embed", "image_encoder")
+
+
+def parse_args(argv):
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--base", required=True)
+    p.add_argument("--data", required=True)
+    p.add_argument("--out", required=True)
+    p.add_argument("--preset")
+    for key, value in DEFAULTS.items():
+        flag = "--" + key.replace("_", "-")
+        if isinstance(value, bool):
+            p.add_argument(flag, action="store_true", default=None)
+        else:
+            p.add_argument(flag, type=type(value), default=None)
+    p.add_argument("--target-modules", help="regex of module names (default: every linear layer outside the vision tower)")
+    p.add_argument(
+        "--modules-to-save",
+        default="",
+        help="comma-separated modules trained whole beside the LoRA (e.g. lm_head: a tiny random model's output layer is too weak for LoRA alone)",
+    )
+    p.add_argument("--merge", action="store_true", help="also write the merged model to OUT/merged")
+    p.add_argument("--base-sha256", help="recorded in adapter/base.sha256")
+    p.add_argument(
+        "--system-prompt",
+        default="You are an AI assistant specialized in radio astronomical topics.",
+        help="system message put before every conversation (radio-llava's, which radiochat's benchmarks send too; empty for none)",
+    )
+    p.add_argument("--log-every", type=int, default=1)
+    p.add_argument("--device", default="auto", help="auto, cpu or cuda")
+    return p.parse_args(argv)
+
+
+def settings(args):
+    """Defaults, then the preset, then flags given."""
+    out = dict(DEFAULTS)
+    if args.preset:
+        with open(PRESETS, "rb") as f:
+            presets = tomllib.load(f)
+        if args.preset not in presets:
+            sys.exit(f"train_lora.py: unknown preset {args.preset!r} (known: {', '.join(presets)})")
+        out.update(presets[args.preset])
+    for key in DEFAULTS:
+        value = getattr(args, key)
+        if value is not None:
+            out[key] = value
+    return out
+
+
+def is_vision(name):
+    return any(part in name for part in VISION_PARTS)
+
+
+def conversation_messages(record):
+    """LLaVA turns → chat messages; the image goes with the first human turn."""
+    messages = []
+    for i, turn in enumerate(record["conversations"]):
+        role = "user" if turn["from"] == "human" else "assistant"
+        text = turn["value"]
+        content = []
+        if i == 0 and text.startswith("<image>"):
+            content.append({"type": "image"})
+            text = text[len("<image>"):].lstrip("\n")
+        content.append({"type": "text", "text": text})
+        messages.append({"role": role, "content": content})
+    return messages
+
+
+class Encoder:
+    """Tokenised examples with the loss on assistant tokens only."""
+
+    def __init__(self, processor, data_dir, system_prompt):
+        self.processor = processor
+        self.data_dir = data_dir
+        self.system = [{"role": "system", "content": [{"type": "text", "text": system_prompt}]}] if system_prompt else []
+        self.template = getattr(processor, "chat_template", None) or processor.tokenizer.chat_template
+
+    def text(self, messages, generation_prompt=False):
+        return self.processor.apply_chat_template(
+            messages, tokenize=False, add_generation_prompt=generation_prompt, chat_template=self.template
+        )
+
+    def tokens(self, text, image):
+        return self.processor(text=[text], images=[[image]], return_tensors="pt")
+
+    def encode(self, record):
+        from PIL import Image
+
+        image = Image.open(os.path.join(self.data_dir, record["image"])).convert("RGB")
+        messages = self.system + conversation_messages(record)
+        batch = self.tokens(self.text(messages), image)
+        ids = batch["input_ids"][0]
+        labels = ids.clone().fill_(-100)
+        for i, message in enumerate(messages):
+            if message["role"] != "assistant":
+                continue
+            start = self.tokens(self.text(messages[:i], generation_prompt=True), image)["input_ids"].shape[1]
+            end = self.tokens(self.text(messages[: i + 1]), image)["input_ids"].shape[1]
+            labels[start:end] = ids[start:end]
+        batch["labels"] = labels.unsqueeze(0)
+        return batch
+
+
+def main(argv):
+    args = parse_args(argv)
+    cfg = settings(args)
+    try:
+        import torch
+        from transformers import AutoModelForImageTextToText, AutoProcessor, get_scheduler
+    except ImportError as e:
+        sys.exit(f"train_lora.py: {e}; install the trainer's requirements: pip install -r trainer/requirements.txt")
+
+    random.seed(cfg["seed"])
+    torch.manual_seed(cfg["seed"])
+    device = args.device if args.device != "auto" else ("cuda" if torch.cuda.is_available() else "cpu")
+    dtype = torch.bfloat16 if device == "cuda" and torch.cuda.is_bf16_supported() else torch.float32
+    os.makedirs(args.out, exist_ok=True)
+
+    processor = AutoProcessor.from_pretrained(args.base)
+    model = AutoModelForImageTextToText.from_pretrained(args.base, dtype=dtype)
+    for name, parameter in model.named_parameters():
+        parameter.requires_grad = not is_vision(name)
+    if not cfg["full"]:
+        from peft import LoraConfig, get_peft_model
+
+        targets = args.target_modules or [
+            name
+            for name, module in model.named_modules()
+            if isinstance(module, torch.nn.Linear) and not is_vision(name) and not name.endswith("lm_head")
+        ]
+        model = get_peft_model(
+            model,
+            LoraConfig(
+                r=cfg["lora_rank"],
+                lora_alpha=cfg["lora_alpha"],
+                lora_dropout=cfg["lora_dropout"],
+                target_modules=targets,
+                modules_to_save=[m for m in args.modules_to_save.split(",") if m] or None,
+            ),
+        )
+    model.to(device)
+    trainable = [p for p in model.parameters() if p.requires_grad]
+
+    encoder = Encoder(processor, args.data, args.system_prompt)
+    with open(os.path.join(args.data, "train.json")) as f:
+        train = [encoder.encode(r) for r in json.load(f)]
+    val_path = os.path.join(args.data, "val.json")
+    val = []
+    if os.path.exists(val_path):
+        with open(val_path) as f:
+            val = [encoder.encode(r) for r in json.load(f)]
+    if not train:
+        sys.exit(f"train_lora.py: {args.data}/train.json has no examples")
+
+    per_step = cfg["batch_size"] * cfg["grad_accum"]
+    steps_per_epoch = math.ceil(len(train) / per_step)
+    total = cfg["max_steps"] or steps_per_epoch * cfg["epochs"]
+    optimizer = torch.optim.AdamW(trainable, lr=cfg["lr"], weight_decay=cfg["weight_decay"])
+    extra = {"min_lr_rate": cfg["min_lr_rate"]} if cfg["scheduler"] == "cosine_with_min_lr" else {}
+    scheduler = get_scheduler(
+        cfg["scheduler"],
+        optimizer,
+        num_warmup_steps=int(cfg["warmup_ratio"] * total),
+        num_training_steps=total,
+        scheduler_specific_kwargs=extra,
+    )
+
+    def loss_of(example):
+        batch = {k: v.to(device) for k, v in example.items()}
+        if "pixel_values" in batch:
+            batch["pixel_values"] = batch["pixel_values"].to(dtype)
+        return model(**batch).loss
+
+    metrics = open(os.path.join(args.out, "metrics.jsonl"), "a", buffering=1)
+    order = list(range(len(train)))
+    started = time.time()
+    seen = 0
+    model.train()
+    for step in range(1, total + 1):
+        optimizer.zero_grad()
+        losses = []
+        for _ in range(per_step):
+            if seen % len(train) == 0:
+                random.shuffle(order)
+            example = train[order[seen % len(train)]]
+            seen += 1
+            loss = loss_of(example) / per_step
+            loss.backward()
+            losses.append(loss.item() * per_step)
+        grad_norm = torch.nn.utils.clip_grad_norm_(trainable, cfg["max_grad_norm"]).item()
+        optimizer.step()
+        scheduler.step()
+        if step % args.log_every == 0 or step == total:
+            elapsed = time.time() - started
+            line = {
+                "step": step,
+                "epoch": seen / len(train),
+                "loss": sum(losses) / len(losses),
+                "lr": scheduler.get_last_lr()[0],
+                "grad_norm": grad_norm,
+                "samples_per_s": seen / max(elapsed, 1e-9),
+                "elapsed_s": elapsed,
+                "total_steps": total,
+            }
+            metrics.write(json.dumps(line) + "\n")
+
+    model.eval()
+    if val:
+        with torch.no_grad():
+            val_loss = sum(loss_of(e).item() for e in val) / len(val)
+        metrics.write(json.dumps({"step": total, "val_loss": val_loss}) + "\n")
+    metrics.close()
+
+    if cfg["full"]:
+        model.save_pretrained(os.path.join(args.out, "model"), safe_serialization=True)
+        processor.save_pretrained(os.path.join(args.out, "model"))
+    else:
+        adapter = os.path.join(args.out, "adapter")
+        model.save_pretrained(adapter)
+        if args.base_sha256:
+            with open(os.path.join(adapter, "base.sha256"), "w") as f:
+                f.write(args.base_sha256 + "\n")
+        if args.merge:
+            merged = model.merge_and_unload()
+            merged.save_pretrained(os.path.join(args.out, "merged"), safe_serialization=True)
+            processor.save_pretrained(os.path.join(args.out, "merged"))
+    with open(os.path.join(args.out, "done.json"), "w") as f:
+        json.dump({"steps": total, "examples": len(train), "seconds": time.time() - started}, f)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
