@@ -3,7 +3,7 @@
 # Idempotent: packages already present are not reinstalled.
 set -euo pipefail
 
-packages=(build-essential pkg-config make tmux python3-venv)
+packages=(build-essential pkg-config make tmux python3-venv slurm-wlm munge)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
@@ -31,3 +31,6 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ]; then
   "$venv/bin/pip" install -q --disable-pip-version-check -r "$requirements"
   echo "$wanted" > "$stamp"
 fi
+
+# A one-node SLURM cluster for the fine-tune tests' real sbatch jobs (started again after a reboot).
+"$(dirname "$0")/slurm-local.sh"

@@ -7,8 +7,11 @@ use radiochat::engine::{LoadSpec, tiny::Scale};
 use std::io::Write;
 use std::path::PathBuf;
 
+mod bench_cli;
 mod chat_cli;
 mod cli;
+mod cli_finetune;
+mod finetune_cli;
 use cli::*;
 
 fn main() {
@@ -22,160 +25,6 @@ fn main() {
         }
     };
     std::process::exit(code);
-}
-
-fn run_bench_command(config: &Option<PathBuf>, command: BenchCommand) -> CommandResult<i32> {
-    match command {
-        BenchCommand::Run(run) => return run_bench_run(config, *run),
-        BenchCommand::Compare { runs, md } => {
-            let compared = commands::bench::compare(&runs)?;
-            commands::bench::compare_lines(&compared, md)
-                .iter()
-                .for_each(|l| println!("{l}"));
-        }
-        BenchCommand::Tasks { tasks_dir } => {
-            for task in commands::bench::tasks(tasks_dir.as_deref())? {
-                let kind = if task.multi_label {
-                    "multi-label"
-                } else {
-                    "single-label"
-                };
-                println!(
-                    "{:<4} {:<26} {:<13} {}  [{}]",
-                    task.id,
-                    task.key,
-                    kind,
-                    task.title,
-                    task.classes.join(", ")
-                );
-            }
-        }
-        BenchCommand::Score {
-            predictions,
-            task,
-            parse,
-            tasks_dir,
-            json,
-        } => {
-            let mode = parse.parse().map_err(CommandError::bad)?;
-            let mut warn = |w: &str| eprintln!("warning: {w}");
-            let score =
-                commands::bench::score(&predictions, &task, mode, tasks_dir.as_deref(), &mut warn)?;
-            if json {
-                print_json(&score)?;
-            } else {
-                commands::bench::score_lines(&score)
-                    .iter()
-                    .for_each(|l| println!("{l}"));
-            }
-        }
-    }
-    Ok(0)
-}
-
-fn run_bench_run(config: &Option<PathBuf>, run: BenchRunCli) -> CommandResult<i32> {
-    use std::io::IsTerminal;
-    let flags = Flags {
-        max_tokens: run.max_tokens,
-        ..model_flags(&run.model)
-    };
-    let args = commands::bench_run::BenchRunArgs {
-        settings: settings(config, flags)?,
-        flags: run.run,
-        demo: run.demo,
-    };
-    let tty = std::io::stderr().is_terminal();
-    let mut last_shown = 0usize;
-    let mut on_progress = |p: &commands::bench_run::Progress| {
-        let line = format!(
-            "{}/{} items ({} resumed) · {:.1} items/s · ETA {:.0} s · accuracy {:.3} · {} invalid · {} errors",
-            p.done,
-            p.total,
-            p.resumed,
-            p.items_per_s,
-            p.eta_s,
-            p.accuracy(),
-            p.invalid,
-            p.errors
-        );
-        if tty {
-            eprint!("\r{line}\x1b[K");
-        } else if p.done == p.total || p.done >= last_shown + p.total.div_ceil(10).max(1) {
-            last_shown = p.done;
-            eprintln!("{line}");
-        }
-    };
-    let runtime = runtime()?;
-    let outcome = commands::bench_run::run(args, &runtime, &mut on_progress)?;
-    if tty {
-        eprintln!();
-    }
-    if let Some(skipped) = &outcome.skipped {
-        eprintln!("note: {skipped}");
-    }
-    if run.json {
-        print_json(&outcome.score)?;
-    } else {
-        commands::bench::score_lines(&outcome.score)
-            .iter()
-            .for_each(|l| println!("{l}"));
-        println!("run directory: {}", outcome.dir.display());
-    }
-    Ok(0)
-}
-
-fn run_finetune(run: FinetuneRunCli) -> CommandResult<i32> {
-    use radiochat::finetune::spec::{SlurmOptions, TrainOptions};
-    let args = commands::finetune::FinetuneRunArgs {
-        base: run.base,
-        data: run.data,
-        out: run.out,
-        train: TrainOptions {
-            preset: run.preset,
-            full: run.full,
-            lora_rank: run.lora_rank,
-            lora_alpha: run.lora_alpha,
-            lora_dropout: run.lora_dropout,
-            lr: run.lr,
-            epochs: run.epochs,
-            max_steps: run.max_steps,
-            batch_size: run.batch_size,
-            grad_accum: run.grad_accum,
-            warmup_ratio: run.warmup_ratio,
-            scheduler: run.scheduler,
-            min_lr_rate: run.min_lr_rate,
-            seed: run.seed,
-            modules_to_save: run.modules_to_save,
-            log_every: run.log_every,
-        },
-        launcher: run.launcher.parse().map_err(CommandError::bad)?,
-        slurm: SlurmOptions {
-            partition: run.partition,
-            gpus: run.gpus,
-            cpus: run.cpus,
-            mem: run.mem,
-            time: run.time,
-            account: run.account,
-            qos: run.qos,
-        },
-        python: run.python,
-    };
-    let launched = commands::finetune::run(args)?;
-    if run.json {
-        print_json(&launched)?;
-    } else {
-        let how = match (&launched.job.slurm_job, launched.job.pid) {
-            (Some(id), _) => format!("SLURM job {id}"),
-            (None, Some(pid)) => format!("pid {pid}"),
-            _ => "started".into(),
-        };
-        println!("{}: launched ({how})", launched.run.display());
-        println!(
-            "watch it: radiochat finetune status {}",
-            launched.run.display()
-        );
-    }
-    Ok(0)
 }
 
 /// Pretty JSON on stdout (the `--json` form of every command).
@@ -213,81 +62,8 @@ fn run(cli: Cli) -> CommandResult<i32> {
     };
     match command {
         Command::Ask(ask) => run_ask(&cli.config, ask),
-        Command::Bench(command) => run_bench_command(&cli.config, command),
-        Command::Finetune(FinetuneCommand::Run(run)) => run_finetune(*run),
-        Command::Finetune(FinetuneCommand::Status { run, lines, json }) => {
-            let runs = match run {
-                Some(run) => vec![run],
-                None => commands::finetune::runs(),
-            };
-            let statuses = runs
-                .iter()
-                .map(|r| commands::finetune::status(r, lines))
-                .collect::<Result<Vec<_>, _>>()?;
-            if json {
-                print_json(&statuses)?;
-            } else if statuses.is_empty() {
-                println!("no fine-tune runs yet (radiochat finetune run starts one)");
-            } else {
-                statuses
-                    .iter()
-                    .flat_map(commands::finetune::status_lines)
-                    .for_each(|l| println!("{l}"));
-            }
-            Ok(0)
-        }
-        Command::Finetune(FinetuneCommand::Logs { run, lines }) => {
-            radiochat::finetune::job::read_record(&run).map_err(CommandError::bad)?;
-            radiochat::finetune::job::log_tail(&run, lines)
-                .iter()
-                .for_each(|l| println!("{l}"));
-            Ok(0)
-        }
-        Command::Finetune(FinetuneCommand::Cancel { run }) => {
-            commands::finetune::cancel(&run)?;
-            println!("{}: cancelled", run.display());
-            Ok(0)
-        }
-        Command::Finetune(FinetuneCommand::Merge {
-            run,
-            base,
-            out,
-            json,
-        }) => {
-            let merged = commands::finetune::merge(&run, base.as_deref(), out.as_deref())?;
-            if json {
-                print_json(&merged)?;
-            } else {
-                println!(
-                    "{}: {} tensors merged, {} replaced",
-                    merged.out.display(),
-                    merged.merged,
-                    merged.replaced
-                );
-            }
-            Ok(0)
-        }
-        Command::Finetune(FinetuneCommand::Data(data)) => {
-            let spec = radiochat::finetune::data::DataSpec {
-                sources: data.from,
-                out: data.out,
-                tasks: data.tasks,
-                describe: data.describe,
-                val: data.val,
-                seed: data.seed,
-                exclude: data.exclude,
-                transform: settings(&cli.config, image_flags(&data.image))?.transform(),
-            };
-            let summary = commands::finetune::data(&spec)?;
-            if data.json {
-                print_json(&summary)?;
-            } else {
-                commands::finetune::data_lines(&spec, &summary)
-                    .iter()
-                    .for_each(|l| println!("{l}"));
-            }
-            Ok(0)
-        }
+        Command::Bench(command) => bench_cli::run(&cli.config, command),
+        Command::Finetune(command) => finetune_cli::run(&cli.config, command),
         Command::Sessions(command) => chat_cli::run_sessions(&cli.config, chat_flags, command),
         Command::Model(ModelCommand::Tiny {
             arch,

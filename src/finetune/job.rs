@@ -46,14 +46,21 @@ pub fn script(spec: &RunSpec, dir: &Path) -> String {
     text
 }
 
-fn sbatch_directives(slurm: &SlurmOptions, dir: &Path) -> String {
-    let mut lines = vec![
+/// sbatch's options: given on its command line (argv needs no quoting, and `%` in a path is
+/// escaped for SLURM's filename patterns), and repeated as `#SBATCH` lines in job.sh where
+/// the value is safe there (sbatch splits those lines at spaces), so the script documents
+/// itself and can be resubmitted by hand.
+pub fn sbatch_options(slurm: &SlurmOptions, dir: &Path) -> Vec<String> {
+    let mut options = vec![
         "--job-name=radiochat-finetune".to_string(),
-        format!("--output={}", dir.join(LOG_FILE).display()),
+        format!(
+            "--output={}",
+            dir.join(LOG_FILE).display().to_string().replace('%', "%%")
+        ),
     ];
     let mut add = |name: &str, value: Option<String>| {
         if let Some(v) = value {
-            lines.push(format!("--{name}={v}"));
+            options.push(format!("--{name}={v}"));
         }
     };
     add("partition", slurm.partition.clone());
@@ -63,10 +70,14 @@ fn sbatch_directives(slurm: &SlurmOptions, dir: &Path) -> String {
     add("time", slurm.time.clone());
     add("account", slurm.account.clone());
     add("qos", slurm.qos.clone());
-    // #SBATCH lines are not shell-parsed: a value with a newline would end the directive.
-    lines
+    options
+}
+
+fn sbatch_directives(slurm: &SlurmOptions, dir: &Path) -> String {
+    sbatch_options(slurm, dir)
         .iter()
-        .map(|l| format!("#SBATCH {}\n", l.replace('\n', " ")))
+        .filter(|o| !o.contains(|c: char| c.is_whitespace() || c == '"' || c == '\''))
+        .map(|o| format!("#SBATCH {o}\n"))
         .collect()
 }
 
@@ -77,7 +88,7 @@ pub fn launch(spec: &RunSpec, dir: &Path) -> Result<JobRecord, String> {
         .map_err(|e| format!("{}: {e}", script_path.display()))?;
     let record = match spec.launcher {
         Launcher::Local => launch_local(&script_path, dir)?,
-        Launcher::Slurm => launch_slurm(&script_path)?,
+        Launcher::Slurm => launch_slurm(&script_path, &sbatch_options(&spec.slurm, dir))?,
     };
     let text = serde_json::to_string_pretty(&record).map_err(|e| e.to_string())?;
     crate::chat::transcript::write_atomically(&dir.join(JOB_FILE), text.as_bytes())
@@ -121,9 +132,10 @@ fn launch_local(script: &Path, dir: &Path) -> Result<JobRecord, String> {
     })
 }
 
-fn launch_slurm(script: &Path) -> Result<JobRecord, String> {
+fn launch_slurm(script: &Path, options: &[String]) -> Result<JobRecord, String> {
     let out = std::process::Command::new("sbatch")
         .arg("--parsable")
+        .args(options)
         .arg(script)
         .output()
         .map_err(|e| match e.kind() {

@@ -1,0 +1,139 @@
+//! `radiochat finetune …`: runs the fine-tune commands and prints their results.
+
+use crate::cli::{FinetuneCommand, FinetuneRunCli};
+use crate::{image_flags, print_json, settings};
+use radiochat::commands::{self, CommandError, CommandResult};
+use std::path::PathBuf;
+
+pub fn run(config: &Option<PathBuf>, command: FinetuneCommand) -> CommandResult<i32> {
+    match command {
+        FinetuneCommand::Run(run) => run_finetune(*run),
+        FinetuneCommand::Status { run, lines, json } => {
+            let runs = match run {
+                Some(run) => vec![run],
+                None => commands::finetune::runs(),
+            };
+            let statuses = runs
+                .iter()
+                .map(|r| commands::finetune::status(r, lines))
+                .collect::<Result<Vec<_>, _>>()?;
+            if json {
+                print_json(&statuses)?;
+            } else if statuses.is_empty() {
+                println!("no fine-tune runs yet (radiochat finetune run starts one)");
+            } else {
+                statuses
+                    .iter()
+                    .flat_map(commands::finetune::status_lines)
+                    .for_each(|l| println!("{l}"));
+            }
+            Ok(0)
+        }
+        FinetuneCommand::Logs { run, lines } => {
+            radiochat::finetune::job::read_record(&run).map_err(CommandError::bad)?;
+            radiochat::finetune::job::log_tail(&run, lines)
+                .iter()
+                .for_each(|l| println!("{l}"));
+            Ok(0)
+        }
+        FinetuneCommand::Cancel { run } => {
+            commands::finetune::cancel(&run)?;
+            println!("{}: cancelled", run.display());
+            Ok(0)
+        }
+        FinetuneCommand::Merge {
+            run,
+            base,
+            out,
+            json,
+        } => {
+            let merged = commands::finetune::merge(&run, base.as_deref(), out.as_deref())?;
+            if json {
+                print_json(&merged)?;
+            } else {
+                println!(
+                    "{}: {} tensors merged, {} replaced",
+                    merged.out.display(),
+                    merged.merged,
+                    merged.replaced
+                );
+            }
+            Ok(0)
+        }
+        FinetuneCommand::Data(data) => {
+            let spec = radiochat::finetune::data::DataSpec {
+                sources: data.from,
+                out: data.out,
+                tasks: data.tasks,
+                describe: data.describe,
+                val: data.val,
+                seed: data.seed,
+                exclude: data.exclude,
+                transform: settings(config, image_flags(&data.image))?.transform(),
+            };
+            let summary = commands::finetune::data(&spec)?;
+            if data.json {
+                print_json(&summary)?;
+            } else {
+                commands::finetune::data_lines(&spec, &summary)
+                    .iter()
+                    .for_each(|l| println!("{l}"));
+            }
+            Ok(0)
+        }
+    }
+}
+
+fn run_finetune(run: FinetuneRunCli) -> CommandResult<i32> {
+    use radiochat::finetune::spec::{SlurmOptions, TrainOptions};
+    let args = commands::finetune::FinetuneRunArgs {
+        base: run.base,
+        data: run.data,
+        out: run.out,
+        train: TrainOptions {
+            preset: run.preset,
+            full: run.full,
+            lora_rank: run.lora_rank,
+            lora_alpha: run.lora_alpha,
+            lora_dropout: run.lora_dropout,
+            lr: run.lr,
+            epochs: run.epochs,
+            max_steps: run.max_steps,
+            batch_size: run.batch_size,
+            grad_accum: run.grad_accum,
+            warmup_ratio: run.warmup_ratio,
+            scheduler: run.scheduler,
+            min_lr_rate: run.min_lr_rate,
+            seed: run.seed,
+            modules_to_save: run.modules_to_save,
+            log_every: run.log_every,
+        },
+        launcher: run.launcher.parse().map_err(CommandError::bad)?,
+        slurm: SlurmOptions {
+            partition: run.partition,
+            gpus: run.gpus,
+            cpus: run.cpus,
+            mem: run.mem,
+            time: run.time,
+            account: run.account,
+            qos: run.qos,
+        },
+        python: run.python,
+    };
+    let launched = commands::finetune::run(args)?;
+    if run.json {
+        print_json(&launched)?;
+    } else {
+        let how = match (&launched.job.slurm_job, launched.job.pid) {
+            (Some(id), _) => format!("SLURM job {id}"),
+            (None, Some(pid)) => format!("pid {pid}"),
+            _ => "started".into(),
+        };
+        println!("{}: launched ({how})", launched.run.display());
+        println!(
+            "watch it: radiochat finetune status {}",
+            launched.run.display()
+        );
+    }
+    Ok(0)
+}
