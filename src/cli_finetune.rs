@@ -27,6 +27,27 @@ pub enum FinetuneCommand {
     },
     /// Stop a running job (its process group, or scancel).
     Cancel { run: PathBuf },
+    /// Benchmark the run's base and fine-tuned model (merged if needed) side by side.
+    Eval {
+        run: PathBuf,
+        /// Benchmark tasks, comma-separated (B1…B6).
+        #[arg(long, value_delimiter = ',', required = true)]
+        bench: Vec<String>,
+        /// radio-llava dataset JSON (held out from training).
+        #[arg(long)]
+        data: PathBuf,
+        #[arg(long)]
+        limit: Option<usize>,
+        #[arg(long, default_value_t = 1)]
+        concurrency: usize,
+        #[arg(long)]
+        max_tokens: Option<usize>,
+        /// Markdown tables.
+        #[arg(long)]
+        md: bool,
+        #[arg(long)]
+        json: bool,
+    },
     /// Merge a LoRA adapter into its base model's weights (a directory the engine loads).
     Merge {
         /// A fine-tune run directory (its adapter/), or a PEFT adapter directory.

@@ -3,10 +3,49 @@
 use crate::cli::{FinetuneCommand, FinetuneRunCli};
 use crate::{image_flags, print_json, settings};
 use radiochat::commands::{self, CommandError, CommandResult};
+use radiochat::config::Flags;
 use std::path::PathBuf;
 
 pub fn run(config: &Option<PathBuf>, command: FinetuneCommand) -> CommandResult<i32> {
     match command {
+        FinetuneCommand::Eval {
+            run,
+            bench,
+            data,
+            limit,
+            concurrency,
+            max_tokens,
+            md,
+            json,
+        } => {
+            let flags = Flags {
+                max_tokens,
+                ..Flags::default()
+            };
+            let args = commands::finetune_eval::EvalArgs {
+                settings: settings(config, flags)?,
+                run,
+                benches: bench,
+                data,
+                limit,
+                concurrency,
+            };
+            let runtime = crate::runtime()?;
+            let mut on_progress = |label: &str, p: &commands::bench_run::Progress| {
+                if p.done == p.total {
+                    eprintln!("{label}: {}/{} items", p.done, p.total);
+                }
+            };
+            let pairs = commands::finetune_eval::eval(&args, &runtime, &mut on_progress)?;
+            if json {
+                print_json(&pairs)?;
+            } else {
+                commands::finetune_eval::eval_lines(&pairs, md)
+                    .iter()
+                    .for_each(|l| println!("{l}"));
+            }
+            Ok(0)
+        }
         FinetuneCommand::Run(run) => run_finetune(*run),
         FinetuneCommand::Status { run, lines, json } => {
             let runs = match run {

@@ -83,29 +83,6 @@ fn wait_until(home: &Path, run: &Path, limit: Duration, done: impl Fn(&Value) ->
     }
 }
 
-/// F1 (weighted, invalid answers counted wrong) of `model` on B3 over `data`.
-fn b3_f1(home: &Path, model: &Path, data: &Path, out: &Path) -> f64 {
-    let (m, d, o) = (
-        model.to_str().unwrap(),
-        data.to_str().unwrap(),
-        out.to_str().unwrap(),
-    );
-    let args = ["bench", "run", "B3", "--data", d, "--model", m, "--out", o];
-    let run = radiochat(
-        &[
-            &args[..],
-            &["--max-tokens", "8", "--concurrency", "4", "--json"],
-        ]
-        .concat(),
-        home,
-    );
-    assert_eq!(run.status.code(), Some(0), "{run:?}");
-    let score: Value = serde_json::from_slice(&run.stdout).unwrap();
-    score["metrics_invalid_as_wrong"]["f1_weighted"]
-        .as_f64()
-        .unwrap()
-}
-
 #[test]
 fn a_lora_run_trains_merges_and_beats_its_base_on_b3() {
     let home = tempfile::tempdir().unwrap();
@@ -165,24 +142,46 @@ fn a_lora_run_trains_merges_and_beats_its_base_on_b3() {
         done["samples_per_s"], done["val_loss"]
     );
 
-    let merged = radiochat(&["finetune", "merge", run.to_str().unwrap()], home.path());
-    assert_eq!(merged.status.code(), Some(0), "{merged:?}");
-    let base_f1 = b3_f1(
+    // `finetune eval` merges the adapter and benchmarks base and fine-tuned model.
+    let (r, h) = (run.to_str().unwrap(), held_out.to_str().unwrap());
+    let args = [
+        "finetune",
+        "eval",
+        r,
+        "--bench",
+        "B3",
+        "--data",
+        h,
+        "--max-tokens",
+        "8",
+    ];
+    let eval = radiochat(
+        &[&args[..], &["--concurrency", "4", "--json"]].concat(),
         home.path(),
-        &base,
-        &held_out,
-        &home.path().join("bench-base"),
     );
-    let tuned_f1 = b3_f1(
-        home.path(),
-        &run.join("merged"),
-        &held_out,
-        &home.path().join("bench-tuned"),
-    );
+    assert_eq!(eval.status.code(), Some(0), "{eval:?}");
+    assert!(run.join("merged/config.json").exists());
+    let pairs: Value = serde_json::from_slice(&eval.stdout).unwrap();
+    let f1 = |side: &str| {
+        pairs[0][side]["score"]["metrics_invalid_as_wrong"]["f1_weighted"]
+            .as_f64()
+            .unwrap()
+    };
+    let (base_f1, tuned_f1) = (f1("base"), f1("tuned"));
     eprintln!("B3 F1 (weighted, invalid = wrong): base {base_f1:.3}, fine-tuned {tuned_f1:.3}");
     assert!(
         tuned_f1 >= base_f1 + 0.3,
         "base {base_f1}, fine-tuned {tuned_f1}"
+    );
+    // Run again: both benchmark runs are finished and are read, not repeated; the table prints.
+    let table = radiochat(
+        &["finetune", "eval", r, "--bench", "B3", "--data", h],
+        home.path(),
+    );
+    let text = String::from_utf8_lossy(&table.stdout);
+    assert!(
+        text.contains("F1 (weighted)") && text.contains("merged"),
+        "{text}"
     );
 }
 

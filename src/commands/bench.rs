@@ -75,6 +75,7 @@ pub fn score_lines(score: &Score) -> Vec<String> {
 }
 
 /// One run of a comparison: its directory, what it ran, its score.
+#[derive(Debug, Clone, serde::Serialize)]
 pub struct ComparedRun {
     pub dir: std::path::PathBuf,
     pub info: crate::bench::run_dir::RunInfo,
