@@ -62,6 +62,18 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Time the tiny fine-tune: start-up to the first metrics line, samples/s (a benchmark).
+    BenchFinetune {
+        /// Synthetic images to build the training set from.
+        #[arg(long, default_value_t = 300)]
+        images: usize,
+        #[arg(long, default_value_t = 300)]
+        steps: usize,
+        #[arg(long)]
+        python: Option<PathBuf>,
+        #[arg(long)]
+        json: bool,
+    },
     /// Show an image in the terminal as the model sees it; --png writes the model input.
     View(ViewCli),
     /// Print a FITS header summary (shape, BITPIX, units, axes, beam, frequency, centre).

@@ -65,74 +65,8 @@ pub enum FinetuneCommand {
 
 #[derive(Args)]
 pub struct FinetuneRunCli {
-    /// Base model directory (Hugging Face layout).
-    #[arg(long)]
-    pub base: PathBuf,
-    /// Training data directory (from `finetune data`).
-    #[arg(long)]
-    pub data: PathBuf,
-    /// Run directory (default: DATA_DIR/finetune/TIME).
-    #[arg(long)]
-    pub out: Option<PathBuf>,
-    /// v1…v6 (trainer/presets.toml); flags override it.
-    #[arg(long)]
-    pub preset: Option<String>,
-    /// Train the language model and projector whole instead of a LoRA.
-    #[arg(long)]
-    pub full: bool,
-    #[arg(long)]
-    pub lora_rank: Option<usize>,
-    #[arg(long)]
-    pub lora_alpha: Option<f64>,
-    #[arg(long)]
-    pub lora_dropout: Option<f64>,
-    #[arg(long)]
-    pub lr: Option<f64>,
-    #[arg(long)]
-    pub epochs: Option<usize>,
-    /// Stop after N optimizer steps (overrides epochs).
-    #[arg(long)]
-    pub max_steps: Option<usize>,
-    #[arg(long)]
-    pub batch_size: Option<usize>,
-    #[arg(long)]
-    pub grad_accum: Option<usize>,
-    #[arg(long)]
-    pub warmup_ratio: Option<f64>,
-    /// linear, cosine, cosine_with_min_lr, constant, constant_with_warmup.
-    #[arg(long)]
-    pub scheduler: Option<String>,
-    #[arg(long)]
-    pub min_lr_rate: Option<f64>,
-    #[arg(long)]
-    pub seed: Option<u64>,
-    /// Modules trained whole beside the LoRA, comma-separated (e.g. lm_head).
-    #[arg(long, value_delimiter = ',')]
-    pub modules_to_save: Vec<String>,
-    /// Metrics line every N steps.
-    #[arg(long)]
-    pub log_every: Option<usize>,
-    /// local (a detached process) or slurm (sbatch).
-    #[arg(long, default_value = "local")]
-    pub launcher: String,
-    #[arg(long)]
-    pub partition: Option<String>,
-    #[arg(long)]
-    pub gpus: Option<usize>,
-    #[arg(long)]
-    pub cpus: Option<usize>,
-    #[arg(long)]
-    pub mem: Option<String>,
-    /// Wall-time limit, HH:MM(:SS).
-    #[arg(long)]
-    pub time: Option<String>,
-    #[arg(long)]
-    pub account: Option<String>,
-    #[arg(long)]
-    pub qos: Option<String>,
-    /// Python with the trainer's packages (default: $RADIOCHAT_PY_VENV/bin/python, else python3).
-    #[arg(long)]
-    pub python: Option<PathBuf>,
+    #[command(flatten)]
+    pub flags: radiochat::commands::finetune::LaunchFlags,
     #[arg(long)]
     pub json: bool,
 }

@@ -124,41 +124,7 @@ pub fn run(config: &Option<PathBuf>, command: FinetuneCommand) -> CommandResult<
 }
 
 fn run_finetune(run: FinetuneRunCli) -> CommandResult<i32> {
-    use radiochat::finetune::spec::{SlurmOptions, TrainOptions};
-    let args = commands::finetune::FinetuneRunArgs {
-        base: run.base,
-        data: run.data,
-        out: run.out,
-        train: TrainOptions {
-            preset: run.preset,
-            full: run.full,
-            lora_rank: run.lora_rank,
-            lora_alpha: run.lora_alpha,
-            lora_dropout: run.lora_dropout,
-            lr: run.lr,
-            epochs: run.epochs,
-            max_steps: run.max_steps,
-            batch_size: run.batch_size,
-            grad_accum: run.grad_accum,
-            warmup_ratio: run.warmup_ratio,
-            scheduler: run.scheduler,
-            min_lr_rate: run.min_lr_rate,
-            seed: run.seed,
-            modules_to_save: run.modules_to_save,
-            log_every: run.log_every,
-        },
-        launcher: run.launcher.parse().map_err(CommandError::bad)?,
-        slurm: SlurmOptions {
-            partition: run.partition,
-            gpus: run.gpus,
-            cpus: run.cpus,
-            mem: run.mem,
-            time: run.time,
-            account: run.account,
-            qos: run.qos,
-        },
-        python: run.python,
-    };
+    let args = run.flags.into_args()?;
     let launched = commands::finetune::run(args)?;
     if run.json {
         print_json(&launched)?;

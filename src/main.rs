@@ -163,6 +163,25 @@ fn run(cli: Cli) -> CommandResult<i32> {
             }
             Ok(0)
         }
+        Command::BenchFinetune {
+            images,
+            steps,
+            python,
+            json,
+        } => {
+            if images == 0 || steps == 0 {
+                return Err(CommandError::bad("--images and --steps must be at least 1"));
+            }
+            let timing = commands::bench_finetune::run(images, steps, python)?;
+            if json {
+                print_json(&timing)?;
+            } else {
+                commands::bench_finetune::lines(&timing)
+                    .iter()
+                    .for_each(|l| println!("{l}"));
+            }
+            Ok(0)
+        }
         Command::BenchTui(bench) => {
             let report = commands::bench_tui::run(&commands::bench_tui::BenchTuiArgs {
                 starts: bench.starts,

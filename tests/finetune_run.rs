@@ -9,40 +9,14 @@ use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-fn tiny_base(home: &Path) -> PathBuf {
-    let base = home.join("base");
-    let made = radiochat(&["model", "tiny", base.to_str().unwrap()], home);
-    assert_eq!(made.status.code(), Some(0), "{made:?}");
-    base
-}
-
-/// Training data for B3 from one synthetic sky, with a second sky held out for the benchmark.
-fn b3_data(home: &Path, train: usize, test: usize) -> (PathBuf, PathBuf) {
-    let sky = synth_sky(home, "train-sky", "radioimg", train, 21);
+/// A tiny base, training data for B3 from one synthetic sky, and a second sky held out from
+/// it (`--exclude`) for the benchmark.
+fn b3_setup(home: &Path, train: usize, test: usize) -> (PathBuf, PathBuf, PathBuf) {
     let held_out = synth_sky(home, "test-sky", "radioimg", test, 99);
-    let data = home.join("data");
-    let (s, d, h) = (
-        sky.to_str().unwrap(),
-        data.to_str().unwrap(),
-        held_out.to_str().unwrap(),
-    );
-    let made = radiochat(
-        &[
-            "finetune",
-            "data",
-            "--from",
-            s,
-            "--out",
-            d,
-            "--tasks",
-            "B3",
-            "--exclude",
-            h,
-        ],
-        home,
-    );
-    assert_eq!(made.status.code(), Some(0), "{made:?}");
-    (data, held_out)
+    let h = held_out.to_str().unwrap();
+    let (base, data) =
+        common::cli::tiny_base_and_data(home, train, &["--tasks", "B3", "--exclude", h]);
+    (base, data, held_out)
 }
 
 fn launch(
@@ -86,8 +60,7 @@ fn wait_until(home: &Path, run: &Path, limit: Duration, done: impl Fn(&Value) ->
 #[test]
 fn a_lora_run_trains_merges_and_beats_its_base_on_b3() {
     let home = tempfile::tempdir().unwrap();
-    let base = tiny_base(home.path());
-    let (data, held_out) = b3_data(home.path(), 300, 80);
+    let (base, data, held_out) = b3_setup(home.path(), 300, 80);
     // A run directory whose name needs the script's quoting.
     let run = home.path().join("run $(touch pwned); 'q' x");
     let started = Instant::now();
@@ -122,6 +95,7 @@ fn a_lora_run_trains_merges_and_beats_its_base_on_b3() {
     });
     assert_eq!(done["state"], "COMPLETED", "{done}");
     assert_eq!(done["step"], 300);
+    assert!(run.join("loss.png").exists(), "status draws loss.png");
     assert!(!home.path().join("pwned").exists() && !run.join("pwned").exists());
     let metrics = std::fs::read_to_string(run.join("metrics.jsonl")).unwrap();
     let lines: Vec<Value> = metrics
@@ -188,8 +162,7 @@ fn a_lora_run_trains_merges_and_beats_its_base_on_b3() {
 #[test]
 fn cancelled_and_failed_jobs_say_so() {
     let home = tempfile::tempdir().unwrap();
-    let base = tiny_base(home.path());
-    let (data, _) = b3_data(home.path(), 20, 4);
+    let (base, data, _) = b3_setup(home.path(), 20, 4);
     let long = home.path().join("long");
     let launched = launch(
         home.path(),
@@ -250,8 +223,7 @@ fn cancelled_and_failed_jobs_say_so() {
 #[test]
 fn launches_that_cannot_work_are_refused() {
     let home = tempfile::tempdir().unwrap();
-    let base = tiny_base(home.path());
-    let (data, _) = b3_data(home.path(), 6, 2);
+    let (base, data, _) = b3_setup(home.path(), 6, 2);
     let out = home.path().join("run");
     let nowhere = home.path().join("nowhere");
     assert_bad_input(

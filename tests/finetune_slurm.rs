@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::cli::{assert_bad_input, radiochat, synth_sky};
+use common::cli::{assert_bad_input, radiochat};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -20,22 +20,7 @@ fn setup(home: &Path) -> (PathBuf, PathBuf) {
             .is_ok_and(|s| s.contains("idle") || s.contains("mix") || s.contains("alloc")),
         "no SLURM cluster answers: run scripts/setup.sh (it starts scripts/slurm-local.sh): {states:?}"
     );
-    let base = home.join("base");
-    let made = radiochat(&["model", "tiny", base.to_str().unwrap()], home);
-    assert_eq!(made.status.code(), Some(0), "{made:?}");
-    let sky = synth_sky(home, "sky", "radioimg", 12, 4);
-    let data = home.join("data");
-    let args = [
-        "finetune",
-        "data",
-        "--from",
-        sky.to_str().unwrap(),
-        "--out",
-        data.to_str().unwrap(),
-    ];
-    let made = radiochat(&args, home);
-    assert_eq!(made.status.code(), Some(0), "{made:?}");
-    (base, data)
+    common::cli::tiny_base_and_data(home, 12, &[])
 }
 
 fn submit(

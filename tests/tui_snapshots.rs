@@ -209,7 +209,8 @@ fn bad_commands_get_a_one_line_notice_and_the_chat_goes_on() {
         "/set max_tokens: 'lots' is not a whole number"
     );
     assert!(notice(&mut app, "/load no-such-chat").contains("no session matches 'no-such-chat'"));
-    assert!(notice(&mut app, "/finetune").contains("not available yet"));
+    assert!(notice(&mut app, "/finetune").starts_with("/finetune --base MODEL_DIR"));
+    assert!(notice(&mut app, "/finetune --lr fast").starts_with("/finetune: invalid value"));
     assert!(notice(&mut app, "/bench B9 --limit x").starts_with("/bench: invalid value"));
     // A paste of 10 000 lines lands in the input whole and the screen still draws.
     let paste: String = (0..10_000).map(|i| format!("row {i}\n")).collect();

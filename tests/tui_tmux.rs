@@ -11,14 +11,8 @@ use std::time::Duration;
 const LOAD: Duration = Duration::from_secs(60);
 const STEP: Duration = Duration::from_secs(20);
 
-/// `exec env … radiochat ARGS` so the pane's process is radiochat itself.
 fn command(home: &Path, args: &str) -> String {
-    format!(
-        "cd {home} && exec env RADIOCHAT_DATA={home}/data RADIOCHAT_CONFIG={home}/config.toml \
-         HF_HUB_OFFLINE=1 TERM=xterm-256color {bin} {args}",
-        home = home.display(),
-        bin = env!("CARGO_BIN_EXE_radiochat"),
-    )
+    common::cli::tmux_command(home, args)
 }
 
 /// A synthetic sky of `n` 64-pixel cutouts of `kind` under `home/sky`.

@@ -77,6 +77,118 @@ const TRAINER: &str = include_str!("../../trainer/train_lora.py");
 const PRESETS: &str = include_str!("../../trainer/presets.toml");
 const REQUIREMENTS: &str = include_str!("../../trainer/requirements.txt");
 
+/// What a fine-tune launch is asked for: the flags of `radiochat finetune run` and `/finetune`.
+#[derive(clap::Args, Debug, Clone, PartialEq)]
+pub struct LaunchFlags {
+    /// Base model directory (Hugging Face layout).
+    #[arg(long)]
+    pub base: PathBuf,
+    /// Training data directory (from `finetune data`).
+    #[arg(long)]
+    pub data: PathBuf,
+    /// Run directory (default: DATA_DIR/finetune/TIME).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// v1…v6 (trainer/presets.toml); flags override it.
+    #[arg(long)]
+    pub preset: Option<String>,
+    /// Train the language model and projector whole instead of a LoRA.
+    #[arg(long)]
+    pub full: bool,
+    #[arg(long)]
+    pub lora_rank: Option<usize>,
+    #[arg(long)]
+    pub lora_alpha: Option<f64>,
+    #[arg(long)]
+    pub lora_dropout: Option<f64>,
+    #[arg(long)]
+    pub lr: Option<f64>,
+    #[arg(long)]
+    pub epochs: Option<usize>,
+    /// Stop after N optimizer steps (overrides epochs).
+    #[arg(long)]
+    pub max_steps: Option<usize>,
+    #[arg(long)]
+    pub batch_size: Option<usize>,
+    #[arg(long)]
+    pub grad_accum: Option<usize>,
+    #[arg(long)]
+    pub warmup_ratio: Option<f64>,
+    /// linear, cosine, cosine_with_min_lr, constant, constant_with_warmup.
+    #[arg(long)]
+    pub scheduler: Option<String>,
+    #[arg(long)]
+    pub min_lr_rate: Option<f64>,
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Modules trained whole beside the LoRA, comma-separated (e.g. lm_head).
+    #[arg(long, value_delimiter = ',')]
+    pub modules_to_save: Vec<String>,
+    /// Metrics line every N steps.
+    #[arg(long)]
+    pub log_every: Option<usize>,
+    /// local (a detached process) or slurm (sbatch).
+    #[arg(long, default_value = "local")]
+    pub launcher: String,
+    #[arg(long)]
+    pub partition: Option<String>,
+    #[arg(long)]
+    pub gpus: Option<usize>,
+    #[arg(long)]
+    pub cpus: Option<usize>,
+    #[arg(long)]
+    pub mem: Option<String>,
+    /// Wall-time limit, HH:MM(:SS).
+    #[arg(long)]
+    pub time: Option<String>,
+    #[arg(long)]
+    pub account: Option<String>,
+    #[arg(long)]
+    pub qos: Option<String>,
+    /// Python with the trainer's packages (default: $RADIOCHAT_PY_VENV/bin/python, else python3).
+    #[arg(long)]
+    pub python: Option<PathBuf>,
+}
+
+impl LaunchFlags {
+    pub fn into_args(self) -> CommandResult<FinetuneRunArgs> {
+        Ok(FinetuneRunArgs {
+            base: self.base,
+            data: self.data,
+            out: self.out,
+            train: TrainOptions {
+                preset: self.preset,
+                full: self.full,
+                lora_rank: self.lora_rank,
+                lora_alpha: self.lora_alpha,
+                lora_dropout: self.lora_dropout,
+                lr: self.lr,
+                epochs: self.epochs,
+                max_steps: self.max_steps,
+                batch_size: self.batch_size,
+                grad_accum: self.grad_accum,
+                warmup_ratio: self.warmup_ratio,
+                scheduler: self.scheduler,
+                min_lr_rate: self.min_lr_rate,
+                seed: self.seed,
+                modules_to_save: self.modules_to_save,
+                log_every: self.log_every,
+            },
+            launcher: self.launcher.parse().map_err(CommandError::bad)?,
+            slurm: SlurmOptions {
+                partition: self.partition,
+                gpus: self.gpus,
+                cpus: self.cpus,
+                mem: self.mem,
+                time: self.time,
+                account: self.account,
+                qos: self.qos,
+            },
+            python: self.python,
+        })
+    }
+}
+
 pub struct FinetuneRunArgs {
     pub base: PathBuf,
     pub data: PathBuf,
@@ -240,8 +352,14 @@ pub fn runs() -> Vec<PathBuf> {
     dirs
 }
 
+/// The run's status; `loss.png` is redrawn on the way when the metrics moved on (a failure
+/// to draw it is not the job's failure, so it is only reported in the log tail's place).
 pub fn status(run: &Path, log_lines: usize) -> CommandResult<Status> {
-    status::status(run, log_lines).map_err(CommandError::bad)
+    let mut status = status::status(run, log_lines).map_err(CommandError::bad)?;
+    if let Err(e) = crate::finetune::loss_plot::refresh(run) {
+        status.log_tail.push(format!("(loss.png not written: {e})"));
+    }
+    Ok(status)
 }
 
 pub fn cancel(run: &Path) -> CommandResult<JobState> {

@@ -5,6 +5,7 @@
 pub mod ask;
 pub mod bench;
 pub mod bench_engine;
+pub mod bench_finetune;
 pub mod bench_harness;
 pub mod bench_imaging;
 pub mod bench_run;

@@ -3,6 +3,7 @@
 //! where it makes sense outside a chat (`sessions`, `view`, `info`, `model`).
 
 use super::bench_run::RunFlags;
+use super::finetune::LaunchFlags;
 use crate::chat::ImageSettings;
 use crate::engine::Sampling;
 use std::path::PathBuf;
@@ -36,8 +37,9 @@ pub enum Slash {
     Clear,
     Quit,
     Bench(BenchSlash),
-    /// In the palette for a later issue, not usable yet.
-    Reserved(&'static str),
+    /// Launch a fine-tune (`None`: say how).
+    Finetune(Option<Box<LaunchFlags>>),
+    Jobs,
 }
 
 /// What `/bench` asks for.
@@ -59,6 +61,23 @@ pub enum BenchSlash {
 struct BenchLine {
     #[command(flatten)]
     run: RunFlags,
+}
+
+/// `/finetune …` parsed with the same flags as `radiochat finetune run`.
+#[derive(clap::Parser)]
+#[command(name = "/finetune", no_binary_name = true, disable_help_flag = true)]
+struct FinetuneLine {
+    #[command(flatten)]
+    launch: LaunchFlags,
+}
+
+/// A slash command's words parsed by clap, its error cut to one line.
+fn clap_words<T: clap::Parser>(name: &str, args: &[String]) -> Result<T, String> {
+    T::try_parse_from(args).map_err(|e| {
+        let text = e.to_string();
+        let first = text.lines().next().unwrap_or_default();
+        format!("/{name}: {}", first.trim_start_matches("error: "))
+    })
 }
 
 /// What `/set` can change.
@@ -169,13 +188,13 @@ pub const SLASH_COMMANDS: &[SlashSpec] = &[
     ),
     spec(
         "finetune",
-        "/finetune",
-        "LoRA fine-tunes (coming with the fine-tune issue)",
+        "/finetune --base DIR --data DIR [--preset v1…v6] [--launcher local|slurm] …",
+        "launch a LoRA fine-tune (the flags of finetune run), then show /jobs",
     ),
     spec(
         "jobs",
         "/jobs",
-        "fine-tune jobs (coming with the fine-tune issue)",
+        "fine-tune jobs: state, loss curve, log; c cancels",
     ),
 ];
 
@@ -246,8 +265,10 @@ pub fn parse(line: &str) -> Result<Slash, String> {
         "clear" => none(Slash::Clear),
         "quit" | "exit" | "q" => none(Slash::Quit),
         "bench" => parse_bench(args).map(Slash::Bench),
-        "finetune" => Ok(Slash::Reserved("finetune")),
-        "jobs" => Ok(Slash::Reserved("jobs")),
+        "finetune" if args.is_empty() => Ok(Slash::Finetune(None)),
+        "finetune" => clap_words::<FinetuneLine>("finetune", args)
+            .map(|line| Slash::Finetune(Some(Box::new(line.launch)))),
+        "jobs" => none(Slash::Jobs),
         other => Err(match suggest(other) {
             Some(close) => format!("unknown command /{other} — did you mean /{close}?"),
             None => format!("unknown command /{other} — /help lists them"),
@@ -296,18 +317,13 @@ fn parse_image(args: &[String]) -> Result<Slash, String> {
 }
 
 fn parse_bench(args: &[String]) -> Result<BenchSlash, String> {
-    use clap::Parser;
     match args {
         [] => return Ok(BenchSlash::Show),
         [word] if word == "stop" => return Ok(BenchSlash::Stop),
         [word] if word == "tasks" => return Ok(BenchSlash::Tasks),
         _ => {}
     }
-    let line = BenchLine::try_parse_from(args).map_err(|e| {
-        let text = e.to_string();
-        let first = text.lines().next().unwrap_or_default();
-        format!("/bench: {}", first.trim_start_matches("error: "))
-    })?;
+    let line: BenchLine = clap_words("bench", args)?;
     let run = line.run;
     if run.task.is_none() && run.resume.is_none() {
         return Err("/bench needs a task (/bench tasks lists them) or --resume DIR".into());

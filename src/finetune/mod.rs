@@ -3,6 +3,7 @@
 
 pub mod data;
 pub mod job;
+pub mod loss_plot;
 pub mod merge;
 pub mod questions;
 pub mod spec;

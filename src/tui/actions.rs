@@ -158,9 +158,11 @@ impl App {
             Slash::Bench(BenchSlash::Tasks) => self.bench_tasks(),
             Slash::Bench(BenchSlash::Stop) => self.stop_bench(),
             Slash::Bench(BenchSlash::Run(flags)) => self.start_bench(*flags),
-            Slash::Reserved(name) => self.warn(format!(
-                "/{name} is not available yet: it arrives with the fine-tune issue"
-            )),
+            Slash::Finetune(None) => self.warn(
+                "/finetune --base MODEL_DIR --data DATA_DIR [--preset v1…v6] [--launcher local|slurm] …",
+            ),
+            Slash::Finetune(Some(flags)) => self.launch_finetune(*flags),
+            Slash::Jobs => self.show_jobs(),
         }
     }
 

@@ -5,10 +5,12 @@
 
 use super::bench_view::{BenchEvent, BenchRun};
 use super::input::InputBox;
+use super::jobs_view::{JobRow, JobsView};
 use super::sessions_browser::SessionsBrowser;
 use crate::chat::transcript::Exported;
 use crate::chat::worker::{AskJob, HistoryTurn, WorkerCommand, WorkerEvent};
 use crate::chat::{AnswerState, Event, LiveSession, SessionStore, clock};
+use crate::commands::finetune::Launched;
 use crate::engine::{CancelHandle, FinishReason, LoadSpec, ModelInfo, Sampling, Usage};
 use crate::imaging::TransformOptions;
 use image::RgbImage;
@@ -43,6 +45,8 @@ pub enum Overlay {
     Sessions(SessionsBrowser),
     /// The benchmark run (`/bench`).
     Bench,
+    /// Fine-tune jobs (`/jobs`).
+    Jobs(JobsView),
 }
 
 /// The one-line message above the input.
@@ -70,6 +74,10 @@ pub enum Background {
     /// The sessions browser's message index.
     SessionContents(HashMap<String, String>),
     Bench(Box<BenchEvent>),
+    Launched(Result<Launched, String>),
+    Jobs(Vec<JobRow>),
+    /// A one-line result of background work: info, or a warning.
+    Notice(Result<String, String>),
 }
 
 pub struct App {
@@ -394,6 +402,10 @@ impl App {
                 }
             }
             Background::Bench(event) => self.on_bench(*event),
+            Background::Launched(launched) => self.on_launched(launched),
+            Background::Jobs(rows) => self.on_jobs(rows),
+            Background::Notice(Ok(text)) => self.info(text),
+            Background::Notice(Err(text)) => self.warn(text),
         }
     }
 

@@ -46,6 +46,7 @@ pub const KEY_HELP: &[(&str, &str)] = &[
         "x",
         "in the bench view: stop the run (finished items are kept)",
     ),
+    ("c", "in the jobs window: cancel the selected fine-tune job"),
 ];
 
 impl App {
@@ -208,6 +209,13 @@ impl App {
                     self.overlay = None;
                 }
             }
+            Overlay::Jobs(_) => match key.code {
+                KeyCode::Esc | KeyCode::Char('q') => self.overlay = None,
+                KeyCode::Up => self.jobs_move(-1),
+                KeyCode::Down => self.jobs_move(1),
+                KeyCode::Char('c') => self.cancel_selected_job(),
+                _ => {}
+            },
             Overlay::Bench => match key.code {
                 KeyCode::Esc | KeyCode::Char('q') => self.overlay = None,
                 KeyCode::Char('x') => self.stop_bench(),

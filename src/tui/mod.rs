@@ -11,6 +11,8 @@ pub mod completion;
 pub mod conversation_view;
 pub mod graphics;
 pub mod input;
+pub mod jobs_draw;
+pub mod jobs_view;
 pub mod keys;
 pub mod overlays;
 pub mod picture;
@@ -103,6 +105,7 @@ pub fn run(
             worker.send(command);
         }
         app.session.tick();
+        app.tick();
         if let Some(text) = app.clipboard.take() {
             clipboard.copy(&text);
         }

@@ -82,6 +82,7 @@ pub fn draw_overlay(
         }
         Overlay::Preview { stretch } => draw_preview(frame, app, *stretch, area, cache),
         Overlay::Sessions(browser) => draw_sessions(frame, app, browser, between_bars(area)),
+        Overlay::Jobs(view) => super::jobs_draw::draw(frame, view, between_bars(area)),
         Overlay::Bench => {
             if let Some(run) = &app.bench {
                 super::bench_draw::draw(frame, run, between_bars(area));

@@ -54,3 +54,32 @@ pub fn synth_sky(home: &Path, name: &str, kind: &str, n: usize, seed: u64) -> st
     assert_eq!(made.status.code(), Some(0), "{made:?}");
     out.join("dataset.json")
 }
+
+/// `exec env … radiochat ARGS` for a tmux pane, so the pane's process is radiochat itself.
+pub fn tmux_command(home: &Path, args: &str) -> String {
+    format!(
+        "cd {home} && exec env RADIOCHAT_DATA={home}/data RADIOCHAT_CONFIG={home}/config.toml \
+         HF_HUB_OFFLINE=1 TERM=xterm-256color {bin} {args}",
+        home = home.display(),
+        bin = env!("CARGO_BIN_EXE_radiochat"),
+    )
+}
+
+/// A tiny random idefics3 base in `home/base`, and `finetune data` of a `n`-image synthetic
+/// sky in `home/data` (`extra` flags added).
+pub fn tiny_base_and_data(
+    home: &Path,
+    n: usize,
+    extra: &[&str],
+) -> (std::path::PathBuf, std::path::PathBuf) {
+    let base = home.join("base");
+    let made = radiochat(&["model", "tiny", base.to_str().unwrap()], home);
+    assert_eq!(made.status.code(), Some(0), "{made:?}");
+    let sky = synth_sky(home, "train-sky", "radioimg", n, 21);
+    let data = home.join("data");
+    let (s, d) = (sky.to_str().unwrap(), data.to_str().unwrap());
+    let args = ["finetune", "data", "--from", s, "--out", d];
+    let made = radiochat(&[&args[..], extra].concat(), home);
+    assert_eq!(made.status.code(), Some(0), "{made:?}");
+    (base, data)
+}
