@@ -16,6 +16,11 @@ use cli::*;
 
 fn main() {
     radiochat::tui::timings::mark_process_start();
+    // Output piped into `head` or `grep -q` ends quietly when the reader goes, as with any
+    // Unix tool, instead of panicking on a broken pipe.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = Cli::parse();
     let code = match run(cli) {
         Ok(code) => code,

@@ -408,3 +408,19 @@ fn ctrl_c_stops_the_answer_keeps_the_partial_text_and_exits_130() {
         "partial answer kept: {streamed} bytes"
     );
 }
+
+#[test]
+fn output_into_a_closed_pipe_ends_quietly() {
+    let home = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new("bash")
+        .arg("-c")
+        .arg(format!(
+            "sleep 0; {} bench tasks | true",
+            env!("CARGO_BIN_EXE_radiochat")
+        ))
+        .env("RADIOCHAT_DATA", home.path().join("data"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("panicked"), "{err}");
+}
