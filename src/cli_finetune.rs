@@ -85,6 +85,9 @@ pub struct FinetuneDataCli {
     /// Add the rule-based description turn.
     #[arg(long)]
     pub describe: bool,
+    /// One conversation per question (each with the image) instead of one per image.
+    #[arg(long)]
+    pub single_turn: bool,
     /// Fraction of images for validation.
     #[arg(long, default_value_t = 0.1)]
     pub val: f64,

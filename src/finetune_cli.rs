@@ -105,6 +105,7 @@ pub fn run(config: &Option<PathBuf>, command: FinetuneCommand) -> CommandResult<
                 out: data.out,
                 tasks: data.tasks,
                 describe: data.describe,
+                single_turn: data.single_turn,
                 val: data.val,
                 seed: data.seed,
                 exclude: data.exclude,

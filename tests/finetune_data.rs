@@ -191,6 +191,42 @@ fn benchmark_images_are_left_out_and_tasks_pick_the_questions() {
     assert_eq!(summary["turns"]["rgz-morphology"], 4);
     assert_eq!(summary["turns"]["fr-class"], 4);
     assert!(summary["turns"].get("radio-galaxy").is_none());
+
+    // --single-turn: a conversation per question, each with the image, split by image.
+    let single = home.path().join("single");
+    build_ok(
+        home.path(),
+        &sky,
+        &single,
+        &["--single-turn", "--describe", "--val", "0.3", "--seed", "2"],
+    );
+    let all = records(&single);
+    assert_eq!(
+        all.len(),
+        12 * 6,
+        "12 images × (5 questions + the description)"
+    );
+    for record in &all {
+        let turns = record["conversations"].as_array().unwrap();
+        assert_eq!(turns.len(), 2);
+        assert!(turns[0]["value"].as_str().unwrap().starts_with("<image>\n"));
+        assert!(record["id"].as_str().unwrap().contains('#'));
+    }
+    let val = read_json(&single.join("val.json"));
+    let val_images: std::collections::HashSet<&str> = val
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["image"].as_str().unwrap())
+        .collect();
+    let train = read_json(&single.join("train.json"));
+    assert!(
+        train
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| !val_images.contains(r["image"].as_str().unwrap()))
+    );
 }
 
 #[test]

@@ -25,6 +25,8 @@ pub struct DataSpec {
     /// Benchmark ids (B1…) or question ids; empty = every question.
     pub tasks: Vec<String>,
     pub describe: bool,
+    /// One conversation per question instead of one per image (each with the image).
+    pub single_turn: bool,
     /// Fraction of images for validation.
     pub val: f64,
     pub seed: u64,
@@ -61,6 +63,8 @@ pub struct DataSummary {
     pub excluded_datasets: Vec<Source>,
     pub questions: Vec<String>,
     pub describe: bool,
+    #[serde(default)]
+    pub single_turn: bool,
     pub seed: u64,
     pub val_fraction: f64,
     pub train: usize,
@@ -164,7 +168,12 @@ pub fn build(spec: &DataSpec) -> Result<DataSummary, String> {
             image: plan.file,
             conversations: plan.turns,
         };
-        if plan.val { &mut val } else { &mut train }.push(record);
+        let records = if spec.single_turn {
+            single_turns(record, &plan.counted)
+        } else {
+            vec![record]
+        };
+        if plan.val { &mut val } else { &mut train }.extend(records);
     }
     if train.is_empty() {
         return Err(format!(
@@ -181,6 +190,7 @@ pub fn build(spec: &DataSpec) -> Result<DataSummary, String> {
         excluded_datasets,
         questions: chosen.iter().map(|q| q.id.clone()).collect(),
         describe: spec.describe,
+        single_turn: spec.single_turn,
         seed: spec.seed,
         val_fraction: spec.val,
         train: train.len(),
@@ -228,6 +238,30 @@ fn select(all: Vec<Question>, wanted: &[String]) -> Result<Vec<Question>, String
                 .any(|n| wanted.iter().any(|w| n.eq_ignore_ascii_case(w)))
         })
         .collect())
+}
+
+/// A conversation split into one per question, each starting with the image (the split
+/// stays by image: all of an image's questions are on the same side).
+fn single_turns(record: Record, questions: &[String]) -> Vec<Record> {
+    record
+        .conversations
+        .chunks(2)
+        .zip(questions)
+        .map(|(pair, question)| {
+            let asked = pair[0].value.trim_start_matches("<image>\n");
+            Record {
+                id: format!("{}#{question}", record.id),
+                image: record.image.clone(),
+                conversations: vec![
+                    Turn {
+                        from: "human".into(),
+                        value: format!("<image>\n{asked}"),
+                    },
+                    pair[1].clone(),
+                ],
+            }
+        })
+        .collect()
 }
 
 /// The turns for one image, and the questions they count for; `None` if none fits.
