@@ -26,14 +26,7 @@ fn launch(
     out: &Path,
     extra: &[&str],
 ) -> std::process::Output {
-    let (b, d, o) = (
-        base.to_str().unwrap(),
-        data.to_str().unwrap(),
-        out.to_str().unwrap(),
-    );
-    let mut args = vec!["finetune", "run", "--base", b, "--data", d, "--out", o];
-    args.extend_from_slice(extra);
-    radiochat(&args, home)
+    common::cli::finetune_run(home, base, data, out, extra)
 }
 
 fn status(home: &Path, run: &Path) -> Value {

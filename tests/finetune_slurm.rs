@@ -30,24 +30,13 @@ fn submit(
     run: &Path,
     extra: &[&str],
 ) -> std::process::Output {
-    let (b, d, r) = (
-        base.to_str().unwrap(),
-        data.to_str().unwrap(),
-        run.to_str().unwrap(),
-    );
-    let args = [
-        "finetune",
-        "run",
-        "--base",
-        b,
-        "--data",
-        d,
-        "--out",
-        r,
-        "--launcher",
-        "slurm",
-    ];
-    radiochat(&[&args[..], extra].concat(), home)
+    common::cli::finetune_run(
+        home,
+        base,
+        data,
+        run,
+        &[&["--launcher", "slurm"], extra].concat(),
+    )
 }
 
 fn status(home: &Path, run: &Path) -> Value {

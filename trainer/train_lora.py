@@ -119,8 +119,24 @@ class Encoder:
         self.template = getattr(processor, "chat_template", None) or processor.tokenizer.chat_template
 
     def text(self, messages, generation_prompt=False):
-        return self.processor.apply_chat_template(
+        rendered = self.processor.apply_chat_template(
             messages, tokenize=False, add_generation_prompt=generation_prompt, chat_template=self.template
+        )
+        image_token = getattr(self.processor, "image_token", None) or "<image>"
+        if image_token in rendered or not any(
+            part.get("type") == "image" for m in messages for part in m["content"]
+        ):
+            return rendered
+        # A template that takes plain-string content (LLaVA 1.5's): the image placeholder goes
+        # first in the text, as LLaVA writes it.
+        flat = []
+        for m in messages:
+            text = "".join(p.get("text", "") for p in m["content"])
+            if any(p.get("type") == "image" for p in m["content"]):
+                text = f"{image_token}\n{text}"
+            flat.append({"role": m["role"], "content": text})
+        return self.processor.apply_chat_template(
+            flat, tokenize=False, add_generation_prompt=generation_prompt, chat_template=self.template
         )
 
     def tokens(self, text, image):

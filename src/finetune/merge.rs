@@ -266,7 +266,8 @@ fn write_merged(
             SafeTensors::deserialize(&bytes).map_err(|e| format!("{}: {e}", shard.display()))?;
         let mut owned: BTreeMap<String, (Dtype, Vec<usize>, Vec<u8>)> = BTreeMap::new();
         for (name, view) in tensors.tensors() {
-            if let Some((dtype, shape, data)) = replacements.get(&name) {
+            let key = module_name(&name, updates, replacements);
+            if let Some((dtype, shape, data)) = replacements.get(&key) {
                 if shape.as_slice() != view.shape() {
                     return Err(format!(
                         "the adapter's {name} has shape {shape:?}, the base's {:?}",
@@ -274,12 +275,12 @@ fn write_merged(
                     ));
                 }
                 owned.insert(name.clone(), (*dtype, shape.clone(), data.clone()));
-                found.insert(name);
+                found.insert(key);
                 replaced += 1;
-            } else if let Some(update) = updates.get(&name) {
+            } else if let Some(update) = updates.get(&key) {
                 let data = apply(&name, &view, update)?;
                 owned.insert(name.clone(), (view.dtype(), view.shape().to_vec(), data));
-                found.insert(name);
+                found.insert(key);
                 merged += 1;
             }
         }
@@ -311,6 +312,34 @@ fn write_merged(
     }
     copy_other_files(base, staging)?;
     Ok((merged, replaced))
+}
+
+/// Where transformers (5) keeps a checkpoint tensor: LLaVA-style checkpoints name the language
+/// model `language_model.model.…` on disk and `model.language_model.…` in the module tree (the
+/// names a PEFT adapter uses); likewise the vision tower, the projector and the output head.
+const CHECKPOINT_TO_MODULE: &[(&str, &str)] = &[
+    ("language_model.model.", "model.language_model."),
+    ("language_model.lm_head.", "lm_head."),
+    ("vision_tower.", "model.vision_tower."),
+    ("multi_modal_projector.", "model.multi_modal_projector."),
+];
+
+/// The adapter's name for a base tensor: the same, or its module-tree name.
+fn module_name(
+    name: &str,
+    updates: &HashMap<String, Update>,
+    replacements: &Replacements,
+) -> String {
+    if updates.contains_key(name) || replacements.contains_key(name) {
+        return name.to_string();
+    }
+    CHECKPOINT_TO_MODULE
+        .iter()
+        .find_map(|(disk, module)| {
+            name.strip_prefix(disk)
+                .map(|rest| format!("{module}{rest}"))
+        })
+        .unwrap_or_else(|| name.to_string())
 }
 
 fn copy_other_files(base: &Path, staging: &Path) -> Result<(), String> {

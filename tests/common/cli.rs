@@ -83,3 +83,14 @@ pub fn tiny_base_and_data(
     assert_eq!(made.status.code(), Some(0), "{made:?}");
     (base, data)
 }
+
+/// `radiochat finetune run --base BASE --data DATA --out RUN EXTRA…`.
+pub fn finetune_run(home: &Path, base: &Path, data: &Path, run: &Path, extra: &[&str]) -> Output {
+    let (b, d, r) = (
+        base.to_str().unwrap(),
+        data.to_str().unwrap(),
+        run.to_str().unwrap(),
+    );
+    let args = ["finetune", "run", "--base", b, "--data", d, "--out", r];
+    radiochat(&[&args[..], extra].concat(), home)
+}

@@ -95,6 +95,16 @@ pub fn build(scale: Scale) -> TinyModel {
         bos: "<bos>",
         eos: "<end_of_turn>",
         chat_template: CHAT_TEMPLATE.to_string(),
+        tokenizer_extra: json!({
+            "boi_token": "<start_of_image>",
+            "eoi_token": "<end_of_image>",
+            "image_token": "<image_soft_token>",
+            "extra_special_tokens": {
+                "boi_token": "<start_of_image>",
+                "eoi_token": "<end_of_image>",
+                "image_token": "<image_soft_token>",
+            },
+        }),
         preprocessor: json!({
             "image_processor_type": "Gemma3ImageProcessor",
             "processor_class": "Gemma3Processor",

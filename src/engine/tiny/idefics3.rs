@@ -89,6 +89,7 @@ pub fn build(scale: Scale) -> TinyModel {
         bos: "<|im_start|>",
         eos: "<end_of_utterance>",
         chat_template: CHAT_TEMPLATE.to_string(),
+        tokenizer_extra: json!({}),
         preprocessor: json!({
             "image_processor_type": "Idefics3ImageProcessor",
             "processor_class": "Idefics3Processor",

@@ -123,8 +123,15 @@ pub fn build(scale: Scale, next: bool) -> TinyModel {
         bos: "<s>",
         eos: "</s>",
         chat_template: CHAT_TEMPLATE.to_string(),
+        tokenizer_extra: json!({}),
         preprocessor,
-        processor: None,
+        // What transformers' LlavaProcessor needs to expand `<image>` (mistral.rs ignores it).
+        processor: Some(json!({
+            "processor_class": if next { "LlavaNextProcessor" } else { "LlavaProcessor" },
+            "patch_size": vision.patch,
+            "vision_feature_select_strategy": "default",
+            "num_additional_image_tokens": 1,
+        })),
         weights: w,
     }
 }

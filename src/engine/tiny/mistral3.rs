@@ -149,6 +149,7 @@ pub fn build(scale: Scale) -> TinyModel {
         bos: "<s>",
         eos: "</s>",
         chat_template: CHAT_TEMPLATE.to_string(),
+        tokenizer_extra: json!({}),
         preprocessor: json!({
             "image_processor_type": "PixtralImageProcessor",
             "processor_class": "PixtralProcessor",

@@ -101,6 +101,8 @@ pub struct TinyModel {
     pub bos: &'static str,
     pub eos: &'static str,
     pub chat_template: String,
+    /// More tokenizer_config.json fields (special-token names a family's processor reads).
+    pub tokenizer_extra: Value,
     pub preprocessor: Value,
     pub processor: Option<Value>,
     pub weights: Weights,
@@ -238,17 +240,20 @@ fn write_files(model: &TinyModel, seed: u64, dir: &Path) -> anyhow::Result<()> {
     )?;
     put(
         "tokenizer_config.json",
-        &json!({
-            "bos_token": model.bos,
-            "eos_token": model.eos,
-            "pad_token": model.eos,
-            "unk_token": null,
-            "add_bos_token": false,
-            "add_eos_token": false,
-            "model_max_length": model.config["text_config"]["max_position_embeddings"],
-            "chat_template": model.chat_template,
-            "tokenizer_class": "PreTrainedTokenizerFast",
-        }),
+        &with_extra(
+            json!({
+                "bos_token": model.bos,
+                "eos_token": model.eos,
+                "pad_token": model.eos,
+                "unk_token": null,
+                "add_bos_token": false,
+                "add_eos_token": false,
+                "model_max_length": model.config["text_config"]["max_position_embeddings"],
+                "chat_template": model.chat_template,
+                "tokenizer_class": "PreTrainedTokenizerFast",
+            }),
+            &model.tokenizer_extra,
+        ),
     )?;
     put("preprocessor_config.json", &model.preprocessor)?;
     if let Some(processor) = &model.processor {
@@ -265,4 +270,12 @@ fn write_files(model: &TinyModel, seed: u64, dir: &Path) -> anyhow::Result<()> {
     model
         .weights
         .write_safetensors(&dir.join("model.safetensors"), seed)
+}
+
+/// `base` with the fields of `extra` (an object) added.
+fn with_extra(mut base: Value, extra: &Value) -> Value {
+    if let (Value::Object(base), Value::Object(extra)) = (&mut base, extra) {
+        base.extend(extra.clone());
+    }
+    base
 }

@@ -165,6 +165,7 @@ pub fn build(scale: Scale) -> TinyModel {
         bos: "<|endoftext|>",
         eos: "<|im_end|>",
         chat_template: CHAT_TEMPLATE.to_string(),
+        tokenizer_extra: json!({}),
         preprocessor: json!({
             "image_processor_type": "Qwen2VLImageProcessorFast",
             "processor_class": "Qwen3VLProcessor",

@@ -1,0 +1,88 @@
+//! Every architecture the embedded engine serves can be fine-tuned end to end: a tiny model of
+//! it is trained a few LoRA steps by the real trainer (`finetune run`), the adapter is merged
+//! (`finetune merge`, which maps transformers' module names back to the checkpoint's), and the
+//! merged directory loads in the engine and answers about an image.
+
+mod common;
+
+use common::cli::{radiochat, synth_sky};
+use serde_json::Value;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use radiochat::engine::tiny::TINY_ARCHS as ARCHS;
+
+fn state(home: &Path, run: &Path) -> Value {
+    let out = radiochat(
+        &["finetune", "status", run.to_str().unwrap(), "--json"],
+        home,
+    );
+    serde_json::from_slice::<Value>(&out.stdout).unwrap()[0].clone()
+}
+
+#[test]
+fn every_engine_architecture_trains_merges_and_answers() {
+    let home = tempfile::tempdir().unwrap();
+    let sky = synth_sky(home.path(), "sky", "radioimg", 6, 3);
+    let data = home.path().join("data");
+    let args = [
+        "finetune",
+        "data",
+        "--from",
+        sky.to_str().unwrap(),
+        "--out",
+        data.to_str().unwrap(),
+    ];
+    let made = radiochat(&[&args[..], &["--tasks", "B3"]].concat(), home.path());
+    assert_eq!(made.status.code(), Some(0), "{made:?}");
+    // All jobs at once: they run detached, side by side.
+    for arch in ARCHS {
+        let base = home.path().join(format!("base-{arch}"));
+        let made = radiochat(
+            &["model", "tiny", "--arch", arch, base.to_str().unwrap()],
+            home.path(),
+        );
+        assert_eq!(made.status.code(), Some(0), "{arch}: {made:?}");
+        let run = home.path().join(format!("run-{arch}"));
+        let launched =
+            common::cli::finetune_run(home.path(), &base, &data, &run, &["--max-steps", "3"]);
+        assert_eq!(launched.status.code(), Some(0), "{arch}: {launched:?}");
+    }
+    let deadline = Instant::now() + Duration::from_secs(600);
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    for arch in ARCHS {
+        let run = home.path().join(format!("run-{arch}"));
+        let done = loop {
+            let s = state(home.path(), &run);
+            if s["state"] != "RUNNING" && s["state"] != "PENDING" {
+                break s;
+            }
+            assert!(Instant::now() < deadline, "{arch}: still {s}");
+            std::thread::sleep(Duration::from_millis(500));
+        };
+        assert_eq!(done["state"], "COMPLETED", "{arch}: {done}");
+        let merged = radiochat(&["finetune", "merge", run.to_str().unwrap()], home.path());
+        assert_eq!(merged.status.code(), Some(0), "{arch}: {merged:?}");
+        assert!(
+            String::from_utf8_lossy(&merged.stdout).contains("tensors merged"),
+            "{arch}: {merged:?}"
+        );
+        let engine = runtime
+            .block_on(radiochat::engine::load(&radiochat::engine::LoadSpec::new(
+                radiochat::engine::ModelSource::Local(run.join("merged")),
+            )))
+            .unwrap_or_else(|e| panic!("{arch}: the merged model does not load: {e}"));
+        let picture = image::DynamicImage::ImageRgb8(radiochat::imaging::demo_cutout().to_rgb8());
+        let mut request = radiochat::engine::ChatRequest {
+            messages: vec![radiochat::engine::ChatMessage::user(
+                "Is there a radio galaxy?",
+                vec![picture],
+            )],
+            sampling: Default::default(),
+        };
+        request.sampling.max_tokens = 3;
+        let _guard = runtime.enter();
+        let answer = common::collect(engine.stream(request), Duration::from_secs(120), |_| {});
+        assert!(answer.failed.is_none(), "{arch}: {:?}", answer.failed);
+    }
+}
