@@ -202,12 +202,12 @@ def main(argv):
 
     encoder = Encoder(processor, args.data, args.system_prompt)
     with open(os.path.join(args.data, "train.json")) as f:
-        train = [encoder.encode(r) for r in json.load(f)]
+        train = json.load(f)
     val_path = os.path.join(args.data, "val.json")
     val = []
     if os.path.exists(val_path):
         with open(val_path) as f:
-            val = [encoder.encode(r) for r in json.load(f)]
+            val = json.load(f)
     if not train:
         sys.exit(f"train_lora.py: {args.data}/train.json has no examples")
 
@@ -230,6 +230,14 @@ def main(argv):
             batch["pixel_values"] = batch["pixel_values"].to(dtype)
         return model(**batch).loss
 
+    # Examples are encoded when first drawn (and kept), so the first step starts at once.
+    cache = {}
+
+    def encoded(i):
+        if i not in cache:
+            cache[i] = encoder.encode(train[i])
+        return cache[i]
+
     metrics = open(os.path.join(args.out, "metrics.jsonl"), "a", buffering=1)
     order = list(range(len(train)))
     started = time.time()
@@ -241,7 +249,7 @@ def main(argv):
         for _ in range(per_step):
             if seen % len(train) == 0:
                 random.shuffle(order)
-            example = train[order[seen % len(train)]]
+            example = encoded(order[seen % len(train)])
             seen += 1
             loss = loss_of(example) / per_step
             loss.backward()
@@ -266,7 +274,7 @@ def main(argv):
     model.eval()
     if val:
         with torch.no_grad():
-            val_loss = sum(loss_of(e).item() for e in val) / len(val)
+            val_loss = sum(loss_of(encoder.encode(r)).item() for r in val) / len(val)
         metrics.write(json.dumps({"step": total, "val_loss": val_loss}) + "\n")
     metrics.close()
 

@@ -319,7 +319,15 @@ pub fn default_python() -> PathBuf {
 
 fn check_python(python: &Path) -> CommandResult<()> {
     let out = std::process::Command::new(python)
-        .args(["-c", "import torch, transformers, peft, accelerate"])
+        // Found, not imported: importing torch takes seconds, and the trainer reports a
+        // broken install itself.
+        .args([
+            "-c",
+            "import importlib.util, sys\n\
+             missing = [m for m in ('torch', 'transformers', 'peft', 'accelerate', 'torchvision')\n\
+                        if importlib.util.find_spec(m) is None]\n\
+             sys.exit('No module named ' + ', '.join(missing)) if missing else None",
+        ])
         .output()
         .map_err(|e| {
             CommandError::bad(format!("{}: {e} (pass --python PATH)", python.display()))
