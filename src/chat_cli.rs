@@ -33,13 +33,19 @@ pub fn run_chat(cli: &Cli) -> CommandResult<i32> {
         resume: cli.resume.clone(),
         demo: cli.demo,
     })?;
-    let app = App::new(
+    let mut app = App::new(
         prepared.session,
         prepared.store,
         sampling,
         transform,
         prepared.template,
     );
+    if let Some(path) = prepared.attach {
+        app.run_slash(radiochat::commands::slash::Slash::Image {
+            path,
+            settings: Default::default(),
+        });
+    }
     tui::run(app, prepared.load, graphics).map_err(CommandError::Failed)?;
     Ok(0)
 }

@@ -172,6 +172,10 @@ pub struct SynthCli {
     /// radioimg (tags), rgz (1C-1P … 3C-3P) or mirabest (FR-I / FR-II).
     #[arg(long, default_value = "radioimg")]
     pub kind: String,
+    /// radioimg: probabilities of the ingredients, e.g. `radio-galaxy=0.5,extended=0`
+    /// (radio-galaxy, extended, diffuse, diffuse-large, artefact, peculiar, border).
+    #[arg(long, value_name = "NAME=P,…", default_value = "")]
+    pub balance: String,
 }
 
 #[derive(Args, Clone)]

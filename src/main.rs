@@ -135,6 +135,8 @@ fn run(cli: Cli) -> CommandResult<i32> {
                 seed: synth.seed,
                 size: synth.size,
                 kind: synth.kind.parse().map_err(CommandError::bad)?,
+                balance: radiochat::imaging::synth::Balance::with_overrides(&synth.balance)
+                    .map_err(CommandError::bad)?,
             };
             let dataset = commands::synth::run(&args)?;
             println!("wrote {} cutouts and {}", args.n, dataset.display());

@@ -86,10 +86,21 @@ fn kill_9_then_resume_gives_the_uninterrupted_metrics() {
     let home = tempfile::tempdir().unwrap();
     let data = synth(home.path(), "radioimg", 24);
     let data = data.to_str().unwrap();
+    // The random tiny model answers with all 6 tokens, slowly enough to be killed mid-run.
+    let model_flag = common::cli::random_model_flag(home.path());
+    let model = model_flag.trim_start_matches("--model ").to_string();
     let whole = home.path().join("whole");
     let out = run(
         home.path(),
-        &["B5", "--data", data, "--out", whole.to_str().unwrap()],
+        &[
+            "B5",
+            "--model",
+            &model,
+            "--data",
+            data,
+            "--out",
+            whole.to_str().unwrap(),
+        ],
     );
     assert_eq!(out.status.code(), Some(0), "{out:?}");
 
@@ -98,7 +109,8 @@ fn kill_9_then_resume_gives_the_uninterrupted_metrics() {
         .args([
             "bench",
             "run",
-            "--demo",
+            "--model",
+            &model,
             "--max-tokens",
             "6",
             "B5",
@@ -141,7 +153,18 @@ fn kill_9_then_resume_gives_the_uninterrupted_metrics() {
         .and_then(|mut f| std::io::Write::write_all(&mut f, b"{\"sname\":\"radioimg-0000"))
         .unwrap();
 
-    let resumed = run(home.path(), &["--resume", broken.to_str().unwrap()]);
+    // Resumed without a model flag: the run's own model is loaded again.
+    let resumed = radiochat(
+        &[
+            "bench",
+            "run",
+            "--max-tokens",
+            "6",
+            "--resume",
+            broken.to_str().unwrap(),
+        ],
+        home.path(),
+    );
     assert_eq!(resumed.status.code(), Some(0), "{resumed:?}");
     let text = std::fs::read_to_string(&predictions).unwrap();
     let mut snames: Vec<String> = text
@@ -250,4 +273,48 @@ fn bad_benchmark_input_gets_one_line_errors() {
     let score: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(score["items"], 2);
     assert_eq!(score["errors"], 1);
+}
+
+/// mistralrs 0.8.1 answers image requests batched together differently from the same requests
+/// one at a time; radiochat queues them, so --concurrency changes speed, never answers.
+#[test]
+fn answers_do_not_depend_on_concurrency() {
+    let home = tempfile::tempdir().unwrap();
+    let sky = synth(home.path(), "radioimg", 12);
+    let model = home.path().join("random-model");
+    let made = radiochat(&["model", "tiny", model.to_str().unwrap()], home.path());
+    assert_eq!(made.status.code(), Some(0), "{made:?}");
+    let answers = |concurrency: &str| {
+        let dir = home.path().join(format!("runs/c{concurrency}"));
+        let out = radiochat(
+            &[
+                "bench",
+                "run",
+                "B3",
+                "--model",
+                model.to_str().unwrap(),
+                "--max-tokens",
+                "12",
+                "--data",
+                sky.to_str().unwrap(),
+                "--out",
+                dir.to_str().unwrap(),
+                "--concurrency",
+                concurrency,
+            ],
+            home.path(),
+        );
+        assert_eq!(out.status.code(), Some(0), "{out:?}");
+        let mut raw: Vec<(String, String)> = std::fs::read_to_string(dir.join("predictions.jsonl"))
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str::<Value>(l).unwrap())
+            .map(|v| (v["sname"].to_string(), v["raw"].to_string()))
+            .collect();
+        raw.sort();
+        raw
+    };
+    let one_at_a_time = answers("1");
+    assert_eq!(one_at_a_time.len(), 12);
+    assert_eq!(answers("4"), one_at_a_time);
 }

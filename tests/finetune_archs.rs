@@ -1,7 +1,8 @@
 //! Every architecture the embedded engine serves can be fine-tuned end to end: a tiny model of
 //! it is trained a few LoRA steps by the real trainer (`finetune run`), the adapter is merged
 //! (`finetune merge`, which maps transformers' module names back to the checkpoint's), and the
-//! merged directory loads in the engine and answers about an image.
+//! merged directory loads in the engine and answers about an image. A full fine-tune's saved
+//! model (transformers' own files) loads too.
 
 mod common;
 
@@ -11,6 +12,9 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use radiochat::engine::tiny::TINY_ARCHS as ARCHS;
+
+/// Full fine-tunes: a Llama-text layout and a LLaVA one (transformers 5 rewrites both configs).
+const FULL_ARCHS: [&str; 2] = ["idefics3", "llava"];
 
 fn state(home: &Path, run: &Path) -> Value {
     let out = radiochat(
@@ -48,12 +52,22 @@ fn every_engine_architecture_trains_merges_and_answers() {
             common::cli::finetune_run(home.path(), &base, &data, &run, &["--max-steps", "3"]);
         assert_eq!(launched.status.code(), Some(0), "{arch}: {launched:?}");
     }
+    for arch in FULL_ARCHS {
+        let base = home.path().join(format!("base-{arch}"));
+        let run = home.path().join(format!("full-{arch}"));
+        let launched = common::cli::finetune_run(
+            home.path(),
+            &base,
+            &data,
+            &run,
+            &["--max-steps", "2", "--full"],
+        );
+        assert_eq!(launched.status.code(), Some(0), "{arch}: {launched:?}");
+    }
     let deadline = Instant::now() + Duration::from_secs(600);
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    for arch in ARCHS {
-        let run = home.path().join(format!("run-{arch}"));
+    let wait = |arch: &str, run: &Path| {
         let done = loop {
-            let s = state(home.path(), &run);
+            let s = state(home.path(), run);
             if s["state"] != "RUNNING" && s["state"] != "PENDING" {
                 break s;
             }
@@ -61,17 +75,14 @@ fn every_engine_architecture_trains_merges_and_answers() {
             std::thread::sleep(Duration::from_millis(500));
         };
         assert_eq!(done["state"], "COMPLETED", "{arch}: {done}");
-        let merged = radiochat(&["finetune", "merge", run.to_str().unwrap()], home.path());
-        assert_eq!(merged.status.code(), Some(0), "{arch}: {merged:?}");
-        assert!(
-            String::from_utf8_lossy(&merged.stdout).contains("tensors merged"),
-            "{arch}: {merged:?}"
-        );
+    };
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let answers = |arch: &str, model: &Path| {
         let engine = runtime
             .block_on(radiochat::engine::load(&radiochat::engine::LoadSpec::new(
-                radiochat::engine::ModelSource::Local(run.join("merged")),
+                radiochat::engine::ModelSource::Local(model.to_path_buf()),
             )))
-            .unwrap_or_else(|e| panic!("{arch}: the merged model does not load: {e}"));
+            .unwrap_or_else(|e| panic!("{arch}: {} does not load: {e}", model.display()));
         let picture = image::DynamicImage::ImageRgb8(radiochat::imaging::demo_cutout().to_rgb8());
         let mut request = radiochat::engine::ChatRequest {
             messages: vec![radiochat::engine::ChatMessage::user(
@@ -84,5 +95,21 @@ fn every_engine_architecture_trains_merges_and_answers() {
         let _guard = runtime.enter();
         let answer = common::collect(engine.stream(request), Duration::from_secs(120), |_| {});
         assert!(answer.failed.is_none(), "{arch}: {:?}", answer.failed);
+    };
+    for arch in FULL_ARCHS {
+        let run = home.path().join(format!("full-{arch}"));
+        wait(arch, &run);
+        answers(arch, &run.join("model"));
+    }
+    for arch in ARCHS {
+        let run = home.path().join(format!("run-{arch}"));
+        wait(arch, &run);
+        let merged = radiochat(&["finetune", "merge", run.to_str().unwrap()], home.path());
+        assert_eq!(merged.status.code(), Some(0), "{arch}: {merged:?}");
+        assert!(
+            String::from_utf8_lossy(&merged.stdout).contains("tensors merged"),
+            "{arch}: {merged:?}"
+        );
+        answers(arch, &run.join("merged"));
     }
 }

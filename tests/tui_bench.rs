@@ -259,6 +259,7 @@ fn a_run_from_the_chat_writes_its_directory_and_scores_like_bench_score() {
         seed: 5,
         size: 64,
         kind: radiochat::imaging::synth::SkyKind::RadioImg,
+        balance: Default::default(),
     })
     .unwrap();
     let runtime = tokio::runtime::Runtime::new().unwrap();

@@ -1,9 +1,9 @@
-//! The chat end to end in a real terminal (tmux): demo model, a synthetic FITS cutout,
+//! The chat end to end in a real terminal (tmux): a random tiny model (long answers), a synthetic FITS cutout,
 //! streaming, cancel, /save, quit; then a kill -9 mid-answer and --resume.
 
 mod common;
 
-use common::cli::radiochat;
+use common::cli::{radiochat, random_model_flag};
 use radiochat::commands::tmux_driver::Tmux;
 use std::path::Path;
 use std::time::Duration;
@@ -44,8 +44,14 @@ fn chat_attach_ask_stream_cancel_save_quit_then_kill_and_resume() {
     let fits = sky.join("images/mirabest-000000.fits");
     assert!(fits.exists());
 
-    let tmux = Tmux::start("chat", &command(home.path(), "--demo"), 100, 30).unwrap();
-    tmux.wait_for("the demo model to load", LOAD, |s| s.contains(" ready "))
+    let tmux = Tmux::start(
+        "chat",
+        &command(home.path(), &random_model_flag(home.path())),
+        100,
+        30,
+    )
+    .unwrap();
+    tmux.wait_for("the model to load", LOAD, |s| s.contains(" ready "))
         .unwrap();
 
     tmux.line(&format!("/image {}", fits.display())).unwrap();
@@ -95,8 +101,11 @@ fn chat_attach_ask_stream_cancel_save_quit_then_kill_and_resume() {
         .unwrap();
 
     // Again, and this time the process dies mid-answer.
-    tmux.respawn(&command(home.path(), "--demo --resume"))
-        .unwrap();
+    tmux.respawn(&command(
+        home.path(),
+        &format!("{} --resume", random_model_flag(home.path())),
+    ))
+    .unwrap();
     tmux.wait_for("the resumed session", LOAD, |s| {
         s.contains(" ready ") && s.contains("What kind of radio galaxy is this?")
     })
@@ -122,8 +131,11 @@ fn chat_attach_ask_stream_cancel_save_quit_then_kill_and_resume() {
         .unwrap();
     assert!(!answer_text(&streaming).is_empty());
 
-    tmux.respawn(&command(home.path(), "--demo --resume"))
-        .unwrap();
+    tmux.respawn(&command(
+        home.path(),
+        &format!("{} --resume", random_model_flag(home.path())),
+    ))
+    .unwrap();
     let resumed = tmux
         .wait_for("the session after the crash", LOAD, |s| {
             s.contains(" ready ") && s.contains("[interrupted")
@@ -168,8 +180,14 @@ fn chat_attach_ask_stream_cancel_save_quit_then_kill_and_resume() {
 fn sigterm_and_sighup_restore_the_terminal_and_keep_the_partial_answer() {
     let home = tempfile::tempdir().unwrap();
     for (signal, name) in [("-TERM", "sigterm"), ("-HUP", "sighup")] {
-        let tmux = Tmux::start(name, &command(home.path(), "--demo"), 100, 30).unwrap();
-        tmux.wait_for("the demo model", LOAD, |s| s.contains(" ready "))
+        let tmux = Tmux::start(
+            name,
+            &command(home.path(), &random_model_flag(home.path())),
+            100,
+            30,
+        )
+        .unwrap();
+        tmux.wait_for("the model", LOAD, |s| s.contains(" ready "))
             .unwrap();
         tmux.line("/set max_tokens 3000").unwrap();
         tmux.line(&format!("Question before {name}?")).unwrap();
@@ -207,6 +225,43 @@ fn sigterm_and_sighup_restore_the_terminal_and_keep_the_partial_answer() {
     assert_eq!(sessions.as_array().unwrap().len(), 2);
 }
 
+/// `radiochat --demo`: the fine-tuned demo model with the synthetic FR-II cutout attached; a
+/// benchmark question about it gets an answer in the benchmark's format, and the saved
+/// transcript holds the image.
+#[test]
+fn demo_opens_with_a_cutout_attached_and_answers_about_it() {
+    let home = tempfile::tempdir().unwrap();
+    let tmux = Tmux::start("demo", &command(home.path(), "--demo"), 100, 30).unwrap();
+    let opened = tmux
+        .wait_for("the demo model and its cutout", LOAD, |s| {
+            s.contains(" ready ")
+                && s.contains("Attached (goes with your next message)")
+                && s.contains("fr2-radio-galaxy.fits")
+        })
+        .unwrap();
+    assert!(opened.contains("demo-idefics3"), "{opened}");
+    assert!(home.path().join("data/demo/fr2-radio-galaxy.fits").exists());
+    tmux.line("Do you see any likely radio galaxy with an extended morphology in the image? Answer concisely: Yes or No.")
+        .unwrap();
+    let answered = tmux
+        .wait_for("the answer", STEP, |s| {
+            s.contains(" ready ")
+                && (answer_text(s).contains("YES") || answer_text(s).contains("NO"))
+        })
+        .unwrap();
+    assert!(!answered.contains("error"), "{answered}");
+    let transcript = home.path().join("demo.md");
+    tmux.line(&format!("/save {}", transcript.display()))
+        .unwrap();
+    tmux.wait_for("the transcript", STEP, |s| s.contains("saved "))
+        .unwrap();
+    assert!(home.path().join("demo.images/turn1-1.png").exists());
+    tmux.keys(&["C-c"]).unwrap();
+    tmux.keys(&["C-c"]).unwrap();
+    tmux.wait_for("radiochat to exit", STEP, |_| tmux.pane_dead())
+        .unwrap();
+}
+
 /// `/bench` in a real terminal: the view opens, the gauge fills, the table and heat map
 /// appear, the run directory is complete and `bench score` agrees with its metrics; a
 /// second run stopped with `x` continues with `/bench --resume`.
@@ -215,8 +270,14 @@ fn bench_runs_from_the_chat_and_stops_and_resumes() {
     let home = tempfile::tempdir().unwrap();
     let sky = synth(home.path(), "radioimg", 6);
     let data = sky.join("dataset.json");
-    let tmux = Tmux::start("bench", &command(home.path(), "--demo"), 100, 30).unwrap();
-    tmux.wait_for("the demo model", LOAD, |s| s.contains(" ready "))
+    let tmux = Tmux::start(
+        "bench",
+        &command(home.path(), &random_model_flag(home.path())),
+        100,
+        30,
+    )
+    .unwrap();
+    tmux.wait_for("the model", LOAD, |s| s.contains(" ready "))
         .unwrap();
     tmux.line("/set max_tokens 6").unwrap();
     let run = home.path().join("run-b3");

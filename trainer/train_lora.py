@@ -90,6 +90,38 @@ def settings(args):
     return out
 
 
+def copy_missing_base_files(base, out):
+    """The base's processor and tokenizer files that save_pretrained did not write (transformers 5
+    folds the image processor into processor_config.json; engines also read
+    preprocessor_config.json), so the saved model loads wherever the base did."""
+    import shutil
+
+    for name in os.listdir(base):
+        source = os.path.join(base, name)
+        weights = name.endswith(".safetensors") or name.endswith(".safetensors.index.json") or name == "config.json"
+        if os.path.isfile(source) and not weights and not os.path.exists(os.path.join(out, name)):
+            shutil.copy2(source, os.path.join(out, name))
+
+
+def restore_base_config(base, out, dtype_name):
+    """The base's config.json in place of the one save_pretrained wrote: transformers 5 rewrites
+    keys (rope_theta into rope_parameters) that other loaders, the embedded engine among them,
+    still read the old way. The architecture is unchanged; only the saved dtype is updated."""
+    with open(os.path.join(base, "config.json")) as f:
+        config = json.load(f)
+    config["torch_dtype"] = dtype_name
+    with open(os.path.join(out, "config.json.partial"), "w") as f:
+        json.dump(config, f, indent=2)
+    os.replace(os.path.join(out, "config.json.partial"), os.path.join(out, "config.json"))
+
+
+def save_loadable(model, processor, base, out, dtype_name):
+    model.save_pretrained(out, safe_serialization=True)
+    processor.save_pretrained(out)
+    copy_missing_base_files(base, out)
+    restore_base_config(base, out, dtype_name)
+
+
 def is_vision(name):
     return any(part in name for part in VISION_PARTS)
 
@@ -173,6 +205,7 @@ def main(argv):
     torch.manual_seed(cfg["seed"])
     device = args.device if args.device != "auto" else ("cuda" if torch.cuda.is_available() else "cpu")
     dtype = torch.bfloat16 if device == "cuda" and torch.cuda.is_bf16_supported() else torch.float32
+    dtype_name = "bfloat16" if dtype == torch.bfloat16 else "float32"
     os.makedirs(args.out, exist_ok=True)
 
     processor = AutoProcessor.from_pretrained(args.base)
@@ -279,8 +312,7 @@ def main(argv):
     metrics.close()
 
     if cfg["full"]:
-        model.save_pretrained(os.path.join(args.out, "model"), safe_serialization=True)
-        processor.save_pretrained(os.path.join(args.out, "model"))
+        save_loadable(model, processor, args.base, os.path.join(args.out, "model"), dtype_name)
     else:
         adapter = os.path.join(args.out, "adapter")
         model.save_pretrained(adapter)
@@ -289,8 +321,7 @@ def main(argv):
                 f.write(args.base_sha256 + "\n")
         if args.merge:
             merged = model.merge_and_unload()
-            merged.save_pretrained(os.path.join(args.out, "merged"), safe_serialization=True)
-            processor.save_pretrained(os.path.join(args.out, "merged"))
+            save_loadable(merged, processor, args.base, os.path.join(args.out, "merged"), dtype_name)
     with open(os.path.join(args.out, "done.json"), "w") as f:
         json.dump({"steps": total, "examples": len(train), "seconds": time.time() - started}, f)
 

@@ -1,12 +1,10 @@
 //! `radiochat ask`: one question (with images) to the model, answer streamed.
 
 use super::{CommandError, CommandResult};
-use crate::config::{Origin, Settings};
-use crate::engine::{
-    ChatMessage, ChatRequest, EngineEvent, FinishReason, LoadSpec, ModelInfo, ModelSource, Usage,
-};
+use crate::config::Settings;
+use crate::engine::{ChatMessage, ChatRequest, EngineEvent, FinishReason, ModelInfo, Usage};
 use crate::imaging;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use tokio::runtime::Runtime;
 
 pub struct AskArgs {
@@ -32,7 +30,7 @@ pub struct AskOutcome {
 /// Check the input, load the model, stream the answer through `on_token`. `on_loaded` gets
 /// the cancel switch once generation starts (the CLI wires Ctrl-C to it).
 pub fn run(
-    args: AskArgs,
+    mut args: AskArgs,
     runtime: &Runtime,
     on_started: &mut dyn FnMut(crate::engine::CancelHandle),
     on_token: &mut dyn FnMut(&str),
@@ -43,18 +41,20 @@ pub fn run(
             "empty question: say what you want to know about the image",
         ));
     }
-    let mut pictures = Vec::with_capacity(args.images.len());
-    for path in &args.images {
+    let mut images = args.images.clone();
+    if args.demo && images.is_empty() {
+        images.push(super::demo::cutout_path()?);
+    }
+    let mut pictures = Vec::with_capacity(images.len());
+    for path in &images {
         let image = imaging::RadioImage::open(path, &args.fits)?;
         let input = image.model_input(&args.settings.transform())?;
         pictures.push(image::DynamicImage::ImageRgb8(input));
     }
-    if args.demo && pictures.is_empty() {
-        pictures.push(imaging::demo_cutout());
-    }
     // --demo fills in what was not given: the demo model unless --model names one.
-    let spec = if args.demo && args.settings.model.origin != Origin::Flag {
-        demo_spec(&args.settings)?
+    let spec = if super::demo::uses_demo_model(args.demo, &args.settings) {
+        super::demo::fill_system_prompt(&mut args.settings);
+        super::demo::spec(&args.settings)?
     } else {
         args.settings.load_spec().ok_or_else(|| {
             CommandError::bad(format!(
@@ -98,34 +98,4 @@ pub fn run(
     Err(CommandError::Failed(anyhow::anyhow!(
         "the engine closed the answer stream unexpectedly"
     )))
-}
-
-/// The demo model lives in the data directory and is written on first use.
-pub fn demo_model_dir() -> PathBuf {
-    crate::config::data_dir()
-        .join("models")
-        .join("demo-idefics3")
-}
-
-pub fn demo_spec(settings: &Settings) -> CommandResult<LoadSpec> {
-    let dir = demo_model_dir();
-    ensure_demo_model(&dir)?;
-    let mut spec = LoadSpec::new(ModelSource::Local(dir));
-    spec.device = settings.device.value;
-    spec.dtype = settings.dtype.value;
-    spec.isq = settings.isq.value;
-    Ok(spec)
-}
-
-/// Bumped whenever the demo model's contents change, so an old copy is rewritten.
-const DEMO_VERSION: &str = "2";
-
-fn ensure_demo_model(dir: &Path) -> CommandResult<()> {
-    let marker = dir.join("radiochat-demo-version");
-    if std::fs::read_to_string(&marker).is_ok_and(|v| v.trim() == DEMO_VERSION) {
-        return Ok(());
-    }
-    crate::engine::tiny::write("idefics3", crate::engine::tiny::Scale::Tiny, 0, dir, true)
-        .map_err(|e| CommandError::Failed(e.into()))?;
-    std::fs::write(&marker, DEMO_VERSION).map_err(|e| CommandError::Failed(e.into()))
 }

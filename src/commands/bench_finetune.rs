@@ -37,6 +37,7 @@ pub fn run(images: usize, steps: usize, python: Option<PathBuf>) -> CommandResul
         seed: 21,
         size: 64,
         kind: crate::imaging::synth::SkyKind::RadioImg,
+        balance: Default::default(),
     })?;
     let data = home.join("data");
     crate::finetune::data::build(&crate::finetune::data::DataSpec {

@@ -35,6 +35,7 @@ pub fn run(
         seed: 1,
         size: 132,
         kind: crate::imaging::synth::SkyKind::RadioImg,
+        balance: Default::default(),
     })?;
     let runtime = tokio::runtime::Runtime::new().map_err(|e| failed(e.to_string()))?;
     let mut rows = Vec::new();

@@ -259,7 +259,7 @@ fn load_spec(args: &BenchRunArgs, info: &RunInfo) -> CommandResult<LoadSpec> {
     let resuming = args.flags.resume.is_some();
     let resumed_demo = resuming && !flagged && info.model == "demo";
     if (args.demo && !flagged) || resumed_demo {
-        return super::ask::demo_spec(&args.settings);
+        return super::demo::spec(&args.settings);
     }
     if resuming && !flagged && !info.model.is_empty() {
         let mut settings = args.settings.clone();

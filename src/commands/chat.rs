@@ -3,7 +3,7 @@
 
 use super::{CommandError, CommandResult};
 use crate::chat::{Header, LiveSession, SamplingRecord, SessionStore};
-use crate::config::{Origin, Settings};
+use crate::config::Settings;
 use crate::engine::{LoadSpec, ModelSource};
 
 pub struct ChatArgs {
@@ -21,13 +21,18 @@ pub struct Prepared {
     pub load: Option<LoadSpec>,
     /// Device, dtype and ISQ for `/model DIR`.
     pub template: LoadSpec,
+    /// An image to attach at start: the demo cutout with `--demo` in a new session.
+    pub attach: Option<std::path::PathBuf>,
 }
 
-pub fn prepare(args: ChatArgs) -> CommandResult<Prepared> {
+pub fn prepare(mut args: ChatArgs) -> CommandResult<Prepared> {
+    if super::demo::uses_demo_model(args.demo, &args.settings) {
+        super::demo::fill_system_prompt(&mut args.settings);
+    }
     let settings = &args.settings;
     let store = SessionStore::new(settings.sessions_dir.value.clone());
-    let load = if args.demo && settings.model.origin != Origin::Flag {
-        Some(super::ask::demo_spec(settings)?)
+    let load = if super::demo::uses_demo_model(args.demo, settings) {
+        Some(super::demo::spec(settings)?)
     } else {
         settings.load_spec()
     };
@@ -46,11 +51,17 @@ pub fn prepare(args: ChatArgs) -> CommandResult<Prepared> {
         }
         None => LiveSession::start(&store, new_header(settings, load.as_ref())),
     };
+    let attach = if args.demo && args.resume.is_none() {
+        Some(super::demo::cutout_path()?)
+    } else {
+        None
+    };
     Ok(Prepared {
         session,
         store,
         load,
         template,
+        attach,
     })
 }
 

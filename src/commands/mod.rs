@@ -11,6 +11,7 @@ pub mod bench_imaging;
 pub mod bench_run;
 pub mod bench_tui;
 pub mod chat;
+pub mod demo;
 pub mod finetune;
 pub mod finetune_eval;
 pub mod image;

@@ -13,6 +13,8 @@ pub struct SynthArgs {
     pub seed: u64,
     pub size: usize,
     pub kind: SkyKind,
+    /// Probability of each radioimg ingredient.
+    pub balance: Balance,
 }
 
 /// Pixel scale of the synthetic cutouts, degrees (2″).
@@ -38,7 +40,7 @@ pub fn run(args: &SynthArgs) -> CommandResult<PathBuf> {
     };
     let mut entries = Vec::with_capacity(args.n);
     for index in 0..args.n {
-        let sky = cutout(args.kind, args.size, args.seed, index, &Balance::default());
+        let sky = cutout(args.kind, args.size, args.seed, index, &args.balance);
         let sname = format!("{prefix}-{:06}", index);
         let relative = format!("images/{sname}.fits");
         write_cutout(&args.out.join(&relative), &sky, index).map_err(CommandError::Failed)?;

@@ -17,6 +17,8 @@ pub struct MistralEngine {
     runtime: Handle,
     info: ModelInfo,
     eos_token_ids: Arc<Vec<u32>>,
+    /// One image request in the engine at a time (see [`drive`]'s `image_gate`).
+    image_gate: Arc<tokio::sync::Semaphore>,
 }
 
 impl MistralEngine {
@@ -113,6 +115,7 @@ impl MistralEngine {
             runtime: Handle::current(),
             info,
             eos_token_ids,
+            image_gate: Arc::new(tokio::sync::Semaphore::new(1)),
         })
     }
 }
@@ -141,9 +144,10 @@ impl Engine for MistralEngine {
         let model = Arc::clone(&self.model);
         let probe = Arc::clone(&self.probe);
         let eos = Arc::clone(&self.eos_token_ids);
+        let gate = Arc::clone(&self.image_gate);
         self.runtime.spawn(async move {
             let mut sink = sink;
-            if let Err(message) = drive(&model, &probe, &request, &eos, &mut sink).await {
+            if let Err(message) = drive(&model, &probe, &request, &eos, &gate, &mut sink).await {
                 sink.send(EngineEvent::Failed(message));
             }
         });

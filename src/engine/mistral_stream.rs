@@ -176,8 +176,24 @@ pub async fn drive(
     probe: &EngineProbe,
     request: &ChatRequest,
     eos_token_ids: &[u32],
+    image_gate: &tokio::sync::Semaphore,
     sink: &mut GenerationSink,
 ) -> Result<(), String> {
+    // mistralrs 0.8.1 answers image requests that share a batch wrongly (idefics3, B3 on 160
+    // images: one request at a time agrees with transformers on 159 answers; 2 in flight, on
+    // 100; 8, on 113; gating only the prefill still 96). So image requests run one at a time
+    // and queue here; text-only requests still batch.
+    let has_images = request.messages.iter().any(|m| !m.images.is_empty());
+    let _image_permit = match has_images {
+        true => tokio::select! {
+            _ = sink.cancelled.changed() => {
+                sink.send(EngineEvent::Finished { reason: FinishReason::Cancelled, usage: Usage::default() });
+                return Ok(());
+            }
+            permit = image_gate.acquire() => Some(permit.map_err(|e| format!("engine closed: {e}"))?),
+        },
+        false => None,
+    };
     let counter = Arc::new(StepCounter::default());
     let builder = build_request(request, eos_token_ids, Arc::clone(&counter));
     let mut clock = Clock {

@@ -59,6 +59,56 @@ impl Default for Balance {
     }
 }
 
+impl Balance {
+    /// The ingredient names `--balance` takes, in the order they are listed.
+    pub const NAMES: [&'static str; 7] = [
+        "radio-galaxy",
+        "extended",
+        "diffuse",
+        "diffuse-large",
+        "artefact",
+        "peculiar",
+        "border",
+    ];
+
+    fn field(&mut self, name: &str) -> Option<&mut f64> {
+        Some(match name {
+            "radio-galaxy" => &mut self.radio_galaxy,
+            "extended" => &mut self.extended,
+            "diffuse" => &mut self.diffuse,
+            "diffuse-large" => &mut self.diffuse_large,
+            "artefact" => &mut self.artefact,
+            "peculiar" => &mut self.peculiar,
+            "border" => &mut self.border,
+            _ => return None,
+        })
+    }
+
+    /// The defaults with some probabilities replaced: `radio-galaxy=0.5,extended=0`.
+    pub fn with_overrides(spec: &str) -> Result<Self, String> {
+        let mut balance = Self::default();
+        for item in spec.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+            let (name, value) = item
+                .split_once('=')
+                .ok_or_else(|| format!("--balance: '{item}' is not NAME=PROBABILITY"))?;
+            let probability: f64 = value
+                .trim()
+                .parse()
+                .ok()
+                .filter(|p| (0.0..=1.0).contains(p))
+                .ok_or_else(|| format!("--balance: '{value}' is not a probability in 0–1"))?;
+            let field = balance.field(name.trim()).ok_or_else(|| {
+                format!(
+                    "--balance: unknown ingredient '{name}'; expected {}",
+                    Self::NAMES.join(", ")
+                )
+            })?;
+            *field = probability;
+        }
+        Ok(balance)
+    }
+}
+
 /// Beam FWHM in pixels; the header says 2″ pixels, so the beam is 8″.
 pub const BEAM_FWHM_PX: f32 = 4.0;
 /// Thermal noise, Jy/beam.
@@ -434,5 +484,47 @@ fn mark(
 fn push_once(tags: &mut Vec<&'static str>, tag: &'static str) {
     if !tags.contains(&tag) {
         tags.push(tag);
+    }
+}
+
+#[cfg(test)]
+mod balance_tests {
+    use super::*;
+
+    #[test]
+    fn overrides_replace_only_the_named_probabilities() {
+        let b = Balance::with_overrides("radio-galaxy=0.5, extended=0").unwrap();
+        assert_eq!(b.radio_galaxy, 0.5);
+        assert_eq!(b.extended, 0.0);
+        assert_eq!(b.artefact, Balance::default().artefact);
+        assert_eq!(Balance::with_overrides("").unwrap(), Balance::default());
+    }
+
+    #[test]
+    fn bad_overrides_say_what_is_wrong() {
+        let unknown = Balance::with_overrides("galaxy=0.5").unwrap_err();
+        assert!(unknown.contains("unknown ingredient 'galaxy'"), "{unknown}");
+        assert!(unknown.contains("radio-galaxy"), "{unknown}");
+        for bad in ["radio-galaxy=2", "radio-galaxy=x", "radio-galaxy"] {
+            assert!(Balance::with_overrides(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_balanced_sky_has_the_asked_for_share_of_radio_galaxies() {
+        let b = Balance::with_overrides("radio-galaxy=0.5,extended=0").unwrap();
+        let galaxies = (0..400)
+            .filter(|&i| {
+                let sky = cutout(SkyKind::RadioImg, 64, 3, i, &b);
+                let tags = sky.label.as_array().unwrap().clone();
+                // No extended source other than the galaxies themselves.
+                assert_eq!(
+                    tags.contains(&json!("EXTENDED")),
+                    tags.contains(&json!("RADIO-GALAXY"))
+                );
+                tags.contains(&json!("RADIO-GALAXY"))
+            })
+            .count();
+        assert!((160..=240).contains(&galaxies), "{galaxies}");
     }
 }

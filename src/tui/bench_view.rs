@@ -190,7 +190,7 @@ fn run_job(
 /// The model as run.json names it (`demo` for the built-in demo model).
 fn model_name(source: &ModelSource) -> String {
     match source {
-        ModelSource::Local(dir) if *dir == crate::commands::ask::demo_model_dir() => "demo".into(),
+        ModelSource::Local(dir) if *dir == crate::commands::demo::model_dir() => "demo".into(),
         other => other.to_string(),
     }
 }

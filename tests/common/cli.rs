@@ -36,6 +36,18 @@ pub fn assert_bad_input(out: &Output, needles: &[&str]) {
 
 /// `radiochat synth` of `n` 64-pixel cutouts of `kind` into `home/name`; the dataset JSON.
 pub fn synth_sky(home: &Path, name: &str, kind: &str, n: usize, seed: u64) -> std::path::PathBuf {
+    synth_sky_with(home, name, kind, n, seed, &[])
+}
+
+/// [`synth_sky`] with more `radiochat synth` flags (e.g. `--balance`).
+pub fn synth_sky_with(
+    home: &Path,
+    name: &str,
+    kind: &str,
+    n: usize,
+    seed: u64,
+    extra: &[&str],
+) -> std::path::PathBuf {
     let out = home.join(name);
     let (n, seed) = (n.to_string(), seed.to_string());
     let args = [
@@ -46,11 +58,12 @@ pub fn synth_sky(home: &Path, name: &str, kind: &str, n: usize, seed: u64) -> st
         &n,
         "--seed",
         &seed,
+        "--kind",
+        kind,
+        "--size",
+        "64",
     ];
-    let made = radiochat(
-        &[&args[..], &["--kind", kind, "--size", "64"]].concat(),
-        home,
-    );
+    let made = radiochat(&[&args[..], extra].concat(), home);
     assert_eq!(made.status.code(), Some(0), "{made:?}");
     out.join("dataset.json")
 }
@@ -72,10 +85,20 @@ pub fn tiny_base_and_data(
     n: usize,
     extra: &[&str],
 ) -> (std::path::PathBuf, std::path::PathBuf) {
+    tiny_base_and_sky_data(home, n, &[], extra)
+}
+
+/// [`tiny_base_and_data`] from a sky made with extra `radiochat synth` flags.
+pub fn tiny_base_and_sky_data(
+    home: &Path,
+    n: usize,
+    sky_flags: &[&str],
+    extra: &[&str],
+) -> (std::path::PathBuf, std::path::PathBuf) {
     let base = home.join("base");
     let made = radiochat(&["model", "tiny", base.to_str().unwrap()], home);
     assert_eq!(made.status.code(), Some(0), "{made:?}");
-    let sky = synth_sky(home, "train-sky", "radioimg", n, 21);
+    let sky = synth_sky_with(home, "train-sky", "radioimg", n, 21, sky_flags);
     let data = home.join("data");
     let (s, d) = (sky.to_str().unwrap(), data.to_str().unwrap());
     let args = ["finetune", "data", "--from", s, "--out", d];
@@ -93,4 +116,16 @@ pub fn finetune_run(home: &Path, base: &Path, data: &Path, run: &Path, extra: &[
     );
     let args = ["finetune", "run", "--base", b, "--data", d, "--out", r];
     radiochat(&[&args[..], extra].concat(), home)
+}
+
+/// `--model DIR` for a tiny random-weight idefics3 in `home/random-idefics3` (written on first
+/// call): for tests that need long streamed answers, which the fine-tuned demo model does not
+/// give (it answers and stops).
+pub fn random_model_flag(home: &Path) -> String {
+    let dir = home.join("random-idefics3");
+    if !dir.join("model.safetensors").exists() {
+        let made = radiochat(&["model", "tiny", dir.to_str().unwrap()], home);
+        assert_eq!(made.status.code(), Some(0), "{made:?}");
+    }
+    format!("--model {}", dir.display())
 }
