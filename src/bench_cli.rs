@@ -9,6 +9,10 @@ use std::path::PathBuf;
 pub fn run(config: &Option<PathBuf>, command: BenchCommand) -> CommandResult<i32> {
     match command {
         BenchCommand::Run(run) => return run_bench_run(config, *run),
+        BenchCommand::Merge { dir, json } => {
+            let merged = commands::bench_merge::merge(&dir)?;
+            print_merged(&merged, json)?;
+        }
         BenchCommand::Compare { runs, md } => {
             let compared = commands::bench::compare(&runs)?;
             commands::bench::compare_lines(&compared, md)
@@ -95,6 +99,13 @@ fn run_bench_run(config: &Option<PathBuf>, run: BenchRunCli) -> CommandResult<i3
     if let Some(skipped) = &outcome.skipped {
         eprintln!("note: {skipped}");
     }
+    if let Some(merged) = &outcome.merged {
+        eprintln!(
+            "all {} shards finished: merged into {}",
+            merged.shards,
+            merged.dir.display()
+        );
+    }
     if run.json {
         print_json(&outcome.score)?;
     } else {
@@ -104,4 +115,19 @@ fn run_bench_run(config: &Option<PathBuf>, run: BenchRunCli) -> CommandResult<i3
         println!("run directory: {}", outcome.dir.display());
     }
     Ok(0)
+}
+
+fn print_merged(merged: &commands::bench_merge::Merged, json: bool) -> CommandResult<()> {
+    if json {
+        return print_json(&merged.score);
+    }
+    commands::bench::score_lines(&merged.score)
+        .iter()
+        .for_each(|l| println!("{l}"));
+    println!(
+        "run directory: {} ({} shards merged)",
+        merged.dir.display(),
+        merged.shards
+    );
+    Ok(())
 }

@@ -95,6 +95,12 @@ pub enum Command {
 pub enum BenchCommand {
     /// Run a benchmark task over a dataset (new, or --resume DIR).
     Run(Box<BenchRunCli>),
+    /// Combine the finished shards of a sharded run (RUNDIR/shard-I-of-K) into RUNDIR.
+    Merge {
+        dir: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
     /// Side-by-side main metrics of finished runs, with changes against the first.
     Compare {
         #[arg(required = true, num_args = 1..)]

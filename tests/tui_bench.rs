@@ -133,6 +133,7 @@ fn the_bench_view_shows_progress_then_the_table_and_the_heat_map() {
         },
         skipped: None,
         stopped: false,
+        merged: None,
     })));
     assert_eq!(app.bench.as_ref().unwrap().state, BenchState::Finished);
     let notice = notice(&app);

@@ -9,6 +9,7 @@ pub mod predictions;
 pub mod run_dir;
 pub mod runner;
 pub mod score;
+pub mod shard;
 pub mod task;
 
 pub use parse::ParseMode;

@@ -42,6 +42,9 @@ pub struct RunInfo {
     pub system_prompt: Option<String>,
     pub radiochat_version: String,
     pub started: String,
+    /// Set for one shard of a sharded run (`bench run --shard I/K`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<super::shard::Shard>,
 }
 
 /// Check that `dir` may hold a new run: absent, or an empty directory.

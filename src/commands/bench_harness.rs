@@ -57,6 +57,7 @@ pub fn run(
                 tasks_dir: None,
                 out: Some(home.join(format!("run-{concurrency}"))),
                 resume: None,
+                shard: None,
             },
             demo,
         };

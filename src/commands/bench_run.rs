@@ -8,6 +8,7 @@ use crate::bench::predictions::Prediction;
 use crate::bench::run_dir::{self, PREDICTIONS_FILE, RunInfo};
 pub use crate::bench::runner::Progress;
 use crate::bench::runner::{self, RunSpec};
+use crate::bench::shard::Shard;
 use crate::bench::{self, ParseMode, Score};
 use crate::config::{Origin, Settings};
 use crate::engine::{Engine, LoadSpec, Sampling};
@@ -56,6 +57,10 @@ pub struct RunFlags {
     /// Run directory (default: DATA_DIR/runs/TASK-TIME).
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Ask only positions I, I+K, … of the dataset, into OUT/shard-I-of-K (needs --out); when
+    /// all K shards have finished, they are merged into OUT (`bench merge`).
+    #[arg(long, value_name = "I/K")]
+    pub shard: Option<String>,
     /// Continue the run in DIR: finished items are skipped.
     #[arg(long, value_name = "DIR")]
     pub resume: Option<PathBuf>,
@@ -115,6 +120,8 @@ pub struct RunOutcome {
     pub skipped: Option<String>,
     /// Stopped before the end: no metrics.json or report; `--resume DIR` continues.
     pub stopped: bool,
+    /// A shard that finished last: the whole run, merged into the shards' parent.
+    pub merged: Option<super::bench_merge::Merged>,
 }
 
 /// The headless run: prepare, load the model, execute.
@@ -155,6 +162,14 @@ pub fn prepare(flags: &RunFlags, env: &RunEnv) -> CommandResult<PreparedRun> {
     }
     if let Some(limit) = info.limit {
         data.items.truncate(limit);
+    }
+    if let Some(shard) = info.shard {
+        data.items = std::mem::take(&mut data.items)
+            .into_iter()
+            .enumerate()
+            .filter(|(position, _)| shard.keeps(*position))
+            .map(|(_, item)| item)
+            .collect();
     }
     let shots = match (&info.context, info.shots) {
         (_, 0) => Vec::new(),
@@ -240,9 +255,13 @@ pub async fn execute(
     records.sort_by_key(|r| order[r.sname.as_str()]);
     let score = bench::score(&spec.task, &records, info.parse);
     let stopped = progress.done < progress.total;
+    let mut merged = None;
     if !stopped {
         run_dir::write_results(&dir, &info, &score)
             .map_err(|e| CommandError::Failed(anyhow::anyhow!(e)))?;
+        if let (Some(_), Some(parent)) = (info.shard, dir.parent()) {
+            merged = super::bench_merge::merge_if_complete(parent)?;
+        }
     }
     Ok(RunOutcome {
         dir,
@@ -250,6 +269,7 @@ pub async fn execute(
         progress,
         skipped,
         stopped,
+        merged,
     })
 }
 
@@ -298,6 +318,19 @@ fn new_run(flags: &RunFlags, env: &RunEnv, parse: ParseMode) -> CommandResult<(P
             crate::chat::clock::id_stem()
         ))
     });
+    let shard: Option<Shard> = match &flags.shard {
+        None => None,
+        Some(text) => Some(text.parse().map_err(CommandError::bad)?),
+    };
+    let dir = match shard {
+        Some(shard) if flags.out.is_none() => {
+            return Err(CommandError::bad(format!(
+                "--shard {shard} needs --out RUNDIR: the directory all shards share"
+            )));
+        }
+        Some(shard) => dir.join(shard.dir_name()),
+        None => dir,
+    };
     run_dir::check_new(&dir).map_err(CommandError::bad)?;
     let s = &env.sampling;
     let info = RunInfo {
@@ -306,9 +339,12 @@ fn new_run(flags: &RunFlags, env: &RunEnv, parse: ParseMode) -> CommandResult<(P
         dataset: std::path::absolute(&data).unwrap_or(data),
         dataset_sha256: dataset.sha256,
         limit: flags.limit,
-        items: flags
-            .limit
-            .map_or(dataset.items.len(), |l| l.min(dataset.items.len())),
+        items: {
+            let n = flags
+                .limit
+                .map_or(dataset.items.len(), |l| l.min(dataset.items.len()));
+            shard.map_or(n, |s| (0..n).filter(|&p| s.keeps(p)).count())
+        },
         prompt,
         add_options: flags.add_options || task.defaults.add_options,
         shots: flags.shots,
@@ -334,6 +370,7 @@ fn new_run(flags: &RunFlags, env: &RunEnv, parse: ParseMode) -> CommandResult<(P
             .or_else(|| Some(runner::RADIO_LLAVA_SYSTEM.to_string())),
         radiochat_version: crate::version().to_string(),
         started,
+        shard,
     };
     run_dir::write_info(&dir, &info).map_err(CommandError::bad)?;
     Ok((dir, info))

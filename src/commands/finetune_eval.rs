@@ -112,6 +112,7 @@ fn benchmark(
         tasks_dir: None,
         out: (!resume).then(|| dir.to_path_buf()),
         resume: resume.then(|| dir.to_path_buf()),
+        shard: None,
     };
     if let Some(parent) = dir.parent() {
         std::fs::create_dir_all(parent)

@@ -8,6 +8,7 @@ pub mod bench_engine;
 pub mod bench_finetune;
 pub mod bench_harness;
 pub mod bench_imaging;
+pub mod bench_merge;
 pub mod bench_run;
 pub mod bench_tui;
 pub mod chat;
