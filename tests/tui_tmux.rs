@@ -225,6 +225,77 @@ fn sigterm_and_sighup_restore_the_terminal_and_keep_the_partial_answer() {
     assert_eq!(sessions.as_array().unwrap().len(), 2);
 }
 
+/// The terminal vanishes under a streaming answer (the tmux server is killed, as when an SSH
+/// connection's sshd dies): radiochat notices the dead terminal, saves what streamed and
+/// exits, instead of spinning on reads of a hung-up tty.
+#[test]
+fn a_vanished_terminal_ends_the_chat_and_keeps_the_partial_answer() {
+    let home = tempfile::tempdir().unwrap();
+    let tmux = Tmux::start(
+        "vanish",
+        &command(home.path(), &random_model_flag(home.path())),
+        100,
+        30,
+    )
+    .unwrap();
+    tmux.wait_for("the model", LOAD, |s| s.contains(" ready "))
+        .unwrap();
+    tmux.line("/set max_tokens 3000").unwrap();
+    tmux.line("Question before the terminal vanishes?").unwrap();
+    tmux.wait_for("tokens", STEP, |s| {
+        s.contains("generating") && answer_text(s).len() > 20
+    })
+    .unwrap();
+    let chat = tmux.pane_pid().unwrap();
+    let server = tmux.server_pid().unwrap();
+    let killed = std::process::Command::new("kill")
+        .args(["-KILL", &server.to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let started = std::time::Instant::now();
+    while process_running(chat) {
+        if started.elapsed() > Duration::from_secs(15) {
+            // Not left behind spinning when this test fails.
+            let _ = std::process::Command::new("kill")
+                .args(["-KILL", &chat.to_string()])
+                .status();
+            panic!("radiochat (pid {chat}) still ran 15 s after its terminal vanished");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let list = radiochat(&["sessions", "list", "--json"], home.path());
+    let sessions: serde_json::Value = serde_json::from_slice(&list.stdout).unwrap();
+    let id = sessions[0]["id"].as_str().unwrap();
+    let show = radiochat(&["sessions", "show", id], home.path());
+    let text = String::from_utf8_lossy(&show.stdout);
+    assert!(
+        text.contains("Question before the terminal vanishes?"),
+        "{text}"
+    );
+    let answer = text.split("radiochat:\n").nth(1).unwrap_or("");
+    assert!(
+        answer.trim().len() > 5,
+        "the partial answer was saved: {text}"
+    );
+}
+
+/// Alive and not a zombie (a killed tmux server leaves its children to be reaped by init).
+fn process_running(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|stat| {
+            let state = stat
+                .rsplit(')')
+                .next()?
+                .split_whitespace()
+                .next()?
+                .to_string();
+            Some(state != "Z" && state != "X")
+        })
+        .unwrap_or(false)
+}
+
 /// `radiochat --demo`: the fine-tuned demo model with the synthetic FR-II cutout attached; a
 /// benchmark question about it gets an answer in the benchmark's format, and the saved
 /// transcript holds the image.
@@ -256,6 +327,14 @@ fn demo_opens_with_a_cutout_attached_and_answers_about_it() {
     tmux.wait_for("the transcript", STEP, |s| s.contains("saved "))
         .unwrap();
     assert!(home.path().join("demo.images/turn1-1.png").exists());
+    // A resize redraws at once at the new size (the wait wakes on SIGWINCH).
+    tmux.resize(80, 24).unwrap();
+    tmux.wait_for("the redraw at 80 columns", Duration::from_secs(2), |s| {
+        s.lines()
+            .last()
+            .is_some_and(|l| l.starts_with('└') && l.chars().count() == 80)
+    })
+    .unwrap();
     tmux.keys(&["C-c"]).unwrap();
     tmux.keys(&["C-c"]).unwrap();
     tmux.wait_for("radiochat to exit", STEP, |_| tmux.pane_dead())

@@ -73,6 +73,20 @@ impl Tmux {
         self.keys(&["Enter"])
     }
 
+    /// Resize the window, as a user dragging their terminal does (SIGWINCH to the pane).
+    pub fn resize(&self, width: u16, height: u16) -> Result<(), String> {
+        self.run(&[
+            "resize-window",
+            "-t",
+            "main",
+            "-x",
+            &width.to_string(),
+            "-y",
+            &height.to_string(),
+        ])
+        .map(|_| ())
+    }
+
     pub fn screen(&self) -> Result<String, String> {
         self.run(&["capture-pane", "-p", "-t", "main"])
     }
@@ -82,6 +96,15 @@ impl Tmux {
         text.trim()
             .parse()
             .map_err(|_| format!("tmux gave no pane pid: {text:?}"))
+    }
+
+    /// The tmux server's pid: killing it with SIGKILL is a terminal that vanishes without a
+    /// word (the pty goes away; whether a SIGHUP follows depends on the kernel and the shell).
+    pub fn server_pid(&self) -> Result<u32, String> {
+        let text = self.run(&["display-message", "-p", "-t", "main", "#{pid}"])?;
+        text.trim()
+            .parse()
+            .map_err(|_| format!("tmux gave no server pid: {text:?}"))
     }
 
     pub fn pane_dead(&self) -> bool {

@@ -18,6 +18,7 @@ pub mod overlays;
 pub mod picture;
 pub mod sessions_browser;
 pub mod timings;
+pub mod tty_watch;
 pub mod ui;
 
 use crate::chat::worker::{Worker, WorkerEvent};
@@ -25,11 +26,16 @@ use app::{App, EngineState};
 use conversation_view::ViewCache;
 use crossterm::event::{self, Event as TermEvent};
 use std::io::Write;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 /// Set by SIGTERM / SIGHUP; the loop leaves cleanly when it sees it.
 static STOP: AtomicBool = AtomicBool::new(false);
+
+/// How long the watchdog lets a UI loop stuck on a dead terminal go on before it ends the
+/// process (the loop itself notices a hang-up within one poll interval).
+const WATCHDOG_GRACE: Duration = Duration::from_secs(3);
 
 /// Poll interval while tokens stream or a model loads (one frame at 60 Hz).
 const BUSY_POLL: Duration = Duration::from_millis(16);
@@ -44,6 +50,9 @@ pub fn run(
     graphics: Option<crate::preview::Graphics>,
 ) -> anyhow::Result<()> {
     install_signal_handlers();
+    let tty = tty_watch::TtyWatch::open()?;
+    let left_loop = Arc::new(AtomicBool::new(false));
+    tty.spawn_watchdog(left_loop.clone(), WATCHDOG_GRACE)?;
     let _restore = TerminalGuard::enter()?;
     install_panic_hook();
     let backend = ratatui::backend::CrosstermBackend::new(std::io::stdout());
@@ -57,9 +66,16 @@ pub fn run(
     let mut clipboard = Clipboard::default();
     cache.graphics = graphics::Graphics::from_environment(graphics);
     let mut dirty = true;
+    let mut outcome = Ok(());
     loop {
         if dirty {
-            terminal.draw(|frame| ui::draw(frame, &app, &mut cache))?;
+            if let Err(error) = terminal.draw(|frame| ui::draw(frame, &app, &mut cache)) {
+                // A terminal that went away is a hang-up, not an error to report to it.
+                if !tty.is_hung_up() {
+                    outcome = Err(error.into());
+                }
+                break;
+            }
             timings.frame_drawn();
             dirty = false;
         }
@@ -67,23 +83,16 @@ pub fn run(
             dirty = true;
         }
         let busy = app.awaiting || matches!(app.engine, EngineState::Loading(_));
-        if event::poll(if busy { BUSY_POLL } else { IDLE_POLL })? {
-            // Take everything already typed before drawing again (fast typing, pastes).
-            loop {
-                match event::read()? {
-                    TermEvent::Key(key) => {
-                        timings.key_read(app.streaming());
-                        app.on_key(key)
-                    }
-                    TermEvent::Paste(text) => app.on_paste(&text),
-                    TermEvent::Mouse(mouse) => app.on_mouse(mouse),
-                    _ => {}
-                }
-                if !event::poll(Duration::ZERO)? {
-                    break;
-                }
+        if tty.wait(if busy { BUSY_POLL } else { IDLE_POLL }) == tty_watch::Wait::HungUp {
+            break;
+        }
+        match read_input(&tty, &mut app, &mut timings) {
+            Ok(true) => dirty = true,
+            Ok(false) => {}
+            Err(error) => {
+                outcome = Err(error.into());
+                break;
             }
-            dirty = true;
         }
         while let Some(event) = worker.try_recv() {
             if let WorkerEvent::Finished { usage, .. } = &event
@@ -113,12 +122,37 @@ pub fn run(
             break;
         }
     }
+    left_loop.store(true, Ordering::Relaxed);
     if let Some(cancel) = &app.cancel {
         cancel.cancel();
     }
     app.session.flush_tokens();
     timings.write();
-    Ok(())
+    outcome
+}
+
+/// Hand everything already typed to the app before drawing again (fast typing, pastes).
+/// Resizes arrive through crossterm's own signal pipe, which its poll also reads.
+/// Returns whether anything arrived.
+fn read_input(
+    tty: &tty_watch::TtyWatch,
+    app: &mut App,
+    timings: &mut timings::Timings,
+) -> std::io::Result<bool> {
+    let mut any = false;
+    while !tty.is_hung_up() && event::poll(Duration::ZERO)? {
+        match event::read()? {
+            TermEvent::Key(key) => {
+                timings.key_read(app.streaming());
+                app.on_key(key)
+            }
+            TermEvent::Paste(text) => app.on_paste(&text),
+            TermEvent::Mouse(mouse) => app.on_mouse(mouse),
+            _ => {}
+        }
+        any = true;
+    }
+    Ok(any)
 }
 
 /// Raw mode, alternate screen, bracketed paste, mouse; undone on drop.
