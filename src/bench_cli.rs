@@ -70,6 +70,9 @@ fn run_bench_run(config: &Option<PathBuf>, run: BenchRunCli) -> CommandResult<i3
         flags: run.run,
         demo: run.demo,
     };
+    if args.flags.slurm_array.is_some() {
+        return submit_array(&args, run.json);
+    }
     let tty = std::io::stderr().is_terminal();
     let mut last_shown = 0usize;
     let mut on_progress = |p: &commands::bench_run::Progress| {
@@ -113,6 +116,22 @@ fn run_bench_run(config: &Option<PathBuf>, run: BenchRunCli) -> CommandResult<i3
             .iter()
             .for_each(|l| println!("{l}"));
         println!("run directory: {}", outcome.dir.display());
+    }
+    Ok(0)
+}
+
+fn submit_array(args: &commands::bench_run::BenchRunArgs, json: bool) -> CommandResult<i32> {
+    use commands::bench_array::{self, ArrayTaskCommand};
+    let env = commands::bench_run::RunEnv::from_settings(&args.settings, args.demo);
+    let spec = args.settings.load_spec();
+    let command = ArrayTaskCommand::for_this_process(&args.settings.config_path, spec.as_ref())?;
+    let submitted = bench_array::submit(&args.flags, &env, &command)?;
+    if json {
+        print_json(&submitted)?;
+    } else {
+        bench_array::submitted_lines(&submitted)
+            .iter()
+            .for_each(|l| println!("{l}"));
     }
     Ok(0)
 }

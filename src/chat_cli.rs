@@ -28,6 +28,7 @@ pub fn run_chat(cli: &Cli) -> CommandResult<i32> {
     let settings = crate::settings(&cli.config, flags(cli))?;
     let sampling = settings.sampling();
     let transform = settings.transform();
+    let config_path = settings.config_path.clone();
     let prepared = chat::prepare(chat::ChatArgs {
         settings,
         resume: cli.resume.clone(),
@@ -40,6 +41,7 @@ pub fn run_chat(cli: &Cli) -> CommandResult<i32> {
         transform,
         prepared.template,
     );
+    app.config_path = config_path;
     if let Some(path) = prepared.attach {
         app.run_slash(radiochat::commands::slash::Slash::Image {
             path,

@@ -11,6 +11,7 @@ pub mod engine;
 pub mod finetune;
 pub mod imaging;
 pub mod preview;
+pub mod slurm;
 pub mod tui;
 
 pub fn version() -> &'static str {

@@ -139,3 +139,116 @@ fn bad_shards_and_unfinished_merges_are_refused() {
         &["no shard directories"],
     );
 }
+
+/// `--slurm-array 3` through the one-node cluster scripts/slurm-local.sh starts: three array
+/// tasks, one shard each, merged by the last into the same metrics as the unsharded run.
+#[test]
+fn a_slurm_array_runs_the_shards_and_merges_them() {
+    common::cli::assert_slurm_cluster();
+    let home = tempfile::tempdir().unwrap();
+    let data = synth_sky(home.path(), "sky", "radioimg", 7, 4);
+    let flag = random_model_flag(home.path());
+    let model = flag.trim_start_matches("--model ");
+    let whole = home.path().join("whole");
+    let out = bench(home.path(), model, &data, &whole, &[]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+
+    let array = home.path().join("array run 'x'");
+    let submit = [
+        "--slurm-array",
+        "3",
+        "--cpus",
+        "1",
+        "--time",
+        "00:10:00",
+        "--json",
+    ];
+    let out = bench(home.path(), model, &data, &array, &submit);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let submitted: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(submitted["tasks"], 3);
+    assert_eq!(submitted["items"], 7);
+    let job = submitted["slurm_job"].as_str().unwrap().to_string();
+    assert!(!job.is_empty());
+    assert_eq!(read_json(&array.join("slurm-array.json")), submitted);
+
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(600);
+    while !array.join("metrics.json").exists() {
+        let queue = std::process::Command::new("squeue")
+            .args(["-h", "-j", &job, "-o", "%i %T"])
+            .output()
+            .unwrap();
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the array did not finish: {}; logs: {:?}",
+            String::from_utf8_lossy(&queue.stdout),
+            std::fs::read_to_string(array.join("shard-0-of-3/slurm.log"))
+        );
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    }
+    // The merge is atomic, but the last task may still be writing its own files.
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    assert_eq!(
+        read_json(&array.join("metrics.json")),
+        read_json(&whole.join("metrics.json"))
+    );
+    for i in 0..3 {
+        let shard = array.join(format!("shard-{i}-of-3"));
+        let log = std::fs::read_to_string(shard.join("slurm.log")).unwrap();
+        assert!(
+            log.contains("run directory:"),
+            "task {i} ran to the end: {log}"
+        );
+        assert!(shard.join("metrics.json").exists());
+    }
+}
+
+#[test]
+fn slurm_array_mistakes_are_refused_and_leave_nothing_behind() {
+    common::cli::assert_slurm_cluster();
+    let home = tempfile::tempdir().unwrap();
+    let data = synth_sky(home.path(), "sky", "radioimg", 4, 4);
+    let flag = random_model_flag(home.path());
+    let model = flag.trim_start_matches("--model ");
+    let out = home.path().join("run");
+    for (extra, needle) in [
+        (&["--slurm-array", "0"][..], "K ≥ 1"),
+        (
+            &["--slurm-array", "5"],
+            "more tasks than items (4 in the dataset)",
+        ),
+        (
+            &["--slurm-array", "2", "--shard", "0/2"],
+            "cannot go with --shard",
+        ),
+        (
+            &["--slurm-array", "2", "--partition", "no-such-partition"],
+            "sbatch rejected the job",
+        ),
+    ] {
+        assert_bad_input(&bench(home.path(), model, &data, &out, extra), &[needle]);
+        let left: Vec<_> = std::fs::read_dir(&out)
+            .map(|d| d.flatten().map(|e| e.file_name()).collect())
+            .unwrap_or_default();
+        assert!(
+            left.is_empty(),
+            "{extra:?} left {left:?} in {}",
+            out.display()
+        );
+    }
+    let no_out = radiochat(
+        &[
+            "bench",
+            "run",
+            "B1",
+            "--model",
+            model,
+            "--data",
+            data.to_str().unwrap(),
+            "--slurm-array",
+            "2",
+        ],
+        home.path(),
+    );
+    assert_bad_input(&no_out, &["--slurm-array needs --out"]);
+}

@@ -10,16 +10,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 fn setup(home: &Path) -> (PathBuf, PathBuf) {
-    let cluster = std::process::Command::new("sinfo")
-        .args(["-h", "-o", "%T"])
-        .output();
-    let states = cluster.map(|o| String::from_utf8_lossy(&o.stdout).into_owned());
-    assert!(
-        states
-            .as_deref()
-            .is_ok_and(|s| s.contains("idle") || s.contains("mix") || s.contains("alloc")),
-        "no SLURM cluster answers: run scripts/setup.sh (it starts scripts/slurm-local.sh): {states:?}"
-    );
+    common::cli::assert_slurm_cluster();
     common::cli::tiny_base_and_data(home, 12, &[])
 }
 

@@ -428,6 +428,30 @@ fn bench_runs_from_the_chat_and_stops_and_resumes() {
     assert!(screen.contains("6/6 · 100 %"), "{screen}");
     assert!(slow.join("metrics.json").exists());
     tmux.keys(&["Escape"]).unwrap();
+
+    // The same run as a SLURM job array, submitted from the chat with the chat's model.
+    common::cli::assert_slurm_cluster();
+    tmux.line("/set max_tokens 8").unwrap();
+    let array = home.path().join("run-array");
+    tmux.line(&format!(
+        "/bench B1 --data {} --out {} --slurm-array 2 --cpus 1",
+        data.display(),
+        array.display()
+    ))
+    .unwrap();
+    tmux.wait_for("the submission", STEP, |s| {
+        s.contains("submitted SLURM array job")
+    })
+    .unwrap();
+    let started = std::time::Instant::now();
+    while !array.join("metrics.json").exists() {
+        assert!(
+            started.elapsed() < Duration::from_secs(300),
+            "the array did not finish: {:?}",
+            std::fs::read_to_string(array.join("shard-0-of-2/slurm.log"))
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
     tmux.line("/quit").unwrap();
     tmux.wait_for("radiochat to exit", STEP, |_| tmux.pane_dead())
         .unwrap();

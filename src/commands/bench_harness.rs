@@ -45,19 +45,10 @@ pub fn run(
             flags: RunFlags {
                 task: Some("B3".into()),
                 data: Some(sky.join("dataset.json")),
-                limit: None,
-                prompt: None,
-                shots: 0,
-                context: None,
                 concurrency,
                 retries: Some(0),
-                add_options: false,
-                parse: "strict".into(),
-                strict: false,
-                tasks_dir: None,
                 out: Some(home.join(format!("run-{concurrency}"))),
-                resume: None,
-                shard: None,
+                ..RunFlags::default()
             },
             demo,
         };

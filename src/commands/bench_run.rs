@@ -64,6 +64,24 @@ pub struct RunFlags {
     /// Continue the run in DIR: finished items are skipped.
     #[arg(long, value_name = "DIR")]
     pub resume: Option<PathBuf>,
+    /// Submit a SLURM job array of K tasks, task I running shard I/K into --out (needs
+    /// --out); the last to finish merges them. The resource flags below go to sbatch.
+    #[arg(long, value_name = "K")]
+    pub slurm_array: Option<usize>,
+    #[command(flatten)]
+    pub slurm: crate::slurm::SlurmOptions,
+}
+
+impl Default for RunFlags {
+    /// Every flag at its command-line default (read from clap, so the two cannot differ).
+    fn default() -> Self {
+        #[derive(clap::Parser)]
+        struct Defaults {
+            #[command(flatten)]
+            flags: RunFlags,
+        }
+        <Defaults as clap::Parser>::parse_from(["bench-run"]).flags
+    }
 }
 
 /// The model side of a run: what run.json records and how requests are made.
@@ -374,4 +392,18 @@ fn new_run(flags: &RunFlags, env: &RunEnv, parse: ParseMode) -> CommandResult<(P
     };
     run_dir::write_info(&dir, &info).map_err(CommandError::bad)?;
     Ok((dir, info))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_flags_are_the_command_line_defaults() {
+        let flags = RunFlags::default();
+        assert_eq!(flags.parse, "strict");
+        assert_eq!(flags.concurrency, 1);
+        assert_eq!(flags.shots, 0);
+        assert!(flags.task.is_none() && flags.slurm_array.is_none());
+    }
 }

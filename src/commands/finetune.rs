@@ -130,21 +130,8 @@ pub struct LaunchFlags {
     /// local (a detached process) or slurm (sbatch).
     #[arg(long, default_value = "local")]
     pub launcher: String,
-    #[arg(long)]
-    pub partition: Option<String>,
-    #[arg(long)]
-    pub gpus: Option<usize>,
-    #[arg(long)]
-    pub cpus: Option<usize>,
-    #[arg(long)]
-    pub mem: Option<String>,
-    /// Wall-time limit, HH:MM(:SS).
-    #[arg(long)]
-    pub time: Option<String>,
-    #[arg(long)]
-    pub account: Option<String>,
-    #[arg(long)]
-    pub qos: Option<String>,
+    #[command(flatten)]
+    pub slurm: SlurmOptions,
     /// Python with the trainer's packages (default: $RADIOCHAT_PY_VENV/bin/python, else python3).
     #[arg(long)]
     pub python: Option<PathBuf>,
@@ -175,15 +162,7 @@ impl LaunchFlags {
                 log_every: self.log_every,
             },
             launcher: self.launcher.parse().map_err(CommandError::bad)?,
-            slurm: SlurmOptions {
-                partition: self.partition,
-                gpus: self.gpus,
-                cpus: self.cpus,
-                mem: self.mem,
-                time: self.time,
-                account: self.account,
-                qos: self.qos,
-            },
+            slurm: self.slurm,
             python: self.python,
         })
     }

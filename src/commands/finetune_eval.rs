@@ -101,18 +101,10 @@ fn benchmark(
         task: (!resume).then(|| task.to_string()),
         data: (!resume).then(|| args.data.clone()),
         limit: args.limit,
-        prompt: None,
-        shots: 0,
-        context: None,
         concurrency: args.concurrency,
-        retries: None,
-        add_options: false,
-        parse: "strict".into(),
-        strict: false,
-        tasks_dir: None,
         out: (!resume).then(|| dir.to_path_buf()),
         resume: resume.then(|| dir.to_path_buf()),
-        shard: None,
+        ..RunFlags::default()
     };
     if let Some(parent) = dir.parent() {
         std::fs::create_dir_all(parent)

@@ -4,6 +4,7 @@
 
 pub mod ask;
 pub mod bench;
+pub mod bench_array;
 pub mod bench_engine;
 pub mod bench_finetune;
 pub mod bench_harness;

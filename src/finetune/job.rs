@@ -1,7 +1,8 @@
 //! A fine-tune job: the generated script, its launch (a detached local process, or `sbatch`),
 //! and its state read back (pid or SLURM, exit-code marker, metrics, log tail).
 
-use super::spec::{Launcher, RunSpec, SlurmOptions, shell_quote};
+use super::spec::{Launcher, RunSpec, shell_quote};
+use crate::slurm;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
@@ -29,7 +30,7 @@ pub fn script(spec: &RunSpec, dir: &Path) -> String {
     let q = |p: &Path| shell_quote(&p.display().to_string());
     let mut text = String::from("#!/bin/bash\n");
     if spec.launcher == Launcher::Slurm {
-        text.push_str(&sbatch_directives(&spec.slurm, dir));
+        text.push_str(&slurm::directives(&sbatch_options(spec, dir)));
     }
     let command: Vec<String> = std::iter::once(q(&spec.python))
         .chain(spec.trainer_args(dir).iter().map(|a| shell_quote(a)))
@@ -46,39 +47,9 @@ pub fn script(spec: &RunSpec, dir: &Path) -> String {
     text
 }
 
-/// sbatch's options: given on its command line (argv needs no quoting, and `%` in a path is
-/// escaped for SLURM's filename patterns), and repeated as `#SBATCH` lines in job.sh where
-/// the value is safe there (sbatch splits those lines at spaces), so the script documents
-/// itself and can be resubmitted by hand.
-pub fn sbatch_options(slurm: &SlurmOptions, dir: &Path) -> Vec<String> {
-    let mut options = vec![
-        "--job-name=radiochat-finetune".to_string(),
-        format!(
-            "--output={}",
-            dir.join(LOG_FILE).display().to_string().replace('%', "%%")
-        ),
-    ];
-    let mut add = |name: &str, value: Option<String>| {
-        if let Some(v) = value {
-            options.push(format!("--{name}={v}"));
-        }
-    };
-    add("partition", slurm.partition.clone());
-    add("gpus", slurm.gpus.map(|g| g.to_string()));
-    add("cpus-per-task", slurm.cpus.map(|c| c.to_string()));
-    add("mem", slurm.mem.clone());
-    add("time", slurm.time.clone());
-    add("account", slurm.account.clone());
-    add("qos", slurm.qos.clone());
-    options
-}
-
-fn sbatch_directives(slurm: &SlurmOptions, dir: &Path) -> String {
-    sbatch_options(slurm, dir)
-        .iter()
-        .filter(|o| !o.contains(|c: char| c.is_whitespace() || c == '"' || c == '\''))
-        .map(|o| format!("#SBATCH {o}\n"))
-        .collect()
+fn sbatch_options(spec: &RunSpec, dir: &Path) -> Vec<String> {
+    let log = slurm::literal_path(&dir.join(LOG_FILE));
+    slurm::sbatch_options(&spec.slurm, "radiochat-finetune", &log)
 }
 
 /// Start the job in `dir` (spec.toml and job.sh written), returning how to find it.
@@ -88,7 +59,7 @@ pub fn launch(spec: &RunSpec, dir: &Path) -> Result<JobRecord, String> {
         .map_err(|e| format!("{}: {e}", script_path.display()))?;
     let record = match spec.launcher {
         Launcher::Local => launch_local(&script_path, dir)?,
-        Launcher::Slurm => launch_slurm(&script_path, &sbatch_options(&spec.slurm, dir))?,
+        Launcher::Slurm => launch_slurm(&script_path, &sbatch_options(spec, dir))?,
     };
     let text = serde_json::to_string_pretty(&record).map_err(|e| e.to_string())?;
     crate::chat::transcript::write_atomically(&dir.join(JOB_FILE), text.as_bytes())
@@ -133,33 +104,7 @@ fn launch_local(script: &Path, dir: &Path) -> Result<JobRecord, String> {
 }
 
 fn launch_slurm(script: &Path, options: &[String]) -> Result<JobRecord, String> {
-    let out = std::process::Command::new("sbatch")
-        .arg("--parsable")
-        .args(options)
-        .arg(script)
-        .output()
-        .map_err(|e| match e.kind() {
-            std::io::ErrorKind::NotFound => {
-                "SLURM not found on PATH (no sbatch); use --launcher local".to_string()
-            }
-            _ => format!("sbatch: {e}"),
-        })?;
-    if !out.status.success() {
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        return Err(format!(
-            "sbatch rejected the job: {}",
-            stderr.trim().replace('\n', " ")
-        ));
-    }
-    let id = String::from_utf8_lossy(&out.stdout)
-        .trim()
-        .split(';')
-        .next()
-        .unwrap_or_default()
-        .to_string();
-    if id.is_empty() {
-        return Err("sbatch printed no job id".into());
-    }
+    let id = slurm::submit(script, options, "use --launcher local")?;
     Ok(JobRecord {
         launcher: Launcher::Slurm,
         pid: None,

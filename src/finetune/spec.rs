@@ -29,17 +29,7 @@ pub struct TrainOptions {
     pub log_every: Option<usize>,
 }
 
-/// SLURM resources; `None` leaves the cluster's default.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct SlurmOptions {
-    pub partition: Option<String>,
-    pub gpus: Option<usize>,
-    pub cpus: Option<usize>,
-    pub mem: Option<String>,
-    pub time: Option<String>,
-    pub account: Option<String>,
-    pub qos: Option<String>,
-}
+pub use crate::slurm::{SlurmOptions, shell_quote};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -134,27 +124,9 @@ impl RunSpec {
     }
 }
 
-/// `'text'` for bash: safe for any characters, spaces, quotes, `$()` and `;` included.
-pub fn shell_quote(text: &str) -> String {
-    format!("'{}'", text.replace('\'', r"'\''"))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn quoting_survives_what_a_path_may_hold() {
-        assert_eq!(shell_quote("a b"), "'a b'");
-        assert_eq!(shell_quote("it's"), r"'it'\''s'");
-        let nasty = r#"dir $(touch x); rm -rf "q" `id` 'z'"#;
-        let out = std::process::Command::new("bash")
-            .arg("-c")
-            .arg(format!("printf %s {}", shell_quote(nasty)))
-            .output()
-            .unwrap();
-        assert_eq!(String::from_utf8_lossy(&out.stdout), nasty);
-    }
 
     #[test]
     fn only_given_options_reach_the_trainer() {

@@ -88,6 +88,8 @@ pub struct App {
     pub device: String,
     /// What `/model DIR` loads with (device, dtype, ISQ from the settings).
     pub load_template: LoadSpec,
+    /// The config file this chat read (handed on to SLURM array tasks).
+    pub config_path: std::path::PathBuf,
     pub engine: EngineState,
     pub model_info: Option<ModelInfo>,
     pub input: InputBox,
@@ -136,6 +138,7 @@ impl App {
             sampling,
             transform,
             load_template,
+            config_path: crate::config::default_config_path(),
             engine: EngineState::NoModel,
             model_info: None,
             input: InputBox::new(),

@@ -74,6 +74,8 @@ pub enum BenchEvent {
         score: Option<Score>,
     },
     Finished(Box<RunOutcome>),
+    /// `/bench … --slurm-array K` queued the run on SLURM: the submission, in one line.
+    Submitted(String),
     Failed(String),
 }
 
@@ -82,6 +84,9 @@ pub enum BenchEvent {
 pub struct RunSettings {
     pub sampling: Sampling,
     pub transform: TransformOptions,
+    /// What a SLURM array's tasks load the model with, and the config they read.
+    pub load_template: crate::engine::LoadSpec,
+    pub config_path: PathBuf,
 }
 
 /// The work handed to the engine thread: prepare, execute, and report to `reports`.
@@ -116,6 +121,19 @@ fn run_job(
         transform: settings.transform,
         system_prompt: None,
     };
+    if flags.slurm_array.is_some() {
+        use crate::commands::bench_array::{self, ArrayTaskCommand};
+        let command = ArrayTaskCommand::for_this_process(
+            &settings.config_path,
+            Some(&settings.load_template),
+        )
+        .and_then(|command| bench_array::submit(&flags, &env, &command))
+        .map_err(|e| e.to_string())?;
+        send(BenchEvent::Submitted(
+            bench_array::submitted_lines(&command).join(" · "),
+        ));
+        return Ok(());
+    }
     let prepared = bench_run::prepare(&flags, &env).map_err(|e| e.to_string())?;
     if flags.resume.is_some() && prepared.info.model != model {
         return Err(format!(
@@ -215,6 +233,8 @@ impl App {
         let settings = RunSettings {
             sampling: self.sampling.clone(),
             transform: self.transform,
+            load_template: self.load_template.clone(),
+            config_path: self.config_path.clone(),
         };
         let task = flags
             .task
@@ -350,6 +370,11 @@ impl App {
                         dir.display()
                     )
                 };
+                self.info(text);
+            }
+            BenchEvent::Submitted(text) => {
+                self.bench = None;
+                self.overlay = None;
                 self.info(text);
             }
             BenchEvent::Failed(message) => {

@@ -129,3 +129,17 @@ pub fn random_model_flag(home: &Path) -> String {
     }
     format!("--model {}", dir.display())
 }
+
+/// The one-node SLURM cluster scripts/slurm-local.sh starts (scripts/setup.sh runs it) answers.
+pub fn assert_slurm_cluster() {
+    let cluster = std::process::Command::new("sinfo")
+        .args(["-h", "-o", "%T"])
+        .output();
+    let states = cluster.map(|o| String::from_utf8_lossy(&o.stdout).into_owned());
+    assert!(
+        states
+            .as_deref()
+            .is_ok_and(|s| s.contains("idle") || s.contains("mix") || s.contains("alloc")),
+        "no SLURM cluster answers: run scripts/setup.sh (it starts scripts/slurm-local.sh): {states:?}"
+    );
+}
