@@ -16,13 +16,14 @@ if ((${#missing[@]})); then
 fi
 command -v cargo >/dev/null || { echo "setup: cargo not found; install Rust from https://rustup.rs" >&2; exit 1; }
 
-# Python, cached outside the clone: scikit-learn for the metric checks, and the trainer's
+# Python, cached outside the clone: scikit-learn for the metric checks, openai (the client), the trainer's
 # requirements (torch, transformers, peft, accelerate; about 6 GB, 2 minutes) for fine-tuning
 # and the LoRA-merge checks against PEFT. Reinstalled when trainer/requirements.txt changes.
 venv="${RADIOCHAT_PY_VENV:-$HOME/.cache/radiochat-py}"
-if ! "$venv/bin/python" -c "import sklearn" >/dev/null 2>&1; then
-  python3 -m venv "$venv"
-  "$venv/bin/pip" install -q --disable-pip-version-check scikit-learn
+# The official `openai` client talks to `radiochat serve` in tests/serve_openai.rs.
+if ! "$venv/bin/python" -c "import sklearn, openai" >/dev/null 2>&1; then
+  [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
+  "$venv/bin/pip" install -q --disable-pip-version-check scikit-learn openai
 fi
 requirements="$(cd "$(dirname "$0")/.." && pwd)/trainer/requirements.txt"
 stamp="$venv/.trainer-requirements.sha256"

@@ -36,6 +36,8 @@ pub struct Cli {
 pub enum Command {
     /// Ask one question about one or more images; the answer streams to stdout.
     Ask(AskCli),
+    /// Serve the model over the OpenAI API (/v1/chat/completions, /v1/models) to many clients.
+    Serve(ServeCli),
     /// Model directories: write a tiny test model, check a directory, list architectures.
     #[command(subcommand)]
     Model(ModelCommand),
@@ -308,6 +310,32 @@ pub struct ModelFlags {
     /// In-situ quantization: q4_0, q4_1, q5_0, q5_1, q8_0, q8_1, q2k … q8k, hqq4, hqq8, fp8.
     #[arg(long)]
     pub isq: Option<String>,
+    /// An OpenAI-compatible server instead of the embedded engine, e.g. http://gpu07:8000/v1.
+    #[arg(long, value_name = "URL")]
+    pub remote: Option<String>,
+    /// The server's model (default: the first it lists).
+    #[arg(long, value_name = "NAME")]
+    pub remote_model: Option<String>,
+    /// The environment variable holding the server's API key.
+    #[arg(long, value_name = "VAR")]
+    pub api_key_env: Option<String>,
+    /// Seconds to wait for an answer to start, and between two pieces of it [default: 120].
+    #[arg(long, value_name = "SECS")]
+    pub remote_timeout: Option<f64>,
+}
+
+#[derive(Args)]
+pub struct ServeCli {
+    #[command(flatten)]
+    pub model: ModelFlags,
+    #[command(flatten)]
+    pub serve: radiochat::commands::serve::ServeFlags,
+    /// Serve the offline demo model.
+    #[arg(long)]
+    pub demo: bool,
+    /// Default max_tokens of a request that sets none.
+    #[arg(long)]
+    pub max_tokens: Option<usize>,
 }
 
 #[derive(Args)]

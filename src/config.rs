@@ -22,6 +22,22 @@ pub struct ConfigFile {
     pub sampling: SamplingFile,
     #[serde(default)]
     pub image: ImageFile,
+    #[serde(default)]
+    pub remote: RemoteFile,
+}
+
+/// `[remote]`: an OpenAI-compatible server instead of the embedded engine.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RemoteFile {
+    /// The API base, e.g. `http://gpu07:8000/v1`.
+    pub url: Option<String>,
+    /// The served model (default: the first the server lists).
+    pub model: Option<String>,
+    /// The environment variable holding the API key (the key itself never goes in a file).
+    pub api_key_env: Option<String>,
+    /// Seconds to wait for an answer to start, and between two pieces of it.
+    pub timeout: Option<f64>,
 }
 
 /// `[image]`: how images become model input (radio-llava's transform settings).
@@ -46,7 +62,7 @@ pub struct SamplingFile {
 }
 
 /// Where a setting's value came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Origin {
     Default,
@@ -92,6 +108,10 @@ pub struct Flags {
     pub resize: Option<usize>,
     pub square: Option<bool>,
     pub sessions_dir: Option<PathBuf>,
+    pub remote: Option<String>,
+    pub remote_model: Option<String>,
+    pub api_key_env: Option<String>,
+    pub remote_timeout: Option<f64>,
 }
 
 /// The merged settings.
@@ -113,6 +133,12 @@ pub struct Settings {
     pub resize: Setting<usize>,
     pub square: Setting<bool>,
     pub sessions_dir: Setting<PathBuf>,
+    /// An OpenAI-compatible server's URL: used instead of `model` when set at the same or a
+    /// higher layer.
+    pub remote: Setting<Option<String>>,
+    pub remote_model: Setting<Option<String>>,
+    pub api_key_env: Setting<Option<String>>,
+    pub remote_timeout: Setting<f64>,
 }
 
 /// `$RADIOCHAT_CONFIG`, else `$XDG_CONFIG_HOME/radiochat/config.toml` (platform equivalent).
@@ -192,7 +218,40 @@ impl Settings {
             resize: Setting::default(0),
             square: Setting::default(false),
             sessions_dir: Setting::default(data_dir().join("sessions")),
+            remote: Setting::default(None),
+            remote_model: Setting::default(None),
+            api_key_env: Setting::default(None),
+            remote_timeout: Setting::default(
+                crate::engine::RemoteSource::DEFAULT_TIMEOUT.as_secs_f64(),
+            ),
         };
+        let r = &file.remote;
+        settings
+            .remote
+            .layer(r.url.clone().map(Some), Origin::Config);
+        settings
+            .remote_model
+            .layer(r.model.clone().map(Some), Origin::Config);
+        settings
+            .api_key_env
+            .layer(r.api_key_env.clone().map(Some), Origin::Config);
+        settings.remote_timeout.layer(r.timeout, Origin::Config);
+        settings
+            .remote
+            .layer(flags.remote.clone().map(Some), Origin::Flag);
+        settings
+            .remote_model
+            .layer(flags.remote_model.clone().map(Some), Origin::Flag);
+        settings
+            .api_key_env
+            .layer(flags.api_key_env.clone().map(Some), Origin::Flag);
+        settings
+            .remote_timeout
+            .layer(flags.remote_timeout, Origin::Flag);
+        let timeout = settings.remote_timeout.value;
+        if !(timeout > 0.0 && timeout.is_finite()) {
+            anyhow::bail!("remote timeout must be a positive number of seconds, got {timeout}");
+        }
         settings.sessions_dir.layer(
             file.sessions_dir.as_ref().map(PathBuf::from),
             Origin::Config,
@@ -296,8 +355,22 @@ impl Settings {
 
     /// The load spec for the configured model, or `None` when no model is set anywhere.
     pub fn load_spec(&self) -> Option<LoadSpec> {
-        let model = self.model.value.as_deref()?;
-        let mut spec = LoadSpec::new(ModelSource::parse(model));
+        let remote_wins = self.remote.value.is_some()
+            && (self.model.value.is_none() || self.remote.origin >= self.model.origin);
+        let mut source = if remote_wins {
+            let url = self.remote.value.as_deref()?;
+            ModelSource::Remote(crate::engine::RemoteSource::parse(url))
+        } else {
+            ModelSource::parse(self.model.value.as_deref()?)
+        };
+        if let ModelSource::Remote(remote) = &mut source {
+            if remote_wins || remote.model.is_none() {
+                remote.model = self.remote_model.value.clone().or(remote.model.take());
+            }
+            remote.api_key_env = self.api_key_env.value.clone();
+            remote.timeout = std::time::Duration::from_secs_f64(self.remote_timeout.value);
+        }
+        let mut spec = LoadSpec::new(source);
         spec.device = self.device.value;
         spec.dtype = self.dtype.value;
         spec.isq = self.isq.value;
@@ -324,6 +397,26 @@ impl Settings {
                 self.dtype.origin,
             ),
             ("isq".into(), show(&self.isq.value), self.isq.origin),
+            (
+                "remote.url".into(),
+                show(&self.remote.value),
+                self.remote.origin,
+            ),
+            (
+                "remote.model".into(),
+                show(&self.remote_model.value),
+                self.remote_model.origin,
+            ),
+            (
+                "remote.api_key_env".into(),
+                show(&self.api_key_env.value),
+                self.api_key_env.origin,
+            ),
+            (
+                "remote.timeout".into(),
+                self.remote_timeout.value.to_string(),
+                self.remote_timeout.origin,
+            ),
             (
                 "system_prompt".into(),
                 show(&self.system_prompt.value),

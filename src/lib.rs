@@ -10,7 +10,9 @@ pub mod config;
 pub mod engine;
 pub mod finetune;
 pub mod imaging;
+pub mod openai;
 pub mod preview;
+pub mod serve;
 pub mod slurm;
 pub mod tui;
 

@@ -50,12 +50,39 @@ fn settings(cli_config: &Option<PathBuf>, flags: Flags) -> CommandResult<Setting
     Settings::resolve(&path, &flags).map_err(CommandError::BadInput)
 }
 
+fn run_serve(config: &Option<PathBuf>, serve: cli::ServeCli) -> CommandResult<i32> {
+    let flags = Flags {
+        max_tokens: serve.max_tokens,
+        ..model_flags(&serve.model)
+    };
+    let args = commands::serve::ServeArgs {
+        settings: settings(config, flags)?,
+        flags: serve.serve,
+        demo: serve.demo,
+    };
+    let runtime = runtime()?;
+    let mut on_ready = |address: std::net::SocketAddr, model: &radiochat::engine::ModelInfo| {
+        eprintln!(
+            "serving {} ({}, {}) at http://{address}/v1 — Ctrl-C stops",
+            model.name, model.architecture, model.device
+        );
+    };
+    let log = std::sync::Arc::new(|line: String| eprintln!("{line}"));
+    commands::serve::run(args, &runtime, &mut on_ready, log)?;
+    eprintln!("stopped");
+    Ok(0)
+}
+
 fn model_flags(m: &ModelFlags) -> Flags {
     Flags {
         model: m.model.clone(),
         device: m.device.clone(),
         dtype: m.dtype.clone(),
         isq: m.isq.clone(),
+        remote: m.remote.clone(),
+        remote_model: m.remote_model.clone(),
+        api_key_env: m.api_key_env.clone(),
+        remote_timeout: m.remote_timeout,
         ..Flags::default()
     }
 }
@@ -67,6 +94,7 @@ fn run(cli: Cli) -> CommandResult<i32> {
     };
     match command {
         Command::Ask(ask) => run_ask(&cli.config, ask),
+        Command::Serve(serve) => run_serve(&cli.config, serve),
         Command::Bench(command) => bench_cli::run(&cli.config, command),
         Command::Finetune(command) => finetune_cli::run(&cli.config, command),
         Command::Sessions(command) => chat_cli::run_sessions(&cli.config, chat_flags, command),

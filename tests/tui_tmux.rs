@@ -280,6 +280,58 @@ fn a_vanished_terminal_ends_the_chat_and_keeps_the_partial_answer() {
     );
 }
 
+/// The chat on a remote server (`radiochat serve` on loopback, with an API key): the answer
+/// streams in, the status bar says remote, and the saved session names the server, not the key.
+#[test]
+fn the_chat_talks_to_a_remote_server() {
+    let home = tempfile::tempdir().unwrap();
+    let flag = random_model_flag(home.path());
+    let served = common::serve::Served::start(
+        home.path(),
+        &[
+            "--model",
+            flag.trim_start_matches("--model "),
+            "--api-key-env",
+            "RC_TUI_KEY",
+        ],
+        &[("RC_TUI_KEY", "sk-tui-secret-91")],
+    );
+    let args = format!("--remote {} --api-key-env RC_TUI_KEY", served.url);
+    let tmux = Tmux::start(
+        "remote",
+        &format!(
+            "export RC_TUI_KEY=sk-tui-secret-91; {}",
+            command(home.path(), &args)
+        ),
+        100,
+        30,
+    )
+    .unwrap();
+    let ready = tmux
+        .wait_for("the connection", LOAD, |s| s.contains(" ready "))
+        .unwrap();
+    assert!(ready.contains("random-idefics3 · remote"), "{ready}");
+    tmux.line("/set max_tokens 12").unwrap();
+    tmux.line("Hello over HTTP?").unwrap();
+    tmux.wait_for("the answer", STEP, |s| {
+        s.contains(" ready ") && answer_text(s).chars().count() >= 5
+    })
+    .unwrap();
+    tmux.line("/quit").unwrap();
+    tmux.wait_for("radiochat to exit", STEP, |_| tmux.pane_dead())
+        .unwrap();
+    let list = radiochat(&["sessions", "list", "--json"], home.path());
+    let sessions: serde_json::Value = serde_json::from_slice(&list.stdout).unwrap();
+    let id = sessions[0]["id"].as_str().unwrap();
+    let journal =
+        std::fs::read_to_string(home.path().join(format!("data/sessions/{id}.jsonl"))).unwrap();
+    assert!(
+        journal.contains(&format!("remote:{}", served.url)),
+        "{journal}"
+    );
+    assert!(!journal.contains("sk-tui-secret-91"));
+}
+
 /// Alive and not a zombie (a killed tmux server leaves its children to be reaped by init).
 fn process_running(pid: u32) -> bool {
     std::fs::read_to_string(format!("/proc/{pid}/stat"))

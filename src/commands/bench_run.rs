@@ -100,7 +100,10 @@ impl RunEnv {
         let model = if demo && settings.model.origin != Origin::Flag {
             "demo".to_string()
         } else {
-            settings.model.value.clone().unwrap_or_default()
+            settings
+                .load_spec()
+                .map(|spec| spec.source.to_string())
+                .unwrap_or_default()
         };
         RunEnv {
             model,
@@ -376,7 +379,11 @@ fn new_run(flags: &RunFlags, env: &RunEnv, parse: ParseMode) -> CommandResult<(P
         strict: flags.strict,
         tasks_dir: flags.tasks_dir.clone(),
         model: env.model.clone(),
-        engine: "mistral.rs 0.8.1 (embedded)".into(),
+        engine: if env.model.starts_with("remote:") {
+            "OpenAI-compatible server".into()
+        } else {
+            "mistral.rs 0.8.1 (embedded)".into()
+        },
         temperature: s.temperature,
         top_p: s.top_p,
         top_k: s.top_k,

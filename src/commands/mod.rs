@@ -18,6 +18,7 @@ pub mod finetune;
 pub mod finetune_eval;
 pub mod image;
 pub mod model;
+pub mod serve;
 pub mod sessions;
 pub mod slash;
 pub mod synth;

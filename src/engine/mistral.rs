@@ -17,8 +17,8 @@ pub struct MistralEngine {
     runtime: Handle,
     info: ModelInfo,
     eos_token_ids: Arc<Vec<u32>>,
-    /// One image request in the engine at a time (see [`drive`]'s `image_gate`).
-    image_gate: Arc<tokio::sync::Semaphore>,
+    /// One request in the engine at a time (see [`drive`]'s `request_gate`).
+    request_gate: Arc<tokio::sync::Semaphore>,
 }
 
 impl MistralEngine {
@@ -38,6 +38,9 @@ impl MistralEngine {
         let model_id = match &spec.source {
             ModelSource::Local(dir) => dir.to_string_lossy().into_owned(),
             ModelSource::Hub(id) => id.clone(),
+            ModelSource::Remote(remote) => {
+                bail!("{remote} is a remote server, not weights the embedded engine loads")
+            }
         };
         let mut builder = MultimodalModelBuilder::new(&model_id)
             .with_dtype(match spec.dtype {
@@ -51,7 +54,9 @@ impl MistralEngine {
             })
             .with_max_num_seqs(spec.max_num_seqs);
         builder = match &spec.source {
-            ModelSource::Local(_) => builder.with_token_source(TokenSource::None),
+            ModelSource::Local(_) | ModelSource::Remote(_) => {
+                builder.with_token_source(TokenSource::None)
+            }
             ModelSource::Hub(_) => {
                 builder.with_token_source(TokenSource::EnvVar("HF_TOKEN".into()))
             }
@@ -87,7 +92,7 @@ impl MistralEngine {
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_else(|| model_id.clone()),
-            ModelSource::Hub(id) => id.clone(),
+            ModelSource::Hub(_) | ModelSource::Remote(_) => model_id.clone(),
         };
         let info = ModelInfo {
             name,
@@ -115,7 +120,7 @@ impl MistralEngine {
             runtime: Handle::current(),
             info,
             eos_token_ids,
-            image_gate: Arc::new(tokio::sync::Semaphore::new(1)),
+            request_gate: Arc::new(tokio::sync::Semaphore::new(1)),
         })
     }
 }
@@ -144,7 +149,7 @@ impl Engine for MistralEngine {
         let model = Arc::clone(&self.model);
         let probe = Arc::clone(&self.probe);
         let eos = Arc::clone(&self.eos_token_ids);
-        let gate = Arc::clone(&self.image_gate);
+        let gate = Arc::clone(&self.request_gate);
         self.runtime.spawn(async move {
             let mut sink = sink;
             if let Err(message) = drive(&model, &probe, &request, &eos, &gate, &mut sink).await {

@@ -176,23 +176,21 @@ pub async fn drive(
     probe: &EngineProbe,
     request: &ChatRequest,
     eos_token_ids: &[u32],
-    image_gate: &tokio::sync::Semaphore,
+    request_gate: &tokio::sync::Semaphore,
     sink: &mut GenerationSink,
 ) -> Result<(), String> {
-    // mistralrs 0.8.1 answers image requests that share a batch wrongly (idefics3, B3 on 160
-    // images: one request at a time agrees with transformers on 159 answers; 2 in flight, on
-    // 100; 8, on 113; gating only the prefill still 96). So image requests run one at a time
-    // and queue here; text-only requests still batch.
-    let has_images = request.messages.iter().any(|m| !m.images.is_empty());
-    let _image_permit = match has_images {
-        true => tokio::select! {
-            _ = sink.cancelled.changed() => {
-                sink.send(EngineEvent::Finished { reason: FinishReason::Cancelled, usage: Usage::default() });
-                return Ok(());
-            }
-            permit = image_gate.acquire() => Some(permit.map_err(|e| format!("engine closed: {e}"))?),
-        },
-        false => None,
+    // mistralrs 0.8.1 answers requests that share a batch wrongly. Image requests (idefics3,
+    // B3 on 160 images): one at a time agrees with transformers on 159 answers; 2 in flight,
+    // on 100; 8, on 113; gating only the prefill still 96. Text requests too (the demo model,
+    // 8 different questions at once through `radiochat serve`: 4 of 8 answers as when asked
+    // alone, the others garbled, e.g. "NO" → "NNfraES"). So requests run one at a time and
+    // queue here; a cancelled one leaves the queue at once.
+    let _permit = tokio::select! {
+        _ = sink.cancelled.changed() => {
+            sink.send(EngineEvent::Finished { reason: FinishReason::Cancelled, usage: Usage::default() });
+            return Ok(());
+        }
+        permit = request_gate.acquire() => permit.map_err(|e| format!("engine closed: {e}"))?,
     };
     let counter = Arc::new(StepCounter::default());
     let builder = build_request(request, eos_token_ids, Arc::clone(&counter));

@@ -9,6 +9,7 @@ mod arch;
 mod events;
 mod mistral;
 mod mistral_stream;
+mod remote;
 mod sampling;
 pub mod tiny;
 mod validate;
@@ -16,6 +17,7 @@ mod validate;
 pub use arch::{Architecture, Support};
 pub use events::{CancelHandle, EngineEvent, FinishReason, Generation, Usage};
 pub use mistral::MistralEngine;
+pub use remote::{RemoteEngine, RemoteSource};
 pub use sampling::{DType, Device, IsqKind, Sampling};
 pub use validate::{ModelDirError, ValidatedModel, validate_model_dir};
 
@@ -79,11 +81,16 @@ pub enum ModelSource {
     /// A Hugging Face hub id, written `hf:owner/name` so that a mistyped local path never
     /// silently turns into a network download.
     Hub(String),
+    /// An OpenAI-compatible server, written `remote:URL [MODEL]`.
+    Remote(RemoteSource),
 }
 
 impl ModelSource {
     /// `hf:owner/name` is a hub id; anything else is a local directory.
     pub fn parse(text: &str) -> Self {
+        if let Some(rest) = text.strip_prefix("remote:") {
+            return ModelSource::Remote(RemoteSource::parse(rest));
+        }
         match text.strip_prefix("hf:") {
             Some(id) => ModelSource::Hub(id.to_string()),
             None => ModelSource::Local(PathBuf::from(text)),
@@ -96,6 +103,7 @@ impl std::fmt::Display for ModelSource {
         match self {
             ModelSource::Local(path) => write!(f, "{}", path.display()),
             ModelSource::Hub(id) => write!(f, "hf:{id}"),
+            ModelSource::Remote(remote) => write!(f, "{remote}"),
         }
     }
 }
@@ -153,6 +161,7 @@ pub async fn load(spec: &LoadSpec) -> Result<Box<dyn Engine>, LoadError> {
     let validated = match &spec.source {
         ModelSource::Local(dir) => Some(validate_model_dir(dir)?),
         ModelSource::Hub(_) => None,
+        ModelSource::Remote(remote) => return Ok(Box::new(RemoteEngine::connect(remote).await?)),
     };
     Ok(Box::new(
         MistralEngine::load_validated(spec, validated).await?,

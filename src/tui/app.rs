@@ -304,10 +304,16 @@ impl App {
             WorkerEvent::Loading(name) => self.engine = EngineState::Loading(name),
             WorkerEvent::Loaded(info) => {
                 self.engine = EngineState::Ready;
+                let verb = if info.device == "remote" {
+                    "connected"
+                } else {
+                    "loaded"
+                };
                 self.info(format!(
-                    "{} loaded in {:.1} s",
+                    "{} {verb} in {:.1} s",
                     info.name, info.load_seconds
                 ));
+                self.device = info.device.clone();
                 self.model_info = Some(info);
                 if let Some(text) = self.queued.take() {
                     self.send_message(text);
@@ -498,6 +504,14 @@ impl App {
 }
 
 pub fn short_name(path: &str) -> String {
+    if let Some(remote) = path.strip_prefix("remote:") {
+        // `remote:URL [MODEL]`: the model if named, else the server's host and port.
+        let source = crate::engine::RemoteSource::parse(remote);
+        return source.model.unwrap_or_else(|| {
+            let host = source.url.split("://").nth(1).unwrap_or(&source.url);
+            host.split('/').next().unwrap_or(host).to_string()
+        });
+    }
     std::path::Path::new(path)
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())

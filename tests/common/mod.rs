@@ -3,6 +3,7 @@
 
 pub mod cli;
 pub mod fits;
+pub mod serve;
 pub mod tui;
 
 use radiochat::engine::{EngineEvent, FinishReason, Generation, Usage};
