@@ -48,6 +48,8 @@ pub enum Command {
     BenchEngine(BenchCli),
     /// Time FITS read + radio-llava transform on one file (a benchmark).
     BenchImaging(BenchImagingCli),
+    /// Time `radiochat serve` against the engine called directly: N streaming clients.
+    BenchServe(BenchServeCli),
     /// Time the chat in a real terminal (tmux): first frame, key-to-frame latency, idle CPU.
     BenchTui(BenchTuiCli),
     /// Time the benchmark runner: harness overhead and throughput at several concurrencies.
@@ -406,6 +408,32 @@ pub enum ConfigCommand {
     },
     /// Print the config file path.
     Path,
+}
+
+#[derive(Args)]
+pub struct BenchServeCli {
+    #[command(flatten)]
+    pub model: ModelFlags,
+    /// Concurrent streaming clients, one measurement each.
+    #[arg(long, value_delimiter = ',', default_value = "1,4,16")]
+    pub clients: Vec<usize>,
+    /// Requests per client, one after the other.
+    #[arg(long, default_value_t = 2)]
+    pub requests: usize,
+    /// Tokens per answer (EOS ignored).
+    #[arg(long, default_value_t = 32)]
+    pub max_tokens: usize,
+    /// Rounds of (direct, serve) per client count; medians reported.
+    #[arg(long, default_value_t = 3)]
+    pub rounds: usize,
+    /// Image sent with every request (default: the demo FR-II cutout).
+    #[arg(long, value_name = "FILE")]
+    pub image: Option<PathBuf>,
+    /// Text-only requests.
+    #[arg(long)]
+    pub no_image: bool,
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Args)]

@@ -155,6 +155,7 @@ fn run(cli: Cli) -> CommandResult<i32> {
             Ok(0)
         }
         Command::BenchEngine(bench) => run_bench(&cli.config, bench),
+        Command::BenchServe(bench) => run_bench_serve(&cli.config, bench),
         Command::View(view) => run_view(&cli.config, view),
         Command::Synth(synth) => {
             let args = commands::synth::SynthArgs {
@@ -416,6 +417,39 @@ fn run_ask(config_path: &Option<PathBuf>, ask: AskCli) -> CommandResult<i32> {
             0
         },
     )
+}
+
+fn run_bench_serve(config_path: &Option<PathBuf>, bench: cli::BenchServeCli) -> CommandResult<i32> {
+    let settings = settings(config_path, model_flags(&bench.model))?;
+    let spec = match settings.load_spec() {
+        Some(spec) => spec,
+        None => commands::demo::spec(&settings)?,
+    };
+    let image = match (&bench.image, bench.no_image) {
+        (_, true) => None,
+        (Some(path), false) => Some(radiochat::imaging::load_model_image(path)?),
+        (None, false) => Some(radiochat::imaging::load_model_image(
+            &commands::demo::cutout_path()?,
+        )?),
+    };
+    let runtime = runtime()?;
+    let report = commands::bench_serve::run(
+        commands::bench_serve::BenchServeArgs {
+            spec,
+            clients: bench.clients,
+            requests: bench.requests,
+            max_tokens: bench.max_tokens,
+            rounds: bench.rounds,
+            image,
+        },
+        &runtime,
+    )?;
+    if bench.json {
+        print_json(&report)?;
+    } else {
+        print!("{}", commands::bench_serve::table(&report));
+    }
+    Ok(0)
 }
 
 fn run_bench(config_path: &Option<PathBuf>, bench: BenchCli) -> CommandResult<i32> {

@@ -78,7 +78,8 @@ fn the_openai_python_client_chats_plain_and_streamed_with_images() {
     );
     assert_eq!(streamed["finish"], "length");
     assert_eq!(streamed["usage"]["completion_tokens"], 12);
-    assert!(streamed["chunks"].as_u64().unwrap() >= 12, "{result}");
+    // Role, text (tokens that queue behind a slow reader share a chunk), finish, usage.
+    assert!(streamed["chunks"].as_u64().unwrap() >= 4, "{result}");
     // The FITS file, read by the server with radio-llava's transform, is the PNG's pixels.
     assert_eq!(result["fits_file"]["text"], plain["text"]);
     assert!(

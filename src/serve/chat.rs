@@ -313,6 +313,16 @@ async fn stream(
         })
         .to_string()
     };
+    // Per token only the text changes: the rest of the chunk is written once.
+    let quote = |text: &str| serde_json::to_string(text).unwrap_or_default();
+    let head = format!(
+        r#"{{"id":{},"object":"chat.completion.chunk","created":{},"model":{},"choices":[{{"index":0,"delta":{{"content":"#,
+        quote(&id),
+        unix_now(),
+        quote(model)
+    );
+    let tail = r#"},"finish_reason":null}]}"#;
+    let token_chunk = |text: &str| format!("{head}{}{tail}", quote(text));
     let Connection { reader, writer } = connection;
     let mut tokens = 0;
     let broken = Reply::Streamed {
@@ -328,20 +338,36 @@ async fn stream(
         cancel.cancel();
         return broken;
     }
+    let mut pending = None;
     loop {
-        let event = tokio::select! {
-            event = generation.next() => event,
-            _ = reader.closed() => {
-                cancel.cancel();
-                return Reply::Streamed { tokens, keep: false };
-            }
+        let event = match pending.take() {
+            Some(event) => Some(event),
+            None => tokio::select! {
+                event = generation.next() => event,
+                _ = reader.closed() => {
+                    cancel.cancel();
+                    return Reply::Streamed { tokens, keep: false };
+                }
+            },
         };
         let written = match event {
-            Some(EngineEvent::Token(text)) => {
+            Some(EngineEvent::Token(mut text)) => {
                 tokens += 1;
-                writer
-                    .send_event(&chunk(json!({"content": text}), None))
-                    .await
+                // Tokens that queued while the last chunk was written go out as one chunk:
+                // one write instead of many when the engine is ahead of the socket.
+                while let Some(next) = generation.try_next() {
+                    match next {
+                        EngineEvent::Token(more) => {
+                            text.push_str(&more);
+                            tokens += 1;
+                        }
+                        other => {
+                            pending = Some(other);
+                            break;
+                        }
+                    }
+                }
+                writer.send_event(&token_chunk(&text)).await
             }
             Some(EngineEvent::Finished { reason, usage }) => {
                 let keep = finish_events(writer, &chunk, reason, &usage, include_usage, &id, model)
