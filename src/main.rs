@@ -39,6 +39,20 @@ fn print_json<T: serde::Serialize>(value: &T) -> CommandResult<()> {
     Ok(())
 }
 
+/// A benchmark's report: JSON, or its table.
+fn print_report<T: serde::Serialize>(
+    json: bool,
+    report: &T,
+    table: fn(&T) -> String,
+) -> CommandResult<i32> {
+    if json {
+        print_json(report)?;
+    } else {
+        print!("{}", table(report));
+    }
+    Ok(0)
+}
+
 fn runtime() -> CommandResult<tokio::runtime::Runtime> {
     tokio::runtime::Runtime::new().map_err(|e| CommandError::Failed(e.into()))
 }
@@ -444,12 +458,7 @@ fn run_bench_serve(config_path: &Option<PathBuf>, bench: cli::BenchServeCli) -> 
         },
         &runtime,
     )?;
-    if bench.json {
-        print_json(&report)?;
-    } else {
-        print!("{}", commands::bench_serve::table(&report));
-    }
-    Ok(0)
+    print_report(bench.json, &report, commands::bench_serve::table)
 }
 
 fn run_bench(config_path: &Option<PathBuf>, bench: BenchCli) -> CommandResult<i32> {
@@ -473,10 +482,5 @@ fn run_bench(config_path: &Option<PathBuf>, bench: BenchCli) -> CommandResult<i3
         },
         &runtime,
     )?;
-    if bench.json {
-        print_json(&report)?;
-    } else {
-        print!("{}", commands::bench_engine::table(&report));
-    }
-    Ok(0)
+    print_report(bench.json, &report, commands::bench_engine::table)
 }

@@ -15,18 +15,24 @@ fn bench(
     out: &Path,
     extra: &[&str],
 ) -> std::process::Output {
+    let out = ["--max-tokens", "8", "--out", out.to_str().unwrap()];
+    bench_without_out(home, model, data, &[&out[..], extra].concat())
+}
+
+fn bench_without_out(
+    home: &Path,
+    model: &str,
+    data: &Path,
+    extra: &[&str],
+) -> std::process::Output {
     let args = [
         "bench",
         "run",
         "B1",
         "--model",
         model,
-        "--max-tokens",
-        "8",
         "--data",
         data.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
     ];
     radiochat(&[&args[..], extra].concat(), home)
 }
@@ -108,20 +114,7 @@ fn bad_shards_and_unfinished_merges_are_refused() {
             &[needle],
         );
     }
-    let no_out = radiochat(
-        &[
-            "bench",
-            "run",
-            "B1",
-            "--model",
-            model,
-            "--data",
-            data.to_str().unwrap(),
-            "--shard",
-            "0/2",
-        ],
-        home.path(),
-    );
+    let no_out = bench_without_out(home.path(), model, &data, &["--shard", "0/2"]);
     assert_bad_input(&no_out, &["--shard 0/2 needs --out"]);
 
     let ran = bench(home.path(), model, &data, &out, &["--shard", "0/2"]);
@@ -236,19 +229,6 @@ fn slurm_array_mistakes_are_refused_and_leave_nothing_behind() {
             out.display()
         );
     }
-    let no_out = radiochat(
-        &[
-            "bench",
-            "run",
-            "B1",
-            "--model",
-            model,
-            "--data",
-            data.to_str().unwrap(),
-            "--slurm-array",
-            "2",
-        ],
-        home.path(),
-    );
+    let no_out = bench_without_out(home.path(), model, &data, &["--slurm-array", "2"]);
     assert_bad_input(&no_out, &["--slurm-array needs --out"]);
 }

@@ -174,27 +174,27 @@ fn chat_attach_ask_stream_cancel_save_quit_then_kill_and_resume() {
     );
 }
 
+/// A chat on a random tiny model in tmux, streaming a long answer to `question`.
+fn streaming_a_long_answer(home: &Path, name: &str, question: &str) -> Tmux {
+    let tmux = Tmux::start(name, &command(home, &random_model_flag(home)), 100, 30).unwrap();
+    tmux.wait_for("the model", LOAD, |s| s.contains(" ready "))
+        .unwrap();
+    tmux.line("/set max_tokens 3000").unwrap();
+    tmux.line(question).unwrap();
+    tmux.wait_for("tokens", STEP, |s| {
+        s.contains("generating") && answer_text(s).len() > 20
+    })
+    .unwrap();
+    tmux
+}
+
 /// SIGTERM and SIGHUP (an SSH drop) mid-answer: the terminal is given back (the alternate
 /// screen is left) and the text streamed so far is saved, marked interrupted on resume.
 #[test]
 fn sigterm_and_sighup_restore_the_terminal_and_keep_the_partial_answer() {
     let home = tempfile::tempdir().unwrap();
     for (signal, name) in [("-TERM", "sigterm"), ("-HUP", "sighup")] {
-        let tmux = Tmux::start(
-            name,
-            &command(home.path(), &random_model_flag(home.path())),
-            100,
-            30,
-        )
-        .unwrap();
-        tmux.wait_for("the model", LOAD, |s| s.contains(" ready "))
-            .unwrap();
-        tmux.line("/set max_tokens 3000").unwrap();
-        tmux.line(&format!("Question before {name}?")).unwrap();
-        tmux.wait_for("tokens", STEP, |s| {
-            s.contains("generating") && answer_text(s).len() > 20
-        })
-        .unwrap();
+        let tmux = streaming_a_long_answer(home.path(), name, &format!("Question before {name}?"));
         let pid = tmux.pane_pid().unwrap();
         let sent = std::process::Command::new("kill")
             .args([signal, &pid.to_string()])
@@ -231,21 +231,11 @@ fn sigterm_and_sighup_restore_the_terminal_and_keep_the_partial_answer() {
 #[test]
 fn a_vanished_terminal_ends_the_chat_and_keeps_the_partial_answer() {
     let home = tempfile::tempdir().unwrap();
-    let tmux = Tmux::start(
+    let tmux = streaming_a_long_answer(
+        home.path(),
         "vanish",
-        &command(home.path(), &random_model_flag(home.path())),
-        100,
-        30,
-    )
-    .unwrap();
-    tmux.wait_for("the model", LOAD, |s| s.contains(" ready "))
-        .unwrap();
-    tmux.line("/set max_tokens 3000").unwrap();
-    tmux.line("Question before the terminal vanishes?").unwrap();
-    tmux.wait_for("tokens", STEP, |s| {
-        s.contains("generating") && answer_text(s).len() > 20
-    })
-    .unwrap();
+        "Question before the terminal vanishes?",
+    );
     let chat = tmux.pane_pid().unwrap();
     let server = tmux.server_pid().unwrap();
     let killed = std::process::Command::new("kill")
