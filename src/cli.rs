@@ -50,6 +50,8 @@ pub enum Command {
     BenchImaging(BenchImagingCli),
     /// Time `radiochat serve` against the engine called directly: N streaming clients.
     BenchServe(BenchServeCli),
+    /// The engine against Hugging Face transformers on the same model, and the decode roofline.
+    BenchPeer(BenchPeerCli),
     /// Time the chat in a real terminal (tmux): first frame, key-to-frame latency, idle CPU.
     BenchTui(BenchTuiCli),
     /// Time the benchmark runner: harness overhead and throughput at several concurrencies.
@@ -408,6 +410,30 @@ pub enum ConfigCommand {
     },
     /// Print the config file path.
     Path,
+}
+
+#[derive(Args)]
+pub struct BenchPeerCli {
+    /// Model directory (default: a random idefics3 at SmolVLM-256M's dimensions, written once).
+    #[arg(long, short = 'm')]
+    pub model: Option<PathBuf>,
+    /// Measured runs per setting (after one warm-up).
+    #[arg(long, default_value_t = 5)]
+    pub runs: usize,
+    /// Tokens generated per run (EOS ignored).
+    #[arg(long, default_value_t = 32)]
+    pub max_tokens: usize,
+    /// radiochat settings: f32, bf16, or an ISQ type on f32 weights.
+    #[arg(long, value_delimiter = ',', default_value = "f32,bf16,q8_0,q4k")]
+    pub ours: Vec<String>,
+    /// transformers dtypes.
+    #[arg(long, value_delimiter = ',', default_value = "f32,bf16")]
+    pub peers: Vec<String>,
+    /// Python with torch and transformers (default: $RADIOCHAT_PY_VENV/bin/python).
+    #[arg(long)]
+    pub python: Option<PathBuf>,
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Args)]

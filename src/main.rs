@@ -170,6 +170,7 @@ fn run(cli: Cli) -> CommandResult<i32> {
         }
         Command::BenchEngine(bench) => run_bench(&cli.config, bench),
         Command::BenchServe(bench) => run_bench_serve(&cli.config, bench),
+        Command::BenchPeer(bench) => run_bench_peer(bench),
         Command::View(view) => run_view(&cli.config, view),
         Command::Synth(synth) => {
             let args = commands::synth::SynthArgs {
@@ -459,6 +460,26 @@ fn run_bench_serve(config_path: &Option<PathBuf>, bench: cli::BenchServeCli) -> 
         &runtime,
     )?;
     print_report(bench.json, &report, commands::bench_serve::table)
+}
+
+fn run_bench_peer(bench: cli::BenchPeerCli) -> CommandResult<i32> {
+    use commands::bench_peer;
+    let model = match bench.model {
+        Some(dir) => dir,
+        None => bench_peer::default_model()?,
+    };
+    let script =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/peer_transformers.py");
+    let report = bench_peer::run(&bench_peer::PeerArgs {
+        model,
+        runs: bench.runs,
+        max_tokens: bench.max_tokens,
+        ours: bench.ours,
+        peers: bench.peers,
+        python: bench.python.unwrap_or_else(bench_peer::default_python),
+        script,
+    })?;
+    print_report(bench.json, &report, bench_peer::table)
 }
 
 fn run_bench(config_path: &Option<PathBuf>, bench: BenchCli) -> CommandResult<i32> {

@@ -15,7 +15,7 @@ pub struct BenchArgs {
     pub image: Option<image::DynamicImage>,
 }
 
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Stat {
     pub median: f64,
     pub min: f64,
@@ -42,7 +42,7 @@ impl Stat {
     }
 }
 
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct BenchReport {
     pub model: String,
     pub dtype: String,
@@ -54,6 +54,9 @@ pub struct BenchReport {
     pub decode_tok_per_s: Stat,
     pub prompt_tokens: usize,
     pub completion_tokens: usize,
+    /// The process's peak resident memory (VmHWM), MiB: model, engine and runs together.
+    #[serde(default)]
+    pub peak_rss_mb: f64,
 }
 
 pub fn run(args: BenchArgs, runtime: &Runtime) -> CommandResult<BenchReport> {
@@ -126,7 +129,19 @@ pub fn run(args: BenchArgs, runtime: &Runtime) -> CommandResult<BenchReport> {
         decode_tok_per_s: Stat::of(&decode),
         prompt_tokens,
         completion_tokens,
+        peak_rss_mb: peak_rss_mb(),
     })
+}
+
+/// VmHWM of this process, in MiB (0 where /proc does not say).
+pub fn peak_rss_mb() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|text| {
+            let line = text.lines().find(|l| l.starts_with("VmHWM:"))?;
+            line.split_whitespace().nth(1)?.parse::<f64>().ok()
+        })
+        .map_or(0.0, |kib| kib / 1024.0)
 }
 
 /// The report as a Markdown table.

@@ -1,0 +1,81 @@
+"""The peer of `radiochat bench-peer`: Hugging Face transformers (PyTorch eager, CPU) on the same
+model directory, image and prompt, greedy, generating exactly --max-tokens tokens (EOS ignored).
+
+Usage: peer_transformers.py --model DIR --image PNG --dtype f32|bf16 --runs N --max-tokens M
+Prints one JSON object: per-run lists of time to first token (ms; processor + prefill + first
+token, as radiochat's clock starts at the request), prompt tok/s, decode tok/s, the prompt length,
+and the process's peak RSS (MiB). One warm-up run is not counted. Torch uses every core, as
+radiochat does.
+"""
+
+import argparse
+import json
+import resource
+import time
+
+import torch
+from PIL import Image
+from transformers import AutoModelForImageTextToText, AutoProcessor
+
+PROMPT = "Describe the radio source in this image."
+
+parser = argparse.ArgumentParser()
+parser.add_argument("--model", required=True)
+parser.add_argument("--image", required=True)
+parser.add_argument("--dtype", choices=["f32", "bf16"], default="f32")
+parser.add_argument("--runs", type=int, default=5)
+parser.add_argument("--max-tokens", type=int, default=32)
+args = parser.parse_args()
+
+dtype = {"f32": torch.float32, "bf16": torch.bfloat16}[args.dtype]
+processor = AutoProcessor.from_pretrained(args.model)
+model = AutoModelForImageTextToText.from_pretrained(args.model, dtype=dtype)
+model.eval()
+image = Image.open(args.image).convert("RGB")
+messages = [{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": PROMPT}]}]
+# Random-weight model directories keep the template in tokenizer_config.json, as the engine reads it.
+template = getattr(processor, "chat_template", None) or processor.tokenizer.chat_template
+text = processor.apply_chat_template(
+    messages, add_generation_prompt=True, tokenize=False, chat_template=template
+)
+
+
+@torch.inference_mode()
+def one_run():
+    started = time.perf_counter()
+    inputs = processor(text=text, images=[[image]], return_tensors="pt")
+    if "pixel_values" in inputs:
+        inputs["pixel_values"] = inputs["pixel_values"].to(dtype)
+    out = model(**inputs, use_cache=True)
+    token = out.logits[:, -1, :].argmax(-1, keepdim=True)
+    first = time.perf_counter()
+    past = out.past_key_values
+    mask = inputs["attention_mask"]
+    for _ in range(args.max_tokens - 1):
+        mask = torch.cat([mask, torch.ones_like(token)], dim=-1)
+        out = model(input_ids=token, attention_mask=mask, past_key_values=past, use_cache=True)
+        past = out.past_key_values
+        token = out.logits[:, -1, :].argmax(-1, keepdim=True)
+    done = time.perf_counter()
+    prompt_tokens = inputs["input_ids"].shape[-1]
+    ttft = first - started
+    return {
+        "ttft_ms": ttft * 1000,
+        "prompt_tok_per_s": prompt_tokens / ttft,
+        "decode_tok_per_s": (args.max_tokens - 1) / (done - first),
+        "prompt_tokens": prompt_tokens,
+    }
+
+
+one_run()
+runs = [one_run() for _ in range(args.runs)]
+print(json.dumps({
+    "implementation": f"transformers {__import__('transformers').__version__}, torch {torch.__version__}",
+    "dtype": args.dtype,
+    "threads": torch.get_num_threads(),
+    "ttft_ms": [r["ttft_ms"] for r in runs],
+    "prompt_tok_per_s": [r["prompt_tok_per_s"] for r in runs],
+    "decode_tok_per_s": [r["decode_tok_per_s"] for r in runs],
+    "prompt_tokens": runs[0]["prompt_tokens"],
+    "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+}))
