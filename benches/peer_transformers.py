@@ -15,7 +15,12 @@ import time
 
 import torch
 from PIL import Image
-from transformers import AutoModelForImageTextToText, AutoProcessor
+from transformers import (
+    AutoModelForImageTextToText,
+    AutoProcessor,
+    StoppingCriteria,
+    StoppingCriteriaList,
+)
 
 PROMPT = "Describe the radio source in this image."
 
@@ -40,29 +45,41 @@ text = processor.apply_chat_template(
 )
 
 
+class StepClock(StoppingCriteria):
+    """Called by generate() after every new token: records when each one was ready."""
+
+    def __init__(self):
+        self.times = []
+
+    def __call__(self, input_ids, scores, **kwargs):
+        self.times.append(time.perf_counter())
+        return torch.zeros(input_ids.shape[0], dtype=torch.bool)
+
+
 @torch.inference_mode()
 def one_run():
+    # generate() handles every family's positions and cache (Qwen-VL's M-RoPE included).
     started = time.perf_counter()
     inputs = processor(text=text, images=[[image]], return_tensors="pt")
     if "pixel_values" in inputs:
         inputs["pixel_values"] = inputs["pixel_values"].to(dtype)
-    out = model(**inputs, use_cache=True)
-    token = out.logits[:, -1, :].argmax(-1, keepdim=True)
-    first = time.perf_counter()
-    past = out.past_key_values
-    mask = inputs["attention_mask"]
-    for _ in range(args.max_tokens - 1):
-        mask = torch.cat([mask, torch.ones_like(token)], dim=-1)
-        out = model(input_ids=token, attention_mask=mask, past_key_values=past, use_cache=True)
-        past = out.past_key_values
-        token = out.logits[:, -1, :].argmax(-1, keepdim=True)
-    done = time.perf_counter()
+    clock = StepClock()
+    out = model.generate(
+        **inputs,
+        do_sample=False,
+        max_new_tokens=args.max_tokens,
+        min_new_tokens=args.max_tokens,
+        stopping_criteria=StoppingCriteriaList([clock]),
+    )
     prompt_tokens = inputs["input_ids"].shape[-1]
+    generated = out.shape[-1] - prompt_tokens
+    assert generated == args.max_tokens, f"generated {generated} tokens"
+    first, last = clock.times[0], clock.times[-1]
     ttft = first - started
     return {
         "ttft_ms": ttft * 1000,
         "prompt_tok_per_s": prompt_tokens / ttft,
-        "decode_tok_per_s": (args.max_tokens - 1) / (done - first),
+        "decode_tok_per_s": (args.max_tokens - 1) / (last - first),
         "prompt_tokens": prompt_tokens,
     }
 

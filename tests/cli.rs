@@ -41,6 +41,21 @@ fn ask_streams_an_answer_and_prints_json() {
     for key in ["prompt_tok_per_s", "decode_tok_per_s", "ttft_ms"] {
         assert!(json["usage"][key].as_f64().unwrap() > 0.0, "{key}: {json}");
     }
+    // Where the time went: every stage measured, and together within the whole.
+    let stages = &json["stages"];
+    let stage = |key: &str| stages[key].as_f64().unwrap_or(-1.0);
+    let parts = [
+        "read_ms",
+        "transform_ms",
+        "load_ms",
+        "first_token_ms",
+        "decode_ms",
+    ];
+    for key in parts {
+        assert!(stage(key) > 0.0, "{key}: {json}");
+    }
+    let sum: f64 = parts.iter().map(|k| stage(k)).sum();
+    assert!(sum <= stage("total_ms") + 1.0, "{json}");
     assert_eq!(
         json["model"]["architecture"],
         "Idefics3ForConditionalGeneration"

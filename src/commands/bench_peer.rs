@@ -76,7 +76,14 @@ pub fn run(args: &PeerArgs) -> CommandResult<PeerReport> {
             / (weights.decode_params as f64 * roofline::bytes_per_weight(dtype, isq))
     };
     let mut rows = Vec::new();
-    for setting in &args.ours {
+    // `--ours none` (or `--peers none`) measures one side only.
+    let wanted = |list: &[String]| -> Vec<String> {
+        list.iter()
+            .filter(|s| !s.is_empty() && s.as_str() != "none")
+            .cloned()
+            .collect()
+    };
+    for setting in &wanted(&args.ours) {
         let (dtype, isq) = match setting.as_str() {
             "f32" | "bf16" | "f16" => (setting.as_str(), None),
             isq => ("f32", Some(isq)),
@@ -112,7 +119,7 @@ pub fn run(args: &PeerArgs) -> CommandResult<PeerReport> {
         }
         rows.push(row);
     }
-    for dtype in &args.peers {
+    for dtype in &wanted(&args.peers) {
         let mut command = Command::new(&args.python);
         command.arg(&args.script).arg("--model").arg(&args.model);
         command.arg("--image").arg(&png).args([
