@@ -4,13 +4,16 @@ model directory, image and prompt, greedy, generating exactly --max-tokens token
 Usage: peer_transformers.py --model DIR --image PNG --dtype f32|bf16 --runs N --max-tokens M
 Prints one JSON object: per-run lists of time to first token (ms; processor + prefill + first
 token, as radiochat's clock starts at the request), prompt tok/s, decode tok/s, the prompt length,
-and the process's peak RSS (MiB). One warm-up run is not counted. Torch uses every core, as
-radiochat does.
+the process's peak RSS (MiB) and its peak anonymous memory (MiB; weights, activations and
+caches without the page cache of mapped files). Each run's image differs in its corner pixel
+(--same-image: not), as radiochat's runs do. One warm-up run is not counted. Torch uses every
+core, as radiochat does.
 """
 
 import argparse
 import json
 import resource
+import threading
 import time
 
 import torch
@@ -30,8 +33,37 @@ parser.add_argument("--image", required=True)
 parser.add_argument("--dtype", choices=["f32", "bf16"], default="f32")
 parser.add_argument("--runs", type=int, default=5)
 parser.add_argument("--max-tokens", type=int, default=32)
+parser.add_argument("--same-image", action="store_true")
 args = parser.parse_args()
 
+
+class AnonSampler(threading.Thread):
+    """Peak anonymous resident memory (RssAnon, sampled every 10 ms), as radiochat measures it:
+    unlike VmHWM it leaves out the page cache of memory-mapped weight files."""
+
+    def __init__(self):
+        super().__init__(daemon=True)
+        self.peak_kib = anon_kib()
+
+    def run(self):
+        while True:
+            self.peak_kib = max(self.peak_kib, anon_kib())
+            time.sleep(0.01)
+
+    def peak_mb(self):
+        return max(self.peak_kib, anon_kib()) / 1024
+
+
+def anon_kib():
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("RssAnon:"):
+                return int(line.split()[1])
+    return 0
+
+
+sampler = AnonSampler()
+sampler.start()
 dtype = {"f32": torch.float32, "bf16": torch.bfloat16}[args.dtype]
 processor = AutoProcessor.from_pretrained(args.model)
 model = AutoModelForImageTextToText.from_pretrained(args.model, dtype=dtype)
@@ -56,11 +88,19 @@ class StepClock(StoppingCriteria):
         return torch.zeros(input_ids.shape[0], dtype=torch.bool)
 
 
+def marked_image(run):
+    """As radiochat's bench-engine: the corner pixel encodes the run, so each run is a new image."""
+    marked = image.copy()
+    marked.putpixel((0, 0), (run % 256, run // 256 % 256, 255))
+    return marked
+
+
 @torch.inference_mode()
-def one_run():
+def one_run(run):
+    asked = image if args.same_image else marked_image(run)
     # generate() handles every family's positions and cache (Qwen-VL's M-RoPE included).
     started = time.perf_counter()
-    inputs = processor(text=text, images=[[image]], return_tensors="pt")
+    inputs = processor(text=text, images=[[asked]], return_tensors="pt")
     if "pixel_values" in inputs:
         inputs["pixel_values"] = inputs["pixel_values"].to(dtype)
     clock = StepClock()
@@ -84,8 +124,8 @@ def one_run():
     }
 
 
-one_run()
-runs = [one_run() for _ in range(args.runs)]
+one_run(0)
+runs = [one_run(run) for run in range(1, args.runs + 1)]
 print(json.dumps({
     "implementation": f"transformers {__import__('transformers').__version__}, torch {torch.__version__}",
     "dtype": args.dtype,
@@ -95,4 +135,5 @@ print(json.dumps({
     "decode_tok_per_s": [r["decode_tok_per_s"] for r in runs],
     "prompt_tokens": runs[0]["prompt_tokens"],
     "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    "peak_anon_mb": sampler.peak_mb(),
 }))

@@ -52,6 +52,9 @@ pub enum Command {
     BenchServe(BenchServeCli),
     /// The engine against Hugging Face transformers on the same model, and the decode roofline.
     BenchPeer(BenchPeerCli),
+    /// Time `radiochat ask` end to end on a FITS cutout, split into stages (read, transform,
+    /// load, first token, decode), each run a new process.
+    BenchAsk(BenchAskCli),
     /// Time the chat in a real terminal (tmux): first frame, key-to-frame latency, idle CPU.
     BenchTui(BenchTuiCli),
     /// Time the benchmark runner: harness overhead and throughput at several concurrencies.
@@ -432,6 +435,30 @@ pub struct BenchPeerCli {
     /// Python with torch and transformers (default: $RADIOCHAT_PY_VENV/bin/python).
     #[arg(long)]
     pub python: Option<PathBuf>,
+    /// Ask about the same image every run (the engine's vision-encoder cache then answers from
+    /// the second run on); by default each run's image differs in one corner pixel.
+    #[arg(long)]
+    pub same_image: bool,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args)]
+pub struct BenchAskCli {
+    /// Model directory (default: the demo model).
+    #[arg(long, short = 'm')]
+    pub model: Option<PathBuf>,
+    /// FITS (or PNG/JPEG) file to ask about; without it a SIZE×SIZE float32 FITS is written.
+    #[arg(long, short = 'i', value_name = "FILE")]
+    pub image: Option<PathBuf>,
+    #[arg(long, default_value_t = 512)]
+    pub size: usize,
+    /// Measured runs (after one that warms the page cache).
+    #[arg(long, default_value_t = 5)]
+    pub runs: usize,
+    /// Tokens generated per run (EOS ignored).
+    #[arg(long, default_value_t = 32)]
+    pub max_tokens: usize,
     #[arg(long)]
     pub json: bool,
 }
@@ -477,6 +504,10 @@ pub struct BenchCli {
     pub max_tokens: usize,
     #[arg(long, value_name = "FILE")]
     pub image: Option<PathBuf>,
+    /// Ask about the same image every run (the engine's vision-encoder cache then answers from
+    /// the second run on); by default each run's image differs in one corner pixel.
+    #[arg(long)]
+    pub same_image: bool,
     #[arg(long)]
     pub json: bool,
 }

@@ -169,6 +169,7 @@ fn run(cli: Cli) -> CommandResult<i32> {
             Ok(0)
         }
         Command::BenchEngine(bench) => run_bench(&cli.config, bench),
+        Command::BenchAsk(bench) => run_bench_ask(bench),
         Command::BenchServe(bench) => run_bench_serve(&cli.config, bench),
         Command::BenchPeer(bench) => run_bench_peer(bench),
         Command::View(view) => run_view(&cli.config, view),
@@ -462,6 +463,27 @@ fn run_bench_serve(config_path: &Option<PathBuf>, bench: cli::BenchServeCli) -> 
     print_report(bench.json, &report, commands::bench_serve::table)
 }
 
+fn run_bench_ask(bench: cli::BenchAskCli) -> CommandResult<i32> {
+    use commands::bench_ask;
+    let written =
+        std::env::temp_dir().join(format!("radiochat-bench-ask-{}.fits", std::process::id()));
+    let image = match bench.image {
+        Some(file) => file,
+        None => {
+            commands::bench_imaging::write_test_image(&written, bench.size)?;
+            written.clone()
+        }
+    };
+    let report = bench_ask::run(&bench_ask::BenchAskArgs {
+        model: bench.model,
+        image,
+        runs: bench.runs,
+        max_tokens: bench.max_tokens,
+    });
+    let _ = std::fs::remove_file(&written);
+    print_report(bench.json, &report?, bench_ask::table)
+}
+
 fn run_bench_peer(bench: cli::BenchPeerCli) -> CommandResult<i32> {
     use commands::bench_peer;
     let model = match bench.model {
@@ -478,6 +500,7 @@ fn run_bench_peer(bench: cli::BenchPeerCli) -> CommandResult<i32> {
         peers: bench.peers,
         python: bench.python.unwrap_or_else(bench_peer::default_python),
         script,
+        same_image: bench.same_image,
     })?;
     print_report(bench.json, &report, bench_peer::table)
 }
@@ -500,6 +523,7 @@ fn run_bench(config_path: &Option<PathBuf>, bench: BenchCli) -> CommandResult<i3
             load_runs: bench.load_runs,
             max_tokens: bench.max_tokens,
             image,
+            same_image: bench.same_image,
         },
         &runtime,
     )?;

@@ -2,6 +2,7 @@
 //! embedded engine on one model, over several runs (median, min, max). A benchmark, not a
 //! test: it prints a table and asserts nothing.
 
+use super::memory_probe::{AnonPeak, peak_rss_mb};
 use super::{CommandError, CommandResult};
 use crate::engine::{ChatMessage, ChatRequest, EngineEvent, LoadSpec, Sampling};
 use std::time::Instant;
@@ -13,6 +14,9 @@ pub struct BenchArgs {
     pub load_runs: usize,
     pub max_tokens: usize,
     pub image: Option<image::DynamicImage>,
+    /// Ask about the same image every run: from the second run on, the engine's vision-encoder
+    /// cache answers and TTFT leaves out the encoder.
+    pub same_image: bool,
 }
 
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
@@ -57,6 +61,9 @@ pub struct BenchReport {
     /// The process's peak resident memory (VmHWM), MiB: model, engine and runs together.
     #[serde(default)]
     pub peak_rss_mb: f64,
+    /// Peak anonymous memory, MiB: VmHWM without the page cache of mapped weight files.
+    #[serde(default)]
+    pub peak_anon_mb: f64,
 }
 
 pub fn run(args: BenchArgs, runtime: &Runtime) -> CommandResult<BenchReport> {
@@ -65,6 +72,7 @@ pub fn run(args: BenchArgs, runtime: &Runtime) -> CommandResult<BenchReport> {
             "--runs and --load-runs must be at least 1",
         ));
     }
+    let memory = AnonPeak::start();
     let mut load_times = Vec::new();
     let mut engine = None;
     for _ in 0..args.load_runs {
@@ -85,10 +93,15 @@ pub fn run(args: BenchArgs, runtime: &Runtime) -> CommandResult<BenchReport> {
     let (mut prompt_tokens, mut completion_tokens) = (0, 0);
     // One warm-up run so the first measured run does not pay one-time allocations.
     for run in 0..=args.runs {
+        let asked = if args.same_image {
+            image.clone()
+        } else {
+            marked_image(&image, run)
+        };
         let request = ChatRequest {
             messages: vec![ChatMessage::user(
                 "Describe the radio source in this image.",
-                vec![image.clone()],
+                vec![asked],
             )],
             sampling: sampling.clone(),
         };
@@ -130,18 +143,18 @@ pub fn run(args: BenchArgs, runtime: &Runtime) -> CommandResult<BenchReport> {
         prompt_tokens,
         completion_tokens,
         peak_rss_mb: peak_rss_mb(),
+        peak_anon_mb: memory.peak_mb(),
     })
 }
 
-/// VmHWM of this process, in MiB (0 where /proc does not say).
-pub fn peak_rss_mb() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|text| {
-            let line = text.lines().find(|l| l.starts_with("VmHWM:"))?;
-            line.split_whitespace().nth(1)?.parse::<f64>().ok()
-        })
-        .map_or(0.0, |kib| kib / 1024.0)
+/// The image of run `run`: its corner pixel encodes the run, so every run is a new image to
+/// mistral.rs's vision-encoder cache (keyed by the image's bytes) and pays the encoder, as a
+/// new cutout does. benches/peer_transformers.py marks its images the same way.
+pub fn marked_image(image: &image::DynamicImage, run: usize) -> image::DynamicImage {
+    let mut rgb = image.to_rgb8();
+    let mark = [(run % 256) as u8, (run / 256 % 256) as u8, 255];
+    rgb.put_pixel(0, 0, image::Rgb(mark));
+    image::DynamicImage::ImageRgb8(rgb)
 }
 
 /// The report as a Markdown table.
@@ -173,12 +186,31 @@ pub fn table(report: &BenchReport) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::Stat;
+    use super::{Stat, marked_image};
 
     #[test]
     fn median_min_max() {
         let s = Stat::of(&[3.0, 1.0, 2.0, 10.0]);
         assert_eq!((s.median, s.min, s.max), (2.5, 1.0, 10.0));
         assert_eq!(Stat::of(&[5.0, 1.0, 9.0]).median, 5.0);
+    }
+
+    #[test]
+    fn every_run_asks_about_a_different_image_of_the_same_size() {
+        let base = crate::imaging::demo_cutout();
+        let images: Vec<_> = (0..300).map(|run| marked_image(&base, run)).collect();
+        for (run, image) in images.iter().enumerate() {
+            assert_eq!(
+                (image.width(), image.height()),
+                (base.width(), base.height())
+            );
+            // Only the corner pixel differs from the cutout.
+            let (a, b) = (image.to_rgb8(), base.to_rgb8());
+            let differing = a.pixels().zip(b.pixels()).filter(|(p, q)| p != q).count();
+            assert!(differing <= 1, "run {run}: {differing} pixels differ");
+        }
+        let distinct: std::collections::HashSet<Vec<u8>> =
+            images.iter().map(|i| i.to_rgb8().into_raw()).collect();
+        assert_eq!(distinct.len(), images.len());
     }
 }

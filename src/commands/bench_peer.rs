@@ -19,6 +19,8 @@ pub struct PeerArgs {
     pub peers: Vec<String>,
     pub python: PathBuf,
     pub script: PathBuf,
+    /// Both sides ask about one image every run (radiochat's TTFT then leaves out the encoder).
+    pub same_image: bool,
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -39,6 +41,8 @@ pub struct PeerRow {
     pub decode_tok_per_s: Option<Stat>,
     pub prompt_tokens: usize,
     pub peak_rss_mb: f64,
+    /// Peak anonymous memory: without the page cache of mapped weight files.
+    pub peak_anon_mb: f64,
     /// Bandwidth / bytes of weights per decoded token.
     pub roofline_tok_per_s: f64,
     /// Why the setting has no numbers.
@@ -106,6 +110,9 @@ pub fn run(args: &PeerArgs) -> CommandResult<PeerReport> {
         if let Some(isq) = isq {
             command.args(["--isq", isq]);
         }
+        if args.same_image {
+            command.arg("--same-image");
+        }
         let mut row = row("radiochat (mistral.rs 0.8.1)", setting, roof(dtype, isq));
         match run_json::<BenchReport>(&mut command) {
             Ok(report) => {
@@ -114,6 +121,7 @@ pub fn run(args: &PeerArgs) -> CommandResult<PeerReport> {
                 row.decode_tok_per_s = Some(report.decode_tok_per_s);
                 row.prompt_tokens = report.prompt_tokens;
                 row.peak_rss_mb = report.peak_rss_mb;
+                row.peak_anon_mb = report.peak_anon_mb;
             }
             Err(message) => row.error = Some(message),
         }
@@ -130,6 +138,9 @@ pub fn run(args: &PeerArgs) -> CommandResult<PeerReport> {
             "--max-tokens",
             &args.max_tokens.to_string(),
         ]);
+        if args.same_image {
+            command.arg("--same-image");
+        }
         let mut row = row("transformers (PyTorch eager)", dtype, roof(dtype, None));
         match run_json::<PeerRun>(&mut command) {
             Ok(peer) => {
@@ -139,6 +150,7 @@ pub fn run(args: &PeerArgs) -> CommandResult<PeerReport> {
                 row.decode_tok_per_s = Some(Stat::of(&peer.decode_tok_per_s));
                 row.prompt_tokens = peer.prompt_tokens;
                 row.peak_rss_mb = peer.peak_rss_mb;
+                row.peak_anon_mb = peer.peak_anon_mb;
             }
             Err(message) => row.error = Some(message),
         }
@@ -163,6 +175,7 @@ struct PeerRun {
     decode_tok_per_s: Vec<f64>,
     prompt_tokens: usize,
     peak_rss_mb: f64,
+    peak_anon_mb: f64,
 }
 
 fn row(engine: &str, setting: &str, roofline_tok_per_s: f64) -> PeerRow {
@@ -174,6 +187,7 @@ fn row(engine: &str, setting: &str, roofline_tok_per_s: f64) -> PeerRow {
         decode_tok_per_s: None,
         prompt_tokens: 0,
         peak_rss_mb: 0.0,
+        peak_anon_mb: 0.0,
         roofline_tok_per_s,
         error: None,
     }
@@ -242,7 +256,7 @@ pub fn table(report: &PeerReport) -> String {
         report.runs,
         report.max_tokens
     );
-    out.push_str("| engine | setting | prompt tokens | TTFT ms | prompt tok/s | decode tok/s | peak RSS MiB | decode roofline tok/s | of roofline | decode vs transformers |\n|---|---|---|---|---|---|---|---|---|---|\n");
+    out.push_str("| engine | setting | prompt tokens | TTFT ms | prompt tok/s | decode tok/s | peak RSS MiB | peak anon MiB | decode roofline tok/s | of roofline | decode vs transformers |\n|---|---|---|---|---|---|---|---|---|---|---|\n");
     let peer_decode = |dtype: &str| {
         report
             .rows
@@ -272,7 +286,7 @@ pub fn table(report: &PeerReport) -> String {
             None => row.setting.clone(),
         };
         out.push_str(&format!(
-            "| {} | {} | {} | {} | {} | {} | {:.0} | {:.1} | {} | {} |\n",
+            "| {} | {} | {} | {} | {} | {} | {:.0} | {:.0} | {:.1} | {} | {} |\n",
             row.engine,
             setting,
             row.prompt_tokens,
@@ -280,6 +294,7 @@ pub fn table(report: &PeerReport) -> String {
             stat(&row.prompt_tok_per_s, 0),
             stat(&row.decode_tok_per_s, 1),
             row.peak_rss_mb,
+            row.peak_anon_mb,
             row.roofline_tok_per_s,
             decode.map_or("—".into(), |d| format!(
                 "{:.0} %",

@@ -5,6 +5,7 @@
 pub mod ask;
 pub mod bench;
 pub mod bench_array;
+pub mod bench_ask;
 pub mod bench_engine;
 pub mod bench_finetune;
 pub mod bench_harness;
@@ -19,6 +20,7 @@ pub mod demo;
 pub mod finetune;
 pub mod finetune_eval;
 pub mod image;
+pub mod memory_probe;
 pub mod model;
 pub mod roofline;
 pub mod serve;

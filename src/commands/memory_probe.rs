@@ -1,0 +1,89 @@
+//! Peak memory of this process for the benchmarks: VmHWM, and the peak of anonymous memory,
+//! which leaves out the page cache of memory-mapped weight files (mistral.rs maps the
+//! safetensors and copies them, so VmHWM counts f32 weights twice while the kernel can drop the
+//! mapped half at any time).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration;
+
+/// Samples RssAnon every 10 ms until dropped; Linux keeps no high-water mark for it.
+pub struct AnonPeak {
+    peak_kib: Arc<AtomicU64>,
+    stop: Arc<AtomicBool>,
+    sampler: Option<std::thread::JoinHandle<()>>,
+}
+
+impl AnonPeak {
+    pub fn start() -> AnonPeak {
+        let peak_kib = Arc::new(AtomicU64::new(status_kib("RssAnon:")));
+        let stop = Arc::new(AtomicBool::new(false));
+        let sampler = {
+            let (peak_kib, stop) = (peak_kib.clone(), stop.clone());
+            std::thread::spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    peak_kib.fetch_max(status_kib("RssAnon:"), Ordering::Relaxed);
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+            })
+        };
+        AnonPeak {
+            peak_kib,
+            stop,
+            sampler: Some(sampler),
+        }
+    }
+
+    /// The highest RssAnon seen so far, MiB.
+    pub fn peak_mb(&self) -> f64 {
+        let now = status_kib("RssAnon:");
+        self.peak_kib.fetch_max(now, Ordering::Relaxed).max(now) as f64 / 1024.0
+    }
+}
+
+impl Drop for AnonPeak {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(sampler) = self.sampler.take() {
+            let _ = sampler.join();
+        }
+    }
+}
+
+/// VmHWM of this process, in MiB (0 where /proc does not say).
+pub fn peak_rss_mb() -> f64 {
+    status_kib("VmHWM:") as f64 / 1024.0
+}
+
+/// A `kB` field of /proc/self/status (0 where there is none).
+fn status_kib(field: &str) -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|text| {
+            let line = text.lines().find(|l| l.starts_with(field))?;
+            line.split_whitespace().nth(1)?.parse().ok()
+        })
+        .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_short_lived_allocation_shows_in_the_anonymous_peak() {
+        let probe = AnonPeak::start();
+        let before = probe.peak_mb();
+        // 256 MiB written (so resident), held past a few samples, then freed.
+        let block = vec![1u8; 256 << 20];
+        std::thread::sleep(Duration::from_millis(100));
+        assert_eq!(block.iter().map(|&b| b as usize).sum::<usize>(), 256 << 20);
+        drop(block);
+        let peak = probe.peak_mb();
+        assert!(
+            peak >= before + 200.0,
+            "peak {peak} MiB, before {before} MiB"
+        );
+        assert!(peak_rss_mb() >= peak, "VmHWM counts anonymous memory too");
+    }
+}
