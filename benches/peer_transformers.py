@@ -4,10 +4,9 @@ model directory, image and prompt, greedy, generating exactly --max-tokens token
 Usage: peer_transformers.py --model DIR --image PNG --dtype f32|bf16 --runs N --max-tokens M
 Prints one JSON object: per-run lists of time to first token (ms; processor + prefill + first
 token, as radiochat's clock starts at the request), prompt tok/s, decode tok/s, the prompt length,
-the process's peak RSS (MiB) and its peak anonymous memory (MiB; weights, activations and
-caches without the page cache of mapped files). Each run's image differs in its corner pixel
-(--same-image: not), as radiochat's runs do. One warm-up run is not counted. Torch uses every
-core, as radiochat does.
+the process's peak RSS (MiB) and its peak RSS once the model is loaded (MiB). Each run's image
+differs in its corner pixel (--same-image: not), as radiochat's runs do. One warm-up run is not
+counted. Torch uses every core, as radiochat does.
 """
 
 import argparse
@@ -37,33 +36,31 @@ parser.add_argument("--same-image", action="store_true")
 args = parser.parse_args()
 
 
-class AnonSampler(threading.Thread):
-    """Peak anonymous resident memory (RssAnon, sampled every 10 ms), as radiochat measures it:
-    unlike VmHWM it leaves out the page cache of memory-mapped weight files."""
+class RssSampler(threading.Thread):
+    """Peak resident memory from now on (VmRSS every 10 ms), as radiochat measures it once
+    the model is loaded."""
 
     def __init__(self):
         super().__init__(daemon=True)
-        self.peak_kib = anon_kib()
+        self.peak_kib = rss_kib()
 
     def run(self):
         while True:
-            self.peak_kib = max(self.peak_kib, anon_kib())
+            self.peak_kib = max(self.peak_kib, rss_kib())
             time.sleep(0.01)
 
     def peak_mb(self):
-        return max(self.peak_kib, anon_kib()) / 1024
+        return max(self.peak_kib, rss_kib()) / 1024
 
 
-def anon_kib():
+def rss_kib():
     with open("/proc/self/status") as status:
         for line in status:
-            if line.startswith("RssAnon:"):
+            if line.startswith("VmRSS:"):
                 return int(line.split()[1])
     return 0
 
 
-sampler = AnonSampler()
-sampler.start()
 dtype = {"f32": torch.float32, "bf16": torch.bfloat16}[args.dtype]
 processor = AutoProcessor.from_pretrained(args.model)
 model = AutoModelForImageTextToText.from_pretrained(args.model, dtype=dtype)
@@ -124,6 +121,8 @@ def one_run(run):
     }
 
 
+sampler = RssSampler()
+sampler.start()
 one_run(0)
 runs = [one_run(run) for run in range(1, args.runs + 1)]
 print(json.dumps({
@@ -135,5 +134,5 @@ print(json.dumps({
     "decode_tok_per_s": [r["decode_tok_per_s"] for r in runs],
     "prompt_tokens": runs[0]["prompt_tokens"],
     "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-    "peak_anon_mb": sampler.peak_mb(),
+    "answering_rss_mb": sampler.peak_mb(),
 }))

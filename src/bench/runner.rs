@@ -109,9 +109,14 @@ pub async fn run(
     };
     on_progress(&progress);
     let started = Instant::now();
+    let in_flight = spec.concurrency.max(1);
+    // Pictures are decoded one item ahead of the engine, so a FITS read never waits between
+    // two answers.
     let mut answers = futures::stream::iter(todo)
-        .map(|item| ask_item(spec, engine.clone(), shots.clone(), item))
-        .buffer_unordered(spec.concurrency.max(1));
+        .map(|item| start_loading(item, spec.transform))
+        .buffered(in_flight + 1)
+        .map(|(item, picture)| ask_item(spec, engine.clone(), shots.clone(), item, picture))
+        .buffer_unordered(in_flight);
     loop {
         // Checked after each item and every 100 ms while items are in flight; dropping the
         // stream cancels those (their generations stop inside the engine).
@@ -199,6 +204,20 @@ fn load_shots(spec: &RunSpec) -> Result<Vec<(DynamicImage, String)>, String> {
         .collect()
 }
 
+/// The item's picture, decoded on a blocking thread that starts at once (not when the
+/// returned future is first polled).
+fn start_loading(
+    item: Item,
+    transform: TransformOptions,
+) -> impl std::future::Future<Output = (Item, Result<DynamicImage, String>)> {
+    let path = item.image.clone();
+    let decoding = tokio::task::spawn_blocking(move || load_picture(&path, &transform));
+    async move {
+        let picture = decoding.await.map_err(|e| e.to_string()).and_then(|r| r);
+        (item, picture)
+    }
+}
+
 /// One item: the prompt (after the few-shot turns), then up to `retries` re-asks when the
 /// answer cannot be read. Returns the prediction and the seconds spent in the engine.
 async fn ask_item(
@@ -206,6 +225,7 @@ async fn ask_item(
     engine: Arc<dyn Engine>,
     shots: Arc<Vec<(DynamicImage, String)>>,
     item: Item,
+    picture: Result<DynamicImage, String>,
 ) -> (Prediction, f64) {
     let mut prediction = Prediction {
         sname: item.sname.clone(),
@@ -218,11 +238,6 @@ async fn ask_item(
         completion_tokens: 0,
         error: None,
     };
-    let (path, transform) = (item.image.clone(), spec.transform);
-    let picture = tokio::task::spawn_blocking(move || load_picture(&path, &transform))
-        .await
-        .map_err(|e| e.to_string())
-        .and_then(|r| r);
     let picture = match picture {
         Ok(picture) => picture,
         Err(message) => {

@@ -2,7 +2,7 @@
 //! embedded engine on one model, over several runs (median, min, max). A benchmark, not a
 //! test: it prints a table and asserts nothing.
 
-use super::memory_probe::{AnonPeak, peak_rss_mb};
+use super::memory_probe::{RssPeak, peak_rss_mb};
 use super::{CommandError, CommandResult};
 use crate::engine::{ChatMessage, ChatRequest, EngineEvent, LoadSpec, Sampling};
 use std::time::Instant;
@@ -61,9 +61,9 @@ pub struct BenchReport {
     /// The process's peak resident memory (VmHWM), MiB: model, engine and runs together.
     #[serde(default)]
     pub peak_rss_mb: f64,
-    /// Peak anonymous memory, MiB: VmHWM without the page cache of mapped weight files.
+    /// Peak resident memory once the model is loaded, MiB: what answering needs.
     #[serde(default)]
-    pub peak_anon_mb: f64,
+    pub answering_rss_mb: f64,
 }
 
 pub fn run(args: BenchArgs, runtime: &Runtime) -> CommandResult<BenchReport> {
@@ -72,7 +72,6 @@ pub fn run(args: BenchArgs, runtime: &Runtime) -> CommandResult<BenchReport> {
             "--runs and --load-runs must be at least 1",
         ));
     }
-    let memory = AnonPeak::start();
     let mut load_times = Vec::new();
     let mut engine = None;
     for _ in 0..args.load_runs {
@@ -83,6 +82,7 @@ pub fn run(args: BenchArgs, runtime: &Runtime) -> CommandResult<BenchReport> {
         engine = Some(loaded);
     }
     let engine = engine.ok_or_else(|| CommandError::bad("no load run"))?;
+    let memory = RssPeak::start();
     let image = args.image.unwrap_or_else(crate::imaging::demo_cutout);
     let sampling = Sampling {
         max_tokens: args.max_tokens,
@@ -143,7 +143,7 @@ pub fn run(args: BenchArgs, runtime: &Runtime) -> CommandResult<BenchReport> {
         prompt_tokens,
         completion_tokens,
         peak_rss_mb: peak_rss_mb(),
-        peak_anon_mb: memory.peak_mb(),
+        answering_rss_mb: memory.peak_mb(),
     })
 }
 

@@ -41,8 +41,8 @@ pub struct PeerRow {
     pub decode_tok_per_s: Option<Stat>,
     pub prompt_tokens: usize,
     pub peak_rss_mb: f64,
-    /// Peak anonymous memory: without the page cache of mapped weight files.
-    pub peak_anon_mb: f64,
+    /// Peak resident memory once the model is loaded.
+    pub answering_rss_mb: f64,
     /// Bandwidth / bytes of weights per decoded token.
     pub roofline_tok_per_s: f64,
     /// Why the setting has no numbers.
@@ -121,7 +121,7 @@ pub fn run(args: &PeerArgs) -> CommandResult<PeerReport> {
                 row.decode_tok_per_s = Some(report.decode_tok_per_s);
                 row.prompt_tokens = report.prompt_tokens;
                 row.peak_rss_mb = report.peak_rss_mb;
-                row.peak_anon_mb = report.peak_anon_mb;
+                row.answering_rss_mb = report.answering_rss_mb;
             }
             Err(message) => row.error = Some(message),
         }
@@ -150,7 +150,7 @@ pub fn run(args: &PeerArgs) -> CommandResult<PeerReport> {
                 row.decode_tok_per_s = Some(Stat::of(&peer.decode_tok_per_s));
                 row.prompt_tokens = peer.prompt_tokens;
                 row.peak_rss_mb = peer.peak_rss_mb;
-                row.peak_anon_mb = peer.peak_anon_mb;
+                row.answering_rss_mb = peer.answering_rss_mb;
             }
             Err(message) => row.error = Some(message),
         }
@@ -175,7 +175,7 @@ struct PeerRun {
     decode_tok_per_s: Vec<f64>,
     prompt_tokens: usize,
     peak_rss_mb: f64,
-    peak_anon_mb: f64,
+    answering_rss_mb: f64,
 }
 
 fn row(engine: &str, setting: &str, roofline_tok_per_s: f64) -> PeerRow {
@@ -187,7 +187,7 @@ fn row(engine: &str, setting: &str, roofline_tok_per_s: f64) -> PeerRow {
         decode_tok_per_s: None,
         prompt_tokens: 0,
         peak_rss_mb: 0.0,
-        peak_anon_mb: 0.0,
+        answering_rss_mb: 0.0,
         roofline_tok_per_s,
         error: None,
     }
@@ -256,7 +256,7 @@ pub fn table(report: &PeerReport) -> String {
         report.runs,
         report.max_tokens
     );
-    out.push_str("| engine | setting | prompt tokens | TTFT ms | prompt tok/s | decode tok/s | peak RSS MiB | peak anon MiB | decode roofline tok/s | of roofline | decode vs transformers |\n|---|---|---|---|---|---|---|---|---|---|---|\n");
+    out.push_str("| engine | setting | prompt tokens | TTFT ms | prompt tok/s | decode tok/s | peak RSS MiB | RSS answering MiB | decode roofline tok/s | of roofline | decode vs transformers |\n|---|---|---|---|---|---|---|---|---|---|---|\n");
     let peer_decode = |dtype: &str| {
         report
             .rows
@@ -294,7 +294,7 @@ pub fn table(report: &PeerReport) -> String {
             stat(&row.prompt_tok_per_s, 0),
             stat(&row.decode_tok_per_s, 1),
             row.peak_rss_mb,
-            row.peak_anon_mb,
+            row.answering_rss_mb,
             row.roofline_tok_per_s,
             decode.map_or("—".into(), |d| format!(
                 "{:.0} %",
