@@ -317,6 +317,10 @@ pub struct ModelFlags {
     /// In-situ quantization: q4_0, q4_1, q5_0, q5_1, q8_0, q8_1, q2k … q8k, hqq4, hqq8, fp8.
     #[arg(long)]
     pub isq: Option<String>,
+    /// Conversations whose prefill the engine keeps for a request that starts the same way
+    /// (a follow-up question, shared few-shot examples); 0 turns the prefix cache off.
+    #[arg(long, value_name = "N")]
+    pub prefix_cache: Option<usize>,
     /// An OpenAI-compatible server instead of the embedded engine, e.g. http://gpu07:8000/v1.
     #[arg(long, value_name = "URL")]
     pub remote: Option<String>,
@@ -504,6 +508,9 @@ pub struct BenchCli {
     pub max_tokens: usize,
     #[arg(long, value_name = "FILE")]
     pub image: Option<PathBuf>,
+    /// Time the conversation's second question (the first answer in the history).
+    #[arg(long)]
+    pub follow_up: bool,
     /// Ask about the same image every run (the engine's vision-encoder cache then answers from
     /// the second run on); by default each run's image differs in one corner pixel.
     #[arg(long)]

@@ -15,6 +15,8 @@ pub struct ConfigFile {
     pub device: Option<String>,
     pub dtype: Option<String>,
     pub isq: Option<String>,
+    /// Conversations mistral.rs's prefix cache keeps (0: off).
+    pub prefix_cache: Option<usize>,
     pub system_prompt: Option<String>,
     /// Where session journals go (default: DATA_DIR/sessions).
     pub sessions_dir: Option<String>,
@@ -98,6 +100,7 @@ pub struct Flags {
     pub device: Option<String>,
     pub dtype: Option<String>,
     pub isq: Option<String>,
+    pub prefix_cache: Option<usize>,
     pub system_prompt: Option<String>,
     pub temperature: Option<f64>,
     pub top_p: Option<f64>,
@@ -122,6 +125,7 @@ pub struct Settings {
     pub device: Setting<Device>,
     pub dtype: Setting<DType>,
     pub isq: Setting<Option<IsqKind>>,
+    pub prefix_cache: Setting<usize>,
     pub system_prompt: Setting<Option<String>>,
     pub temperature: Setting<Option<f64>>,
     pub top_p: Setting<Option<f64>>,
@@ -199,6 +203,12 @@ fn parse_flag<T: std::str::FromStr<Err = String>>(
         .map_err(anyhow::Error::msg)
 }
 
+/// Conversations whose keys and values mistral.rs keeps for a request that starts the same
+/// way: a chat's follow-up question or a few-shot run's shared examples skip their prefill
+/// (follow-up TTFT 842 → 479 ms at SmolVLM-256M dims, CPU; benches/RESULTS.md). Four bound
+/// the memory (one 300-token conversation of a 2B model is ~70 MB).
+pub const DEFAULT_PREFIX_CACHE: usize = 4;
+
 impl Settings {
     pub fn resolve(config_path: &Path, flags: &Flags) -> anyhow::Result<Settings> {
         let file = read_config_file(config_path)?;
@@ -208,6 +218,7 @@ impl Settings {
             device: Setting::default(Device::Cpu),
             dtype: Setting::default(DType::Auto),
             isq: Setting::default(None),
+            prefix_cache: Setting::default(DEFAULT_PREFIX_CACHE),
             system_prompt: Setting::default(None),
             temperature: Setting::default(None),
             top_p: Setting::default(None),
@@ -291,6 +302,9 @@ impl Settings {
             Origin::Config,
         );
         settings
+            .prefix_cache
+            .layer(file.prefix_cache, Origin::Config);
+        settings
             .system_prompt
             .layer(file.system_prompt.clone().map(Some), Origin::Config);
         settings
@@ -318,6 +332,9 @@ impl Settings {
         settings
             .isq
             .layer(parse_flag(&flags.isq)?.map(Some), Origin::Flag);
+        settings
+            .prefix_cache
+            .layer(flags.prefix_cache, Origin::Flag);
         settings
             .system_prompt
             .layer(flags.system_prompt.clone().map(Some), Origin::Flag);
@@ -374,6 +391,7 @@ impl Settings {
         spec.device = self.device.value;
         spec.dtype = self.dtype.value;
         spec.isq = self.isq.value;
+        spec.prefix_cache = self.prefix_cache.value;
         Some(spec)
     }
 
@@ -397,6 +415,11 @@ impl Settings {
                 self.dtype.origin,
             ),
             ("isq".into(), show(&self.isq.value), self.isq.origin),
+            (
+                "prefix_cache".into(),
+                self.prefix_cache.value.to_string(),
+                self.prefix_cache.origin,
+            ),
             (
                 "remote.url".into(),
                 show(&self.remote.value),

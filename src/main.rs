@@ -93,6 +93,7 @@ fn model_flags(m: &ModelFlags) -> Flags {
         device: m.device.clone(),
         dtype: m.dtype.clone(),
         isq: m.isq.clone(),
+        prefix_cache: m.prefix_cache,
         remote: m.remote.clone(),
         remote_model: m.remote_model.clone(),
         api_key_env: m.api_key_env.clone(),
@@ -524,6 +525,7 @@ fn run_bench(config_path: &Option<PathBuf>, bench: BenchCli) -> CommandResult<i3
             max_tokens: bench.max_tokens,
             image,
             same_image: bench.same_image,
+            follow_up: bench.follow_up,
         },
         &runtime,
     )?;

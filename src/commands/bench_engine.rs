@@ -17,6 +17,9 @@ pub struct BenchArgs {
     /// Ask about the same image every run: from the second run on, the engine's vision-encoder
     /// cache answers and TTFT leaves out the encoder.
     pub same_image: bool,
+    /// Time the conversation's second question (the first answer in the history), not the
+    /// first: what a chat about one cutout waits for after the first answer.
+    pub follow_up: bool,
 }
 
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
@@ -58,6 +61,9 @@ pub struct BenchReport {
     pub decode_tok_per_s: Stat,
     pub prompt_tokens: usize,
     pub completion_tokens: usize,
+    /// The numbers are the second question's of a conversation.
+    #[serde(default)]
+    pub follow_up: bool,
     /// The process's peak resident memory (VmHWM), MiB: model, engine and runs together.
     #[serde(default)]
     pub peak_rss_mb: f64,
@@ -98,36 +104,20 @@ pub fn run(args: BenchArgs, runtime: &Runtime) -> CommandResult<BenchReport> {
         } else {
             marked_image(&image, run)
         };
-        let request = ChatRequest {
-            messages: vec![ChatMessage::user(
-                "Describe the radio source in this image.",
-                vec![asked],
-            )],
-            sampling: sampling.clone(),
-        };
-        let mut generation = engine.stream(request);
-        loop {
-            match generation.blocking_next() {
-                Some(EngineEvent::Token(_)) => {}
-                Some(EngineEvent::Finished { usage, .. }) => {
-                    if run > 0 {
-                        ttft.push(usage.ttft_ms);
-                        prefill.push(usage.prompt_tok_per_s);
-                        decode.push(usage.decode_tok_per_s);
-                        prompt_tokens = usage.prompt_tokens;
-                        completion_tokens = usage.completion_tokens;
-                    }
-                    break;
-                }
-                Some(EngineEvent::Failed(message)) => {
-                    return Err(CommandError::Failed(anyhow::anyhow!("{message}")));
-                }
-                None => {
-                    return Err(CommandError::Failed(anyhow::anyhow!(
-                        "answer stream closed"
-                    )));
-                }
-            }
+        let mut messages = vec![ChatMessage::user(FIRST_QUESTION, vec![asked])];
+        let (mut text, mut usage) = answer(engine.as_ref(), &messages, &sampling)?;
+        if args.follow_up {
+            // The chat's second question: the conversation so far, then a new question.
+            messages.push(ChatMessage::assistant(std::mem::take(&mut text)));
+            messages.push(ChatMessage::user(FOLLOW_UP_QUESTION, Vec::new()));
+            (_, usage) = answer(engine.as_ref(), &messages, &sampling)?;
+        }
+        if run > 0 {
+            ttft.push(usage.ttft_ms);
+            prefill.push(usage.prompt_tok_per_s);
+            decode.push(usage.decode_tok_per_s);
+            prompt_tokens = usage.prompt_tokens;
+            completion_tokens = usage.completion_tokens;
         }
     }
     let info = engine.describe();
@@ -142,9 +132,40 @@ pub fn run(args: BenchArgs, runtime: &Runtime) -> CommandResult<BenchReport> {
         decode_tok_per_s: Stat::of(&decode),
         prompt_tokens,
         completion_tokens,
+        follow_up: args.follow_up,
         peak_rss_mb: peak_rss_mb(),
         answering_rss_mb: memory.peak_mb(),
     })
+}
+
+const FIRST_QUESTION: &str = "Describe the radio source in this image.";
+const FOLLOW_UP_QUESTION: &str = "Is it an FR-I or an FR-II radio galaxy?";
+
+/// One whole answer: its text and the engine's usage report.
+fn answer(
+    engine: &dyn crate::engine::Engine,
+    messages: &[ChatMessage],
+    sampling: &Sampling,
+) -> CommandResult<(String, crate::engine::Usage)> {
+    let mut generation = engine.stream(ChatRequest {
+        messages: messages.to_vec(),
+        sampling: sampling.clone(),
+    });
+    let mut text = String::new();
+    loop {
+        match generation.blocking_next() {
+            Some(EngineEvent::Token(piece)) => text.push_str(&piece),
+            Some(EngineEvent::Finished { usage, .. }) => return Ok((text, usage)),
+            Some(EngineEvent::Failed(message)) => {
+                return Err(CommandError::Failed(anyhow::anyhow!("{message}")));
+            }
+            None => {
+                return Err(CommandError::Failed(anyhow::anyhow!(
+                    "answer stream closed"
+                )));
+            }
+        }
+    }
 }
 
 /// The image of run `run`: its corner pixel encodes the run, so every run is a new image to
@@ -169,11 +190,16 @@ pub fn table(report: &BenchReport) -> String {
         )
     };
     let mut out = format!(
-        "model {} (dtype {}, isq {}), {} runs, {} prompt tokens, {} generated tokens\n\n| metric | median | min | max |\n|---|---|---|---|\n",
+        "model {} (dtype {}, isq {}), {} runs, {}{} prompt tokens, {} generated tokens\n\n| metric | median | min | max |\n|---|---|---|---|\n",
         report.model,
         report.dtype,
         report.isq.as_deref().unwrap_or("none"),
         report.runs,
+        if report.follow_up {
+            "the follow-up question's: "
+        } else {
+            ""
+        },
         report.prompt_tokens,
         report.completion_tokens
     );

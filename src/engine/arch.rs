@@ -24,6 +24,10 @@ pub struct Architecture {
     /// A family name people know it by.
     pub family: &'static str,
     pub support: Support,
+    /// mistral.rs's prefix cache leaves this architecture's answers unchanged
+    /// (tests/prefix_cache.rs); with LLaVA and LLaVA-NeXT 0.8.1 answers a follow-up question
+    /// differently with the cache on, so radiochat keeps it off for them.
+    pub prefix_cache: bool,
 }
 
 const QWEN2_5VL_BUG: &str = "mistralrs 0.8.1 fails mid-answer (shape mismatch in where_cond, \
@@ -40,54 +44,63 @@ pub const ARCHITECTURES: &[Architecture] = &[
         loader: "idefics3",
         family: "SmolVLM / Idefics3",
         support: Support::Supported,
+        prefix_cache: true,
     },
     Architecture {
         hf_class: "Gemma3ForConditionalGeneration",
         loader: "gemma3",
         family: "Gemma 3",
         support: Support::Supported,
+        prefix_cache: true,
     },
     Architecture {
         hf_class: "LlavaForConditionalGeneration",
         loader: "llava",
         family: "LLaVA 1.5",
         support: Support::Supported,
+        prefix_cache: false,
     },
     Architecture {
         hf_class: "LlavaNextForConditionalGeneration",
         loader: "llava_next",
         family: "LLaVA-NeXT (1.6)",
         support: Support::Supported,
+        prefix_cache: false,
     },
     Architecture {
         hf_class: "Qwen3VLForConditionalGeneration",
         loader: "qwen3vl",
         family: "Qwen3-VL",
         support: Support::Supported,
+        prefix_cache: true,
     },
     Architecture {
         hf_class: "Mistral3ForConditionalGeneration",
         loader: "mistral3",
         family: "Mistral 3 (Mistral-Small-3.1 vision)",
         support: Support::Supported,
+        prefix_cache: true,
     },
     Architecture {
         hf_class: "Qwen2VLForConditionalGeneration",
         loader: "qwen2vl",
         family: "Qwen2-VL",
         support: Support::Broken(QWEN2VL_BUG),
+        prefix_cache: false,
     },
     Architecture {
         hf_class: "Qwen2_5_VLForConditionalGeneration",
         loader: "qwen2_5vl",
         family: "Qwen2.5-VL",
         support: Support::Broken(QWEN2_5VL_BUG),
+        prefix_cache: false,
     },
     Architecture {
         hf_class: "LlavaOnevisionForConditionalGeneration",
         loader: "llava_onevision",
         family: "LLaVA-OneVision (radio-llava)",
         support: Support::Absent,
+        prefix_cache: false,
     },
 ];
 
@@ -118,6 +131,7 @@ impl Architecture {
                         support: Support::Broken(
                             "not yet proven by radiochat's tests on mistralrs 0.8.1",
                         ),
+                        prefix_cache: false,
                     })
             })
     }

@@ -52,7 +52,8 @@ impl MistralEngine {
                 DType::F16 => mistralrs::ModelDType::F16,
                 DType::Bf16 => mistralrs::ModelDType::BF16,
             })
-            .with_max_num_seqs(spec.max_num_seqs);
+            .with_max_num_seqs(spec.max_num_seqs)
+            .with_prefix_cache_n(prefix_cache(spec, validated.as_ref()));
         builder = match &spec.source {
             ModelSource::Local(_) | ModelSource::Remote(_) => {
                 builder.with_token_source(TokenSource::None)
@@ -107,6 +108,7 @@ impl MistralEngine {
                 (dtype, _) => dtype.to_string(),
             },
             isq: spec.isq.map(|i| i.to_string()),
+            prefix_cache: prefix_cache(spec, validated.as_ref()).unwrap_or(0),
             max_context: validated.as_ref().and_then(|v| v.max_context),
             load_seconds,
         };
@@ -123,6 +125,13 @@ impl MistralEngine {
             request_gate: Arc::new(tokio::sync::Semaphore::new(1)),
         })
     }
+}
+
+/// The prefix cache's size, where asked for and proven harmless for the architecture (an
+/// auto-detected hub model gets none).
+fn prefix_cache(spec: &LoadSpec, validated: Option<&ValidatedModel>) -> Option<usize> {
+    let proven = validated.is_some_and(|v| v.architecture.prefix_cache);
+    (spec.prefix_cache > 0 && proven).then_some(spec.prefix_cache)
 }
 
 fn panic_text(error: tokio::task::JoinError) -> String {

@@ -55,9 +55,15 @@ struct StepCounter {
 impl StepCounter {
     fn record(&self, context_len: usize) {
         let now = Instant::now();
-        if self.steps.fetch_add(1, Ordering::SeqCst) == 0 {
-            self.prompt_len.store(context_len, Ordering::SeqCst);
-        }
+        let generated_before = self.steps.fetch_add(1, Ordering::SeqCst);
+        // After a prefix-cache hit the first step sees only the uncached end of the prompt;
+        // later steps see the whole conversation. The prompt is what remains of the longest
+        // context once the tokens generated before it are taken off (an answer of one token
+        // after a hit counts only the uncached part).
+        self.prompt_len.fetch_max(
+            context_len.saturating_sub(generated_before),
+            Ordering::SeqCst,
+        );
         if let Ok(mut times) = self.step_times.lock() {
             let first = times.map(|(first, _)| first).unwrap_or(now);
             *times = Some((first, now));

@@ -117,6 +117,9 @@ pub struct LoadSpec {
     pub isq: Option<IsqKind>,
     /// Requests decoded together (continuous batching); 1 is enough for a chat.
     pub max_num_seqs: usize,
+    /// Conversations whose KV cache mistral.rs keeps to reuse for a request that starts the
+    /// same way (same tokens, same images); 0 turns the prefix cache off.
+    pub prefix_cache: usize,
 }
 
 impl LoadSpec {
@@ -127,6 +130,7 @@ impl LoadSpec {
             dtype: DType::Auto,
             isq: None,
             max_num_seqs: 4,
+            prefix_cache: 0,
         }
     }
 }
@@ -140,6 +144,8 @@ pub struct ModelInfo {
     pub device: String,
     pub dtype: String,
     pub isq: Option<String>,
+    /// Conversations the prefix cache keeps (0: off).
+    pub prefix_cache: usize,
     pub max_context: Option<usize>,
     pub load_seconds: f64,
 }

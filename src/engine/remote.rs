@@ -262,6 +262,7 @@ impl Engine for RemoteEngine {
             device: "remote".into(),
             dtype: "server's".into(),
             isq: None,
+            prefix_cache: 0,
             max_context: None,
             load_seconds: self.inner.connected_in,
         }
