@@ -11,6 +11,7 @@ pub mod fits;
 mod fits_direct;
 pub mod header;
 pub mod resize;
+mod spread;
 pub mod stretch;
 pub mod synth;
 pub mod transform;

@@ -12,6 +12,7 @@
 
 use super::Plane;
 use super::resize::{Resize, resize};
+use super::spread::spread_to_rgb;
 use super::zscale::{Limit, ZscaleParams, limits_from_samples, sample};
 use image::RgbImage;
 use rayon::prelude::*;
@@ -259,21 +260,6 @@ impl Mapping {
 /// Something that fills an output from a per-pixel level function.
 trait LevelWriter<R> {
     fn run(self, level: impl Fn(f32) -> u8 + Sync + Copy) -> R;
-}
-
-/// Each grey level three times (R, G, B), four pixels per 12-byte store.
-fn spread_to_rgb(levels: &[u8], rgb: &mut [u8]) {
-    let quads = levels.chunks_exact(4);
-    let rest = quads.remainder();
-    let mut out = rgb.chunks_exact_mut(12);
-    for (q, o) in quads.zip(&mut out) {
-        let [a, b, c, d] = [q[0], q[1], q[2], q[3]];
-        o.copy_from_slice(&[a, a, a, b, b, b, c, c, c, d, d, d]);
-    }
-    let tail = out.into_remainder();
-    for (o, &l) in tail.chunks_exact_mut(3).zip(rest) {
-        o.copy_from_slice(&[l, l, l]);
-    }
 }
 
 #[inline(always)]
