@@ -1,9 +1,11 @@
-//! `radiochat bench …`: runs the benchmark commands and prints their results.
+//! `radiochat bench …` and the performance benchmarks (`bench-engine`, `bench-ask`,
+//! `bench-peer`, `bench-serve`): run them and print their results.
 
-use crate::cli::{BenchCommand, BenchRunCli};
-use crate::{model_flags, print_json, runtime, settings};
+use crate::cli::{self, BenchCommand, BenchRunCli};
+use crate::{model_flags, print_json, print_report, runtime, settings};
 use radiochat::commands::{self, CommandError, CommandResult};
 use radiochat::config::Flags;
+use radiochat::engine::LoadSpec;
 use std::path::PathBuf;
 
 pub fn run(config: &Option<PathBuf>, command: BenchCommand) -> CommandResult<i32> {
@@ -149,4 +151,103 @@ fn print_merged(merged: &commands::bench_merge::Merged, json: bool) -> CommandRe
         merged.shards
     );
     Ok(())
+}
+
+pub fn run_bench_serve(
+    config_path: &Option<PathBuf>,
+    bench: cli::BenchServeCli,
+) -> CommandResult<i32> {
+    let settings = settings(config_path, model_flags(&bench.model))?;
+    let spec = match settings.load_spec() {
+        Some(spec) => spec,
+        None => commands::demo::spec(&settings)?,
+    };
+    let image = match (&bench.image, bench.no_image) {
+        (_, true) => None,
+        (Some(path), false) => Some(radiochat::imaging::load_model_image(path)?),
+        (None, false) => Some(radiochat::imaging::load_model_image(
+            &commands::demo::cutout_path()?,
+        )?),
+    };
+    let runtime = runtime()?;
+    let report = commands::bench_serve::run(
+        commands::bench_serve::BenchServeArgs {
+            spec,
+            clients: bench.clients,
+            requests: bench.requests,
+            max_tokens: bench.max_tokens,
+            rounds: bench.rounds,
+            image,
+        },
+        &runtime,
+    )?;
+    print_report(bench.json, &report, commands::bench_serve::table)
+}
+
+pub fn run_bench_ask(bench: cli::BenchAskCli) -> CommandResult<i32> {
+    use commands::bench_ask;
+    let written =
+        std::env::temp_dir().join(format!("radiochat-bench-ask-{}.fits", std::process::id()));
+    let image = match bench.image {
+        Some(file) => file,
+        None => {
+            commands::bench_imaging::write_test_image(&written, bench.size)?;
+            written.clone()
+        }
+    };
+    let report = bench_ask::run(&bench_ask::BenchAskArgs {
+        model: bench.model,
+        image,
+        runs: bench.runs,
+        max_tokens: bench.max_tokens,
+    });
+    let _ = std::fs::remove_file(&written);
+    print_report(bench.json, &report?, bench_ask::table)
+}
+
+pub fn run_bench_peer(bench: cli::BenchPeerCli) -> CommandResult<i32> {
+    use commands::bench_peer;
+    let model = match bench.model {
+        Some(dir) => dir,
+        None => bench_peer::default_model()?,
+    };
+    let script =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/peer_transformers.py");
+    let report = bench_peer::run(&bench_peer::PeerArgs {
+        model,
+        runs: bench.runs,
+        max_tokens: bench.max_tokens,
+        ours: bench.ours,
+        peers: bench.peers,
+        python: bench.python.unwrap_or_else(bench_peer::default_python),
+        script,
+        same_image: bench.same_image,
+    })?;
+    print_report(bench.json, &report, bench_peer::table)
+}
+
+pub fn run_bench_engine(config_path: &Option<PathBuf>, bench: cli::BenchCli) -> CommandResult<i32> {
+    let settings = settings(config_path, model_flags(&bench.model))?;
+    let spec: LoadSpec = settings.load_spec().ok_or_else(|| {
+        CommandError::bad("bench-engine needs --model DIR (or `model` in the config)")
+    })?;
+    let image = bench
+        .image
+        .as_deref()
+        .map(radiochat::imaging::load_model_image)
+        .transpose()?;
+    let runtime = runtime()?;
+    let report = commands::bench_engine::run(
+        commands::bench_engine::BenchArgs {
+            spec,
+            runs: bench.runs,
+            load_runs: bench.load_runs,
+            max_tokens: bench.max_tokens,
+            image,
+            same_image: bench.same_image,
+            follow_up: bench.follow_up,
+        },
+        &runtime,
+    )?;
+    print_report(bench.json, &report, commands::bench_engine::table)
 }

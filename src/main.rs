@@ -3,7 +3,7 @@
 use clap::Parser;
 use radiochat::commands::{self, CommandError, CommandResult};
 use radiochat::config::{self, Flags, Settings};
-use radiochat::engine::{LoadSpec, tiny::Scale};
+use radiochat::engine::tiny::Scale;
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -169,10 +169,10 @@ fn run(cli: Cli) -> CommandResult<i32> {
             println!("{}", path.display());
             Ok(0)
         }
-        Command::BenchEngine(bench) => run_bench(&cli.config, bench),
-        Command::BenchAsk(bench) => run_bench_ask(bench),
-        Command::BenchServe(bench) => run_bench_serve(&cli.config, bench),
-        Command::BenchPeer(bench) => run_bench_peer(bench),
+        Command::BenchEngine(bench) => bench_cli::run_bench_engine(&cli.config, bench),
+        Command::BenchAsk(bench) => bench_cli::run_bench_ask(bench),
+        Command::BenchServe(bench) => bench_cli::run_bench_serve(&cli.config, bench),
+        Command::BenchPeer(bench) => bench_cli::run_bench_peer(bench),
         Command::View(view) => run_view(&cli.config, view),
         Command::Synth(synth) => {
             let args = commands::synth::SynthArgs {
@@ -434,100 +434,4 @@ fn run_ask(config_path: &Option<PathBuf>, ask: AskCli) -> CommandResult<i32> {
             0
         },
     )
-}
-
-fn run_bench_serve(config_path: &Option<PathBuf>, bench: cli::BenchServeCli) -> CommandResult<i32> {
-    let settings = settings(config_path, model_flags(&bench.model))?;
-    let spec = match settings.load_spec() {
-        Some(spec) => spec,
-        None => commands::demo::spec(&settings)?,
-    };
-    let image = match (&bench.image, bench.no_image) {
-        (_, true) => None,
-        (Some(path), false) => Some(radiochat::imaging::load_model_image(path)?),
-        (None, false) => Some(radiochat::imaging::load_model_image(
-            &commands::demo::cutout_path()?,
-        )?),
-    };
-    let runtime = runtime()?;
-    let report = commands::bench_serve::run(
-        commands::bench_serve::BenchServeArgs {
-            spec,
-            clients: bench.clients,
-            requests: bench.requests,
-            max_tokens: bench.max_tokens,
-            rounds: bench.rounds,
-            image,
-        },
-        &runtime,
-    )?;
-    print_report(bench.json, &report, commands::bench_serve::table)
-}
-
-fn run_bench_ask(bench: cli::BenchAskCli) -> CommandResult<i32> {
-    use commands::bench_ask;
-    let written =
-        std::env::temp_dir().join(format!("radiochat-bench-ask-{}.fits", std::process::id()));
-    let image = match bench.image {
-        Some(file) => file,
-        None => {
-            commands::bench_imaging::write_test_image(&written, bench.size)?;
-            written.clone()
-        }
-    };
-    let report = bench_ask::run(&bench_ask::BenchAskArgs {
-        model: bench.model,
-        image,
-        runs: bench.runs,
-        max_tokens: bench.max_tokens,
-    });
-    let _ = std::fs::remove_file(&written);
-    print_report(bench.json, &report?, bench_ask::table)
-}
-
-fn run_bench_peer(bench: cli::BenchPeerCli) -> CommandResult<i32> {
-    use commands::bench_peer;
-    let model = match bench.model {
-        Some(dir) => dir,
-        None => bench_peer::default_model()?,
-    };
-    let script =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/peer_transformers.py");
-    let report = bench_peer::run(&bench_peer::PeerArgs {
-        model,
-        runs: bench.runs,
-        max_tokens: bench.max_tokens,
-        ours: bench.ours,
-        peers: bench.peers,
-        python: bench.python.unwrap_or_else(bench_peer::default_python),
-        script,
-        same_image: bench.same_image,
-    })?;
-    print_report(bench.json, &report, bench_peer::table)
-}
-
-fn run_bench(config_path: &Option<PathBuf>, bench: BenchCli) -> CommandResult<i32> {
-    let settings = settings(config_path, model_flags(&bench.model))?;
-    let spec: LoadSpec = settings.load_spec().ok_or_else(|| {
-        CommandError::bad("bench-engine needs --model DIR (or `model` in the config)")
-    })?;
-    let image = bench
-        .image
-        .as_deref()
-        .map(radiochat::imaging::load_model_image)
-        .transpose()?;
-    let runtime = runtime()?;
-    let report = commands::bench_engine::run(
-        commands::bench_engine::BenchArgs {
-            spec,
-            runs: bench.runs,
-            load_runs: bench.load_runs,
-            max_tokens: bench.max_tokens,
-            image,
-            same_image: bench.same_image,
-            follow_up: bench.follow_up,
-        },
-        &runtime,
-    )?;
-    print_report(bench.json, &report, commands::bench_engine::table)
 }
