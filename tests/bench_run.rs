@@ -59,7 +59,35 @@ fn every_task_runs_on_the_synthetic_sky_and_writes_its_run_directory() {
             items,
             "{task}: one line per item"
         );
-        let first: Value = serde_json::from_str(lines.lines().next().unwrap()).unwrap();
+        let records: Vec<Value> = lines
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        // The score is the predictions' own: unparseable answers counted, and counted wrong,
+        // accuracy the share of items whose labels are the truth's (as sets: multi-label too).
+        let labels = |v: &Value| -> Option<Vec<String>> {
+            let mut l: Vec<String> = v
+                .as_array()?
+                .iter()
+                .map(|x| x.as_str().unwrap().to_string())
+                .collect();
+            l.sort();
+            Some(l)
+        };
+        let invalid = records.iter().filter(|r| r["pred"].is_null()).count();
+        let right = records
+            .iter()
+            .filter(|r| labels(&r["pred"]).is_some_and(|p| Some(p) == labels(&r["truth"])))
+            .count();
+        assert_eq!(score["invalid"], invalid, "{task}: {score}");
+        let accuracy = score["metrics_invalid_as_wrong"]["accuracy"]
+            .as_f64()
+            .unwrap();
+        assert!(
+            (accuracy - right as f64 / items as f64).abs() < 1e-12,
+            "{task}: accuracy {accuracy}, {right} of {items} right"
+        );
+        let first = &records[0];
         for key in [
             "sname",
             "truth",

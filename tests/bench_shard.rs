@@ -179,8 +179,24 @@ fn a_slurm_array_runs_the_shards_and_merges_them() {
         );
         std::thread::sleep(std::time::Duration::from_millis(500));
     }
-    // The merge is atomic, but the last task may still be writing its own files.
-    std::thread::sleep(std::time::Duration::from_millis(500));
+    // The merge is atomic, but the last task may still be writing its own files: wait until
+    // SLURM has no task of the array left.
+    loop {
+        let queue = std::process::Command::new("squeue")
+            .args(["-h", "-j", &job, "-o", "%i %T"])
+            .output()
+            .unwrap();
+        let left = String::from_utf8_lossy(&queue.stdout).trim().to_string();
+        // Empty once every task ended (an error once SLURM has purged the job).
+        if left.is_empty() {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "array tasks still queued: {left}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
     assert_eq!(
         read_json(&array.join("metrics.json")),
         read_json(&whole.join("metrics.json"))

@@ -78,29 +78,65 @@ fn info_and_view_describe_and_show_a_fits_cutout() {
     assert!(!String::from_utf8_lossy(&none.stdout).contains('▀'));
 }
 
+/// `ask --json` about `image` on a random tiny model (its answers follow the pixels).
+fn ask_about(home: &Path, image: &Path) -> serde_json::Value {
+    let model = common::cli::random_model_flag(home);
+    let model = model.trim_start_matches("--model ");
+    let out = radiochat(
+        &[
+            "ask",
+            "--model",
+            model,
+            "-i",
+            image.to_str().unwrap(),
+            "--max-tokens",
+            "12",
+            "--ignore-eos",
+            "--json",
+            "Is there a source?",
+        ],
+        home,
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", common::cli::stderr(&out));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
 #[test]
 fn ask_takes_a_fits_image() {
     let home = tempfile::tempdir().unwrap();
     let fits = sky(home.path());
-    let out = radiochat(
+    // The model input of the cutout, as `view --png` writes it, asked about as a PNG.
+    let input = home.path().join("input.png");
+    let view = radiochat(
         &[
-            "ask",
-            "--demo",
-            "-i",
+            "view",
             fits.to_str().unwrap(),
-            "--max-tokens",
-            "4",
-            "--json",
-            "Is there a source?",
+            "--png",
+            input.to_str().unwrap(),
+            "--no-preview",
         ],
         home.path(),
     );
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    assert_eq!(view.status.code(), Some(0), "{view:?}");
+    let (black, white) = (home.path().join("black.png"), home.path().join("white.png"));
+    image::RgbImage::new(32, 24).save(&black).unwrap();
+    image::RgbImage::from_pixel(32, 24, image::Rgb([255; 3]))
+        .save(&white)
+        .unwrap();
+    // This model's answers follow the pixels ...
+    assert_ne!(
+        ask_about(home.path(), &black)["answer"],
+        ask_about(home.path(), &white)["answer"]
     );
+    // ... and the FITS reached it as exactly its model input.
+    let from_fits = ask_about(home.path(), &fits);
+    let from_png = ask_about(home.path(), &input);
+    assert_eq!(from_fits["answer"], from_png["answer"], "{from_fits}");
+    assert_eq!(
+        from_fits["usage"]["prompt_tokens"],
+        from_png["usage"]["prompt_tokens"]
+    );
+    assert_eq!(from_fits["usage"]["completion_tokens"], 12);
 }
 
 #[test]

@@ -1,8 +1,10 @@
 //! Every architecture the embedded engine serves can be fine-tuned end to end: a tiny model of
 //! it is trained a few LoRA steps by the real trainer (`finetune run`), the adapter is merged
 //! (`finetune merge`, which maps transformers' module names back to the checkpoint's), and the
-//! merged directory loads in the engine and answers about an image. A full fine-tune's saved
-//! model (transformers' own files) loads too.
+//! merged directory loads in the engine and answers about an image, otherwise than its base
+//! (the engine runs the trained weights). A full fine-tune's saved model (transformers' own
+//! files) loads and answers otherwise than its base too. A high learning rate makes three
+//! steps move the weights far enough to change a greedy answer.
 
 mod common;
 
@@ -27,6 +29,7 @@ fn state(home: &Path, run: &Path) -> Value {
 #[test]
 fn every_engine_architecture_trains_merges_and_answers() {
     let home = tempfile::tempdir().unwrap();
+    let _jobs = common::cli::CancelJobsOnDrop(home.path());
     let sky = synth_sky(home.path(), "sky", "radioimg", 6, 3);
     let data = home.path().join("data");
     let args = [
@@ -48,8 +51,13 @@ fn every_engine_architecture_trains_merges_and_answers() {
         );
         assert_eq!(made.status.code(), Some(0), "{arch}: {made:?}");
         let run = home.path().join(format!("run-{arch}"));
-        let launched =
-            common::cli::finetune_run(home.path(), &base, &data, &run, &["--max-steps", "3"]);
+        let launched = common::cli::finetune_run(
+            home.path(),
+            &base,
+            &data,
+            &run,
+            &["--max-steps", "3", "--lr", "0.05"],
+        );
         assert_eq!(launched.status.code(), Some(0), "{arch}: {launched:?}");
     }
     for arch in FULL_ARCHS {
@@ -60,7 +68,7 @@ fn every_engine_architecture_trains_merges_and_answers() {
             &base,
             &data,
             &run,
-            &["--max-steps", "2", "--full"],
+            &["--max-steps", "2", "--full", "--lr", "0.05"],
         );
         assert_eq!(launched.status.code(), Some(0), "{arch}: {launched:?}");
     }
@@ -91,15 +99,25 @@ fn every_engine_architecture_trains_merges_and_answers() {
             )],
             sampling: Default::default(),
         };
-        request.sampling.max_tokens = 3;
+        request.sampling.max_tokens = 6;
+        request.sampling.ignore_eos = true;
         let _guard = runtime.enter();
         let answer = common::collect(engine.stream(request), Duration::from_secs(120), |_| {});
         assert!(answer.failed.is_none(), "{arch}: {:?}", answer.failed);
+        let (_, usage) = answer.finished.clone().unwrap();
+        assert_eq!(usage.completion_tokens, 6, "{arch}: {answer:?}");
+        answer.text()
     };
+    let base_answer = |arch: &str| answers(arch, &home.path().join(format!("base-{arch}")));
     for arch in FULL_ARCHS {
         let run = home.path().join(format!("full-{arch}"));
         wait(arch, &run);
-        answers(arch, &run.join("model"));
+        let tuned = answers(arch, &run.join("model"));
+        assert_ne!(
+            tuned,
+            base_answer(arch),
+            "{arch}: full fine-tune answers as its base"
+        );
     }
     for arch in ARCHS {
         let run = home.path().join(format!("run-{arch}"));
@@ -110,6 +128,11 @@ fn every_engine_architecture_trains_merges_and_answers() {
             String::from_utf8_lossy(&merged.stdout).contains("tensors merged"),
             "{arch}: {merged:?}"
         );
-        answers(arch, &run.join("merged"));
+        let tuned = answers(arch, &run.join("merged"));
+        assert_ne!(
+            tuned,
+            base_answer(arch),
+            "{arch}: the merged model answers as its base"
+        );
     }
 }

@@ -78,6 +78,7 @@ fn wait_until(home: &Path, run: &Path, limit: Duration, done: impl Fn(&Value) ->
 #[test]
 fn a_lora_run_trains_merges_and_beats_its_base_on_b3() {
     let home = tempfile::tempdir().unwrap();
+    let _jobs = common::cli::CancelJobsOnDrop(home.path());
     let (base, data, held_out) = b3_setup(home.path(), 450, 160);
     // A run directory whose name needs the script's quoting.
     let run = home.path().join("run $(touch pwned); 'q' x");
@@ -100,11 +101,16 @@ fn a_lora_run_trains_merges_and_beats_its_base_on_b3() {
             "64",
             "--lora-alpha",
             "128",
-            // LLaVA's LoRA recipe: the projector trained whole beside the LoRA.
+            // LLaVA-OneVision's recipe: the projector and the vision tower trained whole
+            // beside the LoRA (a frozen random tower hides too much of the image).
             "--modules-to-save",
-            "lm_head,modality_projection",
+            "lm_head,modality_projection,vision_model",
             "--log-every",
             "10",
+            // The same weights on every CI machine, Intel or AMD.
+            "--deterministic",
+            "--threads",
+            "2",
         ],
     );
     assert_eq!(launched.status.code(), Some(0), "{launched:?}");
@@ -172,13 +178,15 @@ fn a_lora_run_trains_merges_and_beats_its_base_on_b3() {
         "B3 on a held-out balanced sky (invalid = wrong): F1 macro base {base_f1:.3} → \
          fine-tuned {tuned_f1:.3}; accuracy {tuned_accuracy:.3} (majority class {majority:.3})"
     );
+    // Measured 0.87–0.90 across seeds and unpinned kernels (README, Fine-tuning): the floors
+    // keep a margin of 0.14 below the lowest.
     assert!(
-        tuned_f1 >= base_f1 + 0.3,
+        tuned_f1 >= base_f1 + 0.6,
         "base {base_f1}, fine-tuned {tuned_f1}"
     );
-    // More than the prior: the answers follow the images.
+    // Far more than the prior: the answers follow the images.
     assert!(
-        tuned_accuracy >= majority + 0.1,
+        tuned_accuracy >= majority + 0.2,
         "accuracy {tuned_accuracy}, majority class {majority}"
     );
     // Run again: both benchmark runs are finished and are read, not repeated; the table prints.
@@ -187,6 +195,7 @@ fn a_lora_run_trains_merges_and_beats_its_base_on_b3() {
         home.path(),
     );
     let text = String::from_utf8_lossy(&table.stdout);
+    eprintln!("{text}");
     assert!(
         text.contains("F1 (weighted)") && text.contains("merged"),
         "{text}"
@@ -196,6 +205,7 @@ fn a_lora_run_trains_merges_and_beats_its_base_on_b3() {
 #[test]
 fn cancelled_and_failed_jobs_say_so() {
     let home = tempfile::tempdir().unwrap();
+    let _jobs = common::cli::CancelJobsOnDrop(home.path());
     let (base, data, _) = b3_setup(home.path(), 20, 4);
     let long = home.path().join("long");
     let launched = launch(
@@ -324,7 +334,7 @@ fn launches_that_cannot_work_are_refused() {
         .output()
         .unwrap();
     assert_bad_input(&no_slurm, &["SLURM not found on PATH", "--launcher local"]);
-    std::fs::remove_dir_all(&out).unwrap();
+    assert!(!out.exists(), "a refused launch leaves no run directory");
     std::fs::create_dir_all(&out).unwrap();
     assert_bad_input(
         &launch(home.path(), &base, &data, &out, &[]),

@@ -54,6 +54,7 @@ fn wait(home: &Path, run: &Path, limit: Duration, done: impl Fn(&Value) -> bool)
 #[test]
 fn a_training_job_runs_through_sbatch_and_another_is_cancelled() {
     let home = tempfile::tempdir().unwrap();
+    let _jobs = common::cli::CancelJobsOnDrop(home.path());
     let (base, data) = setup(home.path());
     let run = home.path().join("slurm run 'a'");
     let out = submit(
@@ -121,4 +122,5 @@ fn a_job_sbatch_rejects_shows_its_reason() {
         ),
         &["sbatch rejected the job", "invalid partition"],
     );
+    assert!(!run.exists(), "a rejected job leaves no run directory");
 }

@@ -2,15 +2,17 @@
 //! change an answer: per supported architecture, the same conversations greedy with the cache
 //! asked for and without it give the same text, including a new image behind the same words
 //! (the cache must not reuse the old image's keys and values) and a question asked again.
-//! LLaVA and LLaVA-NeXT answered follow-ups differently with mistral.rs 0.8.1's cache (llava:
+//! LLaVA and LLaVA-NeXT answer follow-ups differently with mistral.rs 0.8.1's cache (llava:
 //! "(?8PVs}/,…" instead of "(?(?(?(?G666…"; llava_next: from the first token), so radiochat
-//! does not turn it on for them, which this test sees as equal answers too.
+//! does not turn it on for them; this test forces it on there and checks that the defect is
+//! still there, so the day a mistral.rs fixes it the test says the guard can go.
 
 mod common;
 
 use common::{collect, tiny_model};
 use radiochat::engine::{
-    Architecture, ChatMessage, ChatRequest, DType, Engine, LoadSpec, ModelSource, Sampling,
+    Architecture, ChatMessage, ChatRequest, DType, Engine, LoadSpec, MistralEngine, ModelSource,
+    Sampling,
 };
 use std::time::Duration;
 
@@ -37,18 +39,31 @@ fn ask(engine: &dyn Engine, messages: Vec<ChatMessage>) -> (String, usize) {
 }
 
 /// Answers (text, prompt tokens) of one engine to: image A, its follow-up, image B with the
-/// same words, image A again.
-fn conversations(arch: &str, model: &std::path::Path, prefix_cache: usize) -> Vec<(String, usize)> {
+/// same words, image A again. `force` loads mistral.rs with the cache even where radiochat
+/// keeps it off.
+fn conversations(
+    arch: &str,
+    model: &std::path::Path,
+    prefix_cache: usize,
+    force: bool,
+) -> Vec<(String, usize)> {
     let proven = Architecture::by_loader(arch).unwrap().prefix_cache;
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let mut spec = LoadSpec::new(ModelSource::Local(model.to_path_buf()));
     spec.dtype = DType::F32;
     spec.prefix_cache = prefix_cache;
-    let engine = runtime
-        .block_on(radiochat::engine::load(&spec))
-        .unwrap_or_else(|e| panic!("{arch}: {e}"));
+    let engine: Box<dyn Engine> = if force {
+        let mut validated = radiochat::engine::validate_model_dir(model).unwrap();
+        validated.architecture.prefix_cache = true;
+        let loaded = MistralEngine::load_validated(&spec, Some(validated));
+        Box::new(runtime.block_on(loaded).unwrap())
+    } else {
+        runtime
+            .block_on(radiochat::engine::load(&spec))
+            .unwrap_or_else(|e| panic!("{arch}: {e}"))
+    };
     // Architectures where mistral.rs's cache changes answers (LLaVA, LLaVA-NeXT) get none.
-    let expected = if proven { prefix_cache } else { 0 };
+    let expected = if proven || force { prefix_cache } else { 0 };
     assert_eq!(engine.describe().prefix_cache, expected, "{arch}");
     let flat = |v: u8| {
         image::DynamicImage::ImageRgb8(image::RgbImage::from_pixel(64, 64, image::Rgb([v; 3])))
@@ -77,15 +92,25 @@ fn the_prefix_cache_never_changes_an_answer() {
     for arch in Architecture::supported().map(|a| a.loader) {
         let dir = tempfile::tempdir().unwrap();
         let model = tiny_model(dir.path(), arch);
-        let without = conversations(arch, &model, 0);
+        let without = conversations(arch, &model, 0, false);
         // The test can only catch a stale image if the image changes the answer.
         assert_ne!(
             without[0].0, without[2].0,
             "{arch}: image B answered as image A"
         );
         assert_eq!(without[0], without[3], "{arch}: greedy is repeatable");
-        let with = conversations(arch, &model, 16);
+        let asked = conversations(arch, &model, 16, false);
         // The prompt counts too: a cache hit still reports the whole conversation.
-        assert_eq!(with, without, "{arch}: the prefix cache changed an answer");
+        assert_eq!(asked, without, "{arch}: the prefix cache changed an answer");
+        if !Architecture::by_loader(arch).unwrap().prefix_cache {
+            // radiochat kept the cache off; mistral.rs with it on answers the follow-up wrongly.
+            let forced = conversations(arch, &model, 16, true);
+            assert_eq!(forced[0], without[0], "{arch}: the first question");
+            assert_ne!(
+                forced[1].0, without[1].0,
+                "{arch}: mistral.rs's prefix cache now answers the follow-up right; \
+                 set prefix_cache: true for it in src/engine/arch.rs"
+            );
+        }
     }
 }

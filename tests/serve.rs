@@ -296,11 +296,17 @@ fn serve_refuses_an_open_port_without_a_key_and_a_port_in_use_and_stops_graceful
     // SIGTERM while an answer streams: the answer finishes, then the server exits 0.
     let served = Served::start(home, &["--model", model], &[]);
     let address = served.address();
+    let (streaming, started) = std::sync::mpsc::channel();
     let client = std::thread::spawn(move || {
         let body = json!({"messages": [{"role": "user", "content": "long"}], "max_tokens": 400, "stream": true, "ignore_eos": true});
-        post_chat(&address, &body.to_string(), None)
+        common::serve::post_chat_streaming(&address, &body.to_string(), || {
+            let _ = streaming.send(());
+        })
     });
-    std::thread::sleep(Duration::from_millis(300));
+    // SIGTERM once the first chunk of the answer has reached the client.
+    started
+        .recv_timeout(Duration::from_secs(60))
+        .expect("the answer starts streaming");
     let status = served.stop(Duration::from_secs(40)).expect("serve stopped");
     assert!(status.success(), "{status:?}");
     let (code, body) = client.join().unwrap();

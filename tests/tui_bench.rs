@@ -287,7 +287,9 @@ fn a_run_from_the_chat_writes_its_directory_and_scores_like_bench_score() {
     run_queued(&mut app, shared());
     let bench = app.bench.as_ref().unwrap();
     assert_eq!(bench.state, BenchState::Stopped, "{:?}", app.notice);
-    assert!(bench.progress.done < 6);
+    assert_eq!(bench.progress.done, 0, "stopped before the first item");
+    let predictions = std::fs::read_to_string(run.join("predictions.jsonl")).unwrap_or_default();
+    assert_eq!(predictions.lines().count(), 0, "{predictions}");
     assert!(!run.join("metrics.json").exists());
     assert!(notice(&app).contains("/bench --resume"));
 

@@ -90,6 +90,7 @@ fn the_jobs_window_lists_runs_with_a_loss_curve_and_the_log() {
 #[test]
 fn a_fine_tune_launched_from_the_chat_is_watched_to_the_end() {
     let home = tempfile::tempdir().unwrap();
+    let _jobs = common::cli::CancelJobsOnDrop(home.path());
     let (base, data) = common::cli::tiny_base_and_data(home.path(), 10, &[]);
     let tmux = Tmux::start(
         "jobs",

@@ -119,8 +119,9 @@ fn chat_attach_ask_stream_cancel_save_quit_then_kill_and_resume() {
                 && answer_text(s).len() > 40
         })
         .unwrap();
-    // Tokens reach the journal every 250 ms: give them time to land, then kill -9.
-    std::thread::sleep(Duration::from_millis(600));
+    // Tokens reach the journal every 250 ms: kill -9 once some of them are on disk.
+    let on_disk =
+        common::cli::wait_for_journalled_answer(home.path(), "Describe the lobes.", 20, STEP);
     let pid = tmux.pane_pid().unwrap();
     let killed = std::process::Command::new("kill")
         .args(["-9", &pid.to_string()])
@@ -163,15 +164,13 @@ fn chat_attach_ask_stream_cancel_save_quit_then_kill_and_resume() {
         text.contains("[cancelled]") && text.contains("[interrupted]"),
         "{text}"
     );
-    let interrupted_answer = text
-        .split("Describe the lobes.")
-        .nth(1)
-        .and_then(|rest| rest.split("radiochat:\n").nth(1))
-        .unwrap_or("");
+    // Everything on disk before the kill survived it, and is what the session shows.
+    let survived = common::cli::journalled_answer(home.path(), "Describe the lobes.");
     assert!(
-        interrupted_answer.trim_start().len() > 5,
-        "the partial answer survived the kill: {text}"
+        survived.starts_with(&on_disk),
+        "on disk before the kill: {on_disk:?}; after: {survived:?}"
     );
+    assert!(text.contains(survived.trim()), "{text}");
 }
 
 /// A chat on a random tiny model in tmux, streaming a long answer to `question`.
@@ -193,8 +192,12 @@ fn streaming_a_long_answer(home: &Path, name: &str, question: &str) -> Tmux {
 #[test]
 fn sigterm_and_sighup_restore_the_terminal_and_keep_the_partial_answer() {
     let home = tempfile::tempdir().unwrap();
+    let mut before = Vec::new();
     for (signal, name) in [("-TERM", "sigterm"), ("-HUP", "sighup")] {
-        let tmux = streaming_a_long_answer(home.path(), name, &format!("Question before {name}?"));
+        let question = format!("Question before {name}?");
+        let tmux = streaming_a_long_answer(home.path(), name, &question);
+        let on_disk = common::cli::wait_for_journalled_answer(home.path(), &question, 20, STEP);
+        before.push((question, on_disk));
         let pid = tmux.pane_pid().unwrap();
         let sent = std::process::Command::new("kill")
             .args([signal, &pid.to_string()])
@@ -216,13 +219,16 @@ fn sigterm_and_sighup_restore_the_terminal_and_keep_the_partial_answer() {
         let show = radiochat(&["sessions", "show", id], home.path());
         let text = String::from_utf8_lossy(&show.stdout);
         assert!(text.contains("[interrupted]"), "{text}");
-        let answer = text.split("radiochat:\n").nth(1).unwrap_or("");
-        assert!(
-            answer.trim().len() > 5,
-            "the partial answer was saved: {text}"
-        );
     }
     assert_eq!(sessions.as_array().unwrap().len(), 2);
+    // What streamed before the signal was kept, and the handler saved the rest it had.
+    for (question, on_disk) in before {
+        let saved = common::cli::journalled_answer(home.path(), &question);
+        assert!(
+            saved.starts_with(&on_disk) && saved.len() >= on_disk.len(),
+            "{question}: on disk before the signal {on_disk:?}, saved {saved:?}"
+        );
+    }
 }
 
 /// The terminal vanishes under a streaming answer (the tmux server is killed, as when an SSH
@@ -235,6 +241,12 @@ fn a_vanished_terminal_ends_the_chat_and_keeps_the_partial_answer() {
         home.path(),
         "vanish",
         "Question before the terminal vanishes?",
+    );
+    let on_disk = common::cli::wait_for_journalled_answer(
+        home.path(),
+        "Question before the terminal vanishes?",
+        20,
+        STEP,
     );
     let chat = tmux.pane_pid().unwrap();
     let server = tmux.server_pid().unwrap();
@@ -263,10 +275,11 @@ fn a_vanished_terminal_ends_the_chat_and_keeps_the_partial_answer() {
         text.contains("Question before the terminal vanishes?"),
         "{text}"
     );
-    let answer = text.split("radiochat:\n").nth(1).unwrap_or("");
+    let saved =
+        common::cli::journalled_answer(home.path(), "Question before the terminal vanishes?");
     assert!(
-        answer.trim().len() > 5,
-        "the partial answer was saved: {text}"
+        saved.starts_with(&on_disk),
+        "on disk before the terminal vanished {on_disk:?}, saved {saved:?}"
     );
 }
 
@@ -320,6 +333,27 @@ fn the_chat_talks_to_a_remote_server() {
         "{journal}"
     );
     assert!(!journal.contains("sk-tui-secret-91"));
+    // Over HTTP the chat got the answer the embedded engine gives to the same question.
+    let model = random_model_flag(home.path());
+    let model = model.trim_start_matches("--model ");
+    let embedded = radiochat(
+        &[
+            "ask",
+            "--model",
+            model,
+            "--max-tokens",
+            "12",
+            "--json",
+            "Hello over HTTP?",
+        ],
+        home.path(),
+    );
+    assert_eq!(embedded.status.code(), Some(0), "{embedded:?}");
+    let embedded: serde_json::Value = serde_json::from_slice(&embedded.stdout).unwrap();
+    assert_eq!(
+        common::cli::journalled_answer(home.path(), "Hello over HTTP?"),
+        embedded["answer"].as_str().unwrap()
+    );
 }
 
 /// Alive and not a zombie (a killed tmux server leaves its children to be reaped by init).
@@ -371,7 +405,7 @@ fn demo_opens_with_a_cutout_attached_and_answers_about_it() {
     assert!(home.path().join("demo.images/turn1-1.png").exists());
     // A resize redraws at once at the new size (the wait wakes on SIGWINCH).
     tmux.resize(80, 24).unwrap();
-    tmux.wait_for("the redraw at 80 columns", Duration::from_secs(2), |s| {
+    tmux.wait_for("the redraw at 80 columns", STEP, |s| {
         s.lines()
             .last()
             .is_some_and(|l| l.starts_with('└') && l.chars().count() == 80)

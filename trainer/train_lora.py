@@ -71,7 +71,26 @@ def parse_args(argv):
     )
     p.add_argument("--log-every", type=int, default=1)
     p.add_argument("--device", default="auto", help="auto, cpu or cuda")
+    p.add_argument("--threads", type=int, help="CPU threads for torch (default: every core; 1 with --deterministic)")
+    p.add_argument(
+        "--deterministic",
+        action="store_true",
+        help="the same numbers on every x86 CPU, Intel or AMD, for a fixed --threads: slower kernels",
+    )
     return p.parse_args(argv)
+
+
+def pin_numerics(deterministic):
+    """Before torch is imported. Unpinned, the same seeded run differs from one CPU to another:
+    MKL picks its SGEMM kernels by CPU vendor and ISA, ATen its vector kernels (AVX-512 or
+    AVX2), and after thousands of steps a different last bit is a different model. Pinned:
+    MKL's CPU-independent code path (conditional numerical reproducibility, COMPATIBLE is the
+    branch it guarantees on non-Intel CPUs too), ATen's AVX2 kernels (every x86-64 CPU of the
+    last decade has them), and cuBLAS's deterministic workspace on a GPU."""
+    if deterministic:
+        os.environ["MKL_CBWR"] = "COMPATIBLE"
+        os.environ["ATEN_CPU_CAPABILITY"] = "avx2"
+        os.environ["CUBLAS_WORKSPACE_CONFIG"] = ":4096:8"
 
 
 def settings(args):
@@ -195,6 +214,7 @@ class Encoder:
 def main(argv):
     args = parse_args(argv)
     cfg = settings(args)
+    pin_numerics(args.deterministic)
     try:
         import torch
         from transformers import AutoModelForImageTextToText, AutoProcessor, get_scheduler
@@ -203,6 +223,14 @@ def main(argv):
 
     random.seed(cfg["seed"])
     torch.manual_seed(cfg["seed"])
+    threads = args.threads or (1 if args.deterministic else None)
+    if threads:
+        torch.set_num_threads(threads)
+    if args.deterministic:
+        # A fixed thread count fixes how reductions split; oneDNN chooses kernels by ISA as MKL
+        # does, so it is off (convolutions go through MKL's pinned GEMM instead).
+        torch.use_deterministic_algorithms(True)
+        torch.backends.mkldnn.enabled = False
     device = args.device if args.device != "auto" else ("cuda" if torch.cuda.is_available() else "cpu")
     dtype = torch.bfloat16 if device == "cuda" and torch.cuda.is_bf16_supported() else torch.float32
     dtype_name = "bfloat16" if dtype == torch.bfloat16 else "float32"

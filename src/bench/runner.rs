@@ -117,9 +117,9 @@ pub async fn run(
         .buffered(in_flight + 1)
         .map(|(item, picture)| ask_item(spec, engine.clone(), shots.clone(), item, picture))
         .buffer_unordered(in_flight);
-    loop {
-        // Checked after each item and every 100 ms while items are in flight; dropping the
-        // stream cancels those (their generations stop inside the engine).
+    // Checked before the first item, after each item and every 100 ms while items are in
+    // flight; dropping the stream cancels those (their generations stop inside the engine).
+    while !stop.load(Ordering::Relaxed) {
         match tokio::time::timeout(STOP_POLL, answers.next()).await {
             Ok(Some((prediction, engine_s))) => {
                 record(
@@ -138,9 +138,6 @@ pub async fn run(
             }
             Ok(None) => break,
             Err(_) => {}
-        }
-        if stop.load(Ordering::Relaxed) {
-            break;
         }
     }
     Ok(progress)

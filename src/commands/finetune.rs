@@ -127,6 +127,13 @@ pub struct LaunchFlags {
     /// Metrics line every N steps.
     #[arg(long)]
     pub log_every: Option<usize>,
+    /// CPU threads for training (default: every core; 1 with --deterministic).
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
+    pub threads: Option<u16>,
+    /// The same trained weights on every x86 CPU, Intel or AMD, for a fixed --threads
+    /// (CPU-independent kernels: slower).
+    #[arg(long)]
+    pub deterministic: bool,
     /// local (a detached process) or slurm (sbatch).
     #[arg(long, default_value = "local")]
     pub launcher: String,
@@ -160,6 +167,8 @@ impl LaunchFlags {
                 seed: self.seed,
                 modules_to_save: self.modules_to_save,
                 log_every: self.log_every,
+                threads: self.threads.map(usize::from),
+                deterministic: self.deterministic,
             },
             launcher: self.launcher.parse().map_err(CommandError::bad)?,
             slurm: self.slurm,
@@ -198,15 +207,33 @@ pub fn run(args: FinetuneRunArgs) -> CommandResult<Launched> {
             .join("finetune")
             .join(crate::chat::clock::id_stem())
     });
-    if dir.exists() {
-        return Err(CommandError::bad(format!(
-            "{}: exists; choose another --out",
-            dir.display()
-        )));
-    }
     let io = |e: std::io::Error| CommandError::Failed(anyhow::anyhow!("{}: {e}", dir.display()));
-    std::fs::create_dir_all(dir.join("trainer")).map_err(io)?;
-    let dir = std::path::absolute(&dir).map_err(io)?;
+    if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).map_err(io)?;
+    }
+    // Made here, exclusively and private: a directory someone else has (or makes meanwhile)
+    // is never written into, nor removed when the launch is refused.
+    use std::os::unix::fs::DirBuilderExt;
+    let made = std::fs::DirBuilder::new().mode(0o700).create(&dir);
+    made.map_err(|e| match e.kind() {
+        std::io::ErrorKind::AlreadyExists => {
+            CommandError::bad(format!("{}: exists; choose another --out", dir.display()))
+        }
+        _ => io(e),
+    })?;
+    let launched = write_and_launch(args, python, &dir);
+    if launched.is_err() {
+        // A refused launch (no sbatch, sbatch rejecting, a failed write) leaves nothing behind.
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    launched
+}
+
+/// The run directory's trainer, spec.toml and job script, then the launch.
+fn write_and_launch(args: FinetuneRunArgs, python: PathBuf, dir: &Path) -> CommandResult<Launched> {
+    let io = |e: std::io::Error| CommandError::Failed(anyhow::anyhow!("{}: {e}", dir.display()));
+    std::fs::create_dir(dir.join("trainer")).map_err(io)?;
+    let dir = std::path::absolute(dir).map_err(io)?;
     for (name, text) in [
         ("train_lora.py", TRAINER),
         ("presets.toml", PRESETS),

@@ -75,9 +75,19 @@ mod tests {
     fn a_short_lived_allocation_shows_in_the_peak() {
         let probe = RssPeak::start();
         let before = probe.peak_mb();
-        // 256 MiB written (so resident), held past a few samples, then freed.
+        // 256 MiB written (so resident), held until the sampler thread (not this one: peak_mb
+        // samples too) has seen it, then freed.
         let block = vec![1u8; 256 << 20];
-        std::thread::sleep(Duration::from_millis(100));
+        let sampled = || probe.peak_kib.load(Ordering::Relaxed) as f64 / 1024.0;
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        while sampled() < before + 200.0 {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the sampler never saw the block: {} MiB, before {before} MiB",
+                sampled()
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        }
         assert_eq!(block.iter().map(|&b| b as usize).sum::<usize>(), 256 << 20);
         drop(block);
         let peak = probe.peak_mb();

@@ -27,6 +27,13 @@ pub struct TrainOptions {
     #[serde(default)]
     pub modules_to_save: Vec<String>,
     pub log_every: Option<usize>,
+    /// CPU threads torch uses (default: every core; 1 when deterministic).
+    #[serde(default)]
+    pub threads: Option<usize>,
+    /// The same numbers on every x86 CPU for a fixed thread count (train_lora.py's
+    /// `--deterministic`: CPU-independent MKL and ATen kernels, deterministic algorithms).
+    #[serde(default)]
+    pub deterministic: bool,
 }
 
 pub use crate::slurm::{SlurmOptions, shell_quote};
@@ -100,12 +107,16 @@ impl RunSpec {
         flag("min-lr-rate", t.min_lr_rate.map(|v| v.to_string()));
         flag("seed", t.seed.map(|v| v.to_string()));
         flag("log-every", t.log_every.map(|v| v.to_string()));
+        flag("threads", t.threads.map(|v| v.to_string()));
         flag(
             "modules-to-save",
             (!t.modules_to_save.is_empty()).then(|| t.modules_to_save.join(",")),
         );
         if t.full {
             args.push("--full".into());
+        }
+        if t.deterministic {
+            args.push("--deterministic".into());
         }
         args
     }
@@ -142,6 +153,8 @@ mod tests {
                 lr: Some(0.001),
                 full: true,
                 modules_to_save: vec!["lm_head".into()],
+                threads: Some(2),
+                deterministic: true,
                 ..TrainOptions::default()
             },
             slurm: SlurmOptions::default(),
@@ -151,7 +164,7 @@ mod tests {
         let args = spec.trainer_args(Path::new("/run"));
         assert_eq!(
             args.join(" "),
-            "/t/train_lora.py --base /m --data /d --out /run --base-sha256 ab --preset v2 --lr 0.001 --modules-to-save lm_head --full"
+            "/t/train_lora.py --base /m --data /d --out /run --base-sha256 ab --preset v2 --lr 0.001 --threads 2 --modules-to-save lm_head --full --deterministic"
         );
         let dir = tempfile::tempdir().unwrap();
         spec.write(dir.path()).unwrap();

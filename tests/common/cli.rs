@@ -143,3 +143,80 @@ pub fn assert_slurm_cluster() {
         "no SLURM cluster answers: run scripts/setup.sh (it starts scripts/slurm-local.sh): {states:?}"
     );
 }
+
+/// Cancels, when dropped, every fine-tune job still running in a run directory directly under
+/// `home` or under its `data/finetune`: a test that fails mid-way leaves no detached trainer
+/// (local process group or SLURM job) behind. Declare it after the `TempDir` it watches.
+pub struct CancelJobsOnDrop<'a>(pub &'a Path);
+
+impl Drop for CancelJobsOnDrop<'_> {
+    fn drop(&mut self) {
+        let home = self.0;
+        let parents = [home.to_path_buf(), home.join("data/finetune")];
+        let runs = parents
+            .iter()
+            .filter_map(|p| std::fs::read_dir(p).ok())
+            .flat_map(|entries| entries.flatten().map(|e| e.path()))
+            .filter(|run| run.join("job.json").is_file() && !run.join("exit_code").exists());
+        for run in runs {
+            // A job that ended meanwhile is refused ("already ended"): nothing to do.
+            let _ = radiochat(&["finetune", "cancel", &run.to_string_lossy()], home);
+        }
+    }
+}
+
+/// The answer journalled so far to the newest user message `question`: its `tokens` events
+/// concatenated, read from the session journals under `home/data/sessions` as they are on
+/// disk now (lines a writer has not finished are skipped, as radiochat's reader does).
+pub fn journalled_answer(home: &Path, question: &str) -> String {
+    let journals = std::fs::read_dir(home.join("data/sessions"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "jsonl"));
+    let mut found = String::new();
+    for journal in journals {
+        let text = std::fs::read_to_string(&journal).unwrap_or_default();
+        let mut answer: Option<String> = None;
+        for event in text
+            .lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        {
+            match event["type"].as_str() {
+                Some("user") if event["text"] == question => answer = Some(String::new()),
+                Some("user") => answer = None,
+                Some("tokens") => {
+                    if let Some(a) = answer.as_mut() {
+                        a.push_str(event["text"].as_str().unwrap_or_default());
+                    }
+                }
+                _ => {}
+            }
+        }
+        found = answer.unwrap_or(found);
+    }
+    found
+}
+
+/// Waits until at least `chars` characters of the answer to `question` are on disk; returns them.
+pub fn wait_for_journalled_answer(
+    home: &Path,
+    question: &str,
+    chars: usize,
+    limit: std::time::Duration,
+) -> String {
+    let deadline = std::time::Instant::now() + limit;
+    loop {
+        let answer = journalled_answer(home, question);
+        if answer.chars().count() >= chars {
+            return answer;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{limit:?} passed with {} characters of the answer to {question:?} on disk",
+            answer.chars().count()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}

@@ -91,6 +91,11 @@ pub fn http(address: &str, request: &str, body: &[u8]) -> (u16, String) {
     let mut answer = Vec::new();
     let _ = stream.read_to_end(&mut answer);
     let text = String::from_utf8_lossy(&answer).into_owned();
+    status_and_body(&text)
+}
+
+/// An HTTP response's status code and body.
+fn status_and_body(text: &str) -> (u16, String) {
     let status = text
         .split_whitespace()
         .nth(1)
@@ -103,14 +108,54 @@ pub fn http(address: &str, request: &str, body: &[u8]) -> (u16, String) {
     (status, body)
 }
 
+/// The head of a POST of `length` JSON bytes to /v1/chat/completions, `Connection: close`.
+fn chat_head(address: &str, length: usize, key: Option<&str>) -> String {
+    let auth = key.map_or(String::new(), |k| format!("Authorization: Bearer {k}\r\n"));
+    format!(
+        "POST /v1/chat/completions HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/json\r\n{auth}Content-Length: {length}\r\nConnection: close\r\n\r\n"
+    )
+}
+
 /// POST `json` to /v1/chat/completions with `Connection: close`.
 pub fn post_chat(address: &str, json: &str, key: Option<&str>) -> (u16, String) {
-    let auth = key.map_or(String::new(), |k| format!("Authorization: Bearer {k}\r\n"));
-    let head = format!(
-        "POST /v1/chat/completions HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/json\r\n{auth}Content-Length: {}\r\nConnection: close\r\n\r\n",
-        json.len()
-    );
-    http(address, &head, json.as_bytes())
+    http(
+        address,
+        &chat_head(address, json.len(), key),
+        json.as_bytes(),
+    )
+}
+
+/// [`post_chat`] read as it streams: `on_first_chunk` runs when the first `data:` line of the
+/// answer arrives; returns the status code and the whole body once the server closes.
+pub fn post_chat_streaming(
+    address: &str,
+    json: &str,
+    on_first_chunk: impl FnOnce(),
+) -> (u16, String) {
+    let mut stream = TcpStream::connect(address).expect("connecting");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(60)))
+        .unwrap();
+    stream
+        .write_all(chat_head(address, json.len(), None).as_bytes())
+        .unwrap();
+    stream.write_all(json.as_bytes()).unwrap();
+    let mut reader = BufReader::new(stream);
+    let mut text = String::new();
+    let mut on_first_chunk = Some(on_first_chunk);
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).unwrap_or(0) == 0 {
+            break;
+        }
+        if line.starts_with("data: ")
+            && let Some(notify) = on_first_chunk.take()
+        {
+            notify();
+        }
+        text.push_str(&line);
+    }
+    status_and_body(&text)
 }
 
 /// What a fake server does with a chat request.
