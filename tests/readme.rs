@@ -24,7 +24,12 @@ fn first_column(readme: &str, anchor: &str, header: &str) -> Vec<String> {
         .skip(start + 2)
         .take_while(|l| l.starts_with('|'))
         // `\|` is a pipe inside a cell, not a cell's end.
-        .filter_map(|l| l.replace("\\|", "\u{1}").split('|').nth(1).map(str::to_string))
+        .filter_map(|l| {
+            l.replace("\\|", "\u{1}")
+                .split('|')
+                .nth(1)
+                .map(str::to_string)
+        })
         .map(|c| c.replace('\u{1}', "|").trim().to_string())
         .collect()
 }

@@ -115,7 +115,8 @@ fn help_lists_every_key_and_command() {
 fn the_session_browser_lists_filters_and_marks_the_open_one() {
     let dir = tempfile::tempdir().unwrap();
     let store = SessionStore::new(dir.path());
-    for title in ["mirabest FR-I", "EMU pilot artefacts"] {
+    let hour_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+    for (minutes, title) in [(1, "mirabest FR-I"), (2, "EMU pilot artefacts")] {
         let mut session = LiveSession::start(&store, header(title));
         if title.starts_with("mirabest") {
             session.record(Event::User {
@@ -123,9 +124,17 @@ fn the_session_browser_lists_filters_and_marks_the_open_one() {
                 text: "Where are the hotspots?".into(),
             });
         }
+        let journal = dir
+            .path()
+            .join(format!("{}.jsonl", session.conversation.header.id));
         drop(session);
-        // Newest first: distinct modification times keep the order fixed.
-        std::thread::sleep(std::time::Duration::from_millis(30));
+        // Newest first: modification times a minute apart keep the order fixed.
+        std::fs::File::options()
+            .write(true)
+            .open(&journal)
+            .unwrap()
+            .set_modified(hour_ago + std::time::Duration::from_secs(60 * minutes))
+            .unwrap();
     }
     let mut app = app(dir.path(), "current chat");
     app.input.set_text("/sessions");
