@@ -86,24 +86,10 @@ fn every_engine_architecture_trains_merges_and_answers() {
     };
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let answers = |arch: &str, model: &Path| {
-        let engine = runtime
-            .block_on(radiochat::engine::load(&radiochat::engine::LoadSpec::new(
-                radiochat::engine::ModelSource::Local(model.to_path_buf()),
-            )))
-            .unwrap_or_else(|e| panic!("{arch}: {} does not load: {e}", model.display()));
         let picture = image::DynamicImage::ImageRgb8(radiochat::imaging::demo_cutout().to_rgb8());
-        let mut request = radiochat::engine::ChatRequest {
-            messages: vec![radiochat::engine::ChatMessage::user(
-                "Is there a radio galaxy?",
-                vec![picture],
-            )],
-            sampling: Default::default(),
-        };
-        request.sampling.max_tokens = 6;
-        request.sampling.ignore_eos = true;
-        let _guard = runtime.enter();
-        let answer = common::collect(engine.stream(request), Duration::from_secs(120), |_| {});
-        assert!(answer.failed.is_none(), "{arch}: {:?}", answer.failed);
+        let question =
+            radiochat::engine::ChatMessage::user("Is there a radio galaxy?", vec![picture]);
+        let answer = common::greedy_answer(&runtime, model, question, 6);
         let (_, usage) = answer.finished.clone().unwrap();
         assert_eq!(usage.completion_tokens, 6, "{arch}: {answer:?}");
         answer.text()

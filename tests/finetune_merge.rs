@@ -162,28 +162,8 @@ fn the_merge_equals_peft_and_the_engine_runs_the_merged_model() {
     // The embedded engine runs the merged weights: the answer PEFT's merge gets, not the base's.
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let answer = |model: &Path| {
-        let engine = runtime
-            .block_on(radiochat::engine::load(&radiochat::engine::LoadSpec::new(
-                radiochat::engine::ModelSource::Local(model.to_path_buf()),
-            )))
-            .unwrap_or_else(|e| panic!("{}: {e}", model.display()));
-        let mut request = radiochat::engine::ChatRequest {
-            messages: vec![radiochat::engine::ChatMessage::user(
-                "Describe it.",
-                Vec::new(),
-            )],
-            sampling: Default::default(),
-        };
-        request.sampling.max_tokens = 12;
-        request.sampling.ignore_eos = true;
-        let _guard = runtime.enter();
-        let answer = common::collect(
-            engine.stream(request),
-            std::time::Duration::from_secs(60),
-            |_| {},
-        );
-        assert!(answer.failed.is_none(), "{:?}", answer.failed);
-        answer.text()
+        let question = radiochat::engine::ChatMessage::user("Describe it.", Vec::new());
+        common::greedy_answer(&runtime, model, question, 12).text()
     };
     // PEFT's weights beside our merge's config and tokenizer (PEFT saves transformers 5's).
     let peft_loadable = home.path().join("peft-loadable");

@@ -68,6 +68,36 @@ pub fn collect(
     }
 }
 
+/// Load the model directory `model` in the embedded engine and ask `message` greedily for
+/// exactly `tokens` tokens (EOS ignored); panics if it does not load or the answer fails.
+pub fn greedy_answer(
+    runtime: &tokio::runtime::Runtime,
+    model: &Path,
+    message: radiochat::engine::ChatMessage,
+    tokens: usize,
+) -> Collected {
+    let engine = runtime
+        .block_on(radiochat::engine::load(&radiochat::engine::LoadSpec::new(
+            radiochat::engine::ModelSource::Local(model.to_path_buf()),
+        )))
+        .unwrap_or_else(|e| panic!("{} does not load: {e}", model.display()));
+    let mut request = radiochat::engine::ChatRequest {
+        messages: vec![message],
+        sampling: Default::default(),
+    };
+    request.sampling.max_tokens = tokens;
+    request.sampling.ignore_eos = true;
+    let _guard = runtime.enter();
+    let answer = collect(engine.stream(request), Duration::from_secs(120), |_| {});
+    assert!(
+        answer.failed.is_none(),
+        "{}: {:?}",
+        model.display(),
+        answer.failed
+    );
+    answer
+}
+
 /// A finished benchmark run directory has all its files.
 pub fn assert_run_dir_complete(dir: &Path) {
     for file in [
