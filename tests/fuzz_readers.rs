@@ -1,5 +1,6 @@
 //! Mutation fuzzing of the FITS and raster readers: 10 000 corrupted variants of valid files
-//! (bit flips, byte overwrites, truncations, header-card edits, splices) must each give a
+//! (bit flips, byte overwrites, truncations, header-card edits, hostile BITPIX/NAXIS/NAXISn
+//! values, splices) must each give a
 //! result or a one-line error — never a panic or a crash. Deterministic: a fixed seed, so a
 //! failure names a reproducible case. The cargo-fuzz target in fuzz/ explores further.
 
@@ -84,7 +85,7 @@ fn mutate(rng: &mut ChaCha8Rng, seed: &[u8]) -> Vec<u8> {
             break;
         }
         let at = rng.random_range(0..bytes.len());
-        match rng.random_range(0..6) {
+        match rng.random_range(0..7) {
             0 => bytes[at] ^= 1 << rng.random_range(0..8),
             1 => bytes[at] = rng.random(),
             2 => bytes.truncate(at),
@@ -110,10 +111,40 @@ fn mutate(rng: &mut ChaCha8Rng, seed: &[u8]) -> Vec<u8> {
                 let to = rng.random_range(0..bytes.len());
                 bytes.splice(to..to, chunk);
             }
-            _ => bytes.insert(at, rng.random()),
+            5 => bytes.insert(at, rng.random()),
+            _ => edit_size_keyword(rng, &mut bytes),
         }
     }
     bytes
+}
+
+/// Give one of the keywords that size the data (BITPIX, NAXIS, NAXISn) a hostile value:
+/// overflowing products, beyond-cap lengths, negative, illegal.
+fn edit_size_keyword(rng: &mut ChaCha8Rng, bytes: &mut [u8]) {
+    let header_end = bytes.len().min(2880 * 2) / 80 * 80;
+    let cards: Vec<usize> = (0..header_end)
+        .step_by(80)
+        .filter(|at| {
+            bytes[*at..*at + 8].starts_with(b"NAXIS") || &bytes[*at..*at + 8] == b"BITPIX  "
+        })
+        .collect();
+    if cards.is_empty() {
+        return;
+    }
+    let value = [
+        "4611686018427387905",
+        "9223372036854775807",
+        "2147483648",
+        "2147483647",
+        "65536",
+        "1000",
+        "999",
+        "-7",
+        "17",
+        "0",
+    ][rng.random_range(0..10)];
+    let at = cards[rng.random_range(0..cards.len())];
+    bytes[at + 10..at + 30].copy_from_slice(format!("{value:>20}").as_bytes());
 }
 
 #[test]

@@ -27,7 +27,8 @@ pub fn write_test_image(path: &Path, size: usize) -> CommandResult<()> {
     if path.exists() {
         std::fs::remove_file(path).map_err(|e| CommandError::Failed(e.into()))?;
     }
-    let mut file = fitsio::FitsFile::create(path).open().map_err(failed)?;
+    let mut file = crate::imaging::fits_disk::create(path, None)
+        .map_err(|e| CommandError::Failed(anyhow::anyhow!("{}: {e}", path.display())))?;
     let description = ImageDescription {
         data_type: ImageType::Float,
         dimensions: &[size, size],

@@ -68,9 +68,8 @@ pub fn write_cutout(path: &Path, sky: &Cutout, index: usize) -> anyhow::Result<(
         data_type: ImageType::Float,
         dimensions: &[sky.size, sky.size],
     };
-    let mut file = fitsio::FitsFile::create(path)
-        .with_custom_primary(&description)
-        .open()?;
+    let mut file = crate::imaging::fits_disk::create(path, Some(&description))
+        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
     let hdu = file.primary_hdu()?;
     let centre = sky.size as f64 / 2.0 + 0.5;
     let beam_deg = BEAM_FWHM_PX as f64 * CDELT_DEG;

@@ -2,9 +2,9 @@
 //! plane (downsampled when over the pixel budget), with BSCALE/BZERO applied and integer
 //! BLANK pixels turned into NaN.
 
-use super::fits_direct;
 use super::header::HeaderSummary;
 use super::{ImageError, Plane};
+use super::{fits_direct, fits_disk};
 use fitsio::FitsFile;
 use fitsio::hdu::HduInfo;
 use std::path::Path;
@@ -64,8 +64,8 @@ pub struct FitsPlane {
 
 pub fn read_fits(path: &Path, options: &FitsOptions) -> Result<FitsPlane, ImageError> {
     let bad = |why: String| ImageError::Invalid(path.to_path_buf(), why);
-    let mut file = FitsFile::open(path)
-        .map_err(|e| bad(format!("not a readable FITS file ({})", fits_reason(&e))))?;
+    let mut file =
+        fits_disk::open(path).map_err(|e| bad(format!("not a readable FITS file ({e})")))?;
     let hdu_count = file
         .num_hdus()
         .map_err(|e| bad(format!("cannot list HDUs ({})", fits_reason(&e))))?;
@@ -101,6 +101,7 @@ pub fn read_fits(path: &Path, options: &FitsOptions) -> Result<FitsPlane, ImageE
     if let Some(zero) = axes.iter().position(|n| *n == 0) {
         return Err(bad(format!("NAXIS{} is 0: the image is empty", zero + 1)));
     }
+    check_data_size(&axes).map_err(bad)?;
     let header = HeaderSummary::read(&mut file, &hdu, &axes);
     let mut first = vec![1i64; axes.len()];
     let mut last: Vec<i64> = axes.iter().map(|n| *n as i64).collect();
@@ -125,6 +126,7 @@ pub fn read_fits(path: &Path, options: &FitsOptions) -> Result<FitsPlane, ImageE
         )));
     }
     let (nx, ny) = (axes[0], axes[1]);
+    // check_data_size bounds every product of axis lengths.
     let stride = stride_for(nx * ny, options.pixel_budget.max(1));
     let mut increments = vec![1i64; axes.len()];
     increments[0] = stride as i64;
@@ -185,10 +187,45 @@ pub fn read_fits(path: &Path, options: &FitsOptions) -> Result<FitsPlane, ImageE
     })
 }
 
+/// Largest length of one axis: 2^31 pixels (cfitsio's own 32-bit builds stop there too).
+pub const MAX_AXIS_LENGTH: usize = 1 << 31;
+/// Largest number of data elements in one HDU: 2^46 (256 TiB of float32), far beyond any
+/// radio image, small enough that every size derived from it fits a 64-bit integer.
+pub const MAX_DATA_ELEMENTS: u64 = 1 << 46;
+
+/// Refuse header-declared sizes that do not fit the caps, with the keyword to blame. Every
+/// product here is checked explicitly, so the release profile (no overflow checks) refuses
+/// exactly what the dev profile does.
+fn check_data_size(axes: &[usize]) -> Result<(), String> {
+    if let Some(i) = axes.iter().position(|n| *n > MAX_AXIS_LENGTH) {
+        return Err(format!(
+            "NAXIS{} = {} is larger than radiochat reads (at most {MAX_AXIS_LENGTH})",
+            i + 1,
+            axes[i]
+        ));
+    }
+    let total = axes.iter().try_fold(1u64, |acc, n| {
+        acc.checked_mul(*n as u64)
+            .filter(|total| *total <= MAX_DATA_ELEMENTS)
+    });
+    match total {
+        Some(_) => Ok(()),
+        None => Err(format!(
+            "the NAXISn product ({}) is larger than radiochat reads (at most 2^46 pixels)",
+            axes.iter()
+                .map(|n| n.to_string())
+                .collect::<Vec<_>>()
+                .join(" × ")
+        )),
+    }
+}
+
 /// The smallest stride whose subsampled plane fits the budget.
 fn stride_for(pixels: usize, budget: usize) -> usize {
-    let mut stride = 1;
-    while pixels.div_ceil(stride * stride) > budget {
+    // Start just under √(pixels / budget) (f64 may round either way) and step up.
+    let estimate = (pixels as f64 / budget as f64).sqrt() as usize;
+    let mut stride = estimate.saturating_sub(1).max(1);
+    while pixels.div_ceil(stride.saturating_mul(stride)) > budget {
         stride += 1;
     }
     stride
@@ -247,6 +284,7 @@ fn cfitsio_reading_error(status: i32) -> String {
 }
 
 fn fits_reason(error: &fitsio::errors::Error) -> String {
+    // fitsio's Display spans several lines for some errors; the message is enough.
     match error {
         fitsio::errors::Error::Fits(e) => e.message.clone(),
         fitsio::errors::Error::Io(e) => e.to_string(),
@@ -267,6 +305,20 @@ mod tests {
         assert_eq!(stride_for(4096 * 4096, 64 * 1024 * 1024), 1);
         assert_eq!(stride_for(16384 * 16384, 64 * 1024 * 1024), 2);
         assert_eq!(stride_for(16385 * 16385, 64 * 1024 * 1024), 3);
+    }
+
+    #[test]
+    fn header_sizes_beyond_the_caps_are_refused_without_overflow() {
+        assert!(check_data_size(&[4096, 4096, 128, 4]).is_ok());
+        let huge = (1usize << 62) + 1;
+        let error = check_data_size(&[huge, 1]).unwrap_err();
+        assert!(error.starts_with("NAXIS1 = 4611686018427387905"), "{error}");
+        // Each axis within its cap, the product beyond every integer type.
+        let wide = MAX_AXIS_LENGTH;
+        let error = check_data_size(&[wide, wide, wide, wide, 2]).unwrap_err();
+        assert!(error.contains("NAXISn product"), "{error}");
+        assert!(check_data_size(&[1 << 23, 1 << 23, 2]).is_err());
+        assert_eq!(stride_for(1 << 62, 1), 1 << 31);
     }
 
     #[test]

@@ -9,6 +9,7 @@ mod buffer;
 mod demo;
 pub mod fits;
 mod fits_direct;
+pub mod fits_disk;
 pub mod header;
 pub mod resize;
 mod spread;
@@ -90,7 +91,9 @@ impl RadioImage {
                 .map_err(|e| ImageError::Unreadable(path.to_path_buf(), e.to_string()))?;
             let _ = file.read(&mut start);
         }
-        if &start == b"SIMPLE  =" || looks_like_fits_name(path) {
+        // gzip: cfitsio reads gzip-compressed FITS; the raster decoders read no gzip at all.
+        let gzipped = start.starts_with(&[0x1f, 0x8b]);
+        if &start == b"SIMPLE  =" || gzipped || looks_like_fits_name(path) {
             let read = fits::read_fits(path, fits)?;
             return Ok(RadioImage {
                 path: path.to_path_buf(),
