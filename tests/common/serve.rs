@@ -11,6 +11,8 @@ use std::time::Duration;
 /// `radiochat serve … --port 0`, killed when dropped; its stderr lines are collected.
 pub struct Served {
     child: Child,
+    /// Held open: stdout is a pipe, as under `radiochat serve | tee log` or a job script.
+    _stdout: Option<std::process::ChildStdout>,
     pub url: String,
     pub log: Arc<Mutex<Vec<String>>>,
 }
@@ -25,13 +27,14 @@ impl Served {
             .env("RADIOCHAT_CONFIG", home.join("config.toml"))
             .env("RADIOCHAT_DATA", home.join("data"))
             .env("HF_HUB_OFFLINE", "1")
-            .stdout(Stdio::null())
+            .stdout(Stdio::piped())
             .stderr(Stdio::piped());
         for (k, v) in envs {
             command.env(k, v);
         }
         let mut child = command.spawn().expect("starting radiochat serve");
         let stderr = child.stderr.take().unwrap();
+        let stdout = child.stdout.take();
         let log = Arc::new(Mutex::new(Vec::new()));
         let (tx, rx) = std::sync::mpsc::channel();
         let lines = log.clone();
@@ -47,7 +50,16 @@ impl Served {
         let url = rx
             .recv_timeout(Duration::from_secs(60))
             .unwrap_or_else(|_| panic!("serve did not start: {:?}", log.lock().unwrap()));
-        Served { child, url, log }
+        Served {
+            child,
+            _stdout: stdout,
+            url,
+            log,
+        }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     pub fn address(&self) -> String {
