@@ -15,6 +15,7 @@ pub mod preview;
 pub mod serve;
 pub mod slurm;
 pub mod tui;
+pub mod util;
 
 pub fn version() -> &'static str {
     env!("CARGO_PKG_VERSION")

@@ -6,8 +6,9 @@ mod common;
 use common::cli::{assert_bad_input, radiochat};
 use radiochat::chat::journal;
 use radiochat::chat::worker::{Worker, WorkerCommand, WorkerEvent};
-use radiochat::chat::{AnswerState, Conversation, Event, Header, LiveSession, SessionStore, clock};
+use radiochat::chat::{AnswerState, Conversation, Event, Header, LiveSession, SessionStore};
 use radiochat::engine::FinishReason;
+use radiochat::util::clock;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -270,4 +271,91 @@ fn bad_images_for_attach_get_one_line_errors() {
     let good = dir.path().join("good.fits");
     common::fits::write_f32_image(&good, 4, 4, &(0..16).map(|v| v as f32).collect::<Vec<_>>());
     assert!(inspect(&worker, good).starts_with("attached /"));
+}
+
+/// A process elsewhere holding `lock` with `record` written in it, as a radiochat on another
+/// node sharing this home directory would (the `flock` tool opens without truncating).
+struct ForeignHolder(std::process::Child);
+
+impl ForeignHolder {
+    fn hold(lock: &Path, record: &str) -> ForeignHolder {
+        std::fs::write(lock, record).unwrap();
+        let ready = lock.with_extension("ready");
+        let child = std::process::Command::new("flock")
+            .arg("-x")
+            .arg(lock)
+            .args(["sh", "-c"])
+            .arg(format!("touch '{}'; sleep 60", ready.display()))
+            .spawn()
+            .expect("flock from util-linux");
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while !ready.exists() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "flock never took the lock"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        ForeignHolder(child)
+    }
+}
+
+impl Drop for ForeignHolder {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn a_session_held_on_another_node_is_named_and_cannot_be_deleted_or_written() {
+    let home = tempfile::tempdir().unwrap();
+    let dir = sessions_dir(home.path());
+    let store = SessionStore::new(&dir);
+    drop(LiveSession::start(&store, header("held elsewhere")));
+    let summary = store.resolve("held elsewhere").unwrap();
+    let lock = journal::lock_path(&summary.path);
+    // The pid means nothing here: on this node no such process runs.
+    let holder = ForeignHolder::hold(&lock, "node07 4242 2026-11-30T09:00:00.000Z\n");
+
+    let list = radiochat(&["sessions", "list"], home.path());
+    let text = String::from_utf8_lossy(&list.stdout);
+    assert!(text.contains("open on node07"), "{text}");
+    let delete = radiochat(&["sessions", "delete", "held elsewhere"], home.path());
+    let err = String::from_utf8_lossy(&delete.stderr);
+    assert!(!delete.status.success(), "{err}");
+    assert!(err.contains("4242 on node07"), "{err}");
+    assert!(summary.path.exists(), "the held session survives");
+    let reopened = LiveSession::open(&summary).unwrap();
+    assert!(
+        reopened.unsaved.as_deref().unwrap().contains("node07"),
+        "{:?}",
+        reopened.unsaved
+    );
+    drop(reopened);
+
+    // A holder that has taken the lock but not yet written its record is just as live.
+    drop(holder);
+    let _starting = ForeignHolder::hold(&lock, "");
+    let delete = radiochat(&["sessions", "delete", "held elsewhere"], home.path());
+    assert!(!delete.status.success());
+    assert!(summary.path.exists());
+}
+
+#[test]
+fn a_lock_file_left_by_a_killed_process_does_not_hold_the_session() {
+    let home = tempfile::tempdir().unwrap();
+    let dir = sessions_dir(home.path());
+    let store = SessionStore::new(&dir);
+    drop(LiveSession::start(&store, header("left over")));
+    let summary = store.resolve("left over").unwrap();
+    // What kill -9 on this node leaves behind: a record and no lock; the pid is ours, alive.
+    let record = format!("somehost {} 2026-11-30T09:00:00.000Z\n", std::process::id());
+    std::fs::write(journal::lock_path(&summary.path), record).unwrap();
+    assert!(store.resolve("left over").unwrap().locked_by.is_none());
+    assert!(LiveSession::open(&summary).unwrap().is_saved());
+    let delete = radiochat(&["sessions", "delete", "left over"], home.path());
+    assert!(delete.status.success());
+    assert!(!summary.path.exists());
+    assert!(!journal::lock_path(&summary.path).exists());
 }

@@ -5,6 +5,7 @@
 //! example, in `sessions/README.md`.
 
 use crate::engine::{FinishReason, Usage};
+use crate::util::lock::{self, HeldLock, Holder, LockError};
 use serde::{Deserialize, Serialize};
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
@@ -37,7 +38,7 @@ impl Header {
         Header {
             radiochat_session: FORMAT,
             id: String::new(),
-            created: super::clock::now(),
+            created: crate::util::clock::now(),
             title: title.into(),
             model: None,
             sampling: SamplingRecord::default(),
@@ -134,8 +135,8 @@ pub enum Event {
 pub enum JournalError {
     #[error("{0}: not a radiochat session ({1})")]
     NotASession(PathBuf, String),
-    #[error("{0}: in use by radiochat process {1}")]
-    Locked(PathBuf, u32),
+    #[error("{0}: in use by {1}")]
+    Locked(PathBuf, Holder),
     #[error("{0}: {1}")]
     Io(PathBuf, std::io::Error),
 }
@@ -200,14 +201,14 @@ pub fn read(path: &Path) -> Result<Loaded, JournalError> {
 pub struct JournalWriter {
     file: File,
     path: PathBuf,
-    _lock: LockFile,
+    _lock: HeldLock,
 }
 
 impl JournalWriter {
     /// Start a new journal (mode 0600) with its header.
     pub fn create(path: &Path, header: &Header) -> Result<JournalWriter, JournalError> {
         let io = |e| JournalError::Io(path.to_path_buf(), e);
-        let lock = LockFile::acquire(path)?;
+        let lock = acquire_lock(path)?;
         let file = OpenOptions::new()
             .append(true)
             .create_new(true)
@@ -227,7 +228,7 @@ impl JournalWriter {
     /// first, so the next event starts on a line of its own.
     pub fn append(path: &Path) -> Result<JournalWriter, JournalError> {
         let io = |e| JournalError::Io(path.to_path_buf(), e);
-        let lock = LockFile::acquire(path)?;
+        let lock = acquire_lock(path)?;
         let mut file = OpenOptions::new()
             .read(true)
             .append(true)
@@ -270,51 +271,12 @@ impl JournalWriter {
     }
 }
 
-/// `SESSION.jsonl.lock`, holding the writer's process id. A lock left by a process that no
-/// longer runs (kill -9) is taken over.
-#[derive(Debug)]
-struct LockFile {
-    path: PathBuf,
-}
-
-impl LockFile {
-    fn acquire(journal: &Path) -> Result<LockFile, JournalError> {
-        let path = lock_path(journal);
-        for _ in 0..2 {
-            match OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .mode(0o600)
-                .open(&path)
-            {
-                Ok(mut file) => {
-                    let _ = write!(file, "{}", std::process::id());
-                    return Ok(LockFile { path });
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                    match lock_holder(journal) {
-                        Some(pid) => {
-                            return Err(JournalError::Locked(journal.to_path_buf(), pid));
-                        }
-                        None => {
-                            let _ = std::fs::remove_file(&path);
-                        }
-                    }
-                }
-                Err(e) => return Err(JournalError::Io(path, e)),
-            }
-        }
-        Err(JournalError::Io(
-            path,
-            std::io::Error::other("lock file keeps reappearing"),
-        ))
-    }
-}
-
-impl Drop for LockFile {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.path);
-    }
+/// `SESSION.jsonl.lock`: an advisory lock (see `util::lock`) held while a writer is open.
+fn acquire_lock(journal: &Path) -> Result<HeldLock, JournalError> {
+    lock::try_acquire(&lock_path(journal)).map_err(|e| match e {
+        LockError::Held(_, holder) => JournalError::Locked(journal.to_path_buf(), holder),
+        LockError::Io(path, e) => JournalError::Io(path, e),
+    })
 }
 
 pub fn lock_path(journal: &Path) -> PathBuf {
@@ -323,18 +285,14 @@ pub fn lock_path(journal: &Path) -> PathBuf {
     PathBuf::from(name)
 }
 
-/// The live process holding the journal's lock, if any.
-pub fn lock_holder(journal: &Path) -> Option<u32> {
-    let text = std::fs::read_to_string(lock_path(journal)).ok()?;
-    let pid: u32 = text
-        .trim()
-        .parse()
-        .ok()
-        .filter(|&p| p > 0 && p <= i32::MAX as u32)?;
-    // SAFETY: signal 0 only checks that the process exists; nothing is sent.
-    let alive = unsafe { libc::kill(pid as libc::pid_t, 0) } == 0
-        || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM);
-    alive.then_some(pid)
+/// The process holding the journal's lock, if any, on this node or another.
+pub fn lock_holder(journal: &Path) -> Option<Holder> {
+    lock::holder(&lock_path(journal))
+}
+
+/// Hold the journal's lock without writing (to delete it, say).
+pub fn lock_for_removal(journal: &Path) -> Result<HeldLock, JournalError> {
+    acquire_lock(journal)
 }
 
 #[cfg(test)]
@@ -407,12 +365,13 @@ mod tests {
         let path = dir.path().join("s.jsonl");
         let first = JournalWriter::create(&path, &header()).unwrap();
         match JournalWriter::append(&path) {
-            Err(JournalError::Locked(_, pid)) => assert_eq!(pid, std::process::id()),
+            Err(JournalError::Locked(_, holder)) => assert_eq!(holder.pid, std::process::id()),
             other => panic!("expected Locked, got {other:?}"),
         }
-        std::mem::forget(first); // as if killed: the lock file stays behind
-        // Linux pids stay below 2^22 (PID_MAX_LIMIT), so this one cannot be running.
-        std::fs::write(lock_path(&path), "4194304").unwrap();
+        drop(first);
+        // What a killed writer leaves: its record, and no lock (the kernel released it).
+        std::fs::write(lock_path(&path), "node07 4242 2026-11-30T09:00:00.000Z\n").unwrap();
+        assert!(lock_holder(&path).is_none());
         assert!(JournalWriter::append(&path).is_ok());
     }
 

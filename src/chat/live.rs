@@ -2,10 +2,10 @@
 //! event into its journal. When the journal cannot be written (read-only directory, full
 //! disk) the chat goes on in memory and `unsaved` says why, for the screen to show.
 
-use super::clock;
 use super::conversation::Conversation;
 use super::journal::{self, Event, Header, JournalError, JournalWriter};
 use super::store::{SessionStore, SessionSummary};
+use crate::util::clock;
 use std::time::{Duration, Instant};
 
 /// Streamed text reaches the journal at least this often.
@@ -44,11 +44,9 @@ impl LiveSession {
         let conversation = Conversation::replay(loaded.header, &loaded.events);
         let (writer, unsaved) = match JournalWriter::append(&summary.path) {
             Ok(writer) => (Some(writer), None),
-            Err(JournalError::Locked(_, pid)) => (
+            Err(JournalError::Locked(_, holder)) => (
                 None,
-                Some(format!(
-                    "read-only: radiochat process {pid} has this session open"
-                )),
+                Some(format!("read-only: {holder} has this session open")),
             ),
             Err(e) => (None, Some(format!("not saved: {e}"))),
         };

@@ -2,7 +2,6 @@
 //! them, transcripts, and the worker thread that runs the engine for a live chat. Nothing
 //! here knows about terminals; the TUI and the CLI both drive it.
 
-pub mod clock;
 pub mod conversation;
 pub mod journal;
 pub mod live;

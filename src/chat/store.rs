@@ -1,8 +1,8 @@
 //! The sessions directory: one `ID.jsonl` journal per session (see `journal.rs`).
 
-use super::clock;
 use super::conversation::Conversation;
 use super::journal::{self, Event, Header, JournalError, JournalWriter, Loaded};
+use crate::util::clock;
 use std::path::{Path, PathBuf};
 
 /// Why a session could not be found or changed.
@@ -29,8 +29,8 @@ pub struct SessionSummary {
     pub turns: usize,
     pub model: Option<String>,
     pub path: PathBuf,
-    /// Held by a running radiochat (its process id).
-    pub locked_by: Option<u32>,
+    /// Held by a running radiochat, on this node or another sharing the directory.
+    pub locked_by: Option<crate::util::lock::Holder>,
 }
 
 #[derive(Debug, Clone)]
@@ -160,12 +160,11 @@ impl SessionStore {
     /// Delete a session that no running radiochat holds.
     pub fn delete(&self, query: &str) -> Result<SessionSummary, StoreError> {
         let summary = self.resolve(query)?;
-        if let Some(pid) = journal::lock_holder(&summary.path) {
-            return Err(JournalError::Locked(summary.path.clone(), pid).into());
-        }
+        // Held through the removal: no writer can open the journal in between. Dropping it
+        // removes the lock file.
+        let _lock = journal::lock_for_removal(&summary.path)?;
         std::fs::remove_file(&summary.path)
             .map_err(|e| JournalError::Io(summary.path.clone(), e))?;
-        let _ = std::fs::remove_file(journal::lock_path(&summary.path));
         Ok(summary)
     }
 

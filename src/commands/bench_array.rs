@@ -139,7 +139,7 @@ pub fn submit(
         dir: dir.clone(),
         items,
         script: script_path,
-        submitted: crate::chat::clock::now(),
+        submitted: crate::util::clock::now(),
     };
     let record = dir.join(JOB_FILE);
     let text = serde_json::to_string_pretty(&submitted)

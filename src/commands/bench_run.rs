@@ -331,12 +331,12 @@ fn new_run(flags: &RunFlags, env: &RunEnv, parse: ParseMode) -> CommandResult<(P
         .clone()
         .unwrap_or_else(|| task.defaults.prompt.clone());
     task.prompt(&prompt, None).map_err(CommandError::bad)?;
-    let started = crate::chat::clock::now();
+    let started = crate::util::clock::now();
     let dir = flags.out.clone().unwrap_or_else(|| {
         crate::config::data_dir().join("runs").join(format!(
             "{}-{}",
             task.id,
-            crate::chat::clock::id_stem()
+            crate::util::clock::id_stem()
         ))
     });
     let shard: Option<Shard> = match &flags.shard {

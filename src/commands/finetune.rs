@@ -205,7 +205,7 @@ pub fn run(args: FinetuneRunArgs) -> CommandResult<Launched> {
     let dir = args.out.clone().unwrap_or_else(|| {
         crate::config::data_dir()
             .join("finetune")
-            .join(crate::chat::clock::id_stem())
+            .join(crate::util::clock::id_stem())
     });
     let io = |e: std::io::Error| CommandError::Failed(anyhow::anyhow!("{}: {e}", dir.display()));
     if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
@@ -251,7 +251,7 @@ fn write_and_launch(args: FinetuneRunArgs, python: PathBuf, dir: &Path) -> Comma
         trainer: dir.join("trainer/train_lora.py"),
         train: args.train,
         slurm: args.slurm,
-        created: crate::chat::clock::now(),
+        created: crate::util::clock::now(),
         radiochat_version: crate::version().to_string(),
     };
     spec.write(&dir).map_err(CommandError::bad)?;

@@ -116,7 +116,11 @@ pub fn table(sessions: &[SessionSummary]) -> Vec<String> {
     for s in sessions {
         let open = s
             .locked_by
-            .map(|pid| format!("open in pid {pid}"))
+            .as_ref()
+            .map(|holder| match holder.is_local() {
+                true => format!("open in pid {}", holder.pid),
+                false => format!("open on {}", holder.host),
+            })
             .unwrap_or_default();
         lines.push(format!(
             "{:<22} {:<24} {:>5}  {:<19}  {}",

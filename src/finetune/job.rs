@@ -99,7 +99,7 @@ fn launch_local(script: &Path, dir: &Path) -> Result<JobRecord, String> {
         pid: Some(pid),
         pid_start: process_start(pid),
         slurm_job: None,
-        submitted: crate::chat::clock::now(),
+        submitted: crate::util::clock::now(),
     })
 }
 
@@ -110,7 +110,7 @@ fn launch_slurm(script: &Path, options: &[String]) -> Result<JobRecord, String> 
         pid: None,
         pid_start: None,
         slurm_job: Some(id),
-        submitted: crate::chat::clock::now(),
+        submitted: crate::util::clock::now(),
     })
 }
 

@@ -199,7 +199,7 @@ pub fn cancel(dir: &Path) -> Result<JobState, String> {
         ));
     }
     let record = job::read_record(dir)?;
-    std::fs::write(dir.join(CANCEL_FILE), crate::chat::clock::now())
+    std::fs::write(dir.join(CANCEL_FILE), crate::util::clock::now())
         .map_err(|e| format!("{}: {e}", dir.display()))?;
     match (record.launcher, record.pid, &record.slurm_job) {
         (Launcher::Local, Some(pid), _) => {

@@ -3,10 +3,11 @@
 use super::app::{App, Background, EngineState, Overlay, short_name};
 use super::sessions_browser::SessionsBrowser;
 use crate::chat::worker::WorkerCommand;
-use crate::chat::{Event, Header, LiveSession, clock, journal};
+use crate::chat::{Event, Header, LiveSession, journal};
 use crate::commands::sessions::{Format, export};
 use crate::commands::slash::{self, BenchSlash, Slash};
 use crate::engine::ModelSource;
+use crate::util::clock;
 use std::path::{Path, PathBuf};
 
 impl App {

@@ -249,7 +249,7 @@ impl App {
             let current = selected.id == self.session.conversation.header.id;
             let result = if current {
                 self.session.record(crate::chat::Event::Renamed {
-                    at: crate::chat::clock::now(),
+                    at: crate::util::clock::now(),
                     title: name.clone(),
                 });
                 Ok(())

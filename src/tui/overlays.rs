@@ -201,7 +201,7 @@ fn draw_sessions(frame: &mut Frame, app: &App, browser: &SessionsBrowser, area: 
         .take(list.height as usize)
         .map(|(i, s)| {
             let marker = if &s.id == current { "●" } else { " " };
-            let open = s.locked_by.map(|_| " (open)").unwrap_or("");
+            let open = s.locked_by.as_ref().map_or("", |_| " (open)");
             let text = format!(
                 "{marker} {:<32} {:>3} turns  {}  {}{open}",
                 truncate(&s.title, 32),

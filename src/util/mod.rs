@@ -1,0 +1,4 @@
+//! Helpers owned by no domain: time stamps, advisory file locks, private atomic writes.
+
+pub mod clock;
+pub mod lock;
