@@ -346,3 +346,80 @@ fn answers_do_not_depend_on_concurrency() {
     assert_eq!(one_at_a_time.len(), 12);
     assert_eq!(answers("4"), one_at_a_time);
 }
+
+#[test]
+fn resume_is_exclusive_retries_errors_and_skips_damaged_lines() {
+    let home = tempfile::tempdir().unwrap();
+    let data = synth(home.path(), "radioimg", 6);
+    let dir = home.path().join("run");
+    let dir_arg = dir.to_str().unwrap();
+    let first = run(
+        home.path(),
+        &["B3", "--data", data.to_str().unwrap(), "--out", dir_arg],
+    );
+    assert_eq!(first.status.code(), Some(0), "{first:?}");
+    let metrics = || -> Value {
+        serde_json::from_str(&std::fs::read_to_string(dir.join("metrics.json")).unwrap()).unwrap()
+    };
+    let clean = metrics();
+    assert!(!dir.join("run.lock").exists(), "the lock goes with the run");
+
+    // Another process (here on "node07") is writing the run: a second resume is refused.
+    {
+        let _holder = common::ForeignLock::hold(
+            &dir.join("run.lock"),
+            "node07 4242 2026-11-30T09:00:00.000Z\n",
+        );
+        let refused = run(home.path(), &["--resume", dir_arg]);
+        assert_bad_input(&refused, &["4242 on node07", dir_arg]);
+    }
+
+    // A damaged line mid-file, and an item whose last record is an error.
+    let predictions = dir.join("predictions.jsonl");
+    let text = std::fs::read_to_string(&predictions).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let failed: Value = serde_json::from_str(lines[2]).unwrap();
+    let error_record = serde_json::json!({
+        "sname": failed["sname"], "truth": failed["truth"], "pred": null, "raw": "",
+        "attempts": 1, "latency_ms": 0.0, "prompt_tokens": 0, "completion_tokens": 0,
+        "error": "engine unavailable"
+    });
+    let mut damaged = vec![lines[0], "{\"sname\": \"radioimg-00"];
+    damaged.extend(&lines[1..]);
+    let error_line = error_record.to_string();
+    damaged.push(&error_line);
+    std::fs::write(&predictions, damaged.join("\n") + "\n").unwrap();
+
+    let scored = radiochat(
+        &[
+            "bench",
+            "score",
+            predictions.to_str().unwrap(),
+            "--task",
+            "B3",
+            "--json",
+        ],
+        home.path(),
+    );
+    let score: Value = serde_json::from_slice(&scored.stdout).unwrap_or_default();
+    assert_eq!(score["items"], 6, "last record per item: {scored:?}");
+    assert_eq!(score["errors"], 1, "{score}");
+
+    let resumed = run(home.path(), &["--resume", dir_arg]);
+    assert_eq!(resumed.status.code(), Some(0), "{resumed:?}");
+    let err = String::from_utf8_lossy(&resumed.stderr);
+    assert!(
+        err.contains("line 2: skipped"),
+        "the damaged line is reported: {err}"
+    );
+    let after = std::fs::read_to_string(&predictions).unwrap();
+    assert_eq!(
+        after.lines().count(),
+        9,
+        "only the error item was asked again"
+    );
+    let retried: Value = serde_json::from_str(after.lines().last().unwrap()).unwrap();
+    assert_eq!(retried["sname"], failed["sname"]);
+    assert!(retried.get("error").is_none(), "{retried}");
+    assert_eq!(metrics(), clean, "no double counting, the error retried");
+}

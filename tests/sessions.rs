@@ -273,40 +273,6 @@ fn bad_images_for_attach_get_one_line_errors() {
     assert!(inspect(&worker, good).starts_with("attached /"));
 }
 
-/// A process elsewhere holding `lock` with `record` written in it, as a radiochat on another
-/// node sharing this home directory would (the `flock` tool opens without truncating).
-struct ForeignHolder(std::process::Child);
-
-impl ForeignHolder {
-    fn hold(lock: &Path, record: &str) -> ForeignHolder {
-        std::fs::write(lock, record).unwrap();
-        let ready = lock.with_extension("ready");
-        let child = std::process::Command::new("flock")
-            .arg("-x")
-            .arg(lock)
-            .args(["sh", "-c"])
-            .arg(format!("touch '{}'; sleep 60", ready.display()))
-            .spawn()
-            .expect("flock from util-linux");
-        let deadline = std::time::Instant::now() + Duration::from_secs(10);
-        while !ready.exists() {
-            assert!(
-                std::time::Instant::now() < deadline,
-                "flock never took the lock"
-            );
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        ForeignHolder(child)
-    }
-}
-
-impl Drop for ForeignHolder {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 #[test]
 fn a_session_held_on_another_node_is_named_and_cannot_be_deleted_or_written() {
     let home = tempfile::tempdir().unwrap();
@@ -316,7 +282,7 @@ fn a_session_held_on_another_node_is_named_and_cannot_be_deleted_or_written() {
     let summary = store.resolve("held elsewhere").unwrap();
     let lock = journal::lock_path(&summary.path);
     // The pid means nothing here: on this node no such process runs.
-    let holder = ForeignHolder::hold(&lock, "node07 4242 2026-11-30T09:00:00.000Z\n");
+    let holder = common::ForeignLock::hold(&lock, "node07 4242 2026-11-30T09:00:00.000Z\n");
 
     let list = radiochat(&["sessions", "list"], home.path());
     let text = String::from_utf8_lossy(&list.stdout);
@@ -336,7 +302,7 @@ fn a_session_held_on_another_node_is_named_and_cannot_be_deleted_or_written() {
 
     // A holder that has taken the lock but not yet written its record is just as live.
     drop(holder);
-    let _starting = ForeignHolder::hold(&lock, "");
+    let _starting = common::ForeignLock::hold(&lock, "");
     let delete = radiochat(&["sessions", "delete", "held elsewhere"], home.path());
     assert!(!delete.status.success());
     assert!(summary.path.exists());

@@ -1,5 +1,7 @@
 //! `predictions.jsonl`: one line per finished item, appended as items finish, so a killed
-//! run loses at most the line being written; a torn last line is skipped with a warning.
+//! run loses at most the line being written; a torn last line, or a damaged line anywhere,
+//! is skipped with a warning. An item asked again (a retried error) appends a new line: the
+//! last line of an item is its record.
 
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -22,13 +24,15 @@ pub struct Prediction {
     pub error: Option<String>,
 }
 
-/// Read a predictions file: the records, and warnings for a torn last line.
+/// Read a predictions file: the last record of each item (in the order items first
+/// appear), and warnings for the lines skipped.
 pub fn read(path: &Path) -> Result<(Vec<Prediction>, Vec<String>), String> {
     let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
     let text = String::from_utf8_lossy(&bytes);
     let complete = text.ends_with('\n');
     let lines: Vec<&str> = text.split_terminator('\n').collect();
-    let mut records = Vec::new();
+    let mut records: Vec<Prediction> = Vec::new();
+    let mut position: std::collections::HashMap<String, usize> = Default::default();
     let mut warnings = Vec::new();
     for (i, line) in lines.iter().enumerate() {
         if line.trim().is_empty() {
@@ -42,8 +46,18 @@ pub fn read(path: &Path) -> Result<(Vec<Prediction>, Vec<String>), String> {
                 path.display(),
                 i + 1
             )),
-            (Ok(p), false) => records.push(p),
-            (Err(e), false) => return Err(format!("{} line {}: {e}", path.display(), i + 1)),
+            (Ok(p), false) => match position.get(&p.sname) {
+                Some(&at) => records[at] = p,
+                None => {
+                    position.insert(p.sname.clone(), records.len());
+                    records.push(p);
+                }
+            },
+            (Err(e), false) => warnings.push(format!(
+                "{} line {}: skipped (damaged: {e})",
+                path.display(),
+                i + 1
+            )),
         }
     }
     Ok((records, warnings))

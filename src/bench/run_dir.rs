@@ -11,6 +11,8 @@ use std::path::{Path, PathBuf};
 
 pub const RUN_FILE: &str = "run.json";
 pub const PREDICTIONS_FILE: &str = "predictions.jsonl";
+/// Held by the one process writing the run (see `util::lock`).
+pub const LOCK_FILE: &str = "run.lock";
 
 /// `run.json`: enough to resume the run and to know what the numbers mean.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -65,6 +67,18 @@ pub fn check_new(dir: &Path) -> Result<(), String> {
         Err(_) if dir.exists() => Err(format!("{}: not a directory", dir.display())),
         Err(_) => std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display())),
     }
+}
+
+/// Take the run directory's lock, or say which process is writing it.
+pub fn lock(dir: &Path) -> Result<crate::util::lock::HeldLock, String> {
+    use crate::util::lock::{LockError, try_acquire};
+    try_acquire(&dir.join(LOCK_FILE)).map_err(|e| match e {
+        LockError::Held(_, holder) => format!(
+            "{}: a run is writing this directory ({holder}); wait for it to end or stop it",
+            dir.display()
+        ),
+        other => other.to_string(),
+    })
 }
 
 pub fn write_info(dir: &Path, info: &RunInfo) -> Result<(), String> {

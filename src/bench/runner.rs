@@ -79,10 +79,13 @@ pub async fn run(
     on_progress: &mut (dyn FnMut(&Progress) + Send),
 ) -> Result<Progress, String> {
     drop_torn_last_line(predictions_path)?;
+    // An item whose last record is an error (image unreadable then, engine down) is asked
+    // again: its new record is appended and supersedes the old one.
     let finished: HashSet<String> = if predictions_path.exists() {
         predictions::read(predictions_path)?
             .0
             .into_iter()
+            .filter(|p| p.error.is_none())
             .map(|p| p.sname)
             .collect()
     } else {

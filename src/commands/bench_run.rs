@@ -130,6 +130,8 @@ pub struct PreparedRun {
     pub skipped: Option<String>,
     /// Items finished by an earlier, interrupted run.
     pub finished: Vec<Prediction>,
+    /// Held until the run ends: one writer per run directory.
+    lock: crate::util::lock::HeldLock,
 }
 
 pub struct RunOutcome {
@@ -165,11 +167,15 @@ pub fn prepare(flags: &RunFlags, env: &RunEnv) -> CommandResult<PreparedRun> {
         return Err(CommandError::bad("--concurrency must be at least 1"));
     }
     let parse: ParseMode = flags.parse.parse().map_err(CommandError::bad)?;
-    let (dir, info) = match &flags.resume {
-        Some(dir) => (
-            dir.clone(),
-            run_dir::read_info(dir).map_err(CommandError::bad)?,
-        ),
+    let (dir, info, lock) = match &flags.resume {
+        Some(dir) => {
+            let info = run_dir::read_info(dir).map_err(CommandError::bad)?;
+            (
+                dir.clone(),
+                info,
+                run_dir::lock(dir).map_err(CommandError::bad)?,
+            )
+        }
         None => new_run(flags, env, parse)?,
     };
     let tasks = bench::load_tasks(info.tasks_dir.as_deref()).map_err(CommandError::bad)?;
@@ -206,14 +212,17 @@ pub fn prepare(flags: &RunFlags, env: &RunEnv) -> CommandResult<PreparedRun> {
         }
     };
     let predictions_path = dir.join(PREDICTIONS_FILE);
-    let finished = if predictions_path.exists() {
-        bench::predictions::read(&predictions_path)
-            .map_err(CommandError::bad)?
-            .0
+    let (finished, damaged) = if predictions_path.exists() {
+        bench::predictions::read(&predictions_path).map_err(CommandError::bad)?
     } else {
-        Vec::new()
+        Default::default()
     };
-    let skipped = data.skipped_summary();
+    let skipped = data
+        .skipped_summary()
+        .into_iter()
+        .chain(damaged)
+        .collect::<Vec<_>>();
+    let skipped = (!skipped.is_empty()).then(|| skipped.join("; "));
     // A resumed run decodes as it started, whatever the settings say now.
     let sampling = Sampling {
         temperature: info.temperature,
@@ -241,6 +250,7 @@ pub fn prepare(flags: &RunFlags, env: &RunEnv) -> CommandResult<PreparedRun> {
         spec,
         skipped,
         finished,
+        lock,
     })
 }
 
@@ -257,6 +267,7 @@ pub async fn execute(
         info,
         spec,
         skipped,
+        lock: _held_until_the_run_ends,
         ..
     } = prepared;
     let predictions_path = dir.join(PREDICTIONS_FILE);
@@ -314,7 +325,11 @@ fn load_spec(args: &BenchRunArgs, info: &RunInfo) -> CommandResult<LoadSpec> {
     })
 }
 
-fn new_run(flags: &RunFlags, env: &RunEnv, parse: ParseMode) -> CommandResult<(PathBuf, RunInfo)> {
+fn new_run(
+    flags: &RunFlags,
+    env: &RunEnv,
+    parse: ParseMode,
+) -> CommandResult<(PathBuf, RunInfo, crate::util::lock::HeldLock)> {
     let task_id = flags
         .task
         .as_deref()
@@ -353,6 +368,7 @@ fn new_run(flags: &RunFlags, env: &RunEnv, parse: ParseMode) -> CommandResult<(P
         None => dir,
     };
     run_dir::check_new(&dir).map_err(CommandError::bad)?;
+    let lock = run_dir::lock(&dir).map_err(CommandError::bad)?;
     let s = &env.sampling;
     let info = RunInfo {
         task: task.id.clone(),
@@ -398,7 +414,7 @@ fn new_run(flags: &RunFlags, env: &RunEnv, parse: ParseMode) -> CommandResult<(P
         shard,
     };
     run_dir::write_info(&dir, &info).map_err(CommandError::bad)?;
-    Ok((dir, info))
+    Ok((dir, info, lock))
 }
 
 #[cfg(test)]

@@ -110,3 +110,48 @@ pub fn assert_run_dir_complete(dir: &Path) {
         assert!(dir.join(file).exists(), "{}: no {file}", dir.display());
     }
 }
+
+/// A process elsewhere holding `lock` with `record` written in it, as a radiochat on another
+/// node sharing this home directory would (the `flock` tool opens without truncating).
+pub struct ForeignLock(std::process::Child);
+
+impl ForeignLock {
+    pub fn hold(lock: &Path, record: &str) -> ForeignLock {
+        use std::os::unix::process::CommandExt;
+        std::fs::write(lock, record).unwrap();
+        let ready = lock.with_extension(format!("ready-{}", rand_suffix()));
+        // -o: the lock stays with `flock` itself, so killing its process group frees it.
+        let child = std::process::Command::new("flock")
+            .args(["-x", "-o"])
+            .arg(lock)
+            .args(["sh", "-c"])
+            .arg(format!("touch '{}'; exec sleep 60", ready.display()))
+            .process_group(0)
+            .spawn()
+            .expect("flock from util-linux");
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while !ready.exists() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "flock never took the lock"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let _ = std::fs::remove_file(&ready);
+        ForeignLock(child)
+    }
+}
+
+fn rand_suffix() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    NEXT.fetch_add(1, Ordering::Relaxed)
+}
+
+impl Drop for ForeignLock {
+    fn drop(&mut self) {
+        // SAFETY: signalling the process group this helper started.
+        unsafe { libc::kill(-(self.0.id() as i32), libc::SIGKILL) };
+        let _ = self.0.wait();
+    }
+}
