@@ -117,6 +117,21 @@ pub struct Flags {
     pub remote_timeout: Option<f64>,
 }
 
+/// `config show --json` prints the remote URL as every other place does: without `user:pass@`.
+fn without_credentials<S: serde::Serializer>(
+    setting: &Setting<Option<String>>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    Setting {
+        value: setting
+            .value
+            .as_deref()
+            .map(crate::util::url::redact_credentials),
+        origin: setting.origin,
+    }
+    .serialize(serializer)
+}
+
 /// The merged settings.
 #[derive(Debug, Clone, Serialize)]
 pub struct Settings {
@@ -139,6 +154,7 @@ pub struct Settings {
     pub sessions_dir: Setting<PathBuf>,
     /// An OpenAI-compatible server's URL: used instead of `model` when set at the same or a
     /// higher layer.
+    #[serde(serialize_with = "without_credentials")]
     pub remote: Setting<Option<String>>,
     pub remote_model: Setting<Option<String>>,
     pub api_key_env: Setting<Option<String>>,
@@ -422,7 +438,13 @@ impl Settings {
             ),
             (
                 "remote.url".into(),
-                show(&self.remote.value),
+                show(
+                    &self
+                        .remote
+                        .value
+                        .as_deref()
+                        .map(crate::util::url::redact_credentials),
+                ),
                 self.remote.origin,
             ),
             (

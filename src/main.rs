@@ -93,7 +93,14 @@ fn settings(cli_config: &Option<PathBuf>, flags: Flags) -> CommandResult<Setting
     let path = cli_config
         .clone()
         .unwrap_or_else(config::default_config_path);
-    Settings::resolve(&path, &flags).map_err(CommandError::BadInput)
+    let settings = Settings::resolve(&path, &flags).map_err(CommandError::BadInput)?;
+    if let Some(url) = &settings.remote.value {
+        let sends_key = settings.api_key_env.value.is_some();
+        if let Some(warning) = radiochat::util::url::plain_http_warning(url, sends_key) {
+            eprintln!("radiochat: {warning}");
+        }
+    }
+    Ok(settings)
 }
 
 fn run_serve(config: &Option<PathBuf>, serve: cli::ServeCli) -> CommandResult<i32> {

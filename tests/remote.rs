@@ -344,3 +344,114 @@ fn remote_failures_are_one_line_errors_and_partial_answers_are_kept() {
     let out = ask(&url, &[]);
     assert!(stderr(&out).contains("instead of JSON"), "{}", stderr(&out));
 }
+
+#[test]
+fn credentials_in_a_remote_url_are_never_shown_or_stored() {
+    let home = tempfile::tempdir().unwrap();
+    let home = home.path();
+    const PASSWORD: &str = "s3cret-in-the-url";
+    let served = Served::start(home, &["--demo"], &[]);
+    let with_credentials = served
+        .url
+        .replace("http://", &format!("http://alice:{PASSWORD}@"));
+    let data = synth_sky(home, "sky", "radioimg", 3, 5);
+    let image = first_image(&data);
+    let asked = run(
+        home,
+        &[
+            "ask",
+            "--remote",
+            &with_credentials,
+            "--image",
+            &image,
+            "--max-tokens",
+            "4",
+            "--json",
+            "Describe it.",
+        ],
+        &[],
+    );
+    assert_eq!(asked.status.code(), Some(0), "{asked:?}");
+    let answer: Value = serde_json::from_slice(&asked.stdout).unwrap();
+    assert!(
+        answer["model"]["source"].as_str().unwrap().contains("***@"),
+        "{answer}"
+    );
+    // Loopback: nothing crosses the network, so no warning.
+    assert!(!String::from_utf8_lossy(&asked.stderr).contains("plain http"));
+    let bench = run(
+        home,
+        &[
+            "bench",
+            "run",
+            "B1",
+            "--remote",
+            &with_credentials,
+            "--data",
+            data.to_str().unwrap(),
+            "--max-tokens",
+            "4",
+            "--out",
+            home.join("run").to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert_eq!(bench.status.code(), Some(0), "{bench:?}");
+    let unreachable = run(
+        home,
+        &[
+            "ask",
+            "--remote",
+            &format!("http://alice:{PASSWORD}@127.0.0.1:9/v1"),
+            "--image",
+            &image,
+            "Describe it.",
+        ],
+        &[],
+    );
+    assert_eq!(unreachable.status.code(), Some(1), "{unreachable:?}");
+    assert!(
+        String::from_utf8_lossy(&unreachable.stderr).contains("http://***@127.0.0.1:9/v1"),
+        "{unreachable:?}"
+    );
+    // A URL with credentials to another host over plain http: shown redacted, warned about.
+    std::fs::write(
+        home.join("config.toml"),
+        format!("[remote]\nurl = \"http://alice:{PASSWORD}@gpu07.invalid:8000/v1\"\n"),
+    )
+    .unwrap();
+    let shown = run(home, &["config", "show"], &[]);
+    let shown_json = run(home, &["config", "show", "--json"], &[]);
+    assert!(
+        String::from_utf8_lossy(&shown.stdout).contains("http://***@gpu07.invalid:8000/v1"),
+        "{shown:?}"
+    );
+    assert!(
+        String::from_utf8_lossy(&shown.stderr).contains("plain http"),
+        "{shown:?}"
+    );
+    for out in [&asked, &bench, &unreachable, &shown, &shown_json] {
+        let all = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(!all.contains(PASSWORD), "credentials leaked: {all}");
+    }
+    // Every file radiochat wrote (the config file is the user's own).
+    for path in files(home)
+        .into_iter()
+        .filter(|p| !p.ends_with("config.toml"))
+    {
+        let bytes = std::fs::read(&path).unwrap_or_default();
+        assert!(
+            !bytes
+                .windows(PASSWORD.len())
+                .any(|w| w == PASSWORD.as_bytes()),
+            "credentials leaked into {}",
+            path.display()
+        );
+    }
+    let log = served.log.lock().unwrap().join("\n");
+    assert!(!log.contains(PASSWORD), "{log}");
+}

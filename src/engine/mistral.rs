@@ -110,6 +110,7 @@ impl MistralEngine {
             isq: spec.isq.map(|i| i.to_string()),
             prefix_cache: prefix_cache(spec, validated.as_ref()).unwrap_or(0),
             max_context: validated.as_ref().and_then(|v| v.max_context),
+            warnings: Vec::new(),
             load_seconds,
         };
         let eos_token_ids = Arc::new(validated.map(|v| v.eos_token_ids).unwrap_or_default());

@@ -148,6 +148,9 @@ pub struct ModelInfo {
     pub prefix_cache: usize,
     pub max_context: Option<usize>,
     pub load_seconds: f64,
+    /// What the user should know about how the model is reached (key over plain http…).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 /// Why a model could not be loaded.

@@ -11,6 +11,7 @@
 use super::events::{EngineEvent, FinishReason, Generation, GenerationSink, Usage};
 use super::{ChatRequest, Engine, ModelInfo, Role};
 use crate::openai::{self, ChatCompletionRequest, Content, ImageUrl, Part, WireMessage};
+use crate::util::url::{is_loopback, plain_http_warning, redact_credentials};
 use futures::StreamExt;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -41,9 +42,10 @@ impl std::fmt::Debug for RemoteSource {
 }
 
 impl std::fmt::Display for RemoteSource {
-    /// `remote:URL` or `remote:URL MODEL`: how run.json and sessions name it (no key).
+    /// `remote:URL` or `remote:URL MODEL`: how run.json and sessions name it (no key, no
+    /// credentials from the URL).
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "remote:{}", self.url)?;
+        write!(f, "remote:{}", redact_credentials(&self.url))?;
         if let Some(model) = &self.model {
             write!(f, " {model}")?;
         }
@@ -76,7 +78,11 @@ pub struct RemoteEngine {
 
 struct Inner {
     client: reqwest::Client,
+    /// What requests go to (credentials included).
     url: String,
+    /// What messages and records say (credentials removed).
+    shown_url: String,
+    warnings: Vec<String>,
     model: String,
     api_key: Option<String>,
     timeout: Duration,
@@ -90,7 +96,11 @@ impl std::fmt::Debug for Inner {
         } else {
             "(none)"
         };
-        write!(f, "Remote {} model {} key {key}", self.url, self.model)
+        write!(
+            f,
+            "Remote {} model {} key {key}",
+            self.shown_url, self.model
+        )
     }
 }
 
@@ -99,9 +109,10 @@ impl RemoteEngine {
     pub async fn connect(source: &RemoteSource) -> anyhow::Result<RemoteEngine> {
         let started = Instant::now();
         let url = source.url.trim_end_matches('/').to_string();
+        let shown_url = redact_credentials(&url);
         if !(url.starts_with("http://") || url.starts_with("https://")) {
             anyhow::bail!(
-                "--remote {url}: expected an http:// or https:// URL, e.g. http://gpu07:8000/v1"
+                "--remote {shown_url}: expected an http:// or https:// URL, e.g. http://gpu07:8000/v1"
             );
         }
         let api_key = match &source.api_key_env {
@@ -120,18 +131,23 @@ impl RemoteEngine {
         let model = match &source.model {
             Some(name) if models.contains(name) => name.clone(),
             Some(name) => anyhow::bail!(
-                "{url} serves {}; no model named {name} (--remote-model)",
+                "{shown_url} serves {}; no model named {name} (--remote-model)",
                 models.join(", ")
             ),
             None => models
                 .first()
                 .cloned()
-                .ok_or_else(|| anyhow::anyhow!("{url}/models lists no model"))?,
+                .ok_or_else(|| anyhow::anyhow!("{shown_url}/models lists no model"))?,
         };
+        let warnings = plain_http_warning(&url, api_key.is_some())
+            .into_iter()
+            .collect();
         Ok(RemoteEngine {
             inner: Arc::new(Inner {
                 client,
                 url,
+                shown_url,
+                warnings,
                 model,
                 api_key,
                 timeout: source.timeout,
@@ -142,34 +158,15 @@ impl RemoteEngine {
     }
 }
 
-fn is_loopback(url: &str) -> bool {
-    let host = url
-        .split("://")
-        .nth(1)
-        .unwrap_or("")
-        .split(['/', '?'])
-        .next()
-        .unwrap_or("");
-    let host = host.rsplit_once('@').map_or(host, |(_, h)| h);
-    let host = if host.starts_with('[') {
-        host.split(']').next().unwrap_or("").trim_start_matches('[')
-    } else {
-        host.split(':').next().unwrap_or("")
-    };
-    host == "localhost"
-        || host
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback())
-}
-
 async fn list_models(
     client: &reqwest::Client,
     url: &str,
     api_key: Option<&str>,
     source: &RemoteSource,
 ) -> anyhow::Result<Vec<String>> {
-    let endpoint = format!("{url}/models");
-    let mut request = client.get(&endpoint);
+    let target = format!("{url}/models");
+    let endpoint = redact_credentials(&target);
+    let mut request = client.get(&target);
     if let Some(key) = api_key {
         request = request.bearer_auth(key);
     }
@@ -257,7 +254,8 @@ impl Engine for RemoteEngine {
     fn describe(&self) -> ModelInfo {
         ModelInfo {
             name: self.inner.model.clone(),
-            source: self.inner.url.clone(),
+            source: self.inner.shown_url.clone(),
+            warnings: self.inner.warnings.clone(),
             architecture: "remote (OpenAI API)".into(),
             device: "remote".into(),
             dtype: "server's".into(),
@@ -350,7 +348,8 @@ impl Inner {
     /// POST the request until the server accepts it: retried on 429, 5xx and connection
     /// failures with backoff, nothing having been shown yet.
     async fn send(&self, body: &ChatCompletionRequest) -> Result<reqwest::Response, String> {
-        let endpoint = format!("{}/chat/completions", self.url);
+        let target = format!("{}/chat/completions", self.url);
+        let endpoint = format!("{}/chat/completions", self.shown_url);
         let source = RemoteSource {
             url: self.url.clone(),
             model: Some(self.model.clone()),
@@ -360,7 +359,7 @@ impl Inner {
         let mut wait = BACKOFF;
         let mut last_error = String::new();
         for attempt in 1..=TRIES {
-            let mut request = self.client.post(&endpoint).json(body);
+            let mut request = self.client.post(&target).json(body);
             if let Some(key) = &self.api_key {
                 request = request.bearer_auth(key);
             }
@@ -411,7 +410,7 @@ async fn read_stream(
     started: Instant,
     sink: &GenerationSink,
 ) {
-    let endpoint = format!("{}/chat/completions", inner.url);
+    let endpoint = format!("{}/chat/completions", inner.shown_url);
     let mut bytes = response.bytes_stream();
     let mut decoder = openai::SseDecoder::default();
     let mut cancelled = sink.cancelled.clone();
@@ -549,20 +548,5 @@ mod tests {
         let back = RemoteSource::parse(source.to_string().trim_start_matches("remote:"));
         assert_eq!(back.url, "http://gpu07:8000/v1");
         assert_eq!(back.model.as_deref(), Some("radio-llava"));
-    }
-
-    #[test]
-    fn loopback_urls_are_recognised() {
-        for url in [
-            "http://127.0.0.1:8080/v1",
-            "http://localhost/v1",
-            "http://[::1]:80/v1",
-            "http://u:p@127.0.0.2/v1",
-        ] {
-            assert!(is_loopback(url), "{url}");
-        }
-        for url in ["http://gpu07:8000/v1", "https://10.0.0.1/v1"] {
-            assert!(!is_loopback(url), "{url}");
-        }
     }
 }

@@ -315,6 +315,9 @@ impl App {
                     info.name, info.load_seconds
                 ));
                 self.device = info.device.clone();
+                for warning in &info.warnings {
+                    self.warn(warning.clone());
+                }
                 self.model_info = Some(info);
                 if let Some(text) = self.queued.take() {
                     self.send_message(text);
