@@ -186,8 +186,9 @@ pub fn run_bench_serve(
 
 pub fn run_bench_ask(bench: cli::BenchAskCli) -> CommandResult<i32> {
     use commands::bench_ask;
-    let written =
-        std::env::temp_dir().join(format!("radiochat-bench-ask-{}.fits", std::process::id()));
+    let scratch = radiochat::util::private_file::scratch_dir("radiochat-bench-ask-")
+        .map_err(|e| CommandError::Failed(e.into()))?;
+    let written = scratch.path().join("cutout.fits");
     let image = match bench.image {
         Some(file) => file,
         None => {

@@ -363,6 +363,11 @@ fn resume_is_exclusive_retries_errors_and_skips_damaged_lines() {
     };
     let clean = metrics();
     assert!(!dir.join("run.lock").exists(), "the lock goes with the run");
+    // Prompts and answers: the run directory and everything in it are private.
+    assert_eq!(common::mode(&dir), 0o700);
+    for name in ["run.json", "predictions.jsonl", "metrics.json", "report.md"] {
+        assert_eq!(common::mode(&dir.join(name)), 0o600, "{name}");
+    }
 
     // Another process (here on "node07") is writing the run: a second resume is refused.
     {

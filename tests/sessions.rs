@@ -117,6 +117,10 @@ fn the_cli_lists_shows_searches_exports_renames_and_deletes() {
     assert_eq!(export.status.code(), Some(0), "{export:?}");
     let value: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    // Exports hold the conversation: private, like the journal they come from.
+    for file in [&md, &json] {
+        assert_eq!(common::mode(file), 0o600, "{}", file.display());
+    }
     assert_eq!(
         value["events"].as_array().unwrap().len(),
         12,

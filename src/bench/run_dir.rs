@@ -4,7 +4,7 @@
 use super::metrics::Metrics;
 use super::parse::ParseMode;
 use super::score::Score;
-use crate::chat::transcript::write_atomically;
+use crate::util::private_file::write_atomically;
 use serde::{Deserialize, Serialize};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -65,7 +65,8 @@ pub fn check_new(dir: &Path) -> Result<(), String> {
         )),
         Ok(false) => Ok(()),
         Err(_) if dir.exists() => Err(format!("{}: not a directory", dir.display())),
-        Err(_) => std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display())),
+        Err(_) => crate::util::private_file::create_private_dir(dir)
+            .map_err(|e| format!("{}: {e}", dir.display())),
     }
 }
 

@@ -13,6 +13,7 @@ use futures::StreamExt;
 use image::DynamicImage;
 use std::collections::HashSet;
 use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -102,6 +103,7 @@ pub async fn run(
     let mut out = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
+        .mode(0o600)
         .open(predictions_path)
         .map_err(|e| format!("{}: {e}", predictions_path.display()))?;
     let mut progress = Progress {

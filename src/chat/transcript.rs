@@ -5,6 +5,7 @@ use super::conversation::{AnswerState, Conversation, ImageRef};
 use super::journal::Loaded;
 use crate::engine::FinishReason;
 use crate::imaging::{FitsOptions, RadioImage, TransformOptions};
+use crate::util::private_file::{create_private_dir, write_atomically};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
@@ -144,7 +145,7 @@ fn thumbnail(image: &ImageRef, dir: &Path, name: &str) -> Result<PathBuf, String
         picture.width().min(256),
         picture.height().min(256),
     );
-    std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
+    create_private_dir(dir).map_err(|e| e.to_string())?;
     let out = dir.join(format!("{name}.png"));
     let mut bytes = std::io::Cursor::new(Vec::new());
     thumb
@@ -166,17 +167,4 @@ fn file_name(path: &str) -> String {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| path.to_string())
-}
-
-/// Temp file beside the target, then rename: a reader never sees half a file.
-pub fn write_atomically(out: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let name = out
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "out".into());
-    let temp = out.with_file_name(format!(".{name}.partial-{}", std::process::id()));
-    std::fs::write(&temp, bytes)?;
-    std::fs::rename(&temp, out).inspect_err(|_| {
-        let _ = std::fs::remove_file(&temp);
-    })
 }

@@ -123,7 +123,7 @@ pub fn submit(
     let mut options = slurm::sbatch_options(&flags.slurm, "radiochat-bench", &log);
     options.push(format!("--array=0-{}", count - 1));
     let script = script(&dir, count, command, &options);
-    crate::chat::transcript::write_atomically(&script_path, script.as_bytes())
+    crate::util::private_file::write_atomically(&script_path, script.as_bytes())
         .map_err(|e| CommandError::bad(format!("{}: {e}", script_path.display())))?;
     created.0.push(script_path.clone());
     let job = slurm::submit(
@@ -144,7 +144,7 @@ pub fn submit(
     let record = dir.join(JOB_FILE);
     let text = serde_json::to_string_pretty(&submitted)
         .map_err(|e| CommandError::Failed(anyhow::anyhow!(e)))?;
-    crate::chat::transcript::write_atomically(&record, text.as_bytes())
+    crate::util::private_file::write_atomically(&record, text.as_bytes())
         .map_err(|e| CommandError::bad(format!("{}: {e}", record.display())))?;
     Ok(submitted)
 }

@@ -24,9 +24,11 @@ pub struct FinetuneTiming {
 }
 
 pub fn run(images: usize, steps: usize, python: Option<PathBuf>) -> CommandResult<FinetuneTiming> {
-    let home =
-        std::env::temp_dir().join(format!("radiochat-bench-finetune-{}", std::process::id()));
     let failed = |e: String| CommandError::Failed(anyhow::anyhow!(e));
+    // A private, unpredictable directory: the trainer script written here is then run.
+    let scratch = crate::util::private_file::scratch_dir("radiochat-bench-finetune-")
+        .map_err(|e| failed(e.to_string()))?;
+    let home = scratch.path().to_path_buf();
     let base = home.join("base");
     crate::engine::tiny::write("idefics3", Default::default(), 0, &base, true)
         .map_err(|e| failed(e.to_string()))?;
@@ -101,7 +103,6 @@ pub fn run(images: usize, steps: usize, python: Option<PathBuf>) -> CommandResul
         loss_first: losses.first().copied().unwrap_or(f64::NAN),
         loss_last: losses.last().copied().unwrap_or(f64::NAN),
     };
-    let _ = std::fs::remove_dir_all(&home);
     Ok(timing)
 }
 

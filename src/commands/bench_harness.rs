@@ -26,8 +26,10 @@ pub fn run(
     levels: &[usize],
     demo: bool,
 ) -> CommandResult<Vec<HarnessRow>> {
-    let home = std::env::temp_dir().join(format!("radiochat-bench-harness-{}", std::process::id()));
     let failed = |e: String| CommandError::Failed(anyhow::anyhow!(e));
+    let scratch = crate::util::private_file::scratch_dir("radiochat-bench-harness-")
+        .map_err(|e| failed(e.to_string()))?;
+    let home = scratch.path().to_path_buf();
     let sky = home.join("sky");
     super::synth::run(&super::synth::SynthArgs {
         out: sky.clone(),
@@ -68,7 +70,6 @@ pub fn run(
             overhead: (wall_s - p.engine_s) / wall_s.max(1e-9),
         });
     }
-    let _ = std::fs::remove_dir_all(&home);
     Ok(rows)
 }
 

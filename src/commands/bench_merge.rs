@@ -7,7 +7,7 @@ use super::{CommandError, CommandResult};
 use crate::bench::run_dir::{self, PREDICTIONS_FILE, RunInfo};
 use crate::bench::shard::{Shard, shard_dirs};
 use crate::bench::{self, Score, dataset, predictions::Prediction};
-use crate::chat::transcript::write_atomically;
+use crate::util::private_file::write_atomically;
 use std::path::{Path, PathBuf};
 
 pub struct Merged {

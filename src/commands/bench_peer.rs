@@ -70,7 +70,8 @@ pub fn run(args: &PeerArgs) -> CommandResult<PeerReport> {
         memory_gib: memory_gib(),
         copy_gbs: roofline::copy_bandwidth_gbs(512, 5),
     };
-    let work = tempfile_dir()?;
+    let scratch = tempfile_dir()?;
+    let work = scratch.path().to_path_buf();
     let png = work.join("cutout.png");
     crate::imaging::demo_cutout()
         .save(&png)
@@ -156,7 +157,6 @@ pub fn run(args: &PeerArgs) -> CommandResult<PeerReport> {
         }
         rows.push(row);
     }
-    let _ = std::fs::remove_dir_all(&work);
     Ok(PeerReport {
         machine,
         model: args.model.display().to_string(),
@@ -211,10 +211,8 @@ fn io_failed(e: std::io::Error) -> CommandError {
     CommandError::Failed(anyhow::anyhow!(e))
 }
 
-fn tempfile_dir() -> CommandResult<PathBuf> {
-    let dir = std::env::temp_dir().join(format!("radiochat-bench-peer-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).map_err(io_failed)?;
-    Ok(dir)
+fn tempfile_dir() -> CommandResult<tempfile::TempDir> {
+    crate::util::private_file::scratch_dir("radiochat-bench-peer-").map_err(io_failed)
 }
 
 fn cpu_model() -> String {

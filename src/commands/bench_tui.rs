@@ -46,11 +46,9 @@ pub fn run(args: &BenchTuiArgs) -> CommandResult<TuiReport> {
         return Err(CommandError::bad("--starts and --keys must be at least 1"));
     }
     let failed = |e: String| CommandError::Failed(anyhow::anyhow!("bench-tui: {e}"));
-    let home = std::env::temp_dir().join(format!("radiochat-bench-tui-{}", std::process::id()));
-    std::fs::create_dir_all(&home).map_err(|e| failed(e.to_string()))?;
-    let result = measure(&home, args).map_err(failed);
-    let _ = std::fs::remove_dir_all(&home);
-    result
+    let scratch = crate::util::private_file::scratch_dir("radiochat-bench-tui-")
+        .map_err(|e| failed(e.to_string()))?;
+    measure(scratch.path(), args).map_err(failed)
 }
 
 fn measure(home: &Path, args: &BenchTuiArgs) -> Result<TuiReport, String> {

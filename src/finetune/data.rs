@@ -6,9 +6,9 @@
 use super::questions::{self, Describe, Question};
 use crate::bench::dataset::{self, RawItem};
 use crate::bench::labels::{DatasetLabel, gold_labels};
-use crate::chat::transcript::write_atomically;
 use crate::chat::worker::sha256_hex;
 use crate::imaging::{FitsOptions, RadioImage, TransformOptions};
+use crate::util::private_file::write_atomically;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashSet};
@@ -146,7 +146,7 @@ pub fn build(spec: &DataSpec) -> Result<DataSummary, String> {
             });
         }
     }
-    std::fs::create_dir_all(spec.out.join("images"))
+    crate::util::private_file::create_private_dir(&spec.out.join("images"))
         .map_err(|e| format!("{}: {e}", spec.out.display()))?;
     let written: Vec<Result<(), String>> = plans
         .par_iter()

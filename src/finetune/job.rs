@@ -55,14 +55,14 @@ fn sbatch_options(spec: &RunSpec, dir: &Path) -> Vec<String> {
 /// Start the job in `dir` (spec.toml and job.sh written), returning how to find it.
 pub fn launch(spec: &RunSpec, dir: &Path) -> Result<JobRecord, String> {
     let script_path = dir.join(SCRIPT_FILE);
-    crate::chat::transcript::write_atomically(&script_path, script(spec, dir).as_bytes())
+    crate::util::private_file::write_atomically(&script_path, script(spec, dir).as_bytes())
         .map_err(|e| format!("{}: {e}", script_path.display()))?;
     let record = match spec.launcher {
         Launcher::Local => launch_local(&script_path, dir)?,
         Launcher::Slurm => launch_slurm(&script_path, &sbatch_options(spec, dir))?,
     };
     let text = serde_json::to_string_pretty(&record).map_err(|e| e.to_string())?;
-    crate::chat::transcript::write_atomically(&dir.join(JOB_FILE), text.as_bytes())
+    crate::util::private_file::write_atomically(&dir.join(JOB_FILE), text.as_bytes())
         .map_err(|e| format!("{}: {e}", dir.display()))?;
     Ok(record)
 }
@@ -70,8 +70,17 @@ pub fn launch(spec: &RunSpec, dir: &Path) -> Result<JobRecord, String> {
 fn launch_local(script: &Path, dir: &Path) -> Result<JobRecord, String> {
     use std::os::unix::process::CommandExt;
     let log_path = dir.join(LOG_FILE);
-    let log =
-        std::fs::File::create(&log_path).map_err(|e| format!("{}: {e}", log_path.display()))?;
+    // The trainer's log holds prompts and answers from the training data: private.
+    let log = {
+        use std::os::unix::fs::OpenOptionsExt;
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&log_path)
+            .map_err(|e| format!("{}: {e}", log_path.display()))?
+    };
     let err = log.try_clone().map_err(|e| e.to_string())?;
     let mut command = std::process::Command::new("bash");
     command

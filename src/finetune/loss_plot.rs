@@ -32,7 +32,7 @@ pub fn refresh(dir: &Path) -> Result<bool, String> {
             image::ImageFormat::Png,
         )
         .map_err(|e| e.to_string())?;
-    crate::chat::transcript::write_atomically(&png, &bytes)
+    crate::util::private_file::write_atomically(&png, &bytes)
         .map_err(|e| format!("{}: {e}", png.display()))?;
     Ok(true)
 }

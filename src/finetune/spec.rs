@@ -130,7 +130,7 @@ impl RunSpec {
 
     pub fn write(&self, dir: &Path) -> Result<(), String> {
         let text = toml::to_string_pretty(self).map_err(|e| e.to_string())?;
-        crate::chat::transcript::write_atomically(&dir.join(SPEC_FILE), text.as_bytes())
+        crate::util::private_file::write_atomically(&dir.join(SPEC_FILE), text.as_bytes())
             .map_err(|e| format!("{}: {e}", dir.display()))
     }
 }

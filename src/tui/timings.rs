@@ -85,7 +85,7 @@ impl Timings {
         if let Some(path) = &self.path
             && let Ok(json) = serde_json::to_string(&self.report)
         {
-            let _ = crate::chat::transcript::write_atomically(path, json.as_bytes());
+            let _ = crate::util::private_file::write_atomically(path, json.as_bytes());
         }
     }
 }

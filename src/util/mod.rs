@@ -2,4 +2,5 @@
 
 pub mod clock;
 pub mod lock;
+pub mod private_file;
 pub mod url;

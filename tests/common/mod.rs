@@ -155,3 +155,9 @@ impl Drop for ForeignLock {
         let _ = self.0.wait();
     }
 }
+
+/// Permission bits of a file or directory.
+pub fn mode(path: &Path) -> u32 {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(path).unwrap().mode() & 0o777
+}
