@@ -114,10 +114,17 @@ fn run_serve(config: &Option<PathBuf>, serve: cli::ServeCli) -> CommandResult<i3
         demo: serve.demo,
     };
     let runtime = runtime()?;
-    let mut on_ready = |address: std::net::SocketAddr, model: &radiochat::engine::ModelInfo| {
+    let mut on_ready = |ready: &commands::serve::Ready| {
+        if let Some((key, file)) = ready.generated_key {
+            eprintln!(
+                "API key for this run: {key} (also in {}, mode 0600; clients send Authorization: Bearer KEY — radiochat clients: export RC_KEY=$(cat {}) and --api-key-env RC_KEY)",
+                file.display(),
+                file.display()
+            );
+        }
         eprintln!(
-            "serving {} ({}, {}) at http://{address}/v1 — Ctrl-C stops",
-            model.name, model.architecture, model.device
+            "serving {} ({}, {}) at http://{}/v1 — Ctrl-C stops",
+            ready.model.name, ready.model.architecture, ready.model.device, ready.address
         );
     };
     let log = std::sync::Arc::new(|line: String| eprintln!("{line}"));

@@ -161,15 +161,16 @@ fn score_recomputes_metrics_from_predictions_alone() {
 fn multi_label_scores_carry_the_hamming_metrics() {
     let home = tempfile::tempdir().unwrap();
     let file = home.path().join("p.jsonl");
-    let rec = |truth: &[&str], raw: &str| {
-        serde_json::json!({"sname": "x", "truth": truth, "pred": null, "raw": raw, "attempts": 1,
+    // One record per item: a later line of the same item would replace it.
+    let rec = |sname: &str, truth: &[&str], raw: &str| {
+        serde_json::json!({"sname": sname, "truth": truth, "pred": null, "raw": raw, "attempts": 1,
             "latency_ms": 1.0, "prompt_tokens": 1, "completion_tokens": 1})
         .to_string()
             + "\n"
     };
-    let text = rec(&["EXTENDED"], "EXTENDED")
-        + &rec(&["EXTENDED", "DIFFUSE"], "DIFFUSE")
-        + &rec(&["NONE"], "NONE, EXTENDED");
+    let text = rec("a", &["EXTENDED"], "EXTENDED")
+        + &rec("b", &["EXTENDED", "DIFFUSE"], "DIFFUSE")
+        + &rec("c", &["NONE"], "NONE, EXTENDED");
     std::fs::write(&file, text).unwrap();
     let score = score_json(home.path(), &file, "B1", &[]);
     assert_eq!(score["invalid"], 1, "NONE may not combine with a class");

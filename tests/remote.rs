@@ -350,7 +350,7 @@ fn credentials_in_a_remote_url_are_never_shown_or_stored() {
     let home = tempfile::tempdir().unwrap();
     let home = home.path();
     const PASSWORD: &str = "s3cret-in-the-url";
-    let served = Served::start(home, &["--demo"], &[]);
+    let served = Served::start(home, &["--demo", "--no-auth"], &[]);
     let with_credentials = served
         .url
         .replace("http://", &format!("http://alice:{PASSWORD}@"));

@@ -98,10 +98,18 @@ fn concurrent_streaming_clients_each_get_their_own_whole_answer() {
     let flag = random_model_flag(home);
     let served = Served::start(home, &["--model", flag.trim_start_matches("--model ")], &[]);
     let address = served.address();
+    // The default: a key made at start, which clients must send.
+    let key = served.key().expect("serve prints the key it made");
     let ask = |prompt: String| {
         let body = json!({"messages": [{"role": "user", "content": prompt}], "max_tokens": 16, "stream": true});
-        post_chat(&address, &body.to_string(), None)
+        post_chat(&address, &body.to_string(), Some(&key))
     };
+    let (refused, _) = post_chat(
+        &address,
+        &json!({"messages": [{"role": "user", "content": "hi"}]}).to_string(),
+        None,
+    );
+    assert_eq!(refused, 401, "no key, no answer");
     let alone: Vec<(u16, String)> = (0..8).map(|i| ask(format!("Question {i}?"))).collect();
     let together: Vec<(u16, String)> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..8)
@@ -150,6 +158,11 @@ fn bad_requests_are_refused_with_api_errors() {
             "1",
             "--max-image-mpix",
             "0.001",
+            "--max-images",
+            "2",
+            "--max-tokens-cap",
+            "64",
+            "--no-auth",
         ],
         &[],
     );
@@ -227,6 +240,26 @@ fn bad_requests_are_refused_with_api_errors() {
             413,
             "over this server's limit",
         ),
+        (
+            json!({"messages": [{"role": "user", "content": [
+                {"type": "image_url", "image_url": {"url": "data:,"}},
+                {"type": "image_url", "image_url": {"url": "data:,"}},
+                {"type": "image_url", "image_url": {"url": "data:,"}}]}]})
+            .to_string(),
+            413,
+            "at most 2 (--max-images)",
+        ),
+        (
+            json!({"messages": [{"role": "user", "content": "hi"}], "max_tokens": 65}).to_string(),
+            400,
+            "cap of 64",
+        ),
+        (
+            json!({"messages": [{"role": "user", "content": "hi"}], "ignore_eos": true})
+                .to_string(),
+            400,
+            "--allow-ignore-eos",
+        ),
     ];
     for (body, status, needle) in &cases {
         let (got, answer) = post_chat(&address, body, None);
@@ -236,19 +269,29 @@ fn bad_requests_are_refused_with_api_errors() {
     // A huge body is refused from its Content-Length, before it is read.
     let (status, answer) = http(
         &address,
-        "POST /v1/chat/completions HTTP/1.1\r\nContent-Type: application/json\r\nContent-Length: 500000000\r\n\r\n",
+        &format!(
+            "POST /v1/chat/completions HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/json\r\nContent-Length: 500000000\r\n\r\n"
+        ),
         b"{",
     );
     assert_eq!(status, 413, "{answer}");
     assert!(message(&answer).contains("over the limit"), "{answer}");
     let (status, _) = http(
         &address,
-        "GET /v2/nothing HTTP/1.1\r\nConnection: close\r\n\r\n",
+        &format!("GET /v2/nothing HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"),
         b"",
     );
     assert_eq!(status, 404);
     let (status, _) = http(&address, "garbage\r\n\r\n", b"");
     assert_eq!(status, 400);
+    // A page led here by DNS rebinding names its own host: refused before anything else.
+    let (status, answer) = http(
+        &address,
+        "GET /v1/models HTTP/1.1\r\nHost: attacker.example:8080\r\nConnection: close\r\n\r\n",
+        b"",
+    );
+    assert_eq!(status, 421, "{answer}");
+    assert!(message(&answer).contains("DNS rebinding"), "{answer}");
     // Still serving after all that.
     let (status, answer) = post_chat(
         &address,
@@ -266,7 +309,14 @@ fn serve_refuses_an_open_port_without_a_key_and_a_port_in_use_and_stops_graceful
     let model = flag.trim_start_matches("--model ");
     let open = radiochat(
         &[
-            "serve", "--model", model, "--host", "0.0.0.0", "--port", "0",
+            "serve",
+            "--model",
+            model,
+            "--host",
+            "0.0.0.0",
+            "--port",
+            "0",
+            "--no-auth",
         ],
         home,
     );
@@ -274,7 +324,7 @@ fn serve_refuses_an_open_port_without_a_key_and_a_port_in_use_and_stops_graceful
         &open,
         &[
             "refusing to serve on 0.0.0.0:0 without an API key",
-            "--api-key-env",
+            "--no-auth",
         ],
     );
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -294,12 +344,22 @@ fn serve_refuses_an_open_port_without_a_key_and_a_port_in_use_and_stops_graceful
     assert_bad_input(&unset, &["RC_NOT_SET_ANYWHERE is not set"]);
 
     // SIGTERM while an answer streams: the answer finishes, then the server exits 0.
-    let served = Served::start(home, &["--model", model], &[]);
+    let served = Served::start(home, &["--model", model, "--allow-ignore-eos"], &[]);
     let address = served.address();
+    let key = served.key().unwrap();
+    let key_file = home
+        .join("data/serve")
+        .join(format!("{}.key", address.rsplit(':').next().unwrap()));
+    assert_eq!(
+        std::fs::read_to_string(&key_file).unwrap().trim(),
+        key,
+        "the key is in the data directory"
+    );
+    assert_eq!(common::mode(&key_file), 0o600);
     let (streaming, started) = std::sync::mpsc::channel();
     let client = std::thread::spawn(move || {
         let body = json!({"messages": [{"role": "user", "content": "long"}], "max_tokens": 400, "stream": true, "ignore_eos": true});
-        common::serve::post_chat_streaming(&address, &body.to_string(), || {
+        common::serve::post_chat_streaming(&address, &body.to_string(), Some(&key), || {
             let _ = streaming.send(());
         })
     });
@@ -309,6 +369,7 @@ fn serve_refuses_an_open_port_without_a_key_and_a_port_in_use_and_stops_graceful
         .expect("the answer starts streaming");
     let status = served.stop(Duration::from_secs(40)).expect("serve stopped");
     assert!(status.success(), "{status:?}");
+    assert!(!key_file.exists(), "the run's key goes with it");
     let (code, body) = client.join().unwrap();
     assert_eq!(code, 200);
     assert!(

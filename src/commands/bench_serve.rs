@@ -64,11 +64,18 @@ pub fn run(args: BenchServeArgs, runtime: &tokio::runtime::Runtime) -> CommandRe
         let options = ServeOptions {
             host: "127.0.0.1".into(),
             port: 0,
+            // Loopback, for this process alone: the timing measures HTTP, not auth.
             api_key: None,
             model_name: String::new(),
             allow_files: None,
-            max_body_bytes: 256 << 20,
-            max_image_pixels: u64::MAX,
+            allowed_hosts: Vec::new(),
+            limits: crate::serve::limits::Limits {
+                max_body_bytes: 256 << 20,
+                max_total_pixels: u64::MAX,
+                max_tokens: usize::MAX,
+                allow_ignore_eos: true,
+                ..Default::default()
+            },
             sampling: Sampling::default(),
             transform: Default::default(),
         };

@@ -3,35 +3,44 @@
 //! to the one engine, which queues them (mistral.rs 0.8.1 batches requests wrongly: see
 //! engine/mistral_stream.rs), so a client never waits on another's image decode or network.
 //!
-//! Loopback by default; another address only with an API key. Images come as data URLs or
-//! as file paths under a root the operator allows (`--allow-files DIR`), never from the web.
+//! HTTP is hyper 1 (one connection each, HTTP/1.1) with axum's router. The accept loop is
+//! radiochat's own because every port on a shared node is reachable by every user of it: it
+//! bounds open connections (503 beyond, never a crash), backs off when accept fails (fd
+//! limit), puts a write timeout on every socket (a client that stops reading cannot hold
+//! the engine) and a header timeout on every request (slow-loris). The Host header and the
+//! API key are checked from the headers before any body byte is read (`guard.rs`); bodies,
+//! images, pixels and tokens are capped (`limits.rs`).
 
 mod chat;
-pub mod http;
+mod guard;
+pub mod limits;
+mod routes;
+mod stream;
 
 use crate::engine::Engine;
-use http::{Connection, ReadError};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use limits::Limits;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 use tokio::net::TcpListener;
-use tokio::sync::watch;
+use tokio::sync::{Semaphore, watch};
 
 /// How the server runs.
 #[derive(Clone)]
 pub struct ServeOptions {
     pub host: String,
     pub port: u16,
-    /// The key clients must send as `Authorization: Bearer …` (from the environment).
+    /// The key clients must send as `Authorization: Bearer …`; `None` only with `--no-auth`.
     pub api_key: Option<String>,
     /// The model's name in /v1/models and in responses.
     pub model_name: String,
     /// Files under this directory may be named as images; `None`: data URLs only.
     pub allow_files: Option<PathBuf>,
-    pub max_body_bytes: usize,
-    pub max_image_pixels: u64,
+    /// Host header values accepted besides the bound address and loopback names.
+    pub allowed_hosts: Vec<String>,
+    pub limits: Limits,
     /// Defaults for what a request leaves out (max_tokens, temperature …).
     pub sampling: crate::engine::Sampling,
     /// How file images become model input.
@@ -42,7 +51,7 @@ pub struct ServeOptions {
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
     #[error(
-        "refusing to serve on {0} without an API key: anyone who reaches the port could use the model; set one with --api-key-env VAR, or bind to 127.0.0.1"
+        "refusing to serve on {0} without an API key: anyone who reaches the port could use the model; drop --no-auth (a key is made for you), or bind to 127.0.0.1"
     )]
     OpenWithoutKey(String),
     #[error("{0}: address in use (another server on that port? choose --port)")]
@@ -53,10 +62,38 @@ pub enum ServeError {
     AllowFiles(String, std::io::Error),
 }
 
+/// What every request handler can reach.
+pub struct AppState {
+    pub options: ServeOptions,
+    pub engine: Arc<dyn Engine>,
+    log: Arc<dyn Fn(String) + Send + Sync>,
+}
+
+impl AppState {
+    /// One log line, control characters escaped: paths and model names come from clients,
+    /// and a raw escape sequence in a log could rewrite the operator's terminal.
+    pub fn log(&self, line: String) {
+        (self.log)(escape_controls(&line))
+    }
+}
+
+/// The peer of a connection, for logs.
+#[derive(Clone, Copy)]
+pub struct Peer(pub SocketAddr);
+
 /// A bound server, ready to run once its engine is loaded.
 pub struct Server {
     listener: TcpListener,
     options: ServeOptions,
+}
+
+pub fn is_loopback_host(host: &str) -> bool {
+    host == "localhost"
+        || host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 impl Server {
@@ -64,12 +101,7 @@ impl Server {
     /// mistake is reported in a second.
     pub async fn bind(mut options: ServeOptions) -> Result<Server, ServeError> {
         let address = format!("{}:{}", options.host, options.port);
-        let loopback = options.host == "localhost"
-            || options
-                .host
-                .parse::<std::net::IpAddr>()
-                .is_ok_and(|ip| ip.is_loopback());
-        if !loopback && options.api_key.is_none() {
+        if !is_loopback_host(&options.host) && options.api_key.is_none() {
             return Err(ServeError::OpenWithoutKey(address));
         }
         if let Some(root) = &options.allow_files {
@@ -103,83 +135,123 @@ impl Server {
         grace: Duration,
         log: Arc<dyn Fn(String) + Send + Sync>,
     ) {
-        let options = Arc::new(ServeOptions {
-            model_name,
-            ..self.options
+        let bound = self.local_addr();
+        let limits = self.options.limits.clone();
+        let state = Arc::new(AppState {
+            options: ServeOptions {
+                model_name,
+                ..self.options
+            },
+            engine,
+            log,
         });
-        let in_flight = Arc::new(AtomicUsize::new(0));
-        let (stop_tx, stop_rx) = watch::channel(false);
+        let router = routes::router(state.clone(), bound);
+        let connections = Arc::new(Semaphore::new(limits.max_connections.max(1)));
+        let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+        let mut backoff = ACCEPT_BACKOFF_START;
         loop {
             let accepted = tokio::select! {
                 accepted = self.listener.accept() => accepted,
                 _ = shutdown.wait_for(|s| *s) => break,
             };
-            let Ok((stream, peer)) = accepted else {
+            let (stream, peer) = match accepted {
+                Ok(accepted) => {
+                    backoff = ACCEPT_BACKOFF_START;
+                    accepted
+                }
+                Err(error) => {
+                    // Out of file descriptors (EMFILE) or memory: accept would fail again at
+                    // once; wait, doubling up to a second, instead of spinning.
+                    state.log(format!("accept failed: {error}; retrying in {backoff:?}"));
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(Duration::from_secs(1));
+                    continue;
+                }
+            };
+            let Ok(permit) = connections.clone().try_acquire_owned() else {
+                refuse_busy(stream, limits.max_connections);
+                state.log(format!(
+                    "{peer} refused: {} connections open (--max-connections)",
+                    limits.max_connections
+                ));
                 continue;
             };
-            let context = chat::Context {
-                options: options.clone(),
-                engine: engine.clone(),
-                log: log.clone(),
-                peer,
-            };
-            let in_flight = in_flight.clone();
-            let stop = stop_rx.clone();
+            let _ = stream.set_nodelay(true);
+            let mut timed = tokio_io_timeout::TimeoutStream::new(stream);
+            timed.set_write_timeout(Some(limits.write_timeout));
+            let io = TokioIo::new(Box::pin(timed));
+            let service = routes::service(router.clone(), Peer(peer));
+            let connection = hyper::server::conn::http1::Builder::new()
+                .timer(TokioTimer::new())
+                .header_read_timeout(limits.header_timeout)
+                .max_buf_size(limits::MAX_HEAD_BYTES)
+                .serve_connection(io, service);
+            let connection = graceful.watch(connection);
             tokio::spawn(async move {
-                serve_connection(Connection::new(stream), context, in_flight, stop).await;
+                let _ = connection.await;
+                drop(permit);
             });
         }
+        drop(self.listener);
         // Idle keep-alive connections close now; requests being answered finish.
-        let _ = stop_tx.send(true);
-        let deadline = tokio::time::Instant::now() + grace;
-        while in_flight.load(Ordering::SeqCst) > 0 && tokio::time::Instant::now() < deadline {
-            tokio::time::sleep(Duration::from_millis(20)).await;
+        tokio::select! {
+            _ = graceful.shutdown() => {}
+            _ = tokio::time::sleep(grace) => {}
         }
     }
 }
 
-/// Requests on one connection, one after the other, until it closes or the server stops.
-async fn serve_connection(
-    mut connection: Connection,
-    context: chat::Context,
-    in_flight: Arc<AtomicUsize>,
-    mut stop: watch::Receiver<bool>,
-) {
-    const IDLE: Duration = Duration::from_secs(60);
-    loop {
-        let read = tokio::select! {
-            read = tokio::time::timeout(IDLE, connection.read_request(context.options.max_body_bytes)) => read,
-            _ = stop.wait_for(|s| *s) => return,
-        };
-        let request = match read {
-            Err(_) | Ok(Err(ReadError::Closed)) | Ok(Err(ReadError::Io(_))) => return,
-            Ok(Err(error)) => {
-                let (status, message) = match error {
-                    ReadError::TooLarge(n) => (
-                        413,
-                        format!(
-                            "request body of {n} bytes is over the limit of {} (--max-body-mb)",
-                            context.options.max_body_bytes
-                        ),
-                    ),
-                    ReadError::LengthRequired => {
-                        (411, "send the body with a Content-Length".to_string())
-                    }
-                    ReadError::Bad(message) => (400, message),
-                    ReadError::Closed | ReadError::Io(_) => unreachable!("handled above"),
-                };
-                (context.log)(format!("{} bad request: {status} {message}", context.peer));
-                let body = crate::openai::error_body(&message, "invalid_request_error", None);
-                let _ = connection.writer.send_json(status, &body, false).await;
-                return;
-            }
-            Ok(Ok(request)) => request,
-        };
-        in_flight.fetch_add(1, Ordering::SeqCst);
-        let keep = chat::handle(&mut connection, &request, &context).await;
-        in_flight.fetch_sub(1, Ordering::SeqCst);
-        if !(keep && request.keep_alive) || *stop.borrow() {
-            return;
+const ACCEPT_BACKOFF_START: Duration = Duration::from_millis(5);
+
+/// Over the connection limit: one 503 written without waiting (a socket buffer takes it),
+/// and the connection closed. Nothing is read and no task is spawned.
+fn refuse_busy(stream: tokio::net::TcpStream, limit: usize) {
+    let body = crate::openai::error_body(
+        &format!("the server has {limit} connections open; try again shortly"),
+        "server_error",
+        None,
+    )
+    .to_string();
+    let response = format!(
+        "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nContent-Length: {}\r\nRetry-After: 1\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let _ = stream.try_write(response.as_bytes());
+}
+
+/// Control characters (and DEL) as `\u{…}`; everything else as it is.
+pub fn escape_controls(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c.is_control() {
+            out.push_str(&format!("\\u{{{:x}}}", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn control_characters_are_escaped_in_log_lines() {
+        assert_eq!(
+            escape_controls("GET /\x1b[2Jx\r\nInjected: 1"),
+            "GET /\\u{1b}[2Jx\\u{d}\\u{a}Injected: 1"
+        );
+        assert_eq!(escape_controls("plain é"), "plain é");
+    }
+
+    #[test]
+    fn loopback_hosts_are_recognised() {
+        for host in ["127.0.0.1", "localhost", "::1", "[::1]", "127.3.2.1"] {
+            assert!(is_loopback_host(host), "{host}");
+        }
+        for host in ["0.0.0.0", "10.0.0.7", "gpu07"] {
+            assert!(!is_loopback_host(host), "{host}");
         }
     }
 }

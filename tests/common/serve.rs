@@ -62,6 +62,15 @@ impl Served {
         self.child.id()
     }
 
+    /// The key `radiochat serve` made for this run (none with --api-key-env or --no-auth).
+    pub fn key(&self) -> Option<String> {
+        self.log.lock().unwrap().iter().find_map(|line| {
+            line.strip_prefix("API key for this run: ")
+                .and_then(|rest| rest.split_whitespace().next())
+                .map(String::from)
+        })
+    }
+
     pub fn address(&self) -> String {
         self.url
             .trim_start_matches("http://")
@@ -142,6 +151,7 @@ pub fn post_chat(address: &str, json: &str, key: Option<&str>) -> (u16, String) 
 pub fn post_chat_streaming(
     address: &str,
     json: &str,
+    key: Option<&str>,
     on_first_chunk: impl FnOnce(),
 ) -> (u16, String) {
     let mut stream = TcpStream::connect(address).expect("connecting");
@@ -149,7 +159,7 @@ pub fn post_chat_streaming(
         .set_read_timeout(Some(Duration::from_secs(60)))
         .unwrap();
     stream
-        .write_all(chat_head(address, json.len(), None).as_bytes())
+        .write_all(chat_head(address, json.len(), key).as_bytes())
         .unwrap();
     stream.write_all(json.as_bytes()).unwrap();
     let mut reader = BufReader::new(stream);
