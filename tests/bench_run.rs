@@ -395,19 +395,8 @@ fn resume_is_exclusive_retries_errors_and_skips_damaged_lines() {
     damaged.push(&error_line);
     std::fs::write(&predictions, damaged.join("\n") + "\n").unwrap();
 
-    let scored = radiochat(
-        &[
-            "bench",
-            "score",
-            predictions.to_str().unwrap(),
-            "--task",
-            "B3",
-            "--json",
-        ],
-        home.path(),
-    );
-    let score: Value = serde_json::from_slice(&scored.stdout).unwrap_or_default();
-    assert_eq!(score["items"], 6, "last record per item: {scored:?}");
+    let score = common::cli::score_json(home.path(), &predictions, "B3", &[]);
+    assert_eq!(score["items"], 6, "last record per item: {score}");
     assert_eq!(score["errors"], 1, "{score}");
 
     let resumed = run(home.path(), &["--resume", dir_arg]);

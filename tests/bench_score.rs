@@ -3,25 +3,10 @@
 
 mod common;
 
-use common::cli::{assert_bad_input, radiochat};
+use common::cli::{assert_bad_input, radiochat, score_json};
 use serde_json::Value;
 
 /// `bench score FILE --task TASK EXTRA… --json`, parsed.
-fn score_json(home: &std::path::Path, file: &std::path::Path, task: &str, extra: &[&str]) -> Value {
-    let mut args = vec![
-        "bench",
-        "score",
-        file.to_str().unwrap(),
-        "--task",
-        task,
-        "--json",
-    ];
-    args.extend_from_slice(extra);
-    let out = radiochat(&args, home);
-    assert_eq!(out.status.code(), Some(0), "{out:?}");
-    serde_json::from_slice(&out.stdout).unwrap()
-}
-
 fn line(sname: &str, truth: &str, raw: &str, error: Option<&str>) -> String {
     let mut v = serde_json::json!({
         "sname": sname, "truth": [truth], "pred": null, "raw": raw, "attempts": 1,

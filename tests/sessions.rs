@@ -277,13 +277,24 @@ fn bad_images_for_attach_get_one_line_errors() {
     assert!(inspect(&worker, good).starts_with("attached /"));
 }
 
+/// A stored session named `title` in a new home: the home, the store, its summary.
+fn one_stored_session(
+    title: &str,
+) -> (
+    tempfile::TempDir,
+    SessionStore,
+    radiochat::chat::SessionSummary,
+) {
+    let home = tempfile::tempdir().unwrap();
+    let store = SessionStore::new(sessions_dir(home.path()));
+    drop(LiveSession::start(&store, header(title)));
+    let summary = store.resolve(title).unwrap();
+    (home, store, summary)
+}
+
 #[test]
 fn a_session_held_on_another_node_is_named_and_cannot_be_deleted_or_written() {
-    let home = tempfile::tempdir().unwrap();
-    let dir = sessions_dir(home.path());
-    let store = SessionStore::new(&dir);
-    drop(LiveSession::start(&store, header("held elsewhere")));
-    let summary = store.resolve("held elsewhere").unwrap();
+    let (home, _store, summary) = one_stored_session("held elsewhere");
     let lock = journal::lock_path(&summary.path);
     // The pid means nothing here: on this node no such process runs.
     let holder = common::ForeignLock::hold(&lock, "node07 4242 2026-11-30T09:00:00.000Z\n");
@@ -314,11 +325,7 @@ fn a_session_held_on_another_node_is_named_and_cannot_be_deleted_or_written() {
 
 #[test]
 fn a_lock_file_left_by_a_killed_process_does_not_hold_the_session() {
-    let home = tempfile::tempdir().unwrap();
-    let dir = sessions_dir(home.path());
-    let store = SessionStore::new(&dir);
-    drop(LiveSession::start(&store, header("left over")));
-    let summary = store.resolve("left over").unwrap();
+    let (home, store, summary) = one_stored_session("left over");
     // What kill -9 on this node leaves behind: a record and no lock; the pid is ours, alive.
     let record = format!("somehost {} 2026-11-30T09:00:00.000Z\n", std::process::id());
     std::fs::write(journal::lock_path(&summary.path), record).unwrap();

@@ -461,18 +461,7 @@ fn bench_runs_from_the_chat_and_stops_and_resumes() {
     let metrics: serde_json::Value =
         serde_json::from_slice(&std::fs::read(run.join("metrics.json")).unwrap()).unwrap();
     let predictions = run.join("predictions.jsonl");
-    let scored = radiochat(
-        &[
-            "bench",
-            "score",
-            predictions.to_str().unwrap(),
-            "--task",
-            "B3",
-            "--json",
-        ],
-        home.path(),
-    );
-    let scored: serde_json::Value = serde_json::from_slice(&scored.stdout).unwrap();
+    let scored = common::cli::score_json(home.path(), &predictions, "B3", &[]);
     assert_eq!(metrics, scored);
     assert!(run.join("confusion.png").exists() && run.join("report.md").exists());
 

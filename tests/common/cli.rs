@@ -220,3 +220,19 @@ pub fn wait_for_journalled_answer(
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
 }
+
+/// `bench score FILE --task TASK --json EXTRA…`, which must succeed: the score as JSON.
+pub fn score_json(home: &Path, file: &Path, task: &str, extra: &[&str]) -> serde_json::Value {
+    let mut args = vec![
+        "bench",
+        "score",
+        file.to_str().unwrap(),
+        "--task",
+        task,
+        "--json",
+    ];
+    args.extend_from_slice(extra);
+    let out = radiochat(&args, home);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    serde_json::from_slice(&out.stdout).unwrap()
+}
