@@ -187,3 +187,55 @@ fn a_request_head_that_never_ends_is_cut_off_at_the_client_timeout() {
     let _ = idle.read_to_end(&mut nothing);
     assert!(started.elapsed() < Duration::from_secs(5));
 }
+
+/// User and system CPU seconds a process has used, from /proc/PID/stat.
+fn cpu_seconds(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .unwrap()
+        .1
+        .split_whitespace()
+        .collect();
+    let ticks: f64 = fields[11].parse::<f64>().unwrap() + fields[12].parse::<f64>().unwrap();
+    // SAFETY: sysconf only reads a configuration value.
+    ticks / unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64
+}
+
+#[test]
+fn out_of_file_descriptors_the_server_waits_instead_of_spinning() {
+    raise_fd_limit();
+    let home = tempfile::tempdir().unwrap();
+    // 128 descriptors: the model, the listener and the runtime take some; 200 clients more
+    // than exhaust the rest, so accept fails with EMFILE while they stay open.
+    let served = Served::start_with_fd_limit(home.path(), &["--demo"], &[], Some(128));
+    let address = served.address();
+    let key = served.key().unwrap();
+    let held: Vec<TcpStream> = (0..200)
+        .map(|_| TcpStream::connect(&address).unwrap())
+        .collect();
+    std::thread::sleep(Duration::from_millis(500));
+    let before = cpu_seconds(served.pid());
+    std::thread::sleep(Duration::from_secs(2));
+    let spent = cpu_seconds(served.pid()) - before;
+    assert!(
+        spent < 0.5,
+        "the server burnt {spent:.2} s of CPU in 2 s while out of descriptors"
+    );
+    let log = served.log.lock().unwrap().join("\n");
+    assert!(log.contains("accept failed"), "{log}");
+    drop(held);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let (status, _, _) = ask(&address, &key);
+        if status == 200 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "not serving again after the descriptors came back"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    eprintln!("out of descriptors: {spent:.3} s of CPU in 2 s, then served again");
+}

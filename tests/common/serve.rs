@@ -19,7 +19,33 @@ pub struct Served {
 
 impl Served {
     pub fn start(home: &Path, args: &[&str], envs: &[(&str, &str)]) -> Served {
+        Self::start_with_fd_limit(home, args, envs, None)
+    }
+
+    /// As `start`, with the server's open-file limit (soft and hard) set to `fd_limit`.
+    pub fn start_with_fd_limit(
+        home: &Path,
+        args: &[&str],
+        envs: &[(&str, &str)],
+        fd_limit: Option<u64>,
+    ) -> Served {
         let mut command = Command::new(env!("CARGO_BIN_EXE_radiochat"));
+        if let Some(limit) = fd_limit {
+            use std::os::unix::process::CommandExt;
+            // SAFETY: setrlimit is async-signal-safe; nothing else runs between fork and exec.
+            unsafe {
+                command.pre_exec(move || {
+                    let rlimit = libc::rlimit {
+                        rlim_cur: limit,
+                        rlim_max: limit,
+                    };
+                    if libc::setrlimit(libc::RLIMIT_NOFILE, &rlimit) != 0 {
+                        return Err(std::io::Error::last_os_error());
+                    }
+                    Ok(())
+                });
+            }
+        }
         command
             .arg("serve")
             .args(["--port", "0"])
