@@ -12,21 +12,13 @@ mod chat_cli;
 mod cli;
 mod cli_finetune;
 mod finetune_cli;
+mod sigpipe;
 use cli::*;
 
 fn main() {
     radiochat::tui::timings::mark_process_start();
     let cli = Cli::parse();
-    if prints_locally(&cli.command) && stdout_is_pipe() {
-        // Output piped into `head` or `grep -q` ends quietly when the reader goes, as with
-        // any Unix tool. Only here: elsewhere SIGPIPE stays ignored, so a peer that resets a
-        // socket (serve, a remote engine) is an error to report, never a silent death with
-        // the terminal left raw.
-        // SAFETY: restoring a default signal disposition before any thread is started.
-        unsafe {
-            libc::signal(libc::SIGPIPE, libc::SIG_DFL);
-        }
-    }
+    sigpipe::set_for(&cli.command);
     let code = match run(cli) {
         Ok(code) => code,
         Err(error) => {
@@ -35,33 +27,6 @@ fn main() {
         }
     };
     std::process::exit(code);
-}
-
-/// One-shot commands that print and touch no network: no chat, no serve, no engine that
-/// could be remote.
-fn prints_locally(command: &Option<Command>) -> bool {
-    matches!(
-        command,
-        Some(
-            Command::Sessions(_)
-                | Command::Model(_)
-                | Command::Config(_)
-                | Command::Info(_)
-                | Command::View(_)
-                | Command::Synth(_)
-                | Command::Bench(
-                    BenchCommand::Tasks { .. }
-                        | BenchCommand::Score { .. }
-                        | BenchCommand::Compare { .. }
-                        | BenchCommand::Merge { .. }
-                )
-        )
-    )
-}
-
-fn stdout_is_pipe() -> bool {
-    use std::os::unix::fs::FileTypeExt;
-    std::fs::metadata("/dev/stdout").is_ok_and(|m| m.file_type().is_fifo())
 }
 
 /// Pretty JSON on stdout (the `--json` form of every command).
