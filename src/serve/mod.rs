@@ -16,6 +16,8 @@ mod guard;
 pub mod limits;
 mod routes;
 mod stream;
+#[cfg(test)]
+mod tests;
 
 use crate::engine::Engine;
 use hyper_util::rt::{TokioIo, TokioTimer};
@@ -233,7 +235,7 @@ pub fn escape_controls(text: &str) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+mod unit_tests {
     use super::*;
 
     #[test]
