@@ -43,6 +43,19 @@ fn ask(address: &str, key: &str) -> (u16, String, Duration) {
     (status, answer, started.elapsed())
 }
 
+/// Ask until the answer is 200, for at most `within`.
+fn ask_until_answered(address: &str, key: &str, within: Duration) {
+    let deadline = Instant::now() + within;
+    loop {
+        let (status, answer, _) = ask(address, key);
+        if status == 200 {
+            return;
+        }
+        assert!(Instant::now() < deadline, "never served again: {answer}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
 #[test]
 fn idle_slow_and_unauthenticated_clients_do_not_starve_an_authorised_one() {
     raise_fd_limit();
@@ -147,15 +160,7 @@ fn beyond_the_connection_bound_clients_get_503_and_the_server_goes_on() {
     assert!(answer.contains("8 connections open"), "{answer}");
     drop(held);
     // Slots free as connections close.
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let (status, answer, _) = ask(&address, &key);
-        if status == 200 {
-            break;
-        }
-        assert!(Instant::now() < deadline, "never served again: {answer}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    ask_until_answered(&address, &key, Duration::from_secs(10));
     let log = served.log.lock().unwrap().join("\n");
     assert!(log.contains("refused: 8 connections open"), "{log}");
 }
@@ -225,17 +230,6 @@ fn out_of_file_descriptors_the_server_waits_instead_of_spinning() {
     let log = served.log.lock().unwrap().join("\n");
     assert!(log.contains("accept failed"), "{log}");
     drop(held);
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let (status, _, _) = ask(&address, &key);
-        if status == 200 {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "not serving again after the descriptors came back"
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    ask_until_answered(&address, &key, Duration::from_secs(20));
     eprintln!("out of descriptors: {spent:.3} s of CPU in 2 s, then served again");
 }
