@@ -45,7 +45,7 @@ pub fn plain_http_warning(url: &str, sends_key: bool) -> Option<String> {
     let secret = sends_key || has_credentials(url);
     (secret && url.starts_with("http://") && !is_loopback(url)).then(|| {
         format!(
-            "warning: the API key goes to {} over plain http, readable on the network; use https:// or an ssh tunnel to localhost",
+            "warning: API key sent to {} over plain http (readable on the network): use https or ssh -L",
             host(url)
         )
     })
