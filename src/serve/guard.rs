@@ -27,7 +27,7 @@ impl Hosts {
         }
         if !bound.ip().is_loopback() {
             // Bound beyond loopback: the machine's own name, as clients on other nodes say it.
-            if let Some(name) = hostname() {
+            if let Some(name) = crate::util::url::this_host().map(|n| n.to_ascii_lowercase()) {
                 names.push(name.clone());
                 if let Some((short, _)) = name.split_once('.') {
                     names.push(short.to_string());
@@ -53,12 +53,6 @@ impl Hosts {
         };
         self.names.iter().any(|n| n == name)
     }
-}
-
-fn hostname() -> Option<String> {
-    let text = std::fs::read_to_string("/proc/sys/kernel/hostname").ok()?;
-    let name = text.trim().to_ascii_lowercase();
-    (!name.is_empty()).then_some(name)
 }
 
 /// This machine's addresses, when bound to 0.0.0.0 (clients may use any of them).

@@ -89,21 +89,12 @@ pub struct Server {
     options: ServeOptions,
 }
 
-pub fn is_loopback_host(host: &str) -> bool {
-    host == "localhost"
-        || host
-            .trim_start_matches('[')
-            .trim_end_matches(']')
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback())
-}
-
 impl Server {
     /// Check the options and bind (port 0 picks a free port): before the model loads, so a
     /// mistake is reported in a second.
     pub async fn bind(mut options: ServeOptions) -> Result<Server, ServeError> {
         let address = format!("{}:{}", options.host, options.port);
-        if !is_loopback_host(&options.host) && options.api_key.is_none() {
+        if !crate::util::url::is_loopback_host(&options.host) && options.api_key.is_none() {
             return Err(ServeError::OpenWithoutKey(address));
         }
         if let Some(root) = &options.allow_files {
@@ -245,15 +236,5 @@ mod unit_tests {
             "GET /\\u{1b}[2Jx\\u{d}\\u{a}Injected: 1"
         );
         assert_eq!(escape_controls("plain é"), "plain é");
-    }
-
-    #[test]
-    fn loopback_hosts_are_recognised() {
-        for host in ["127.0.0.1", "localhost", "::1", "[::1]", "127.3.2.1"] {
-            assert!(is_loopback_host(host), "{host}");
-        }
-        for host in ["0.0.0.0", "10.0.0.7", "gpu07"] {
-            assert!(!is_loopback_host(host), "{host}");
-        }
     }
 }

@@ -166,16 +166,7 @@ impl Drop for HeldLock {
 }
 
 fn hostname() -> String {
-    let mut buffer = [0u8; 256];
-    // SAFETY: the buffer is writable for its whole length; gethostname NUL-terminates within it
-    // (or truncates, which the lossy conversion below tolerates).
-    let ok = unsafe { libc::gethostname(buffer.as_mut_ptr().cast(), buffer.len()) } == 0;
-    let end = buffer.iter().position(|b| *b == 0).unwrap_or(buffer.len());
-    if ok && end > 0 {
-        String::from_utf8_lossy(&buffer[..end]).into_owned()
-    } else {
-        "unknown-host".into()
-    }
+    crate::util::url::this_host().unwrap_or_else(|| "unknown-host".into())
 }
 
 #[cfg(test)]

@@ -1,6 +1,8 @@
 //! URLs as shown and stored: without credentials. `http://user:pass@host/v1` works for
 //! requests, but the `user:pass@` part must never reach a session file, run.json, a log line
-//! or an error message, which other people on a shared node may read.
+//! or an error message, which other people on a shared node may read. Also the host
+//! questions every network path asks: which host a URL names, loopback or not, this machine's
+//! name.
 
 /// The URL with any `user:pass@` replaced by `***@`.
 pub fn redact_credentials(url: &str) -> String {
@@ -33,11 +35,27 @@ pub fn host(url: &str) -> &str {
 }
 
 pub fn is_loopback(url: &str) -> bool {
-    let host = host(url);
+    is_loopback_host(host(url))
+}
+
+/// Whether a host name or address (IPv6 with or without brackets) is this machine's loopback.
+pub fn is_loopback_host(host: &str) -> bool {
     host == "localhost"
         || host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
             .parse::<std::net::IpAddr>()
             .is_ok_and(|ip| ip.is_loopback())
+}
+
+/// This machine's name (`gethostname`), if it has one.
+pub fn this_host() -> Option<String> {
+    let mut buffer = [0u8; 256];
+    // SAFETY: the buffer is writable for its whole length; gethostname NUL-terminates within it
+    // (or truncates, which the lossy conversion below tolerates).
+    let ok = unsafe { libc::gethostname(buffer.as_mut_ptr().cast(), buffer.len()) } == 0;
+    let end = buffer.iter().position(|b| *b == 0).unwrap_or(buffer.len());
+    (ok && end > 0).then(|| String::from_utf8_lossy(&buffer[..end]).into_owned())
 }
 
 /// A warning when a secret (API key or URL credentials) would cross the network in clear.
@@ -82,6 +100,12 @@ mod tests {
         }
         for url in ["http://gpu07:8000/v1", "https://10.0.0.1/v1"] {
             assert!(!is_loopback(url), "{url}");
+        }
+        for host in ["127.0.0.1", "localhost", "::1", "[::1]", "127.3.2.1"] {
+            assert!(is_loopback_host(host), "{host}");
+        }
+        for host in ["0.0.0.0", "10.0.0.7", "gpu07"] {
+            assert!(!is_loopback_host(host), "{host}");
         }
     }
 
