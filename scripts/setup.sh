@@ -3,7 +3,9 @@
 # Idempotent: packages already present are not reinstalled.
 set -euo pipefail
 
-packages=(build-essential pkg-config make tmux python3-venv slurm-wlm munge)
+packages=(build-essential pkg-config make tmux python3-venv slurm-wlm munge
+  # scripts/terminal-check: real terminals on a virtual screen, keys, screenshots, OCR.
+  xvfb x11-utils xdotool imagemagick xterm kitty fonts-dejavu-core tesseract-ocr)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
@@ -21,9 +23,10 @@ command -v cargo >/dev/null || { echo "setup: cargo not found; install Rust from
 # and the LoRA-merge checks against PEFT. Reinstalled when trainer/requirements.txt changes.
 venv="${RADIOCHAT_PY_VENV:-$HOME/.cache/radiochat-py}"
 # The official `openai` client talks to `radiochat serve` in tests/serve_openai.rs.
-if ! "$venv/bin/python" -c "import sklearn, openai" >/dev/null 2>&1; then
+# Pillow and NumPy read the screenshots of scripts/terminal-check.
+if ! "$venv/bin/python" -c "import sklearn, openai, PIL, numpy" >/dev/null 2>&1; then
   [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
-  "$venv/bin/pip" install -q --disable-pip-version-check scikit-learn openai
+  "$venv/bin/pip" install -q --disable-pip-version-check scikit-learn openai pillow numpy
 fi
 requirements="$(cd "$(dirname "$0")/.." && pwd)/trainer/requirements.txt"
 stamp="$venv/.trainer-requirements.sha256"

@@ -23,7 +23,8 @@ pub struct Cli {
     /// Chat with the offline demo model (random weights: proves the path, answers noise).
     #[arg(long)]
     pub demo: bool,
-    /// Images in the chat: auto (ask the terminal), kitty, sixel, iterm or halfblocks.
+    /// Images in the chat: auto (from $TERM & co; half blocks inside tmux), kitty, sixel, iterm
+    /// or halfblocks.
     #[arg(long, default_value = "auto")]
     pub graphics: String,
     #[command(flatten)]
@@ -239,7 +240,7 @@ pub struct ViewCli {
     /// Print the header only.
     #[arg(long)]
     pub no_preview: bool,
-    /// auto, kitty, sixel, iterm, halfblocks or none.
+    /// auto (from $TERM & co; half blocks inside tmux), kitty, sixel, iterm, halfblocks or none.
     #[arg(long, default_value = "auto")]
     pub graphics: String,
     /// Preview width in terminal columns (default: up to 64, within the terminal).

@@ -380,8 +380,29 @@ fn run_view(config_path: &Option<PathBuf>, view: ViewCli) -> CommandResult<i32> 
             .unwrap_or_else(|| terminal_columns.min(64))
             .max(1);
         let in_tmux = std::env::var_os("TMUX").is_some();
+        let pixels = !matches!(graphics, Graphics::Halfblocks | Graphics::None);
+        if let Some(warning) = preview::tmux_passthrough_warning(graphics) {
+            eprintln!("radiochat: {warning}");
+        }
+        let cell = if pixels {
+            preview::cell_size::measure_for_printing()
+        } else {
+            preview::CellSize::FALLBACK
+        };
+        let max_rows = crossterm::terminal::size()
+            .map(|(_, rows)| rows.saturating_sub(2).max(4))
+            .unwrap_or(40);
         let mut stdout = std::io::stdout().lock();
-        match preview::draw(&mut stdout, &shown.preview, graphics, columns, in_tmux) {
+        let drawn = preview::draw(
+            &mut stdout,
+            &shown.preview,
+            graphics,
+            columns,
+            max_rows,
+            cell,
+            in_tmux,
+        );
+        match drawn {
             // `radiochat view … | head` closes the pipe early: not an error.
             Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return Ok(0),
             other => other.map_err(|e| CommandError::Failed(e.into()))?,

@@ -1,151 +1,305 @@
-//! Pixel-accurate images inside the frame (kitty, sixel, iTerm2) through ratatui-image,
-//! where the terminal has a protocol; everywhere else the half blocks of `picture.rs`.
+//! Pixel pictures (kitty, sixel, iTerm2) in the chat's image pane and the preview window.
 //!
-//! Resizing and encoding an image for a protocol takes milliseconds to tens of them (sixel),
-//! so it runs on a helper thread; the half-block version is drawn until the encoded one
-//! arrives.
+//! A picture in a pixel protocol is not text, so it is not put into ratatui's buffer: an
+//! escape sequence inside a cell (what an image widget has to do) breaks ratatui's diff and
+//! left the conversation undrawn in real terminals. Instead the frame reserves the picture's
+//! cells — blank cells carrying an invisible marker — and after ratatui has written the frame,
+//! `place` draws, moves or removes the pictures out of band, only when one changed.
+//!
+//! The marker makes every redraw complete without re-sending pictures: cells under a picture
+//! never change while it stays, so ratatui never writes over it; when anything else takes
+//! those cells (an overlay, the conversation after the pane closes) they differ from the
+//! marker and ratatui writes them, which erases sixel and iTerm2 pixels; kitty pictures are
+//! deleted explicitly. A new picture in the same place gets another marker, so the old one's
+//! pixels are wiped before it is drawn. Encoding runs on helper threads; half blocks are drawn
+//! until it is done.
 
-use crate::preview::Graphics as Choice;
-use image::{DynamicImage, RgbImage};
+use crate::preview::{CellSize, Graphics as Choice, escape};
+use image::RgbImage;
+use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
-use ratatui_image::Resize;
-use ratatui_image::picker::{Picker, ProtocolType};
-use ratatui_image::protocol::Protocol;
+use ratatui::style::{Color, Modifier, Style};
 use std::collections::{HashMap, HashSet};
-use std::sync::mpsc;
+use std::io::{self, Write};
+use std::sync::{Arc, mpsc};
 
-/// Encoded images kept at once (a few panes and preview stretches).
+/// Encoded pictures kept at once (a few panes and preview stretches).
 const KEEP: usize = 8;
 
+/// A picture by name and the cells it is fitted into.
 type Key = (String, u16, u16);
 
+struct Encoded {
+    /// kitty's image id (each encoded picture has its own).
+    id: u32,
+    columns: u16,
+    rows: u16,
+    escape: String,
+}
+
+/// One picture on screen: what, where (its fitted cells) and the marker of its cells.
+#[derive(Clone)]
+struct Placement {
+    key: Key,
+    at: Rect,
+    marker: u8,
+    /// Its half blocks, drawn instead when something covers it.
+    fallback: Buffer,
+}
+
+impl PartialEq for Placement {
+    fn eq(&self, other: &Placement) -> bool {
+        (&self.key, self.at, self.marker) == (&other.key, other.at, other.marker)
+    }
+}
+
 pub struct Graphics {
-    picker: Picker,
-    ready: HashMap<Key, Protocol>,
+    protocol: Choice,
+    cell: CellSize,
+    in_tmux: bool,
+    encoded: HashMap<Key, Arc<Encoded>>,
     pending: HashSet<Key>,
-    tx: mpsc::Sender<(Key, Option<Protocol>)>,
-    rx: mpsc::Receiver<(Key, Option<Protocol>)>,
+    tx: mpsc::Sender<(Key, Option<Encoded>)>,
+    rx: mpsc::Receiver<(Key, Option<Encoded>)>,
+    /// Pictures the frame being drawn asks for, and those on screen now.
+    wanted: Vec<Placement>,
+    shown: Vec<Placement>,
+    /// kitty ids whose data the terminal holds.
+    sent: HashSet<u32>,
+    /// kitty ids to free on the next `place` (evicted from `encoded`).
+    to_free: Vec<u32>,
+    next_id: u32,
+    next_marker: u8,
+    screen: Option<Rect>,
 }
 
 impl Graphics {
-    /// The protocol to use, or `None` for half blocks. Without an explicit choice it is read
-    /// from the environment (as `radiochat view` does) — never by querying the terminal: a
-    /// query reads stdin on a thread of its own, which swallows keys typed meanwhile and, when
-    /// a terminal never answers, keeps reading. Inside tmux the chat uses half blocks unless
-    /// told otherwise.
-    pub fn from_environment(choice: Option<Choice>) -> Option<Graphics> {
-        let env = |key: &str| std::env::var(key).ok();
-        let choice = match choice {
-            Some(choice) => choice,
-            None if env("TMUX").is_some() => return None,
-            None => crate::preview::detect(&env),
-        };
-        let protocol = match choice {
-            Choice::Kitty => ProtocolType::Kitty,
-            Choice::Sixel => ProtocolType::Sixel,
-            Choice::Iterm => ProtocolType::Iterm2,
-            Choice::Halfblocks | Choice::None => return None,
-        };
-        // The cell size in pixels, from the window size the terminal reports (also over SSH);
-        // 10×20 px is typical when it reports none.
-        let font = crossterm::terminal::window_size()
-            .ok()
-            .filter(|w| w.width > 0 && w.height > 0 && w.columns > 0 && w.rows > 0)
-            .map(|w| (w.width / w.columns, w.height / w.rows))
-            .unwrap_or((10, 20));
-        // Deprecated in favour of a terminal query, which is what must be avoided here.
-        #[allow(deprecated)]
-        let mut picker = Picker::from_fontsize(font);
-        picker.set_protocol_type(protocol);
-        Self::with_picker(picker)
-    }
-
-    fn with_picker(picker: Picker) -> Option<Graphics> {
-        if picker.protocol_type() == ProtocolType::Halfblocks {
+    /// `None` for half blocks. `cell`: the cell size in pixels (see `preview::cell_size`).
+    pub fn new(protocol: Choice, cell: CellSize, in_tmux: bool) -> Option<Graphics> {
+        if matches!(protocol, Choice::Halfblocks | Choice::None) {
             return None;
         }
         let (tx, rx) = mpsc::channel();
         Some(Graphics {
-            picker,
-            ready: HashMap::new(),
+            protocol,
+            cell,
+            in_tmux,
+            encoded: HashMap::new(),
             pending: HashSet::new(),
             tx,
             rx,
+            wanted: Vec::new(),
+            shown: Vec::new(),
+            sent: HashSet::new(),
+            to_free: Vec::new(),
+            // Ids of their own per process: other programs in the same kitty window keep theirs.
+            next_id: (std::process::id() & 0xffff) << 12 | 1,
+            next_marker: 0,
+            screen: None,
         })
     }
 
-    pub fn protocol_name(&self) -> &'static str {
-        match self.picker.protocol_type() {
-            ProtocolType::Kitty => "kitty",
-            ProtocolType::Sixel => "sixel",
-            ProtocolType::Iterm2 => "iTerm2",
-            ProtocolType::Halfblocks => "half blocks",
-        }
-    }
-
-    /// The encoded image for `name` fitted to `area`, if ready; otherwise encoding starts and
-    /// the caller draws half blocks this frame.
-    pub fn image(&mut self, name: &str, picture: &RgbImage, area: Rect) -> Option<&Protocol> {
+    /// Ask for `picture` (named `name`) fitted into `area` this frame. When its encoding is
+    /// ready, returns the rectangle it covers and the style its cells must be filled with;
+    /// otherwise encoding starts and the caller draws half blocks. `halfblocks` draws the
+    /// picture as text into a rectangle, for when something covers it.
+    pub fn reserve(
+        &mut self,
+        name: &str,
+        picture: &RgbImage,
+        area: Rect,
+        halfblocks: impl FnOnce(Rect) -> Buffer,
+    ) -> Option<Reserved> {
         let key = (name.to_string(), area.width, area.height);
-        if !self.ready.contains_key(&key) && self.pending.insert(key.clone()) {
-            let picker = self.picker.clone();
-            let picture = DynamicImage::ImageRgb8(picture.clone());
-            let tx = self.tx.clone();
-            let size = Rect::new(0, 0, area.width, area.height);
-            let job = key.clone();
-            std::thread::spawn(move || {
-                let protocol = picker.new_protocol(picture, size, Resize::Fit(None)).ok();
-                let _ = tx.send((job, protocol));
+        let Some(encoded) = self.encoded.get(&key) else {
+            self.start_encoding(key, picture);
+            return None;
+        };
+        let at = Rect::new(area.x, area.y, encoded.columns, encoded.rows).intersection(area);
+        let marker = self
+            .shown
+            .iter()
+            .find(|p| p.key == key && p.at == at)
+            .map(|p| p.marker)
+            .unwrap_or_else(|| {
+                self.next_marker = self.next_marker.wrapping_add(1);
+                self.next_marker
             });
-        }
-        self.ready.get(&key)
+        self.wanted.push(Placement {
+            key,
+            at,
+            marker,
+            fallback: halfblocks(at),
+        });
+        Some(Reserved {
+            at,
+            style: marker_style(marker),
+        })
     }
 
-    /// Take encoded images that arrived; true if any did (the screen should be redrawn).
+    /// After the whole frame is in `buffer`: a picture whose cells something else was drawn
+    /// over (an overlay) is not shown this frame; its half blocks fill the cells still
+    /// reserved for it.
+    pub fn settle(&mut self, buffer: &mut Buffer) {
+        let wanted = std::mem::take(&mut self.wanted);
+        for placement in wanted {
+            let style = marker_style(placement.marker);
+            if covered(buffer, placement.at, style) {
+                for position in placement.at.positions() {
+                    if is_marker(&buffer[position], style) {
+                        buffer[position] = placement.fallback[position].clone();
+                    }
+                }
+            } else {
+                self.wanted.push(placement);
+            }
+        }
+    }
+
+    /// Bring the screen up to the frame just written to `out` by ratatui: remove pictures no
+    /// longer wanted, draw new or moved ones. After a resize (ratatui cleared the screen)
+    /// everything is drawn again.
+    pub fn place(&mut self, out: &mut dyn Write, screen: Rect) -> io::Result<()> {
+        let resized = self.screen.replace(screen) != Some(screen);
+        if resized {
+            // A cleared screen may have taken kitty's image data with it.
+            self.sent.clear();
+        }
+        let wanted = std::mem::take(&mut self.wanted);
+        let mut bytes = Vec::new();
+        if self.protocol == Choice::Kitty {
+            for gone in self.shown.iter().filter(|s| resized || !wanted.contains(s)) {
+                if let Some(encoded) = self.encoded.get(&gone.key) {
+                    bytes.extend(self.wrap(&escape::kitty_delete(encoded.id, false)));
+                }
+            }
+            for id in self.to_free.drain(..) {
+                bytes.extend(escape::passthrough(
+                    &escape::kitty_delete(id, true),
+                    self.in_tmux,
+                ));
+                self.sent.remove(&id);
+            }
+        }
+        for new in wanted.iter().filter(|w| resized || !self.shown.contains(w)) {
+            let Some(encoded) = self.encoded.get(&new.key).cloned() else {
+                continue;
+            };
+            // Save the cursor, draw at the picture's corner, restore: ratatui's cursor stays.
+            bytes.extend_from_slice(
+                format!("\x1b7\x1b[{};{}H", new.at.y + 1, new.at.x + 1).as_bytes(),
+            );
+            let escape = if self.protocol == Choice::Kitty && self.sent.contains(&encoded.id) {
+                escape::kitty_place(encoded.id)
+            } else {
+                self.sent.insert(encoded.id);
+                encoded.escape.clone()
+            };
+            bytes.extend(self.wrap(&escape));
+            bytes.extend_from_slice(b"\x1b8");
+        }
+        self.shown = wanted;
+        if !bytes.is_empty() {
+            out.write_all(&bytes)?;
+            out.flush()?;
+        }
+        Ok(())
+    }
+
+    /// Take every picture off the screen (leaving the chat).
+    pub fn clear(&mut self, out: &mut dyn Write) -> io::Result<()> {
+        if self.protocol == Choice::Kitty {
+            for encoded in self.encoded.values() {
+                out.write_all(&self.wrap(&escape::kitty_delete(encoded.id, true)))?;
+            }
+            out.flush()?;
+        }
+        self.shown.clear();
+        Ok(())
+    }
+
+    /// Take encoded pictures that arrived; true if any did (the screen should be redrawn).
     pub fn poll(&mut self) -> bool {
         let mut arrived = false;
-        while let Ok((key, protocol)) = self.rx.try_recv() {
+        while let Ok((key, encoded)) = self.rx.try_recv() {
             self.pending.remove(&key);
-            if let Some(protocol) = protocol {
-                if self.ready.len() >= KEEP {
-                    self.ready.clear();
-                }
-                self.ready.insert(key, protocol);
-                arrived = true;
+            let Some(encoded) = encoded else { continue };
+            if self.encoded.len() >= KEEP {
+                self.evict();
             }
+            self.encoded.insert(key, Arc::new(encoded));
+            arrived = true;
         }
         arrived
     }
+
+    /// Drop encoded pictures not on screen (kitty: their data in the terminal too).
+    fn evict(&mut self) {
+        let shown: HashSet<&Key> = self.shown.iter().map(|p| &p.key).collect();
+        let unused: Vec<Key> = self
+            .encoded
+            .keys()
+            .filter(|k| !shown.contains(k))
+            .cloned()
+            .collect();
+        for key in unused {
+            if let Some(encoded) = self.encoded.remove(&key)
+                && self.sent.contains(&encoded.id)
+            {
+                self.to_free.push(encoded.id);
+            }
+        }
+    }
+
+    fn start_encoding(&mut self, key: Key, picture: &RgbImage) {
+        if !self.pending.insert(key.clone()) {
+            return;
+        }
+        let id = self.next_id;
+        self.next_id = self.next_id.wrapping_add(1).max(1);
+        let (protocol, cell, tx) = (self.protocol, self.cell, self.tx.clone());
+        let picture = picture.clone();
+        std::thread::spawn(move || {
+            let encoded =
+                crate::preview::pixel_escape(&picture, protocol, key.1, key.2, cell, Some(id))
+                    .ok()
+                    .flatten()
+                    .map(|(escape, fit)| Encoded {
+                        id,
+                        columns: fit.columns,
+                        rows: fit.rows,
+                        escape,
+                    });
+            let _ = tx.send((key, encoded));
+        });
+    }
+
+    fn wrap(&self, escape: &str) -> Vec<u8> {
+        escape::passthrough(escape, self.in_tmux)
+    }
+}
+
+/// Cells a picture covers and how to fill them.
+pub struct Reserved {
+    pub at: Rect,
+    pub style: Style,
+}
+
+/// A blank cell no one else draws: hidden, with a foreground colour (invisible on a space)
+/// that tells this picture's cells from the previous one's.
+fn marker_style(marker: u8) -> Style {
+    Style::new()
+        .fg(Color::Indexed(marker))
+        .add_modifier(Modifier::HIDDEN)
+}
+
+fn is_marker(cell: &ratatui::buffer::Cell, style: Style) -> bool {
+    cell.symbol() == " " && Some(cell.fg) == style.fg && cell.modifier.contains(Modifier::HIDDEN)
+}
+
+fn covered(buffer: &Buffer, at: Rect, style: Style) -> bool {
+    at.positions().any(|p| !is_marker(&buffer[p], style))
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn explicit_protocols_encode_off_thread_and_half_blocks_need_none() {
-        assert!(Graphics::from_environment(Some(Choice::Halfblocks)).is_none());
-        let picture = RgbImage::from_pixel(40, 30, image::Rgb([200, 10, 10]));
-        let area = Rect::new(0, 0, 12, 6);
-        for (choice, name) in [
-            (Choice::Kitty, "kitty"),
-            (Choice::Sixel, "sixel"),
-            (Choice::Iterm, "iTerm2"),
-        ] {
-            let mut graphics = Graphics::from_environment(Some(choice)).expect(name);
-            assert_eq!(graphics.protocol_name(), name);
-            assert!(
-                graphics.image("cutout", &picture, area).is_none(),
-                "not yet"
-            );
-            let started = std::time::Instant::now();
-            while !graphics.poll() {
-                assert!(started.elapsed().as_secs() < 20, "{name} never encoded");
-                std::thread::sleep(std::time::Duration::from_millis(5));
-            }
-            let encoded = graphics.image("cutout", &picture, area).expect(name);
-            let fits = encoded.area();
-            assert!(fits.width <= 12 && fits.height <= 6, "{name}: {fits:?}");
-        }
-    }
-}
+mod tests;

@@ -296,3 +296,57 @@ impl App {
         browser.refresh(&self.store);
     }
 }
+
+/// Keys from raw terminal input read outside crossterm (typed while the terminal was asked for
+/// its cell size): characters, Enter, Tab, Backspace and Ctrl-letters. Escape sequences
+/// (arrows, function keys) are dropped: replaying half of one would type garbage.
+pub fn typed_keys(bytes: &[u8]) -> Vec<KeyEvent> {
+    let text = String::from_utf8_lossy(bytes);
+    let mut keys = Vec::new();
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        let key = match c {
+            '\x1b' => {
+                // Skip the sequence: ESC [ params final, or ESC + one character.
+                if chars.next_if_eq(&'[').is_some() {
+                    while chars.next().is_some_and(|c| !('@'..='~').contains(&c)) {}
+                } else {
+                    chars.next();
+                }
+                continue;
+            }
+            '\r' | '\n' => KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE),
+            '\t' => KeyEvent::new(KeyCode::Tab, KeyModifiers::NONE),
+            '\x7f' | '\x08' => KeyEvent::new(KeyCode::Backspace, KeyModifiers::NONE),
+            c if (c as u32) < 0x20 => KeyEvent::new(
+                KeyCode::Char((b'a' + c as u8 - 1) as char),
+                KeyModifiers::CONTROL,
+            ),
+            c => KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE),
+        };
+        keys.push(key);
+    }
+    keys
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn typed_bytes_become_keys_and_escape_sequences_are_dropped() {
+        let keys = typed_keys("hé\x1b[A\r\x7f\x03".as_bytes());
+        let codes: Vec<(KeyCode, KeyModifiers)> =
+            keys.iter().map(|k| (k.code, k.modifiers)).collect();
+        assert_eq!(
+            codes,
+            vec![
+                (KeyCode::Char('h'), KeyModifiers::NONE),
+                (KeyCode::Char('é'), KeyModifiers::NONE),
+                (KeyCode::Enter, KeyModifiers::NONE),
+                (KeyCode::Backspace, KeyModifiers::NONE),
+                (KeyCode::Char('c'), KeyModifiers::CONTROL),
+            ]
+        );
+    }
+}

@@ -64,12 +64,20 @@ pub fn run(
     let mut cache = ViewCache::default();
     let mut timings = timings::Timings::from_env();
     let mut clipboard = Clipboard::default();
-    cache.graphics = graphics::Graphics::from_environment(graphics);
+    cache.graphics = start_graphics(graphics, &tty, &mut app);
     let mut dirty = true;
     let mut outcome = Ok(());
     loop {
         if dirty {
-            if let Err(error) = terminal.draw(|frame| ui::draw(frame, &app, &mut cache)) {
+            let drawn = terminal
+                .draw(|frame| ui::draw(frame, &app, &mut cache))
+                .map(|frame| frame.area);
+            // Pictures go after the frame, outside ratatui's buffer.
+            let placed = drawn.and_then(|screen| match cache.graphics.as_mut() {
+                Some(graphics) => graphics.place(terminal.backend_mut(), screen),
+                None => Ok(()),
+            });
+            if let Err(error) = placed {
                 // A terminal that went away is a hang-up, not an error to report to it.
                 if !tty.is_hung_up() {
                     outcome = Err(error.into());
@@ -123,12 +131,38 @@ pub fn run(
         }
     }
     left_loop.store(true, Ordering::Relaxed);
+    if let Some(graphics) = cache.graphics.as_mut() {
+        let _ = graphics.clear(terminal.backend_mut());
+    }
     if let Some(cancel) = &app.cancel {
         cancel.cancel();
     }
     app.session.flush_tokens();
     timings.write();
     outcome
+}
+
+/// The pixel protocol for pictures (`None`: half blocks), chosen as `radiochat view` chooses
+/// it, with the cell size measured once; keys typed during a query go to the app.
+fn start_graphics(
+    choice: Option<crate::preview::Graphics>,
+    tty: &tty_watch::TtyWatch,
+    app: &mut App,
+) -> Option<graphics::Graphics> {
+    use crate::preview::{self, Graphics as Choice};
+    let choice = choice.unwrap_or_else(|| preview::detect(&|key| std::env::var(key).ok()));
+    if matches!(choice, Choice::Halfblocks | Choice::None) {
+        return None;
+    }
+    let (cell, typed) = preview::cell_size::measure(tty.fd());
+    for key in keys::typed_keys(&typed) {
+        app.on_key(key);
+    }
+    let in_tmux = std::env::var_os("TMUX").is_some_and(|v| !v.is_empty());
+    if let Some(warning) = preview::tmux_passthrough_warning(choice) {
+        app.warn(warning);
+    }
+    graphics::Graphics::new(choice, cell, in_tmux)
 }
 
 /// Hand everything already typed to the app before drawing again (fast typing, pastes).

@@ -4,7 +4,7 @@
 use super::app::{App, Overlay, PREVIEW_STRETCHES, short_name};
 use super::conversation_view::ViewCache;
 use super::keys::KEY_HELP;
-use super::picture::halfblock_lines;
+use super::picture::draw_picture;
 use super::sessions_browser::SessionsBrowser;
 use crate::commands::slash::SLASH_COMMANDS;
 use ratatui::Frame;
@@ -150,27 +150,6 @@ fn draw_preview(frame: &mut Frame, app: &App, stretch: usize, area: Rect, cache:
         Some(picture) => draw_picture(frame, cache, &format!("{path}#{name}"), picture, inner),
         None => frame.render_widget(Paragraph::new(format!("rendering {name}…")), inner),
     }
-}
-
-/// An image in `area`: the terminal's graphics protocol once encoded, half blocks until then
-/// (and always where the terminal has none).
-pub fn draw_picture(
-    frame: &mut Frame,
-    cache: &mut ViewCache,
-    name: &str,
-    picture: &image::RgbImage,
-    area: Rect,
-) {
-    if let Some(encoded) = cache
-        .graphics
-        .as_mut()
-        .and_then(|g| g.image(name, picture, area))
-    {
-        frame.render_widget(ratatui_image::Image::new(encoded), area);
-        return;
-    }
-    let lines = halfblock_lines(picture, area.width, area.height);
-    frame.render_widget(Paragraph::new(lines), area);
 }
 
 fn draw_sessions(frame: &mut Frame, app: &App, browser: &SessionsBrowser, area: Rect) {

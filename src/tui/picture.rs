@@ -3,9 +3,44 @@
 //! true colour shows it, over SSH and inside tmux, and ratatui's buffer owns every cell
 //! (graphics protocols draw outside the buffer, which ratatui would paint over).
 
+use super::conversation_view::ViewCache;
 use image::RgbImage;
+use ratatui::Frame;
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
 use ratatui::style::{Color, Style};
 use ratatui::text::{Line, Span};
+use ratatui::widgets::{Clear, Paragraph, Widget};
+
+/// A picture in `area`: the terminal's pixel protocol once encoded (see `graphics.rs`), half
+/// blocks until then and wherever the terminal has none.
+pub fn draw_picture(
+    frame: &mut Frame,
+    cache: &mut ViewCache,
+    name: &str,
+    picture: &RgbImage,
+    area: Rect,
+) {
+    let halfblocks = |at: Rect| {
+        let mut text = Buffer::empty(at);
+        Paragraph::new(halfblock_lines(picture, at.width, at.height)).render(at, &mut text);
+        text
+    };
+    let reserved = cache
+        .graphics
+        .as_mut()
+        .and_then(|g| g.reserve(name, picture, area, halfblocks));
+    match reserved {
+        Some(reserved) => {
+            frame.render_widget(Clear, area);
+            frame.buffer_mut().set_style(reserved.at, reserved.style);
+        }
+        None => frame.render_widget(
+            Paragraph::new(halfblock_lines(picture, area.width, area.height)),
+            area,
+        ),
+    }
+}
 
 /// The picture scaled to fit `max_cols` × `max_rows` cells, aspect kept (a cell is about
 /// twice as tall as wide, so one cell = one pixel across and two down).

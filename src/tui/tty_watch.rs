@@ -83,6 +83,11 @@ impl TtyWatch {
     }
 
     /// True once the terminal has hung up (checked without waiting).
+    /// The terminal's file descriptor (for the one query made at start).
+    pub fn fd(&self) -> RawFd {
+        self.fd
+    }
+
     pub fn is_hung_up(&self) -> bool {
         is_hung_up(self.fd)
     }

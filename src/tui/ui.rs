@@ -51,7 +51,7 @@ pub fn draw(frame: &mut Frame, app: &App, cache: &mut ViewCache) {
                 .title(format!(" {} ", short_name(&path)));
             let inner = block.inner(pane);
             frame.render_widget(block, pane);
-            overlays::draw_picture(frame, cache, &path, picture, inner);
+            super::picture::draw_picture(frame, cache, &path, picture, inner);
             chat
         }
         _ => body,
@@ -71,6 +71,9 @@ pub fn draw(frame: &mut Frame, app: &App, cache: &mut ViewCache) {
     }
     if let Some(overlay) = &app.overlay {
         overlays::draw_overlay(frame, app, overlay, area, cache);
+    }
+    if let Some(graphics) = cache.graphics.as_mut() {
+        graphics.settle(frame.buffer_mut());
     }
 }
 
