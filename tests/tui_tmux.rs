@@ -521,3 +521,29 @@ fn bench_runs_from_the_chat_and_stops_and_resumes() {
     tmux.wait_for("radiochat to exit", STEP, |_| tmux.pane_dead())
         .unwrap();
 }
+
+/// `view` inside tmux: `auto` draws half blocks even where the outer terminal announces kitty
+/// (as the chat does); asking for sixel says that tmux's allow-passthrough is off.
+#[test]
+fn view_inside_tmux_uses_half_blocks_unless_asked_and_names_the_tmux_setting() {
+    let home = tempfile::tempdir().unwrap();
+    let fits = home.path().join("c.fits");
+    let pixels: Vec<f32> = (0..32 * 32).map(|i| (i % 32) as f32).collect();
+    common::fits::write_f32_image(&fits, 32, 32, &pixels);
+    let view = |flags: &str| {
+        let args = format!("view {} --width 16 {flags}", fits.display());
+        format!("export KITTY_WINDOW_ID=1; {}", command(home.path(), &args))
+    };
+    let tmux = Tmux::start("view", &view(""), 100, 30).unwrap();
+    let auto = tmux
+        .wait_for("the half-block preview", STEP, |s| s.contains('▀'))
+        .unwrap();
+    assert!(!auto.contains("allow-passthrough"), "{auto}");
+    tmux.respawn(&view("--graphics sixel")).unwrap();
+    let asked = tmux
+        .wait_for("the passthrough warning", STEP, |s| {
+            s.contains("allow-passthrough on")
+        })
+        .unwrap();
+    assert!(!asked.contains('▀'), "{asked}");
+}

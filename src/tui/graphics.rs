@@ -26,8 +26,9 @@ use std::sync::{Arc, mpsc};
 /// Encoded pictures kept at once (a few panes and preview stretches).
 const KEEP: usize = 8;
 
-/// A picture by name and the cells it is fitted into.
-type Key = (String, u16, u16);
+/// A picture by name and its size in pixels once fitted: a pane that grows or shrinks without
+/// changing the fitted size (a notice line appearing under a width-bound picture) keeps it.
+type Key = (String, u32, u32);
 
 struct Encoded {
     /// kitty's image id (each encoded picture has its own).
@@ -110,9 +111,16 @@ impl Graphics {
         area: Rect,
         halfblocks: impl FnOnce(Rect) -> Buffer,
     ) -> Option<Reserved> {
-        let key = (name.to_string(), area.width, area.height);
+        let fit = crate::preview::fit(
+            picture.width(),
+            picture.height(),
+            area.width,
+            area.height,
+            self.cell,
+        );
+        let key = (name.to_string(), fit.width, fit.height);
         let Some(encoded) = self.encoded.get(&key) else {
-            self.start_encoding(key, picture);
+            self.start_encoding(key, picture, area);
             return None;
         };
         let at = Rect::new(area.x, area.y, encoded.columns, encoded.rows).intersection(area);
@@ -251,7 +259,7 @@ impl Graphics {
         }
     }
 
-    fn start_encoding(&mut self, key: Key, picture: &RgbImage) {
+    fn start_encoding(&mut self, key: Key, picture: &RgbImage, area: Rect) {
         if !self.pending.insert(key.clone()) {
             return;
         }
@@ -260,16 +268,22 @@ impl Graphics {
         let (protocol, cell, tx) = (self.protocol, self.cell, self.tx.clone());
         let picture = picture.clone();
         std::thread::spawn(move || {
-            let encoded =
-                crate::preview::pixel_escape(&picture, protocol, key.1, key.2, cell, Some(id))
-                    .ok()
-                    .flatten()
-                    .map(|(escape, fit)| Encoded {
-                        id,
-                        columns: fit.columns,
-                        rows: fit.rows,
-                        escape,
-                    });
+            let encoded = crate::preview::pixel_escape(
+                &picture,
+                protocol,
+                area.width,
+                area.height,
+                cell,
+                Some(id),
+            )
+            .ok()
+            .flatten()
+            .map(|(escape, fit)| Encoded {
+                id,
+                columns: fit.columns,
+                rows: fit.rows,
+                escape,
+            });
             let _ = tx.send((key, encoded));
         });
     }

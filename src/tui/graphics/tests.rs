@@ -187,10 +187,27 @@ fn evicted_kitty_pictures_are_freed_in_the_terminal() {
     let picture = square();
     let mut freed = String::new();
     for i in 0..(KEEP as u16 + 2) {
-        let pane = Rect::new(85, 1, 35, 10 + i);
+        let pane = Rect::new(60, 1, 20 + i, 30);
         let out = frame(&mut graphics, &mut buffer, &[("cutout", &picture, pane)]);
         freed.push_str(&String::from_utf8(out).unwrap());
     }
     assert!(freed.contains("d=I"), "old pictures' data freed");
     assert!(graphics.encoded.len() <= KEEP);
+}
+
+#[test]
+fn a_pane_one_row_shorter_keeps_a_width_bound_picture_without_sending_it_again() {
+    let (mut graphics, mut buffer) = screen(Choice::Sixel);
+    let picture = square();
+    frame(&mut graphics, &mut buffer, &[("cutout", &picture, PANE)]);
+    // A notice line takes a row from the body: the 280 px picture still fits.
+    let shorter = Rect::new(PANE.x, PANE.y, PANE.width, PANE.height - 1);
+    let reserved = graphics.reserve("cutout", &picture, shorter, no_halfblocks);
+    assert!(
+        reserved.is_some(),
+        "no re-encoding, so no half blocks meanwhile"
+    );
+    graphics.wanted.clear();
+    let out = frame(&mut graphics, &mut buffer, &[("cutout", &picture, shorter)]);
+    assert!(out.is_empty(), "nothing sent again");
 }
