@@ -16,6 +16,10 @@ fixed steps and checks the pixels:
   narrowed  the window one column narrower than the pane needs: the pane and its picture gone
   view      `radiochat view FILE`: the cutout square, pixel-sharp
 
+In kitty the chat starts with the window size's pixel fields zeroed, so the picture is only
+the right size if the terminal query for the cell size works; xterm's chat uses the window
+size (xterm answers that query only with allowWindowOps on).
+
 Screenshots are kept in the output folder (default target/terminal-check/) with a report.
 """
 
@@ -91,7 +95,7 @@ class Terminal:
         else:
             env["LIBGL_ALWAYS_SOFTWARE"] = "1"
             argv = [
-                "kitty", "--title", title, "-o", "font_size=10",
+                "kitty", "--title", title, "-o", "font_size=12",
                 "-o", f"initial_window_width={COLS}c", "-o", f"initial_window_height={ROWS}c",
                 "-o", "remember_window_size=no", "-o", "window_padding_width=0",
                 "-o", "placement_strategy=top-left", "-o", "hide_window_decorations=yes",
@@ -314,9 +318,23 @@ def last_answer(home, wait):
 # ---- the steps -------------------------------------------------------------------------
 
 
+# Runs a command with the window size's pixel fields zeroed, as terminals that do not fill
+# them leave it: radiochat then has to ask the terminal for its cell size.
+NO_PIXELS = (
+    f"{sys.executable} -c 'import fcntl, os, struct, sys, termios; "
+    'rows, cols, _, _ = struct.unpack("HHHH", fcntl.ioctl(0, termios.TIOCGWINSZ, bytes(8))); '
+    'fcntl.ioctl(0, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0)); '
+    "os.execvp(sys.argv[1], sys.argv[1:])'"
+)
+
+
 def chat_steps(kind, binary, display, out, report, flags):
     home = Path(tempfile.mkdtemp(prefix=f"radiochat-{kind}-"))
-    term = Terminal(kind, f"{binary} --demo {flags}", display, home, f"radiochat-{kind}-chat")
+    # kitty: the cell size from the terminal query (xterm does not answer it unless its
+    # allowWindowOps is on); xterm: from the window size's pixels.
+    # (kitty's 12 pt cells are not 8 px wide, so the 8 × 16 fallback would show.)
+    wrapper = NO_PIXELS if kind == "kitty" else ""
+    term = Terminal(kind, f"{wrapper} {binary} --demo {flags}", display, home, f"radiochat-{kind}-chat")
     try:
         time.sleep(6)
         cols, rows = COLS, ROWS

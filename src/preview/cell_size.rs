@@ -1,7 +1,7 @@
 //! The size of one character cell in pixels, which pixel pictures are scaled by: from the
 //! window size the terminal reports through TIOCGWINSZ (kitty, xterm, foot, WezTerm and
 //! iTerm2 fill its pixel fields, and OpenSSH carries them across), else by asking the
-//! terminal (`CSI 16 t`, `CSI 14 t`), else a common 10 × 20.
+//! terminal (`CSI 16 t`, `CSI 14 t`), else 8 × 16.
 //!
 //! The query reads the terminal's answer from the same input the user types into. It ends
 //! with a primary-device-attributes request that every terminal answers, so the read stops
@@ -19,10 +19,12 @@ pub struct CellSize {
 }
 
 impl CellSize {
-    /// Used when the terminal says nothing: about what a 10–11 pt monospace font gives.
+    /// Used when the terminal says nothing: the classic 8 × 16 cell. On the small side on
+    /// purpose — a picture drawn for cells smaller than the real ones comes out small, one
+    /// drawn for larger ones spills out of its pane.
     pub const FALLBACK: CellSize = CellSize {
-        width: 10,
-        height: 20,
+        width: 8,
+        height: 16,
     };
 }
 
