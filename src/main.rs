@@ -353,10 +353,10 @@ fn run_view(config_path: &Option<PathBuf>, view: ViewCli) -> CommandResult<i32> 
     use radiochat::preview::{self, Graphics};
     use std::io::IsTerminal;
     let stretch = view.stretch.parse().map_err(CommandError::bad)?;
-    let graphics = match view.graphics.as_str() {
-        "auto" if !std::io::stdout().is_terminal() => Graphics::None,
-        "auto" => preview::detect(&|key| std::env::var(key).ok()),
-        other => other.parse().map_err(CommandError::bad)?,
+    let explicit = match view.graphics.as_str() {
+        "auto" if !std::io::stdout().is_terminal() => Some(Graphics::None),
+        "auto" => None,
+        other => Some(other.parse().map_err(CommandError::bad)?),
     };
     let args = commands::image::ViewArgs {
         path: view.file.clone(),
@@ -371,7 +371,7 @@ fn run_view(config_path: &Option<PathBuf>, view: ViewCli) -> CommandResult<i32> 
     if let Some(header) = &shown.image.header {
         header.lines().iter().for_each(|l| println!("{l}"));
     }
-    if !view.no_preview && graphics != Graphics::None {
+    if !view.no_preview && explicit != Some(Graphics::None) {
         let terminal_columns = crossterm::terminal::size()
             .map(|(c, _)| c as u32)
             .unwrap_or(80);
@@ -380,15 +380,10 @@ fn run_view(config_path: &Option<PathBuf>, view: ViewCli) -> CommandResult<i32> 
             .unwrap_or_else(|| terminal_columns.min(64))
             .max(1);
         let in_tmux = std::env::var_os("TMUX").is_some();
-        let pixels = !matches!(graphics, Graphics::Halfblocks | Graphics::None);
+        let (graphics, cell) = preview::choose_for_printing(explicit);
         if let Some(warning) = preview::tmux_passthrough_warning(graphics) {
             eprintln!("radiochat: {warning}");
         }
-        let cell = if pixels {
-            preview::cell_size::measure_for_printing()
-        } else {
-            preview::CellSize::FALLBACK
-        };
         let max_rows = crossterm::terminal::size()
             .map(|(_, rows)| rows.saturating_sub(2).max(4))
             .unwrap_or(40);

@@ -72,6 +72,8 @@ pub struct Answer {
     pub typed: Vec<u8>,
     /// The device-attributes answer arrived (the terminal is listening).
     pub complete: bool,
+    /// Its device attributes list 4: it draws sixel.
+    pub sixel: bool,
 }
 
 /// The query: cell size, window size in pixels, then primary device attributes.
@@ -145,7 +147,10 @@ pub fn parse(bytes: &[u8], window: Option<Window>) -> Answer {
                     window_cell =
                         window.and_then(|w| cell_from_window(width, height, w.columns, w.rows));
                 }
-                Reply::DeviceAttributes => answer.complete = true,
+                Reply::DeviceAttributes { sixel } => {
+                    answer.complete = true;
+                    answer.sixel = sixel;
+                }
             }
             i += len;
         } else {
@@ -160,7 +165,7 @@ pub fn parse(bytes: &[u8], window: Option<Window>) -> Answer {
 enum Reply {
     Cell(CellSize),
     WindowPixels(u16, u16),
-    DeviceAttributes,
+    DeviceAttributes { sixel: bool },
 }
 
 /// One answer at the start of `bytes`: `CSI 6;h;w t`, `CSI 4;h;w t` or `CSI ? … c`.
@@ -170,7 +175,9 @@ fn csi_reply(bytes: &[u8]) -> Option<(Reply, usize)> {
     let (params, last) = (&body[..end], body[end]);
     let len = 2 + end + 1;
     if last == b'c' && params.first() == Some(&b'?') {
-        return Some((Reply::DeviceAttributes, len));
+        // `?63;1;2;4;6c`: the terminal's class, then its features; 4 is sixel.
+        let sixel = params[1..].split(|&b| b == b';').skip(1).any(|f| f == b"4");
+        return Some((Reply::DeviceAttributes { sixel }, len));
     }
     if last != b't' {
         return None;
@@ -189,47 +196,77 @@ fn csi_reply(bytes: &[u8]) -> Option<(Reply, usize)> {
     }
 }
 
-/// The cell size for pictures: TIOCGWINSZ, else a query on `tty` (in raw mode), else the
-/// fallback. Returns what was typed during a query too.
-pub fn measure(tty: RawFd) -> (CellSize, Vec<u8>) {
+/// What radiochat learns of the terminal before drawing pictures.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Probe {
+    pub cell: CellSize,
+    /// It said it draws sixel (only known when asked).
+    pub sixel: bool,
+    /// Input typed while it was asked.
+    pub typed: Vec<u8>,
+}
+
+/// The cell size from TIOCGWINSZ, else from a query on `tty` (in raw mode), else the fallback.
+/// `ask_anyway`: query even when the window size gives the cell, to learn about sixel.
+pub fn probe(tty: RawFd, ask_anyway: bool) -> Probe {
     let window = Window::current();
-    if let Some(cell) = window.and_then(|w| w.cell()) {
-        return (cell, Vec::new());
+    let known = window.and_then(|w| w.cell());
+    if let Some(cell) = known
+        && !ask_anyway
+    {
+        return Probe {
+            cell,
+            sixel: false,
+            typed: Vec::new(),
+        };
     }
     // Over SSH the answer takes a round trip; a terminal that never answers costs this once.
-    match query(tty, window, Duration::from_millis(600)) {
-        Ok(answer) => (answer.cell.unwrap_or(CellSize::FALLBACK), answer.typed),
-        Err(_) => (CellSize::FALLBACK, Vec::new()),
+    let answer = query(tty, window, Duration::from_millis(600)).unwrap_or_default();
+    Probe {
+        cell: known.or(answer.cell).unwrap_or(CellSize::FALLBACK),
+        sixel: answer.sixel,
+        typed: answer.typed,
     }
 }
 
-/// For a command that prints a picture and ends (`radiochat view`): as `measure`, putting the
+/// For a command that prints a picture and ends (`radiochat view`): as `probe`, putting the
 /// terminal in raw mode just for the query and handing what was typed meanwhile back to the
 /// terminal's input (TIOCSTI), where the kernel still allows that; without it those few
 /// keystrokes would be lost, so then no query is made.
-pub fn measure_for_printing() -> CellSize {
-    if let Some(cell) = Window::current().and_then(|w| w.cell()) {
-        return cell;
+pub fn probe_for_printing(ask_anyway: bool) -> Probe {
+    let unasked = || Probe {
+        cell: Window::current()
+            .and_then(|w| w.cell())
+            .unwrap_or(CellSize::FALLBACK),
+        sixel: false,
+        typed: Vec::new(),
+    };
+    if !ask_anyway && let Some(cell) = Window::current().and_then(|w| w.cell()) {
+        return Probe {
+            cell,
+            sixel: false,
+            typed: Vec::new(),
+        };
     }
     let Ok(tty) = std::fs::OpenOptions::new()
         .read(true)
         .write(true)
         .open("/dev/tty")
     else {
-        return CellSize::FALLBACK;
+        return unasked();
     };
     use std::os::fd::AsRawFd;
     let fd = tty.as_raw_fd();
     if !input_push_back_allowed() || crossterm::terminal::enable_raw_mode().is_err() {
-        return CellSize::FALLBACK;
+        return unasked();
     }
-    let (cell, typed) = measure(fd);
+    let mut probe = probe(fd, ask_anyway);
     let _ = crossterm::terminal::disable_raw_mode();
-    for byte in typed {
+    for byte in std::mem::take(&mut probe.typed) {
         // SAFETY: TIOCSTI reads one byte from the pointer given.
         unsafe { libc::ioctl(fd, libc::TIOCSTI, &byte) };
     }
-    cell
+    probe
 }
 
 /// Whether TIOCSTI works here: Linux 6.2+ can switch it off (`dev.tty.legacy_tiocsti`).
@@ -263,9 +300,25 @@ mod tests {
                     height: 19
                 }),
                 typed: b"hij".to_vec(),
-                complete: true
+                complete: true,
+                sixel: true,
             }
         );
+    }
+
+    #[test]
+    fn device_attributes_listing_4_mean_sixel() {
+        let xterm_vt340 = parse(b"\x1b[?63;1;2;4;6;9;15;16;22;28c", None);
+        assert!(xterm_vt340.complete && xterm_vt340.sixel);
+        for other in [
+            &b"\x1b[?62;c"[..],
+            b"\x1b[?1;2c",
+            b"\x1b[?64;1;2;6;22c",
+            b"\x1b[?4;6c",
+        ] {
+            let answer = parse(other, None);
+            assert!(answer.complete && !answer.sixel, "{other:?}");
+        }
     }
 
     #[test]

@@ -23,6 +23,13 @@ pub enum Graphics {
     None,
 }
 
+impl Graphics {
+    /// A protocol drawn in pixels (not text).
+    pub fn is_pixels(self) -> bool {
+        matches!(self, Graphics::Kitty | Graphics::Iterm | Graphics::Sixel)
+    }
+}
+
 impl std::str::FromStr for Graphics {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
@@ -68,12 +75,43 @@ pub fn detect(env: &dyn Fn(&str) -> Option<String>) -> Graphics {
     }
 }
 
+/// Whether `auto` should ask the terminal if it draws sixel (its device attributes): nothing
+/// in the environment named a protocol, and it is not tmux, screen or a text console.
+/// xterm, Konsole, Windows Terminal and others say `TERM=xterm-256color` whether they draw
+/// sixel or not; the answer takes one round trip at start.
+pub fn worth_asking_for_sixel(env: &dyn Fn(&str) -> Option<String>) -> bool {
+    let term = env("TERM").unwrap_or_default();
+    detect(env) == Graphics::Halfblocks
+        && env("TMUX").is_none_or(|v| v.is_empty())
+        && !(term.is_empty()
+            || term == "dumb"
+            || term == "linux"
+            || term.starts_with("screen")
+            || term.starts_with("tmux"))
+}
+
+/// The protocol and cell size for printing a picture (`view`): `explicit`, else `detect`'s
+/// choice, or sixel where the terminal says it draws it.
+pub fn choose_for_printing(explicit: Option<Graphics>) -> (Graphics, CellSize) {
+    let env = |key: &str| std::env::var(key).ok();
+    let chosen = explicit.unwrap_or_else(|| detect(&env));
+    let ask_sixel = explicit.is_none() && worth_asking_for_sixel(&env);
+    if !chosen.is_pixels() && !ask_sixel {
+        return (chosen, CellSize::FALLBACK);
+    }
+    let probe = cell_size::probe_for_printing(ask_sixel);
+    let chosen = if ask_sixel && probe.sixel {
+        Graphics::Sixel
+    } else {
+        chosen
+    };
+    (chosen, probe.cell)
+}
+
 /// Inside tmux, pixel pictures reach the terminal only with tmux's `allow-passthrough` on
 /// (tmux 3.3+). A one-line warning when it is off, `None` when on or outside tmux.
 pub fn tmux_passthrough_warning(graphics: Graphics) -> Option<String> {
-    if matches!(graphics, Graphics::Halfblocks | Graphics::None)
-        || std::env::var_os("TMUX").is_none_or(|v| v.is_empty())
-    {
+    if !graphics.is_pixels() || std::env::var_os("TMUX").is_none_or(|v| v.is_empty()) {
         return None;
     }
     let allowed = ["-gqv", "-pqv"].iter().any(|scope| {
@@ -309,5 +347,15 @@ mod tests {
             Graphics::Halfblocks,
             "tmux: half blocks unless asked"
         );
+        assert!(worth_asking_for_sixel(&env(&[("TERM", "xterm-256color")])));
+        for quiet in [
+            &[("TERM", "xterm-kitty")][..],
+            &[("TERM", "xterm-256color"), ("TMUX", "/tmp/t,1,0")],
+            &[("TERM", "screen-256color")],
+            &[("TERM", "linux")],
+            &[("TERM", "dumb")],
+        ] {
+            assert!(!worth_asking_for_sixel(&env(quiet)), "{quiet:?}");
+        }
     }
 }

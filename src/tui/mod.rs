@@ -143,26 +143,32 @@ pub fn run(
 }
 
 /// The pixel protocol for pictures (`None`: half blocks), chosen as `radiochat view` chooses
-/// it, with the cell size measured once; keys typed during a query go to the app.
+/// it — the environment, else the terminal's own word that it draws sixel — with the cell size
+/// measured once; keys typed during a query go to the app.
 fn start_graphics(
-    choice: Option<crate::preview::Graphics>,
+    explicit: Option<crate::preview::Graphics>,
     tty: &tty_watch::TtyWatch,
     app: &mut App,
 ) -> Option<graphics::Graphics> {
     use crate::preview::{self, Graphics as Choice};
-    let choice = choice.unwrap_or_else(|| preview::detect(&|key| std::env::var(key).ok()));
-    if matches!(choice, Choice::Halfblocks | Choice::None) {
+    let env = |key: &str| std::env::var(key).ok();
+    let mut chosen = explicit.unwrap_or_else(|| preview::detect(&env));
+    let ask_sixel = explicit.is_none() && preview::worth_asking_for_sixel(&env);
+    if !chosen.is_pixels() && !ask_sixel {
         return None;
     }
-    let (cell, typed) = preview::cell_size::measure(tty.fd());
-    for key in keys::typed_keys(&typed) {
+    let probe = preview::cell_size::probe(tty.fd(), ask_sixel);
+    for key in keys::typed_keys(&probe.typed) {
         app.on_key(key);
     }
-    let in_tmux = std::env::var_os("TMUX").is_some_and(|v| !v.is_empty());
-    if let Some(warning) = preview::tmux_passthrough_warning(choice) {
+    if ask_sixel && probe.sixel {
+        chosen = Choice::Sixel;
+    }
+    if let Some(warning) = preview::tmux_passthrough_warning(chosen) {
         app.warn(warning);
     }
-    graphics::Graphics::new(choice, cell, in_tmux)
+    let in_tmux = std::env::var_os("TMUX").is_some_and(|v| !v.is_empty());
+    graphics::Graphics::new(chosen, probe.cell, in_tmux)
 }
 
 /// Hand everything already typed to the app before drawing again (fast typing, pastes).
