@@ -532,7 +532,11 @@ fn view_inside_tmux_uses_half_blocks_unless_asked_and_names_the_tmux_setting() {
     common::fits::write_f32_image(&fits, 32, 32, &pixels);
     let view = |flags: &str| {
         let args = format!("view {} --width 16 {flags}", fits.display());
-        format!("export KITTY_WINDOW_ID=1; {}", command(home.path(), &args))
+        // The shell stays after `view` ends, so the tmux server does too.
+        format!(
+            "export KITTY_WINDOW_ID=1; ({}); sleep 60",
+            command(home.path(), &args)
+        )
     };
     let tmux = Tmux::start("view", &view(""), 100, 30).unwrap();
     let auto = tmux
