@@ -234,19 +234,14 @@ pub fn probe(tty: RawFd, ask_anyway: bool) -> Probe {
 /// terminal's input (TIOCSTI), where the kernel still allows that; without it those few
 /// keystrokes would be lost, so then no query is made.
 pub fn probe_for_printing(ask_anyway: bool) -> Probe {
+    let window_cell = Window::current().and_then(|w| w.cell());
     let unasked = || Probe {
-        cell: Window::current()
-            .and_then(|w| w.cell())
-            .unwrap_or(CellSize::FALLBACK),
+        cell: window_cell.unwrap_or(CellSize::FALLBACK),
         sixel: false,
         typed: Vec::new(),
     };
-    if !ask_anyway && let Some(cell) = Window::current().and_then(|w| w.cell()) {
-        return Probe {
-            cell,
-            sixel: false,
-            typed: Vec::new(),
-        };
+    if window_cell.is_some() && !ask_anyway {
+        return unasked();
     }
     let Ok(tty) = std::fs::OpenOptions::new()
         .read(true)
