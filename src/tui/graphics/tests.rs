@@ -41,6 +41,15 @@ fn reserve_ready(graphics: &mut Graphics, name: &str, picture: &RgbImage, area: 
     }
 }
 
+/// `frame`'s output as text.
+fn frame_text(
+    graphics: &mut Graphics,
+    buffer: &mut Buffer,
+    wants: &[(&str, &RgbImage, Rect)],
+) -> String {
+    String::from_utf8(frame(graphics, buffer, wants)).unwrap()
+}
+
 fn frame(
     graphics: &mut Graphics,
     buffer: &mut Buffer,
@@ -88,7 +97,7 @@ fn a_picture_is_fitted_in_pixels_and_sent_once_while_it_stays() {
         }
         // The pane closes: kitty deletes its placement (keeping the data); the other
         // protocols are erased by ratatui writing the cells, which no longer hold the marker.
-        let closed = String::from_utf8(frame(&mut graphics, &mut buffer, &[])).unwrap();
+        let closed = frame_text(&mut graphics, &mut buffer, &[]);
         if protocol == Choice::Kitty {
             assert!(closed.contains("a=d,q=2,d=i,i="), "{closed:?}");
         } else {
@@ -104,12 +113,7 @@ fn kitty_places_again_without_resending_and_resends_after_a_resize() {
     let picture = square();
     frame(&mut graphics, &mut buffer, &[("cutout", &picture, pane)]);
     frame(&mut graphics, &mut buffer, &[]);
-    let back = String::from_utf8(frame(
-        &mut graphics,
-        &mut buffer,
-        &[("cutout", &picture, pane)],
-    ))
-    .unwrap();
+    let back = frame_text(&mut graphics, &mut buffer, &[("cutout", &picture, pane)]);
     assert!(
         back.contains("a=p,q=2,i=") && !back.contains("a=T"),
         "{back:?}"
@@ -117,12 +121,7 @@ fn kitty_places_again_without_resending_and_resends_after_a_resize() {
     // A resize clears the screen: the next frame sends the data again.
     let mut bigger = Buffer::empty(Rect::new(0, 0, 130, 40));
     let moved = Rect::new(95, 1, 35, 30);
-    let resent = String::from_utf8(frame(
-        &mut graphics,
-        &mut bigger,
-        &[("cutout", &picture, moved)],
-    ))
-    .unwrap();
+    let resent = frame_text(&mut graphics, &mut bigger, &[("cutout", &picture, moved)]);
     assert!(
         resent.contains("a=T") && resent.contains("\x1b[2;96H"),
         "{resent:?}"
