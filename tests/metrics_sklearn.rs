@@ -2,44 +2,22 @@
 //! Python environment scripts/setup.sh makes): single-label with 2–7 classes, multi-label with
 //! 3 classes and NONE, classes absent from truth or predictions included.
 
+mod common;
+
 use radiochat::bench::metrics::{Metrics, multi_label, single_label};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde_json::{Value, json};
-use std::io::Write;
-use std::process::{Command, Stdio};
 
 const CASES_PER_KIND: usize = 60;
-
-fn python() -> std::path::PathBuf {
-    let venv = std::env::var_os("RADIOCHAT_PY_VENV")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| {
-            std::path::PathBuf::from(std::env::var("HOME").unwrap()).join(".cache/radiochat-py")
-        });
-    venv.join("bin/python")
-}
 
 fn sklearn(cases: &Value) -> Vec<Value> {
     let script = concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/tests/reference/sklearn_metrics.py"
     );
-    let mut child = Command::new(python())
-        .arg(script)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("the Python environment from scripts/setup.sh (scikit-learn)");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(cases.to_string().as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "sklearn reference failed");
-    serde_json::from_slice::<Vec<Value>>(&out.stdout).unwrap()
+    let out = common::reference_python(&[script], &cases.to_string());
+    serde_json::from_str::<Vec<Value>>(&out).unwrap()
 }
 
 fn close(a: f64, b: &Value, what: &str) {

@@ -7,6 +7,7 @@
 
 mod arch;
 mod events;
+pub mod llava_onevision;
 mod mistral;
 mod mistral_stream;
 mod remote;
