@@ -379,8 +379,8 @@ fn run_view(config_path: &Option<PathBuf>, view: ViewCli) -> CommandResult<i32> 
             .width
             .unwrap_or_else(|| terminal_columns.min(64))
             .max(1);
-        let in_tmux = std::env::var_os("TMUX").is_some();
-        let (graphics, cell) = preview::choose_for_printing(explicit);
+        let (graphics, probe) = preview::choose(explicit, preview::cell_size::probe_for_printing);
+        let cell = probe.map_or(preview::CellSize::FALLBACK, |p| p.cell);
         if let Some(warning) = preview::tmux_passthrough_warning(graphics) {
             eprintln!("radiochat: {warning}");
         }
@@ -395,7 +395,7 @@ fn run_view(config_path: &Option<PathBuf>, view: ViewCli) -> CommandResult<i32> 
             columns,
             max_rows,
             cell,
-            in_tmux,
+            preview::in_tmux(),
         );
         match drawn {
             // `radiochat view … | head` closes the pipe early: not an error.

@@ -90,28 +90,37 @@ pub fn worth_asking_for_sixel(env: &dyn Fn(&str) -> Option<String>) -> bool {
             || term.starts_with("tmux"))
 }
 
-/// The protocol and cell size for printing a picture (`view`): `explicit`, else `detect`'s
-/// choice, or sixel where the terminal says it draws it.
-pub fn choose_for_printing(explicit: Option<Graphics>) -> (Graphics, CellSize) {
+/// The protocol to draw with: `explicit`, else `detect`'s choice, or sixel where the terminal
+/// says it draws it. `probe(ask_anyway)` measures the terminal (asking it when told to); it is
+/// called only when a pixel protocol is possible, and its result comes back with the choice.
+pub fn choose(
+    explicit: Option<Graphics>,
+    probe: impl FnOnce(bool) -> cell_size::Probe,
+) -> (Graphics, Option<cell_size::Probe>) {
     let env = |key: &str| std::env::var(key).ok();
     let chosen = explicit.unwrap_or_else(|| detect(&env));
     let ask_sixel = explicit.is_none() && worth_asking_for_sixel(&env);
     if !chosen.is_pixels() && !ask_sixel {
-        return (chosen, CellSize::FALLBACK);
+        return (chosen, None);
     }
-    let probe = cell_size::probe_for_printing(ask_sixel);
+    let probe = probe(ask_sixel);
     let chosen = if ask_sixel && probe.sixel {
         Graphics::Sixel
     } else {
         chosen
     };
-    (chosen, probe.cell)
+    (chosen, Some(probe))
+}
+
+/// Whether radiochat runs inside tmux.
+pub fn in_tmux() -> bool {
+    std::env::var_os("TMUX").is_some_and(|v| !v.is_empty())
 }
 
 /// Inside tmux, pixel pictures reach the terminal only with tmux's `allow-passthrough` on
 /// (tmux 3.3+). A one-line warning when it is off, `None` when on or outside tmux.
 pub fn tmux_passthrough_warning(graphics: Graphics) -> Option<String> {
-    if !graphics.is_pixels() || std::env::var_os("TMUX").is_none_or(|v| v.is_empty()) {
+    if !graphics.is_pixels() || !in_tmux() {
         return None;
     }
     let allowed = ["-gqv", "-pqv"].iter().any(|scope| {
@@ -209,12 +218,10 @@ pub fn draw(
     }
 }
 
-/// Resize to `width` pixels keeping the aspect ratio; `row_factor` squashes rows (half blocks
-/// draw two pixel rows per cell).
-fn scale_to_width(picture: &RgbImage, width: u32, row_factor: f64) -> RgbImage {
+/// Resize to `width` pixels keeping the aspect ratio.
+fn scale_to_width(picture: &RgbImage, width: u32) -> RgbImage {
     let width = width.max(1);
-    let height = ((picture.height() as f64 * width as f64 / picture.width().max(1) as f64)
-        * row_factor)
+    let height = (picture.height() as f64 * width as f64 / picture.width().max(1) as f64)
         .round()
         .max(1.0) as u32;
     image::imageops::resize(picture, width, height, FilterType::Triangle)
@@ -223,7 +230,7 @@ fn scale_to_width(picture: &RgbImage, width: u32, row_factor: f64) -> RgbImage {
 /// One character cell per column and per two pixel rows: '▀' in the top pixel's colour on the
 /// bottom pixel's colour (24-bit ANSI).
 fn halfblocks(out: &mut dyn Write, picture: &RgbImage, columns: u32) -> io::Result<()> {
-    let scaled = scale_to_width(picture, columns, 1.0);
+    let scaled = scale_to_width(picture, columns);
     let (w, h) = scaled.dimensions();
     for row in (0..h).step_by(2) {
         let mut line = String::new();

@@ -124,20 +124,20 @@ impl Graphics {
             return None;
         };
         let at = Rect::new(area.x, area.y, encoded.columns, encoded.rows).intersection(area);
-        let marker = self
-            .shown
-            .iter()
-            .find(|p| p.key == key && p.at == at)
-            .map(|p| p.marker)
-            .unwrap_or_else(|| {
+        // A picture staying where it is keeps its marker and its half blocks (not rendered
+        // again each frame while answers stream).
+        let (marker, fallback) = match self.shown.iter().find(|p| p.key == key && p.at == at) {
+            Some(shown) => (shown.marker, shown.fallback.clone()),
+            None => {
                 self.next_marker = self.next_marker.wrapping_add(1);
-                self.next_marker
-            });
+                (self.next_marker, halfblocks(at))
+            }
+        };
         self.wanted.push(Placement {
             key,
             at,
             marker,
-            fallback: halfblocks(at),
+            fallback,
         });
         Some(Reserved {
             at,
@@ -181,11 +181,8 @@ impl Graphics {
                     bytes.extend(self.wrap(&escape::kitty_delete(encoded.id, false)));
                 }
             }
-            for id in self.to_free.drain(..) {
-                bytes.extend(escape::passthrough(
-                    &escape::kitty_delete(id, true),
-                    self.in_tmux,
-                ));
+            for id in std::mem::take(&mut self.to_free) {
+                bytes.extend(self.wrap(&escape::kitty_delete(id, true)));
                 self.sent.remove(&id);
             }
         }

@@ -150,25 +150,18 @@ fn start_graphics(
     tty: &tty_watch::TtyWatch,
     app: &mut App,
 ) -> Option<graphics::Graphics> {
-    use crate::preview::{self, Graphics as Choice};
-    let env = |key: &str| std::env::var(key).ok();
-    let mut chosen = explicit.unwrap_or_else(|| preview::detect(&env));
-    let ask_sixel = explicit.is_none() && preview::worth_asking_for_sixel(&env);
-    if !chosen.is_pixels() && !ask_sixel {
-        return None;
-    }
-    let probe = preview::cell_size::probe(tty.fd(), ask_sixel);
+    use crate::preview;
+    let (chosen, probe) = preview::choose(explicit, |ask_anyway| {
+        preview::cell_size::probe(tty.fd(), ask_anyway)
+    });
+    let probe = probe?;
     for key in keys::typed_keys(&probe.typed) {
         app.on_key(key);
-    }
-    if ask_sixel && probe.sixel {
-        chosen = Choice::Sixel;
     }
     if let Some(warning) = preview::tmux_passthrough_warning(chosen) {
         app.warn(warning);
     }
-    let in_tmux = std::env::var_os("TMUX").is_some_and(|v| !v.is_empty());
-    graphics::Graphics::new(chosen, probe.cell, in_tmux)
+    graphics::Graphics::new(chosen, probe.cell, preview::in_tmux())
 }
 
 /// Hand everything already typed to the app before drawing again (fast typing, pastes).

@@ -22,15 +22,18 @@ fn square() -> RgbImage {
     })
 }
 
-fn no_halfblocks(at: Rect) -> Buffer {
-    Buffer::empty(at)
+/// A stand-in for the picture's half blocks: "▀▀" in its top-left corner.
+fn halfblocks(at: Rect) -> Buffer {
+    let mut text = Buffer::empty(at);
+    text.set_string(at.x, at.y, "▀▀", Style::new());
+    text
 }
 
 /// Ask until the encoding has arrived, as frames would.
 fn reserve_ready(graphics: &mut Graphics, name: &str, picture: &RgbImage, area: Rect) -> Reserved {
     let started = std::time::Instant::now();
     loop {
-        if let Some(reserved) = graphics.reserve(name, picture, area, no_halfblocks) {
+        if let Some(reserved) = graphics.reserve(name, picture, area, halfblocks) {
             return reserved;
         }
         // The frame without it asked for nothing.
@@ -68,11 +71,10 @@ fn frame(
 
 #[test]
 fn a_picture_is_fitted_in_pixels_and_sent_once_while_it_stays() {
-    let pane = PANE;
     for protocol in [Choice::Kitty, Choice::Sixel, Choice::Iterm] {
         let (mut graphics, mut buffer) = screen(protocol);
         let picture = square();
-        let first = frame(&mut graphics, &mut buffer, &[("cutout", &picture, pane)]);
+        let first = frame(&mut graphics, &mut buffer, &[("cutout", &picture, PANE)]);
         let text = String::from_utf8_lossy(&first);
         // 35 columns × 8 px = 280 px square: 35 × 18 cells, drawn at the pane's corner.
         assert_eq!(graphics.shown[0].at, Rect::new(85, 1, 35, 18));
@@ -87,9 +89,12 @@ fn a_picture_is_fitted_in_pixels_and_sent_once_while_it_stays() {
             Choice::Sixel => assert!(text.contains("\x1bPq\"1;1;280;280")),
             _ => assert!(text.contains(";width=35;height=18;preserveAspectRatio=1:")),
         }
-        // Answers stream, frames follow: nothing is sent again.
+        // Answers stream, frames follow: nothing is sent again, nor its half blocks rendered.
+        let again = graphics.reserve("cutout", &picture, PANE, |_| panic!("rendered again"));
+        assert!(again.is_some());
+        graphics.wanted.clear();
         for _ in 0..3 {
-            let again = frame(&mut graphics, &mut buffer, &[("cutout", &picture, pane)]);
+            let again = frame(&mut graphics, &mut buffer, &[("cutout", &picture, PANE)]);
             assert!(
                 again.is_empty(),
                 "{protocol:?} re-sent an unchanged picture"
@@ -108,12 +113,11 @@ fn a_picture_is_fitted_in_pixels_and_sent_once_while_it_stays() {
 
 #[test]
 fn kitty_places_again_without_resending_and_resends_after_a_resize() {
-    let pane = PANE;
     let (mut graphics, mut buffer) = screen(Choice::Kitty);
     let picture = square();
-    frame(&mut graphics, &mut buffer, &[("cutout", &picture, pane)]);
+    frame(&mut graphics, &mut buffer, &[("cutout", &picture, PANE)]);
     frame(&mut graphics, &mut buffer, &[]);
-    let back = frame_text(&mut graphics, &mut buffer, &[("cutout", &picture, pane)]);
+    let back = frame_text(&mut graphics, &mut buffer, &[("cutout", &picture, PANE)]);
     assert!(
         back.contains("a=p,q=2,i=") && !back.contains("a=T"),
         "{back:?}"
@@ -130,19 +134,13 @@ fn kitty_places_again_without_resending_and_resends_after_a_resize() {
 
 #[test]
 fn a_covered_picture_gives_way_to_its_half_blocks_and_comes_back_when_uncovered() {
-    let pane = PANE;
     let (mut graphics, mut buffer) = screen(Choice::Sixel);
     let picture = square();
-    frame(&mut graphics, &mut buffer, &[("cutout", &picture, pane)]);
-    // An overlay over part of the picture.
+    frame(&mut graphics, &mut buffer, &[("cutout", &picture, PANE)]);
+    // An overlay over part of the picture: the half blocks it was shown with fill in.
     buffer.reset();
-    let halfblocks = |at: Rect| {
-        let mut text = Buffer::empty(at);
-        text.set_string(at.x, at.y, "▀▀", Style::new());
-        text
-    };
     let reserved = graphics
-        .reserve("cutout", &picture, pane, halfblocks)
+        .reserve("cutout", &picture, PANE, halfblocks)
         .unwrap();
     buffer.set_style(reserved.at, reserved.style);
     buffer.set_string(100, 10, "help window", Style::new());
@@ -157,21 +155,20 @@ fn a_covered_picture_gives_way_to_its_half_blocks_and_comes_back_when_uncovered(
     );
     assert_eq!(buffer[(100, 10)].symbol(), "h", "the overlay stays on top");
     // The overlay closes: the picture is drawn again.
-    let back = frame(&mut graphics, &mut buffer, &[("cutout", &picture, pane)]);
+    let back = frame(&mut graphics, &mut buffer, &[("cutout", &picture, PANE)]);
     assert!(String::from_utf8_lossy(&back).contains("\x1bPq"));
 }
 
 #[test]
 fn another_picture_in_the_same_place_gets_another_marker() {
-    let pane = PANE;
     let (mut graphics, mut buffer) = screen(Choice::Sixel);
     let (a, b) = (
         square(),
         RgbImage::from_pixel(132, 132, image::Rgb([9, 9, 9])),
     );
-    frame(&mut graphics, &mut buffer, &[("a.fits", &a, pane)]);
+    frame(&mut graphics, &mut buffer, &[("a.fits", &a, PANE)]);
     let first = buffer[(85, 1)].clone();
-    let out = frame(&mut graphics, &mut buffer, &[("b.fits", &b, pane)]);
+    let out = frame(&mut graphics, &mut buffer, &[("b.fits", &b, PANE)]);
     assert!(!out.is_empty());
     assert_ne!(
         buffer[(85, 1)],
@@ -186,8 +183,8 @@ fn evicted_kitty_pictures_are_freed_in_the_terminal() {
     let picture = square();
     let mut freed = String::new();
     for i in 0..(KEEP as u16 + 2) {
-        let pane = Rect::new(60, 1, 20 + i, 30);
-        let out = frame(&mut graphics, &mut buffer, &[("cutout", &picture, pane)]);
+        let area = Rect::new(60, 1, 20 + i, 30);
+        let out = frame(&mut graphics, &mut buffer, &[("cutout", &picture, area)]);
         freed.push_str(&String::from_utf8(out).unwrap());
     }
     assert!(freed.contains("d=I"), "old pictures' data freed");
@@ -201,7 +198,7 @@ fn a_pane_one_row_shorter_keeps_a_width_bound_picture_without_sending_it_again()
     frame(&mut graphics, &mut buffer, &[("cutout", &picture, PANE)]);
     // A notice line takes a row from the body: the 280 px picture still fits.
     let shorter = Rect::new(PANE.x, PANE.y, PANE.width, PANE.height - 1);
-    let reserved = graphics.reserve("cutout", &picture, shorter, no_halfblocks);
+    let reserved = graphics.reserve("cutout", &picture, shorter, halfblocks);
     assert!(
         reserved.is_some(),
         "no re-encoding, so no half blocks meanwhile"
