@@ -187,11 +187,10 @@ fn bad_model_directories_get_one_line_errors() {
         br#"{"architectures":["LlavaOnevisionForConditionalGeneration"]}"#,
     )
     .unwrap();
+    // radio-llava's architecture runs on radiochat's own engine, which reads config.json.
     assert_bad_input(
         &ask(&onevision),
-        &[
-            "`LlavaOnevisionForConditionalGeneration` is not supported by the embedded engine (mistralrs 0.8.1); serve it with vLLM and connect with --remote",
-        ],
+        &["radio-llava/config.json", "no \"vision_config\" object"],
     );
 
     let qwen2vl = home.path().join("qwen2vl");

@@ -15,8 +15,9 @@ use std::time::{Duration, Instant};
 
 use radiochat::engine::tiny::TINY_ARCHS as ARCHS;
 
-/// Full fine-tunes: a Llama-text layout and a LLaVA one (transformers 5 rewrites both configs).
-const FULL_ARCHS: [&str; 2] = ["idefics3", "llava"];
+/// Full fine-tunes: a Llama-text layout, a LLaVA one (transformers 5 rewrites both configs),
+/// and LLaVA-OneVision on radiochat's own engine (radio-llava's architecture).
+const FULL_ARCHS: [&str; 3] = ["idefics3", "llava", "llava_onevision"];
 
 fn state(home: &Path, run: &Path) -> Value {
     let out = radiochat(

@@ -100,8 +100,10 @@ pub fn run(
     messages.push(ChatMessage::user(question, pictures));
     let mut sampling = args.settings.sampling();
     sampling.ignore_eos = args.ignore_eos;
+    let request = ChatRequest { messages, sampling };
+    engine.check(&request).map_err(CommandError::bad)?;
     let sent = Instant::now();
-    let mut generation = engine.stream(ChatRequest { messages, sampling });
+    let mut generation = engine.stream(request);
     on_started(generation.cancel_handle());
 
     let mut answer = String::new();

@@ -80,6 +80,13 @@ pub fn run(args: &PeerArgs) -> CommandResult<PeerReport> {
         machine.copy_gbs * 1e9
             / (weights.decode_params as f64 * roofline::bytes_per_weight(dtype, isq))
     };
+    // Which engine runs the model: mistral.rs, or radiochat's own for LLaVA-OneVision.
+    let ours_label = match crate::engine::validate_model_dir(&args.model) {
+        Ok(v) if v.architecture.engine == crate::engine::Backend::Candle => {
+            "radiochat (own candle engine)"
+        }
+        _ => "radiochat (mistral.rs 0.8.1)",
+    };
     let mut rows = Vec::new();
     // `--ours none` (or `--peers none`) measures one side only.
     let wanted = |list: &[String]| -> Vec<String> {
@@ -114,7 +121,7 @@ pub fn run(args: &PeerArgs) -> CommandResult<PeerReport> {
         if args.same_image {
             command.arg("--same-image");
         }
-        let mut row = row("radiochat (mistral.rs 0.8.1)", setting, roof(dtype, isq));
+        let mut row = row(ours_label, setting, roof(dtype, isq));
         match run_json::<BenchReport>(&mut command) {
             Ok(report) => {
                 row.ttft_ms = Some(report.ttft_ms);

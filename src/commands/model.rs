@@ -25,6 +25,14 @@ pub fn check(dir: &Path) -> CommandResult<ValidatedModel> {
 /// One line per architecture the embedded engine serves, for `model archs`.
 pub fn supported_lines() -> Vec<String> {
     Architecture::supported()
-        .map(|a| format!("{:<12} {:<40} {}", a.loader, a.hf_class, a.family))
+        .map(|a| {
+            format!(
+                "{:<16} {:<40} {:<38} {}",
+                a.loader,
+                a.hf_class,
+                a.family,
+                a.engine.name()
+            )
+        })
         .collect()
 }

@@ -15,6 +15,24 @@ pub enum Support {
     Absent,
 }
 
+/// Which engine runs an architecture.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// mistral.rs 0.8.1's loader.
+    MistralRs,
+    /// radiochat's own candle code (`engine::llava_onevision`), where mistral.rs has none.
+    Candle,
+}
+
+impl Backend {
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::MistralRs => "mistral.rs 0.8.1",
+            Backend::Candle => "radiochat (candle)",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Architecture {
     /// `architectures[0]` in config.json.
@@ -24,6 +42,7 @@ pub struct Architecture {
     /// A family name people know it by.
     pub family: &'static str,
     pub support: Support,
+    pub engine: Backend,
     /// mistral.rs's prefix cache leaves this architecture's answers unchanged
     /// (tests/prefix_cache.rs); with LLaVA and LLaVA-NeXT 0.8.1 answers a follow-up question
     /// differently with the cache on, so radiochat keeps it off for them.
@@ -44,6 +63,7 @@ pub const ARCHITECTURES: &[Architecture] = &[
         loader: "idefics3",
         family: "SmolVLM / Idefics3",
         support: Support::Supported,
+        engine: Backend::MistralRs,
         prefix_cache: true,
     },
     Architecture {
@@ -51,6 +71,7 @@ pub const ARCHITECTURES: &[Architecture] = &[
         loader: "gemma3",
         family: "Gemma 3",
         support: Support::Supported,
+        engine: Backend::MistralRs,
         prefix_cache: true,
     },
     Architecture {
@@ -58,6 +79,7 @@ pub const ARCHITECTURES: &[Architecture] = &[
         loader: "llava",
         family: "LLaVA 1.5",
         support: Support::Supported,
+        engine: Backend::MistralRs,
         prefix_cache: false,
     },
     Architecture {
@@ -65,6 +87,7 @@ pub const ARCHITECTURES: &[Architecture] = &[
         loader: "llava_next",
         family: "LLaVA-NeXT (1.6)",
         support: Support::Supported,
+        engine: Backend::MistralRs,
         prefix_cache: false,
     },
     Architecture {
@@ -72,6 +95,7 @@ pub const ARCHITECTURES: &[Architecture] = &[
         loader: "qwen3vl",
         family: "Qwen3-VL",
         support: Support::Supported,
+        engine: Backend::MistralRs,
         prefix_cache: true,
     },
     Architecture {
@@ -79,6 +103,7 @@ pub const ARCHITECTURES: &[Architecture] = &[
         loader: "mistral3",
         family: "Mistral 3 (Mistral-Small-3.1 vision)",
         support: Support::Supported,
+        engine: Backend::MistralRs,
         prefix_cache: true,
     },
     Architecture {
@@ -86,6 +111,7 @@ pub const ARCHITECTURES: &[Architecture] = &[
         loader: "qwen2vl",
         family: "Qwen2-VL",
         support: Support::Broken(QWEN2VL_BUG),
+        engine: Backend::MistralRs,
         prefix_cache: false,
     },
     Architecture {
@@ -93,13 +119,15 @@ pub const ARCHITECTURES: &[Architecture] = &[
         loader: "qwen2_5vl",
         family: "Qwen2.5-VL",
         support: Support::Broken(QWEN2_5VL_BUG),
+        engine: Backend::MistralRs,
         prefix_cache: false,
     },
     Architecture {
         hf_class: "LlavaOnevisionForConditionalGeneration",
         loader: "llava_onevision",
         family: "LLaVA-OneVision (radio-llava)",
-        support: Support::Absent,
+        support: Support::Supported,
+        engine: Backend::Candle,
         prefix_cache: false,
     },
 ];
@@ -131,6 +159,7 @@ impl Architecture {
                         support: Support::Broken(
                             "not yet proven by radiochat's tests on mistralrs 0.8.1",
                         ),
+                        engine: Backend::MistralRs,
                         prefix_cache: false,
                     })
             })
@@ -167,8 +196,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_supported_arch_has_a_mistralrs_loader() {
-        for arch in Architecture::supported() {
+    fn every_supported_mistralrs_arch_has_a_loader() {
+        for arch in Architecture::supported().filter(|a| a.engine == Backend::MistralRs) {
             assert!(
                 arch.loader_type().is_some(),
                 "{} has no mistralrs loader",
@@ -178,15 +207,10 @@ mod tests {
     }
 
     #[test]
-    fn radio_llava_is_refused_with_the_remote_hint() {
+    fn radio_llava_runs_on_the_own_engine() {
         let arch = Architecture::by_hf_class("LlavaOnevisionForConditionalGeneration").unwrap();
-        assert_eq!(arch.support, Support::Absent);
-        let text = Architecture::refusal(arch.hf_class, None);
-        assert_eq!(
-            text,
-            "`LlavaOnevisionForConditionalGeneration` is not supported by the embedded engine \
-             (mistralrs 0.8.1); serve it with vLLM and connect with --remote"
-        );
+        assert_eq!(arch.support, Support::Supported);
+        assert_eq!(arch.engine, Backend::Candle);
     }
 
     #[test]

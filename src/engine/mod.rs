@@ -15,7 +15,7 @@ mod sampling;
 pub mod tiny;
 mod validate;
 
-pub use arch::{Architecture, Support};
+pub use arch::{Architecture, Backend, Support};
 pub use events::{CancelHandle, EngineEvent, FinishReason, Generation, Usage};
 pub use mistral::MistralEngine;
 pub use remote::{RemoteEngine, RemoteSource};
@@ -173,6 +173,19 @@ pub async fn load(spec: &LoadSpec) -> Result<Box<dyn Engine>, LoadError> {
         ModelSource::Hub(_) => None,
         ModelSource::Remote(remote) => return Ok(Box::new(RemoteEngine::connect(remote).await?)),
     };
+    if let Some(validated) = validated
+        .as_ref()
+        .filter(|v| v.architecture.engine == Backend::Candle)
+    {
+        let (spec, validated) = (spec.clone(), validated.clone());
+        // Loading maps and converts the weights: seconds of CPU work, off the async runtime.
+        return tokio::task::spawn_blocking(move || {
+            llava_onevision::CandleEngine::load(&spec, validated)
+        })
+        .await
+        .map_err(|e| LoadError::Engine(anyhow::anyhow!("the loader crashed: {e}")))?
+        .map(|engine| Box::new(engine) as Box<dyn Engine>);
+    }
     Ok(Box::new(
         MistralEngine::load_validated(spec, validated).await?,
     ))
@@ -181,6 +194,13 @@ pub async fn load(spec: &LoadSpec) -> Result<Box<dyn Engine>, LoadError> {
 /// A loaded model that answers chat requests.
 pub trait Engine: Send + Sync {
     fn describe(&self) -> ModelInfo;
+    /// Whether this engine can take `request` at all (its images fit the model's context, its
+    /// template renders): `Err` is the user's input at fault, one line saying why. Callers
+    /// that can refuse input (exit code 2, HTTP 400) ask before [`Engine::stream`], which
+    /// reports the same problem as `Failed` when not asked.
+    fn check(&self, _request: &ChatRequest) -> Result<(), String> {
+        Ok(())
+    }
     /// Start generating. Never blocks on inference: events arrive on the returned
     /// [`Generation`], which always ends with exactly one `Finished` or `Failed`.
     fn stream(&self, request: ChatRequest) -> Generation;

@@ -1,5 +1,5 @@
-//! An OpenAI-compatible server as an engine: vLLM (radio-llava itself, which the embedded
-//! engine cannot run), `mistralrs serve`, llama.cpp's llama-server, Ollama, or another
+//! An OpenAI-compatible server as an engine: vLLM (radio-llava on a GPU node's batching),
+//! `mistralrs serve`, llama.cpp's llama-server, Ollama, or another
 //! `radiochat serve`. Images go as PNG data URLs of the model input radiochat made; answers
 //! stream as server-sent events. Requests that fail before any text was shown are retried
 //! (429, 5xx, refused or reset connections); once text was shown they never are, and a cut

@@ -3,7 +3,7 @@
 //! loads any stray `adapter_model.safetensors` as weights; each of those becomes a named
 //! error here instead.
 
-use super::arch::{Architecture, Support};
+use super::arch::{Architecture, Backend, Support};
 use serde_json::Value;
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -64,7 +64,9 @@ pub fn validate_model_dir(dir: &Path) -> Result<ValidatedModel, ModelDirError> {
     }
 
     let tokenizer_json = read_json(dir, "tokenizer.json", "the tokenizer")?;
-    check_decoder(&dir.join("tokenizer.json"), &tokenizer_json)?;
+    if architecture.engine == Backend::MistralRs {
+        check_decoder(&dir.join("tokenizer.json"), &tokenizer_json)?;
+    }
     let tokenizer = tokenizers::Tokenizer::from_file(dir.join("tokenizer.json")).map_err(|e| {
         Invalid(
             dir.join("tokenizer.json"),
@@ -88,11 +90,18 @@ pub fn validate_model_dir(dir: &Path) -> Result<ValidatedModel, ModelDirError> {
         ));
     }
 
-    read_json(
-        dir,
-        "preprocessor_config.json",
-        "the image preprocessor settings",
-    )?;
+    match architecture.engine {
+        Backend::MistralRs => {
+            read_json(
+                dir,
+                "preprocessor_config.json",
+                "the image preprocessor settings",
+            )?;
+        }
+        Backend::Candle => {
+            super::llava_onevision::check_dir(dir)?;
+        }
+    }
 
     let adapter = dir.join("adapter_model.safetensors");
     if adapter.exists() {

@@ -84,8 +84,9 @@ impl Taps {
     }
 }
 
-/// Keys' cubic convolution kernel, a = −0.5.
-fn keys(x: f64) -> f64 {
+/// Keys' cubic convolution kernel, a = −0.5 (also the antialiased bicubic's filter in
+/// `engine::llava_onevision::resize`).
+pub fn keys(x: f64) -> f64 {
     const A: f64 = -0.5;
     let x = x.abs();
     if x < 1.0 {

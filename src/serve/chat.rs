@@ -78,14 +78,22 @@ pub async fn completions(
             ),
         ));
     }
-    // Decoding images is CPU work: off the connection's task.
+    // Decoding images and checking them against the model is CPU work: off the connection's
+    // task.
     let wire = parsed.clone();
     let state_for_images = state.clone();
-    let messages =
-        tokio::task::spawn_blocking(move || to_messages(&wire, &state_for_images.options))
-            .await
-            .map_err(|_| refuse(500, "reading the images failed"))??;
-    let generation = state.engine.stream(ChatRequest { messages, sampling });
+    let request = tokio::task::spawn_blocking(move || {
+        let messages = to_messages(&wire, &state_for_images.options)?;
+        let request = ChatRequest { messages, sampling };
+        state_for_images
+            .engine
+            .check(&request)
+            .map_err(|e| refuse(400, e))?;
+        Ok(request)
+    })
+    .await
+    .map_err(|_| refuse(500, "reading the images failed"))??;
+    let generation = state.engine.stream(request);
     let include_usage = parsed
         .stream_options
         .as_ref()

@@ -1,5 +1,21 @@
-//! LLaVA-OneVision (radio-llava's architecture) on radiochat's own code: mistral.rs 0.8.1 has
-//! no loader for it. So far the anyres geometry: which grid an image is tiled into and how many
-//! image tokens one `<image>` becomes, as transformers' processor and model count them.
+//! LLaVA-OneVision (radio-llava's architecture) on radiochat's own candle code: mistral.rs
+//! 0.8.1 has no loader for it. `anyres` says how an image is tiled and how many tokens it
+//! becomes; `preprocess` (with `resize`) makes the pixels transformers' image processor makes;
+//! `config`, `weights` and `prompt` read the model directory; `siglip`, `qwen2` and `model`
+//! are the network; `generate` answers one request and `engine` serves them.
 
 pub mod anyres;
+pub mod config;
+mod engine;
+mod generate;
+mod layers;
+pub mod model;
+pub mod preprocess;
+pub mod prompt;
+pub mod qwen2;
+pub mod resize;
+mod siglip;
+pub mod weights;
+
+pub use engine::{CandleEngine, check_dir};
+pub use generate::{Loaded, Prompt, sample};

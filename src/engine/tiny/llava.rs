@@ -3,7 +3,7 @@
 //! expands it itself, so the chat template only prints text. NeXT adds any-resolution tiling
 //! (`image_grid_pinpoints`) and a learned `image_newline`.
 
-use super::vision::{VisionDims, clip_tower};
+use super::vision::{VisionDims, clip_tower, llava_projector};
 use super::weights::{Decoder, Weights, decoder_stack};
 use super::{Scale, TextDims, TinyModel};
 use serde_json::json;
@@ -77,18 +77,7 @@ pub fn build(scale: Scale, next: bool) -> TinyModel {
 
     let mut w = Weights::default();
     clip_tower(&mut w, "vision_tower.vision_model", &vision);
-    w.linear(
-        "multi_modal_projector.linear_1",
-        text.hidden,
-        vision.hidden,
-        true,
-    );
-    w.linear(
-        "multi_modal_projector.linear_2",
-        text.hidden,
-        text.hidden,
-        true,
-    );
+    llava_projector(&mut w, "multi_modal_projector", vision.hidden, text.hidden);
     if next {
         w.matrix("image_newline", &[text.hidden]);
     }

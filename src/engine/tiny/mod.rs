@@ -5,6 +5,7 @@
 mod gemma3;
 mod idefics3;
 mod llava;
+mod llava_onevision;
 mod mistral3;
 mod qwen3vl;
 mod tokenizer;
@@ -103,6 +104,7 @@ pub struct TinyModel {
     pub chat_template: String,
     /// More tokenizer_config.json fields (special-token names a family's processor reads).
     pub tokenizer_extra: Value,
+    /// preprocessor_config.json (`Null`: none, the settings live in processor_config.json).
     pub preprocessor: Value,
     pub processor: Option<Value>,
     pub weights: Weights,
@@ -115,12 +117,18 @@ impl TinyModel {
     }
 }
 
+/// llava-hf's LLaVA-OneVision chat template (the one the tiny model is written with).
+pub fn llava_onevision_template() -> &'static str {
+    llava_onevision::CHAT_TEMPLATE
+}
+
 /// Loader names `model tiny --arch` accepts.
 pub const TINY_ARCHS: &[&str] = &[
     "idefics3",
     "gemma3",
     "llava",
     "llava_next",
+    "llava_onevision",
     "qwen3vl",
     "mistral3",
 ];
@@ -142,6 +150,7 @@ pub fn build(arch: &str, scale: Scale) -> Result<TinyModel, TinyError> {
         "gemma3" => Ok(gemma3::build(scale)),
         "llava" => Ok(llava::build(scale, false)),
         "llava_next" => Ok(llava::build(scale, true)),
+        "llava_onevision" => Ok(llava_onevision::build(scale)),
         "qwen3vl" => Ok(qwen3vl::build(scale)),
         "mistral3" => Ok(mistral3::build(scale)),
         other => Err(TinyError::UnknownArch(other.to_string())),
@@ -255,7 +264,9 @@ fn write_files(model: &TinyModel, seed: u64, dir: &Path) -> anyhow::Result<()> {
             &model.tokenizer_extra,
         ),
     )?;
-    put("preprocessor_config.json", &model.preprocessor)?;
+    if !model.preprocessor.is_null() {
+        put("preprocessor_config.json", &model.preprocessor)?;
+    }
     if let Some(processor) = &model.processor {
         put("processor_config.json", processor)?;
     }

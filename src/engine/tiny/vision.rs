@@ -89,6 +89,12 @@ pub fn clip_tower(w: &mut Weights, prefix: &str, v: &VisionDims) {
     w.layer_norm(&format!("{prefix}.post_layernorm"), v.hidden);
 }
 
+/// LLaVA's two-layer projector from the vision width to the text width, biased.
+pub fn llava_projector(w: &mut Weights, prefix: &str, vision: usize, text: usize) {
+    w.linear(&format!("{prefix}.linear_1"), text, vision, true);
+    w.linear(&format!("{prefix}.linear_2"), text, text, true);
+}
+
 /// The pre-norm encoder layers SigLIP and CLIP share: biased attention projections, two
 /// LayerNorms, a two-layer MLP.
 fn encoder_layers(w: &mut Weights, prefix: &str, v: &VisionDims) {

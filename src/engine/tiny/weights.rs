@@ -126,6 +126,8 @@ fn standard_normal(rng: &mut ChaCha8Rng) -> f32 {
 pub enum Decoder {
     /// Llama, Mistral, SmolLM: two RMS norms per layer.
     Llama,
+    /// Qwen2: Llama plus biased query, key and value projections.
+    Qwen2,
     /// Qwen3: Llama plus RMS-normed queries and keys.
     Qwen3,
     /// Gemma 3: query/key norms and four norms per layer, all scaling by 1 + weight.
@@ -152,25 +154,26 @@ pub fn decoder_stack(
         Decoder::Gemma3 => w.tensor(name, &[dim], Fill::Zeros),
         _ => w.tensor(name, &[dim], Fill::Ones),
     };
+    let qkv_bias = kind == Decoder::Qwen2;
     for i in 0..t.layers {
         let l = format!("{prefix}.layers.{i}");
         w.linear(
             &format!("{l}.self_attn.q_proj"),
             t.heads * t.head_dim,
             t.hidden,
-            false,
+            qkv_bias,
         );
         w.linear(
             &format!("{l}.self_attn.k_proj"),
             t.kv_heads * t.head_dim,
             t.hidden,
-            false,
+            qkv_bias,
         );
         w.linear(
             &format!("{l}.self_attn.v_proj"),
             t.kv_heads * t.head_dim,
             t.hidden,
-            false,
+            qkv_bias,
         );
         w.linear(
             &format!("{l}.self_attn.o_proj"),
@@ -178,7 +181,7 @@ pub fn decoder_stack(
             t.heads * t.head_dim,
             false,
         );
-        if kind != Decoder::Llama {
+        if matches!(kind, Decoder::Qwen3 | Decoder::Gemma3) {
             norm(w, format!("{l}.self_attn.q_norm.weight"), t.head_dim);
             norm(w, format!("{l}.self_attn.k_norm.weight"), t.head_dim);
         }

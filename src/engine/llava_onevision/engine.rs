@@ -1,0 +1,204 @@
+//! LLaVA-OneVision behind the [`Engine`] trait. Inference runs on one worker thread that takes
+//! requests in order (the async runtime and the UI never compute); batching several requests
+//! into one forward pass comes with the next engine step.
+
+use super::generate::Loaded;
+use super::model::{ModelError, OnevisionModel};
+use super::preprocess::ImageProcessor;
+use super::prompt::ChatTemplate;
+use crate::engine::events::GenerationSink;
+use crate::engine::validate::{ModelDirError, ValidatedModel};
+use crate::engine::{
+    ChatRequest, DType, Device, Engine, Generation, LoadError, LoadSpec, ModelInfo,
+};
+use std::path::Path;
+use std::sync::{Arc, Mutex, mpsc};
+use std::time::Instant;
+
+pub struct CandleEngine {
+    jobs: Mutex<mpsc::Sender<(ChatRequest, GenerationSink)>>,
+    loaded: Arc<Loaded>,
+    info: ModelInfo,
+}
+
+fn bad(path: &Path, problem: impl Into<String>) -> LoadError {
+    LoadError::BadModel(ModelDirError::Invalid(path.to_path_buf(), problem.into()))
+}
+
+/// Everything but the weights: what `model check` and the loader both read.
+pub fn check_dir(dir: &Path) -> Result<(ImageProcessor, ChatTemplate), ModelDirError> {
+    let invalid = |path: std::path::PathBuf, problem: String| ModelDirError::Invalid(path, problem);
+    let config_path = dir.join("config.json");
+    let json: serde_json::Value = std::fs::read_to_string(&config_path)
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .ok_or_else(|| invalid(config_path.clone(), "cannot be read as JSON".into()))?;
+    let config = super::config::OnevisionConfig::parse(&config_path, &json)
+        .map_err(|e| invalid(config_path.clone(), e.problem))?;
+    let processor =
+        ImageProcessor::from_dir(dir).map_err(|e| invalid(e.path.clone(), e.problem))?;
+    let template = ChatTemplate::from_dir(dir).map_err(|e| invalid(e.path.clone(), e.problem))?;
+    let tokenizer_path = dir.join("tokenizer.json");
+    let tokenizer = tokenizers::Tokenizer::from_file(&tokenizer_path).map_err(|e| {
+        invalid(
+            tokenizer_path.clone(),
+            format!("not a usable tokenizer: {e}"),
+        )
+    })?;
+    if tokenizer.id_to_token(config.image_token_index).is_none() {
+        return Err(invalid(
+            config_path,
+            format!(
+                "image_token_index {} is not a token of tokenizer.json ({} tokens)",
+                config.image_token_index,
+                tokenizer.get_vocab_size(true)
+            ),
+        ));
+    }
+    OnevisionModel::check(dir).map_err(|e| match e {
+        ModelError::Config(e) => invalid(e.path.into(), e.problem),
+        ModelError::Weights(e) => invalid(e.path, e.problem),
+        ModelError::Read(path, problem) => invalid(path, problem),
+    })?;
+    Ok((processor, template))
+}
+
+fn candle_device(device: Device) -> Result<candle_core::Device, String> {
+    match device {
+        Device::Cpu => Ok(candle_core::Device::Cpu),
+        Device::Cuda if cfg!(feature = "cuda") => candle_core::Device::new_cuda(0)
+            .map_err(|e| format!("--device cuda: no usable GPU: {e}")),
+        Device::Cuda => Err(
+            "--device cuda: this radiochat was built without CUDA; rebuild with `cargo build --release --features cuda`"
+                .into(),
+        ),
+    }
+}
+
+/// f32 on CPU (half-precision weights are widened on load); bf16 by default on CUDA.
+fn candle_dtype(device: Device, dtype: DType) -> candle_core::DType {
+    match (device, dtype) {
+        (Device::Cpu, _) | (_, DType::F32) => candle_core::DType::F32,
+        (_, DType::F16) => candle_core::DType::F16,
+        (_, DType::Bf16 | DType::Auto) => candle_core::DType::BF16,
+    }
+}
+
+impl Loaded {
+    /// Load a model directory for direct use (the engine, the parity tests, the perf harness).
+    pub fn open(
+        dir: &Path,
+        device: candle_core::Device,
+        dtype: candle_core::DType,
+        eos: Vec<u32>,
+    ) -> Result<Loaded, LoadError> {
+        let (processor, template) = check_dir(dir)?;
+        let model = OnevisionModel::load(dir, device, dtype).map_err(|e| match e {
+            ModelError::Config(e) => bad(Path::new(&e.path), e.problem),
+            ModelError::Weights(e) => bad(&e.path, e.problem),
+            ModelError::Read(path, problem) => bad(&path, problem),
+        })?;
+        let tokenizer = tokenizers::Tokenizer::from_file(dir.join("tokenizer.json"))
+            .map_err(|e| bad(&dir.join("tokenizer.json"), e.to_string()))?;
+        Ok(Loaded {
+            model,
+            tokenizer,
+            processor,
+            template,
+            eos,
+        })
+    }
+}
+
+impl CandleEngine {
+    pub fn load(spec: &LoadSpec, validated: ValidatedModel) -> Result<CandleEngine, LoadError> {
+        let dir = validated.dir.clone();
+        if spec.isq.is_some() {
+            return Err(LoadError::Engine(anyhow::anyhow!(
+                "--isq: in-situ quantization is not available for LLaVA-OneVision yet (radiochat's own engine runs it in f32 on CPU, bf16/f16 on CUDA)"
+            )));
+        }
+        let device =
+            candle_device(spec.device).map_err(|e| LoadError::Engine(anyhow::anyhow!(e)))?;
+        let dtype = candle_dtype(spec.device, spec.dtype);
+        let started = Instant::now();
+        let loaded = Loaded::open(&dir, device, dtype, validated.eos_token_ids.clone())?;
+        let info = ModelInfo {
+            name: dir
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_else(|| dir.display().to_string()),
+            source: spec.source.to_string(),
+            architecture: validated.architecture.hf_class.to_string(),
+            device: spec.device.to_string(),
+            dtype: match (spec.dtype, spec.device) {
+                (DType::Auto, Device::Cpu) => "f32 (auto)".to_string(),
+                (DType::Auto, Device::Cuda) => "bf16 (auto)".to_string(),
+                (d, Device::Cpu) if d != DType::F32 => format!("f32 (from {d}: CPU runs f32)"),
+                (d, _) => d.to_string(),
+            },
+            isq: None,
+            prefix_cache: 0,
+            max_context: Some(loaded.model.config.text.max_positions),
+            load_seconds: started.elapsed().as_secs_f64(),
+            warnings: Vec::new(),
+        };
+        let loaded = Arc::new(loaded);
+        let worker = Arc::clone(&loaded);
+        let (jobs, queue) = mpsc::channel::<(ChatRequest, GenerationSink)>();
+        std::thread::Builder::new()
+            .name("llava-onevision".into())
+            .spawn(move || {
+                for (request, sink) in queue {
+                    if sink.is_cancelled() {
+                        sink.send(crate::engine::EngineEvent::Finished {
+                            reason: crate::engine::FinishReason::Cancelled,
+                            usage: Default::default(),
+                        });
+                        continue;
+                    }
+                    let answered = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        worker.answer(&request, &sink)
+                    }));
+                    if answered.is_err() {
+                        sink.send(crate::engine::EngineEvent::Failed(
+                            "the engine crashed while answering (a bug: please report it)".into(),
+                        ));
+                    }
+                }
+            })
+            .map_err(|e| LoadError::Engine(anyhow::anyhow!("starting the engine thread: {e}")))?;
+        Ok(CandleEngine {
+            jobs: Mutex::new(jobs),
+            loaded,
+            info,
+        })
+    }
+}
+
+impl Engine for CandleEngine {
+    fn describe(&self) -> ModelInfo {
+        self.info.clone()
+    }
+
+    fn check(&self, request: &ChatRequest) -> Result<(), String> {
+        request.sampling.check()?;
+        self.loaded.plan(request).map(|_| ())
+    }
+
+    fn stream(&self, request: ChatRequest) -> Generation {
+        if let Err(e) = request.sampling.check() {
+            return Generation::failed(e);
+        }
+        let (generation, sink) = Generation::channel();
+        let sent = self
+            .jobs
+            .lock()
+            .map(|jobs| jobs.send((request, sink)).is_ok())
+            .unwrap_or(false);
+        if !sent {
+            return Generation::failed("the engine thread has stopped");
+        }
+        generation
+    }
+}

@@ -1,0 +1,306 @@
+//! One answer: the prompt built and checked against the context, prefill, then token by
+//! token sampling, streaming text as soon as it is whole UTF-8, cancellable between tokens.
+
+use super::model::OnevisionModel;
+use super::preprocess::{ImageProcessor, Pixels};
+use super::prompt::{ChatTemplate, expand_images};
+use super::qwen2::{SeqCache, Span};
+use crate::engine::events::GenerationSink;
+use crate::engine::{ChatRequest, EngineEvent, FinishReason, Sampling, Usage};
+use candle_core::Tensor;
+use rand::Rng;
+use std::time::Instant;
+
+/// Everything a generation reads, loaded once.
+pub struct Loaded {
+    pub model: OnevisionModel,
+    pub tokenizer: tokenizers::Tokenizer,
+    pub processor: ImageProcessor,
+    pub template: ChatTemplate,
+    pub eos: Vec<u32>,
+}
+
+/// The prompt's ids (images widened) and each image's features.
+pub struct Prompt {
+    pub ids: Vec<u32>,
+    pub images: Vec<Tensor>,
+}
+
+impl Loaded {
+    /// The prompt's ids with each image widened, and each image's pixels; refused when it
+    /// does not fit the model's context.
+    pub fn plan(&self, request: &ChatRequest) -> Result<(Vec<u32>, Vec<Pixels>), String> {
+        let text = self
+            .template
+            .render(&request.messages)
+            .map_err(|e| e.to_string())?;
+        let encoding = self
+            .tokenizer
+            .encode(text.as_str(), false)
+            .map_err(|e| format!("tokenizing the prompt: {e}"))?;
+        let pixels: Vec<Pixels> = request
+            .messages
+            .iter()
+            .flat_map(|m| m.images.iter())
+            .map(|i| self.processor.preprocess(i))
+            .collect();
+        let geometry = self.model.config.geometry();
+        let counts: Vec<usize> = pixels
+            .iter()
+            .map(|p| super::prompt::image_tokens(&geometry, p.original))
+            .collect();
+        let ids = expand_images(
+            encoding.get_ids(),
+            self.model.config.image_token_index,
+            &counts,
+        )?;
+        let context = self.model.config.text.max_positions;
+        // Room for at least one answer token.
+        if ids.len() + 1 > context {
+            let largest = pixels
+                .iter()
+                .zip(&counts)
+                .max_by_key(|(_, n)| **n)
+                .map(|(p, n)| {
+                    format!(
+                        "; the largest image ({} × {} px) alone tiles to {n}",
+                        p.original.width, p.original.height
+                    )
+                })
+                .unwrap_or_default();
+            return Err(format!(
+                "the prompt is {} tokens, more than the model's context of {context}{largest}",
+                ids.len()
+            ));
+        }
+        Ok((ids, pixels))
+    }
+
+    /// [`Loaded::plan`] plus each image's features from the vision tower.
+    pub fn prompt(&self, request: &ChatRequest) -> Result<Prompt, String> {
+        let (ids, pixels) = self.plan(request)?;
+        let images = pixels
+            .iter()
+            .map(|p| self.model.image_features(p))
+            .collect::<candle_core::Result<Vec<_>>>()
+            .map_err(|e| format!("the vision tower failed: {e}"))?;
+        Ok(Prompt { ids, images })
+    }
+
+    /// The prompt through the model: the first answer token's logits (`[1, vocab]`, f32) and
+    /// the cache to go on from.
+    pub fn prefill(&self, prompt: &Prompt) -> Result<(Tensor, SeqCache), String> {
+        let embeds = self
+            .model
+            .embed_prompt(&prompt.ids, &prompt.images)
+            .map_err(|e| format!("building the prompt: {e}"))?;
+        let mut cache = SeqCache::default();
+        let logits = self
+            .model
+            .forward(
+                &embeds,
+                &mut [Span {
+                    tokens: prompt.ids.len(),
+                    cache: &mut cache,
+                }],
+            )
+            .map_err(|e| format!("the language model failed: {e}"))?;
+        Ok((logits, cache))
+    }
+
+    /// Answer `request`, sending its events to `sink`; the terminal event is sent here.
+    pub fn answer(&self, request: &ChatRequest, sink: &GenerationSink) {
+        let started = Instant::now();
+        match self.run(request, sink, started) {
+            Ok((reason, usage)) => sink.send(EngineEvent::Finished { reason, usage }),
+            Err(message) => sink.send(EngineEvent::Failed(message)),
+        }
+    }
+
+    fn run(
+        &self,
+        request: &ChatRequest,
+        sink: &GenerationSink,
+        started: Instant,
+    ) -> Result<(FinishReason, Usage), String> {
+        let prompt = self.prompt(request)?;
+        let (mut logits, mut cache) = self.prefill(&prompt)?;
+        let fail = |e: candle_core::Error| format!("the language model failed: {e}");
+        let prefill_s = started.elapsed().as_secs_f64();
+        let mut usage = Usage {
+            prompt_tokens: prompt.ids.len(),
+            prompt_tok_per_s: prompt.ids.len() as f64 / prefill_s.max(1e-9),
+            ..Usage::default()
+        };
+        let context = self.model.config.text.max_positions;
+        let mut text = StreamedText::default();
+        let mut rng = rand::rng();
+        let decode_started = Instant::now();
+        let reason = loop {
+            if sink.is_cancelled() {
+                break FinishReason::Cancelled;
+            }
+            let row: Vec<f32> = logits.get(0).and_then(|r| r.to_vec1()).map_err(fail)?;
+            let token = sample(&row, &request.sampling, &mut rng);
+            if !request.sampling.ignore_eos && self.eos.contains(&token) {
+                break FinishReason::Stop;
+            }
+            usage.completion_tokens += 1;
+            if let Some(piece) = text.push(&self.tokenizer, token) {
+                if usage.ttft_ms == 0.0 {
+                    usage.ttft_ms = started.elapsed().as_secs_f64() * 1000.0;
+                }
+                sink.send(EngineEvent::Token(piece));
+            }
+            if usage.completion_tokens >= request.sampling.max_tokens || cache.len() + 1 >= context
+            {
+                break FinishReason::Length;
+            }
+            let embed = self.model.text.embed(&[token]).map_err(fail)?;
+            logits = self
+                .model
+                .forward(
+                    &embed,
+                    &mut [Span {
+                        tokens: 1,
+                        cache: &mut cache,
+                    }],
+                )
+                .map_err(fail)?;
+        };
+        if let Some(rest) = text.flush(&self.tokenizer) {
+            sink.send(EngineEvent::Token(rest));
+        }
+        let decode_s = decode_started.elapsed().as_secs_f64();
+        if usage.completion_tokens > 1 {
+            usage.decode_tok_per_s = (usage.completion_tokens - 1) as f64 / decode_s.max(1e-9);
+        }
+        Ok((reason, usage))
+    }
+}
+
+/// The text of the tokens so far, handed out in pieces that are whole characters.
+#[derive(Default)]
+struct StreamedText {
+    ids: Vec<u32>,
+    sent: usize,
+}
+
+impl StreamedText {
+    fn push(&mut self, tokenizer: &tokenizers::Tokenizer, token: u32) -> Option<String> {
+        self.ids.push(token);
+        let text = tokenizer.decode(&self.ids, true).ok()?;
+        if text.ends_with('\u{FFFD}')
+            || text.len() <= self.sent
+            || !text.is_char_boundary(self.sent)
+        {
+            return None;
+        }
+        let piece = text[self.sent..].to_string();
+        self.sent = text.len();
+        Some(piece)
+    }
+
+    /// What is left at the end (an incomplete character is sent as it decodes).
+    fn flush(&mut self, tokenizer: &tokenizers::Tokenizer) -> Option<String> {
+        let text = tokenizer.decode(&self.ids, true).ok()?;
+        (text.len() > self.sent && text.is_char_boundary(self.sent))
+            .then(|| text[self.sent..].to_string())
+    }
+}
+
+/// Greedy (temperature 0 or unset: the first largest logit, as torch's argmax) or sampled
+/// from softmax(logits / T) cut to the top k, then to the top p of probability mass.
+pub fn sample(logits: &[f32], sampling: &Sampling, rng: &mut impl Rng) -> u32 {
+    let argmax = || {
+        let mut best = 0;
+        for (i, &v) in logits.iter().enumerate() {
+            if v > logits[best] {
+                best = i;
+            }
+        }
+        best as u32
+    };
+    if sampling.is_greedy() {
+        return argmax();
+    }
+    let temperature = sampling.temperature.unwrap_or(1.0);
+    let mut order: Vec<usize> = (0..logits.len())
+        .filter(|&i| logits[i].is_finite())
+        .collect();
+    order.sort_by(|&a, &b| logits[b].total_cmp(&logits[a]));
+    if let Some(k) = sampling.top_k {
+        order.truncate(k.max(1));
+    }
+    if order.is_empty() {
+        return argmax();
+    }
+    let top = f64::from(logits[order[0]]);
+    let mut weights: Vec<f64> = order
+        .iter()
+        .map(|&i| ((f64::from(logits[i]) - top) / temperature).exp())
+        .collect();
+    let total: f64 = weights.iter().sum();
+    weights.iter_mut().for_each(|w| *w /= total);
+    if let Some(p) = sampling.top_p {
+        let mut mass = 0.0;
+        let keep = weights
+            .iter()
+            .position(|w| {
+                mass += w;
+                mass >= p
+            })
+            .map_or(weights.len(), |i| i + 1);
+        order.truncate(keep);
+        weights.truncate(keep);
+    }
+    let total: f64 = weights.iter().sum();
+    let mut pick = rng.random::<f64>() * total;
+    for (i, w) in weights.iter().enumerate() {
+        pick -= w;
+        if pick <= 0.0 {
+            return order[i] as u32;
+        }
+    }
+    order[order.len() - 1] as u32
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+
+    #[test]
+    fn greedy_takes_the_first_largest() {
+        let s = Sampling::default();
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(0);
+        assert_eq!(sample(&[0.0, 3.0, 3.0, 1.0], &s, &mut rng), 1);
+    }
+
+    #[test]
+    fn top_k_one_is_greedy_and_top_p_cuts_the_tail() {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(0);
+        let mut s = Sampling {
+            temperature: Some(1.0),
+            top_k: Some(1),
+            ..Sampling::default()
+        };
+        for _ in 0..20 {
+            assert_eq!(sample(&[0.0, 2.0, 1.9], &s, &mut rng), 1);
+        }
+        s.top_k = None;
+        s.top_p = Some(0.5);
+        for _ in 0..20 {
+            assert_eq!(sample(&[0.0, 5.0, 1.0], &s, &mut rng), 1);
+        }
+        s.top_p = None;
+        let picks: std::collections::HashSet<u32> = (0..200)
+            .map(|_| sample(&[1.0, 1.0, 1.0], &s, &mut rng))
+            .collect();
+        assert_eq!(
+            picks.len(),
+            3,
+            "temperature 1 over equal logits reaches all three"
+        );
+    }
+}

@@ -1,0 +1,155 @@
+//! LLaVA-OneVision (radio-llava): SigLIP tower, two-layer GELU projector, a learned
+//! `image_newline`, Qwen2 text tower, anyres tiling; tensor names as transformers 5.23's
+//! `save_pretrained` writes them (`vision_tower.embeddings…`, `multi_modal_projector`,
+//! `image_newline`, `language_model.model…`, `language_model.lm_head`).
+//! The chat template is llava-hf's: images first, then the text, in ChatML.
+
+use super::vision::{VisionDims, llava_projector, siglip_config, siglip_tower};
+use super::weights::{Decoder, Weights, decoder_stack};
+use super::{Scale, TextDims, TinyModel};
+use serde_json::json;
+
+const SPECIALS: &[&str] = &[
+    "<|endoftext|>",
+    "<|im_start|>",
+    "<|im_end|>",
+    "<image>",
+    "<video>",
+];
+
+/// llava-hf/llava-onevision-qwen2-*-ov-hf's template (without its `{% generation %}` markers,
+/// which only transformers' training masks read).
+pub const CHAT_TEMPLATE: &str = "{% for message in messages %}{{'<|im_start|>' + message['role'] + ' '}}\
+{% for content in message['content'] | selectattr('type', 'equalto', 'image') %}{{ '<image>' }}{% endfor %}\
+{% for content in message['content'] | selectattr('type', 'equalto', 'text') %}{{ '\\n' + content['text'] }}{% endfor %}\
+{{'<|im_end|>'}}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}";
+
+pub fn build(scale: Scale) -> TinyModel {
+    let (text, vision, rope_theta, tied) = match scale {
+        Scale::Tiny => (
+            TextDims::tiny(SPECIALS.len()),
+            VisionDims {
+                hidden: 32,
+                intermediate: 64,
+                layers: 2,
+                heads: 2,
+                image_size: 56,
+                patch: 14,
+            },
+            10000.0,
+            false,
+        ),
+        // llava-onevision-qwen2-0.5b-ov: Qwen2-0.5B (tied head) and SigLIP-so400m at 384 px.
+        Scale::Real => (
+            TextDims {
+                hidden: 896,
+                intermediate: 4864,
+                layers: 24,
+                heads: 14,
+                kv_heads: 2,
+                head_dim: 64,
+                vocab_size: 151936,
+                max_positions: 32768,
+            },
+            VisionDims {
+                hidden: 1152,
+                intermediate: 4304,
+                layers: 26,
+                heads: 16,
+                image_size: 384,
+                patch: 14,
+            },
+            1_000_000.0,
+            true,
+        ),
+    };
+    let image_token_index = 256 + SPECIALS.iter().position(|s| *s == "<image>").unwrap_or(0);
+    let tile = vision.image_size;
+    let pinpoints: Vec<[usize; 2]> = (1..=3)
+        .flat_map(|r| (1..=3).map(move |c| [r * tile, c * tile]))
+        .collect();
+    let mut vision_config = siglip_config(&vision, "siglip_vision_model");
+    vision_config["vision_use_head"] = json!(false);
+    let config = json!({
+        "architectures": ["LlavaOnevisionForConditionalGeneration"],
+        "model_type": "llava_onevision",
+        "image_token_index": image_token_index,
+        "video_token_index": image_token_index + 1,
+        "projector_hidden_act": "gelu",
+        "vision_feature_layer": -1,
+        "vision_feature_select_strategy": "full",
+        "vision_aspect_ratio": "anyres_max_9",
+        "multimodal_projector_bias": true,
+        "image_grid_pinpoints": pinpoints,
+        "tie_word_embeddings": tied,
+        "dtype": "float32",
+        "text_config": text.hf_config(json!({
+            "model_type": "qwen2",
+            "hidden_act": "silu",
+            "rms_norm_eps": 1e-6,
+            "rope_parameters": {"rope_theta": rope_theta, "rope_type": "default"},
+            "use_sliding_window": false,
+            "tie_word_embeddings": tied,
+        })),
+        "vision_config": vision_config,
+    });
+
+    let mut w = Weights::default();
+    siglip_tower(&mut w, "vision_tower", &vision);
+    llava_projector(&mut w, "multi_modal_projector", vision.hidden, text.hidden);
+    w.matrix("image_newline", &[text.hidden]);
+    decoder_stack(&mut w, "language_model.model", &text, Decoder::Qwen2, tied);
+    if !tied {
+        w.output_head(
+            "language_model.lm_head.weight",
+            text.vocab_size,
+            text.hidden,
+        );
+    }
+
+    let image_processor = json!({
+        "image_processor_type": "LlavaOnevisionImageProcessor",
+        "do_convert_rgb": true,
+        "do_resize": true,
+        "size": {"height": tile, "width": tile},
+        "resample": 3,
+        "do_rescale": true,
+        "rescale_factor": 1.0 / 255.0,
+        "do_normalize": true,
+        "do_pad": true,
+        "image_mean": [0.5, 0.5, 0.5],
+        "image_std": [0.5, 0.5, 0.5],
+        "image_grid_pinpoints": pinpoints,
+    });
+    let side = vision.image_size / vision.patch;
+    TinyModel {
+        config,
+        specials: SPECIALS.to_vec(),
+        bos: "<|endoftext|>",
+        eos: "<|im_end|>",
+        chat_template: CHAT_TEMPLATE.to_string(),
+        tokenizer_extra: json!({}),
+        // transformers 5 keeps the image (and video) processor settings in processor_config.json.
+        preprocessor: serde_json::Value::Null,
+        processor: Some(json!({
+            "processor_class": "LlavaOnevisionProcessor",
+            "image_processor": image_processor,
+            "video_processor": {
+                "video_processor_type": "LlavaOnevisionVideoProcessor",
+                "size": {"height": tile, "width": tile},
+                "resample": 3,
+                "rescale_factor": 1.0 / 255.0,
+                "image_mean": [0.5, 0.5, 0.5],
+                "image_std": [0.5, 0.5, 0.5],
+                "do_convert_rgb": true, "do_normalize": true, "do_rescale": true, "do_resize": true,
+                "do_sample_frames": false, "return_metadata": false,
+            },
+            "image_token": "<image>",
+            "video_token": "<video>",
+            "num_image_tokens": side * side,
+            "vision_feature_select_strategy": "full",
+            "vision_aspect_ratio": "anyres_max_9",
+        })),
+        weights: w,
+    }
+}
