@@ -66,7 +66,7 @@ pub fn check_dir(dir: &Path) -> Result<(ImageProcessor, ChatTemplate), ModelDirE
 fn candle_device(device: Device) -> Result<candle_core::Device, String> {
     match device {
         Device::Cpu => Ok(candle_core::Device::Cpu),
-        Device::Cuda if cfg!(feature = "cuda") => candle_core::Device::new_cuda(0)
+        Device::Cuda if cfg!(feature = "candle-cuda") => candle_core::Device::new_cuda(0)
             .map_err(|e| format!("--device cuda: no usable GPU: {e}")),
         Device::Cuda => Err(
             "--device cuda: this radiochat was built without CUDA; rebuild with `cargo build --release --features cuda`"
