@@ -122,4 +122,26 @@ fn every_engine_architecture_trains_merges_and_answers() {
             "{arch}: the merged model answers as its base"
         );
     }
+    // radio-llava's architecture through `finetune eval`: base and tuned benchmarked side by
+    // side on the own engine.
+    let run = home.path().join("run-llava_onevision");
+    let args = [
+        "finetune",
+        "eval",
+        run.to_str().unwrap(),
+        "--bench",
+        "B3",
+        "--data",
+        sky.to_str().unwrap(),
+        "--max-tokens",
+        "4",
+        "--json",
+    ];
+    let eval = radiochat(&args, home.path());
+    assert_eq!(eval.status.code(), Some(0), "{eval:?}");
+    let pairs: Value = serde_json::from_slice(&eval.stdout).unwrap();
+    for side in ["base", "tuned"] {
+        let accuracy = &pairs[0][side]["score"]["metrics_invalid_as_wrong"]["accuracy"];
+        assert!(accuracy.is_number(), "{side}: {}", pairs[0][side]);
+    }
 }

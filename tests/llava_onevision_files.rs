@@ -210,3 +210,69 @@ fn an_image_that_tiles_past_the_context_is_refused_before_answering() {
         &["more than the model's context of 100", "900 × 600 px"],
     );
 }
+
+/// The 2024 llava-hf layout: `preprocessor_config.json`, `chat_template.json`, the vision
+/// tower under `vision_tower.vision_model`, weights in bf16.
+fn to_2024_layout(dir: &Path) {
+    let processor: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("processor_config.json")).unwrap())
+            .unwrap();
+    std::fs::write(
+        dir.join("preprocessor_config.json"),
+        processor["image_processor"].to_string(),
+    )
+    .unwrap();
+    std::fs::remove_file(dir.join("processor_config.json")).unwrap();
+    let mut template = String::new();
+    edit_json(&dir.join("tokenizer_config.json"), |c| {
+        template = c["chat_template"].as_str().unwrap().to_string();
+        c.as_object_mut().unwrap().remove("chat_template");
+    });
+    std::fs::write(
+        dir.join("chat_template.json"),
+        json!({ "chat_template": template }).to_string(),
+    )
+    .unwrap();
+    let bytes = std::fs::read(dir.join("model.safetensors")).unwrap();
+    let tensors = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+    let converted: Vec<(String, Vec<usize>, Vec<u8>)> = tensors
+        .tensors()
+        .into_iter()
+        .map(|(name, view)| {
+            let name = name.replacen("vision_tower.", "vision_tower.vision_model.", 1);
+            let data: Vec<u8> = view
+                .data()
+                .chunks_exact(4)
+                .flat_map(|b| {
+                    let v = f32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+                    half::bf16::from_f32(v).to_le_bytes()
+                })
+                .collect();
+            (name, view.shape().to_vec(), data)
+        })
+        .collect();
+    let views: Vec<(String, safetensors::tensor::TensorView)> = converted
+        .iter()
+        .map(|(name, shape, data)| {
+            let view =
+                safetensors::tensor::TensorView::new(safetensors::Dtype::BF16, shape.clone(), data)
+                    .unwrap();
+            (name.clone(), view)
+        })
+        .collect();
+    safetensors::serialize_to_file(views, None, &dir.join("model.safetensors")).unwrap();
+}
+
+#[test]
+fn the_2024_layout_with_bf16_weights_loads_widened_to_f32() {
+    let home = tempfile::tempdir().unwrap();
+    let dir = tiny(home.path(), "llava-hf-2024");
+    to_2024_layout(&dir);
+    assert!(!dir.join("processor_config.json").exists());
+    let checked = radiochat(&["model", "check", dir.to_str().unwrap()], home.path());
+    assert_eq!(checked.status.code(), Some(0), "{checked:?}");
+    let picture = image(home.path(), 150, 90);
+    let out = answer(&ask(home.path(), &dir, &picture));
+    assert_eq!(out["usage"]["completion_tokens"], 12, "{out}");
+    assert_eq!(out["model"]["dtype"], "f32 (auto)");
+}
