@@ -1,6 +1,5 @@
-//! LLaVA-OneVision behind the [`Engine`] trait. Inference runs on one worker thread that takes
-//! requests in order (the async runtime and the UI never compute); batching several requests
-//! into one forward pass comes with the next engine step.
+//! LLaVA-OneVision behind the [`Engine`] trait. Inference runs on one worker thread (the async
+//! runtime and the UI never compute), which batches every request in flight (`batch`).
 
 use super::generate::Loaded;
 use super::model::{ModelError, OnevisionModel};
@@ -148,25 +147,7 @@ impl CandleEngine {
         let (jobs, queue) = mpsc::channel::<(ChatRequest, GenerationSink)>();
         std::thread::Builder::new()
             .name("llava-onevision".into())
-            .spawn(move || {
-                for (request, sink) in queue {
-                    if sink.is_cancelled() {
-                        sink.send(crate::engine::EngineEvent::Finished {
-                            reason: crate::engine::FinishReason::Cancelled,
-                            usage: Default::default(),
-                        });
-                        continue;
-                    }
-                    let answered = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                        worker.answer(&request, &sink)
-                    }));
-                    if answered.is_err() {
-                        sink.send(crate::engine::EngineEvent::Failed(
-                            "the engine crashed while answering (a bug: please report it)".into(),
-                        ));
-                    }
-                }
-            })
+            .spawn(move || super::batch::Batcher::new(&worker).run(&queue))
             .map_err(|e| LoadError::Engine(anyhow::anyhow!("starting the engine thread: {e}")))?;
         Ok(CandleEngine {
             jobs: Mutex::new(jobs),

@@ -1,15 +1,13 @@
-//! One answer: the prompt built and checked against the context, prefill, then token by
-//! token sampling, streaming text as soon as it is whole UTF-8, cancellable between tokens.
+//! What an answer is made of: the prompt built and checked against the context, its prefill,
+//! token sampling, and text streamed as soon as it is whole UTF-8 (`batch` drives them).
 
 use super::model::OnevisionModel;
 use super::preprocess::{ImageProcessor, Pixels};
 use super::prompt::{ChatTemplate, expand_images};
 use super::qwen2::{SeqCache, Span};
-use crate::engine::events::GenerationSink;
-use crate::engine::{ChatRequest, EngineEvent, FinishReason, Sampling, Usage};
+use crate::engine::{ChatRequest, Sampling};
 use candle_core::Tensor;
 use rand::Rng;
-use std::time::Instant;
 
 /// Everything a generation reads, loaded once.
 pub struct Loaded {
@@ -107,87 +105,17 @@ impl Loaded {
             .map_err(|e| format!("the language model failed: {e}"))?;
         Ok((logits, cache))
     }
-
-    /// Answer `request`, sending its events to `sink`; the terminal event is sent here.
-    pub fn answer(&self, request: &ChatRequest, sink: &GenerationSink) {
-        let started = Instant::now();
-        match self.run(request, sink, started) {
-            Ok((reason, usage)) => sink.send(EngineEvent::Finished { reason, usage }),
-            Err(message) => sink.send(EngineEvent::Failed(message)),
-        }
-    }
-
-    fn run(
-        &self,
-        request: &ChatRequest,
-        sink: &GenerationSink,
-        started: Instant,
-    ) -> Result<(FinishReason, Usage), String> {
-        let prompt = self.prompt(request)?;
-        let (mut logits, mut cache) = self.prefill(&prompt)?;
-        let fail = |e: candle_core::Error| format!("the language model failed: {e}");
-        let prefill_s = started.elapsed().as_secs_f64();
-        let mut usage = Usage {
-            prompt_tokens: prompt.ids.len(),
-            prompt_tok_per_s: prompt.ids.len() as f64 / prefill_s.max(1e-9),
-            ..Usage::default()
-        };
-        let context = self.model.config.text.max_positions;
-        let mut text = StreamedText::default();
-        let mut rng = rand::rng();
-        let decode_started = Instant::now();
-        let reason = loop {
-            if sink.is_cancelled() {
-                break FinishReason::Cancelled;
-            }
-            let row: Vec<f32> = logits.get(0).and_then(|r| r.to_vec1()).map_err(fail)?;
-            let token = sample(&row, &request.sampling, &mut rng);
-            if !request.sampling.ignore_eos && self.eos.contains(&token) {
-                break FinishReason::Stop;
-            }
-            usage.completion_tokens += 1;
-            if let Some(piece) = text.push(&self.tokenizer, token) {
-                if usage.ttft_ms == 0.0 {
-                    usage.ttft_ms = started.elapsed().as_secs_f64() * 1000.0;
-                }
-                sink.send(EngineEvent::Token(piece));
-            }
-            if usage.completion_tokens >= request.sampling.max_tokens || cache.len() + 1 >= context
-            {
-                break FinishReason::Length;
-            }
-            let embed = self.model.text.embed(&[token]).map_err(fail)?;
-            logits = self
-                .model
-                .forward(
-                    &embed,
-                    &mut [Span {
-                        tokens: 1,
-                        cache: &mut cache,
-                    }],
-                )
-                .map_err(fail)?;
-        };
-        if let Some(rest) = text.flush(&self.tokenizer) {
-            sink.send(EngineEvent::Token(rest));
-        }
-        let decode_s = decode_started.elapsed().as_secs_f64();
-        if usage.completion_tokens > 1 {
-            usage.decode_tok_per_s = (usage.completion_tokens - 1) as f64 / decode_s.max(1e-9);
-        }
-        Ok((reason, usage))
-    }
 }
 
 /// The text of the tokens so far, handed out in pieces that are whole characters.
 #[derive(Default)]
-struct StreamedText {
+pub(super) struct StreamedText {
     ids: Vec<u32>,
     sent: usize,
 }
 
 impl StreamedText {
-    fn push(&mut self, tokenizer: &tokenizers::Tokenizer, token: u32) -> Option<String> {
+    pub(super) fn push(&mut self, tokenizer: &tokenizers::Tokenizer, token: u32) -> Option<String> {
         self.ids.push(token);
         let text = tokenizer.decode(&self.ids, true).ok()?;
         if text.ends_with('\u{FFFD}')
@@ -202,7 +130,7 @@ impl StreamedText {
     }
 
     /// What is left at the end (an incomplete character is sent as it decodes).
-    fn flush(&mut self, tokenizer: &tokenizers::Tokenizer) -> Option<String> {
+    pub(super) fn flush(&mut self, tokenizer: &tokenizers::Tokenizer) -> Option<String> {
         let text = tokenizer.decode(&self.ids, true).ok()?;
         (text.len() > self.sent && text.is_char_boundary(self.sent))
             .then(|| text[self.sent..].to_string())

@@ -2,9 +2,11 @@
 //! 0.8.1 has no loader for it. `anyres` says how an image is tiled and how many tokens it
 //! becomes; `preprocess` (with `resize`) makes the pixels transformers' image processor makes;
 //! `config`, `weights` and `prompt` read the model directory; `siglip`, `qwen2` and `model`
-//! are the network; `generate` answers one request and `engine` serves them.
+//! are the network; `generate` makes the pieces of an answer, `batch` runs every request in flight together
+//! and `engine` serves them.
 
 pub mod anyres;
+mod batch;
 pub mod config;
 mod engine;
 mod generate;

@@ -85,12 +85,8 @@ impl Siglip {
     /// `pixels` `[tiles, 3, size, size]` → the selected hidden states, concatenated on the
     /// last axis: `[tiles, patches, hidden × selected]`.
     pub fn forward(&self, pixels: &Tensor) -> Result<Tensor> {
-        let p = self.config.patch_size;
-        let embedded = pixels
-            .conv2d(&self.patch_weight, 0, p, 1, 1)?
-            .broadcast_add(&self.patch_bias.reshape((1, (), 1, 1))?)?
-            .flatten_from(2)?
-            .transpose(1, 2)?
+        let embedded = self
+            .patch_embedding(pixels)?
             .broadcast_add(&self.positions)?;
         let mut states = vec![embedded];
         for layer in &self.layers {
@@ -99,6 +95,29 @@ impl Siglip {
         }
         let picked: Vec<&Tensor> = self.selected.iter().map(|&i| &states[i]).collect();
         Tensor::cat(&picked, 2)
+    }
+
+    /// The strided convolution as the matrix product it is (the stride equals the kernel, so
+    /// every patch is one row): `[tiles, patches, hidden]`, one GEMM instead of candle's
+    /// direct CPU convolution. Pixels past the last whole patch are dropped, as the
+    /// convolution drops them.
+    fn patch_embedding(&self, pixels: &Tensor) -> Result<Tensor> {
+        let (tiles, channels, height, width) = pixels.dims4()?;
+        let p = self.config.patch_size;
+        let (rows, cols) = (height / p, width / p);
+        let patches = pixels
+            .narrow(2, 0, rows * p)?
+            .narrow(3, 0, cols * p)?
+            .reshape((tiles, channels, rows, p, cols, p))?
+            .permute((0, 2, 4, 1, 3, 5))?
+            .reshape((tiles * rows * cols, channels * p * p))?;
+        let kernel = self
+            .patch_weight
+            .reshape((self.config.hidden, channels * p * p))?;
+        patches
+            .matmul(&kernel.t()?)?
+            .broadcast_add(&self.patch_bias)?
+            .reshape((tiles, rows * cols, self.config.hidden))
     }
 
     fn layer(&self, layer: &EncoderLayer, x: &Tensor) -> Result<Tensor> {
