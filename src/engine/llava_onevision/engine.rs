@@ -10,6 +10,7 @@ use crate::engine::validate::{ModelDirError, ValidatedModel};
 use crate::engine::{
     ChatRequest, DType, Device, Engine, Generation, LoadError, LoadSpec, ModelInfo,
 };
+use candle_core::quantized::GgmlDType;
 use std::path::Path;
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::Instant;
@@ -62,6 +63,17 @@ pub fn check_dir(dir: &Path) -> Result<(ImageProcessor, ChatTemplate), ModelDirE
     Ok((processor, template))
 }
 
+/// The ggml formats the own engine quantizes to (candle's quantized matmul).
+fn isq_format(kind: crate::engine::IsqKind) -> anyhow::Result<GgmlDType> {
+    match kind.name() {
+        "q8_0" => Ok(GgmlDType::Q8_0),
+        "q4k" => Ok(GgmlDType::Q4K),
+        other => anyhow::bail!(
+            "--isq {other}: radiochat's LLaVA-OneVision engine quantizes to q8_0 or q4k"
+        ),
+    }
+}
+
 fn candle_device(device: Device) -> Result<candle_core::Device, String> {
     match device {
         Device::Cpu => Ok(candle_core::Device::Cpu),
@@ -91,8 +103,19 @@ impl Loaded {
         dtype: candle_core::DType,
         eos: Vec<u32>,
     ) -> Result<Loaded, LoadError> {
+        Loaded::open_quantized(dir, device, dtype, None, eos)
+    }
+
+    /// [`Loaded::open`] with the language model's linear layers quantized to `isq`.
+    pub fn open_quantized(
+        dir: &Path,
+        device: candle_core::Device,
+        dtype: candle_core::DType,
+        isq: Option<GgmlDType>,
+        eos: Vec<u32>,
+    ) -> Result<Loaded, LoadError> {
         let (processor, template) = check_dir(dir)?;
-        let model = OnevisionModel::load(dir, device, dtype).map_err(|e| match e {
+        let model = OnevisionModel::load(dir, device, dtype, isq).map_err(|e| match e {
             ModelError::Config(e) => bad(Path::new(&e.path), e.problem),
             ModelError::Weights(e) => bad(&e.path, e.problem),
             ModelError::Read(path, problem) => bad(&path, problem),
@@ -112,16 +135,17 @@ impl Loaded {
 impl CandleEngine {
     pub fn load(spec: &LoadSpec, validated: ValidatedModel) -> Result<CandleEngine, LoadError> {
         let dir = validated.dir.clone();
-        if spec.isq.is_some() {
-            return Err(LoadError::Engine(anyhow::anyhow!(
-                "--isq: in-situ quantization is not available for LLaVA-OneVision yet (radiochat's own engine runs it in f32 on CPU, bf16/f16 on CUDA)"
-            )));
-        }
+        let isq = spec
+            .isq
+            .map(isq_format)
+            .transpose()
+            .map_err(|e| bad(&dir, e.to_string()))?;
         let device =
             candle_device(spec.device).map_err(|e| LoadError::Engine(anyhow::anyhow!(e)))?;
         let dtype = candle_dtype(spec.device, spec.dtype);
         let started = Instant::now();
-        let loaded = Loaded::open(&dir, device, dtype, validated.eos_token_ids.clone())?;
+        let loaded =
+            Loaded::open_quantized(&dir, device, dtype, isq, validated.eos_token_ids.clone())?;
         let info = ModelInfo {
             name: dir
                 .file_name()
@@ -136,7 +160,7 @@ impl CandleEngine {
                 (d, Device::Cpu) if d != DType::F32 => format!("f32 (from {d}: CPU runs f32)"),
                 (d, _) => d.to_string(),
             },
-            isq: None,
+            isq: spec.isq.map(|i| i.to_string()),
             prefix_cache: 0,
             max_context: Some(loaded.model.config.text.max_positions),
             load_seconds: started.elapsed().as_secs_f64(),

@@ -9,6 +9,7 @@ use super::preprocess::Pixels;
 use super::qwen2::{Qwen2, Span};
 use super::siglip::Siglip;
 use super::weights::{Checkpoint, WeightError};
+use candle_core::quantized::GgmlDType;
 use candle_core::{DType, Device, Module, Result, Tensor};
 use std::path::Path;
 
@@ -47,21 +48,28 @@ fn first_prefix(
 }
 
 impl OnevisionModel {
+    /// Load the model; with `isq`, the language model's linear layers are quantized to that
+    /// format as they load.
     pub fn load(
         dir: &Path,
         device: Device,
         dtype: DType,
+        isq: Option<GgmlDType>,
     ) -> std::result::Result<OnevisionModel, ModelError> {
-        OnevisionModel::build(dir, Checkpoint::open(dir, device, dtype)?)
+        OnevisionModel::build(dir, Checkpoint::open(dir, device, dtype)?, isq)
     }
 
     /// Everything loading checks — config, every tensor's presence and shape — without
     /// reading the weights.
     pub fn check(dir: &Path) -> std::result::Result<(), ModelError> {
-        OnevisionModel::build(dir, Checkpoint::open_shapes_only(dir)?).map(|_| ())
+        OnevisionModel::build(dir, Checkpoint::open_shapes_only(dir)?, None).map(|_| ())
     }
 
-    fn build(dir: &Path, ck: Checkpoint) -> std::result::Result<OnevisionModel, ModelError> {
+    fn build(
+        dir: &Path,
+        ck: Checkpoint,
+        isq: Option<GgmlDType>,
+    ) -> std::result::Result<OnevisionModel, ModelError> {
         let config_path = dir.join("config.json");
         let text = std::fs::read_to_string(&config_path)
             .map_err(|e| ModelError::Read(config_path.clone(), format!("cannot read: {e}")))?;
@@ -113,7 +121,7 @@ impl OnevisionModel {
             Linear::load(&ck, &format!("{projector_prefix}linear_2"), t, t, bias)?,
         );
         let newline = ck.get(&format!("{newline_name}image_newline"), &[t])?;
-        let text = Qwen2::load(&ck, text_prefix, head, &config.text)?;
+        let text = Qwen2::load(&ck, text_prefix, head, &config.text, isq)?;
         Ok(OnevisionModel {
             config,
             vision,

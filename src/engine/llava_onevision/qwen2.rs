@@ -6,6 +6,7 @@
 use super::config::TextConfig;
 use super::layers::{Linear, RmsNorm, activate, attention};
 use super::weights::{Checkpoint, WeightError};
+use candle_core::quantized::GgmlDType;
 use candle_core::{DType, Device, Module, Result, Tensor};
 
 struct DecoderLayer {
@@ -18,6 +19,25 @@ struct DecoderLayer {
     gate: Linear,
     up: Linear,
     down: Linear,
+}
+
+impl DecoderLayer {
+    /// `--isq`: every linear of the layer in `format`, q8_0 where a width is not a whole
+    /// number of `format`'s blocks (Qwen2-0.5B's 896 for the k-quants' 256).
+    fn quantize(&mut self, format: GgmlDType) -> Result<()> {
+        for linear in [
+            &mut self.q,
+            &mut self.k,
+            &mut self.v,
+            &mut self.o,
+            &mut self.gate,
+            &mut self.up,
+            &mut self.down,
+        ] {
+            linear.quantize(format, GgmlDType::Q8_0)?;
+        }
+        Ok(())
+    }
 }
 
 /// One sequence's keys and values, layer by layer (`[1, kv_heads, positions, head_dim]`).
@@ -60,6 +80,7 @@ impl Qwen2 {
         prefix: &str,
         head: Option<&str>,
         config: &TextConfig,
+        isq: Option<GgmlDType>,
     ) -> std::result::Result<Qwen2, WeightError> {
         let c = config;
         let (h, q_dim, kv_dim) = (c.hidden, c.heads * c.head_dim, c.kv_heads * c.head_dim);
@@ -83,6 +104,12 @@ impl Qwen2 {
                 up: Linear::load(ck, &format!("{l}.mlp.up_proj"), h, c.intermediate, false)?,
                 down: Linear::load(ck, &format!("{l}.mlp.down_proj"), c.intermediate, h, false)?,
             });
+            if let (Some(format), Some(layer)) = (isq, layers.last_mut()) {
+                layer.quantize(format).map_err(|e| WeightError {
+                    path: format!("{l} ({format:?})").into(),
+                    problem: format!("quantizing: {e}"),
+                })?;
+            }
         }
         let embed = ck.get(&format!("{prefix}embed_tokens.weight"), &[c.vocab_size, h])?;
         let head = match head {
