@@ -14,6 +14,7 @@ use candle_core::quantized::GgmlDType;
 use std::path::Path;
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::Instant;
+use tokenizers::Tokenizer;
 
 pub struct CandleEngine {
     jobs: Mutex<mpsc::Sender<(ChatRequest, GenerationSink)>>,
@@ -25,8 +26,18 @@ fn bad(path: &Path, problem: impl Into<String>) -> LoadError {
     LoadError::BadModel(ModelDirError::Invalid(path.to_path_buf(), problem.into()))
 }
 
-/// Everything but the weights: what `model check` and the loader both read.
-pub fn check_dir(dir: &Path) -> Result<(ImageProcessor, ChatTemplate), ModelDirError> {
+/// A model that does not load, as the directory error the user sees.
+fn dir_error(error: ModelError) -> ModelDirError {
+    match error {
+        ModelError::Config(e) => ModelDirError::Invalid(e.path.into(), e.problem),
+        ModelError::Weights(e) => ModelDirError::Invalid(e.path, e.problem),
+        ModelError::Read(path, problem) => ModelDirError::Invalid(path, problem),
+    }
+}
+
+/// What loading reads besides the weights, each file checked: config, image processor, chat
+/// template, tokenizer (holding the image token).
+fn read_dir(dir: &Path) -> Result<(ImageProcessor, ChatTemplate, Tokenizer), ModelDirError> {
     let invalid = |path: std::path::PathBuf, problem: String| ModelDirError::Invalid(path, problem);
     let config_path = dir.join("config.json");
     let json: serde_json::Value = std::fs::read_to_string(&config_path)
@@ -39,7 +50,7 @@ pub fn check_dir(dir: &Path) -> Result<(ImageProcessor, ChatTemplate), ModelDirE
         ImageProcessor::from_dir(dir).map_err(|e| invalid(e.path.clone(), e.problem))?;
     let template = ChatTemplate::from_dir(dir).map_err(|e| invalid(e.path.clone(), e.problem))?;
     let tokenizer_path = dir.join("tokenizer.json");
-    let tokenizer = tokenizers::Tokenizer::from_file(&tokenizer_path).map_err(|e| {
+    let tokenizer = Tokenizer::from_file(&tokenizer_path).map_err(|e| {
         invalid(
             tokenizer_path.clone(),
             format!("not a usable tokenizer: {e}"),
@@ -55,12 +66,14 @@ pub fn check_dir(dir: &Path) -> Result<(ImageProcessor, ChatTemplate), ModelDirE
             ),
         ));
     }
-    OnevisionModel::check(dir).map_err(|e| match e {
-        ModelError::Config(e) => invalid(e.path.into(), e.problem),
-        ModelError::Weights(e) => invalid(e.path, e.problem),
-        ModelError::Read(path, problem) => invalid(path, problem),
-    })?;
-    Ok((processor, template))
+    Ok((processor, template, tokenizer))
+}
+
+/// Everything loading checks, the weights' names and shapes included, without reading the
+/// weights: what `model check` (and validation before a load) runs.
+pub fn check_dir(dir: &Path) -> Result<(), ModelDirError> {
+    read_dir(dir)?;
+    OnevisionModel::check(dir).map_err(dir_error)
 }
 
 /// The ggml formats the own engine quantizes to (candle's quantized matmul).
@@ -114,14 +127,9 @@ impl Loaded {
         isq: Option<GgmlDType>,
         eos: Vec<u32>,
     ) -> Result<Loaded, LoadError> {
-        let (processor, template) = check_dir(dir)?;
-        let model = OnevisionModel::load(dir, device, dtype, isq).map_err(|e| match e {
-            ModelError::Config(e) => bad(Path::new(&e.path), e.problem),
-            ModelError::Weights(e) => bad(&e.path, e.problem),
-            ModelError::Read(path, problem) => bad(&path, problem),
-        })?;
-        let tokenizer = tokenizers::Tokenizer::from_file(dir.join("tokenizer.json"))
-            .map_err(|e| bad(&dir.join("tokenizer.json"), e.to_string()))?;
+        // Loading checks every tensor's shape itself: no shapes-only pass first.
+        let (processor, template, tokenizer) = read_dir(dir)?;
+        let model = OnevisionModel::load(dir, device, dtype, isq).map_err(dir_error)?;
         Ok(Loaded {
             model,
             tokenizer,

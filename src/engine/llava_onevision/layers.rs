@@ -38,25 +38,21 @@ impl Linear {
 impl Linear {
     /// Quantize the weight to `format`, tensor by tensor as the model loads (the bias stays);
     /// a width that is not a whole number of `format`'s blocks takes `fallback` instead, and
-    /// stays dense when it fits neither. Returns the format used.
-    pub fn quantize(
-        &mut self,
-        format: GgmlDType,
-        fallback: GgmlDType,
-    ) -> Result<Option<GgmlDType>> {
+    /// stays dense when it fits neither.
+    pub fn quantize(&mut self, format: GgmlDType, fallback: GgmlDType) -> Result<()> {
         let Weight::Dense(weight) = &self.weight else {
-            return Ok(None);
+            return Ok(());
         };
         let width = weight.dim(1)?;
         let Some(chosen) = [format, fallback]
             .into_iter()
             .find(|f| width.is_multiple_of(f.block_size()))
         else {
-            return Ok(None);
+            return Ok(());
         };
         let quantized = QTensor::quantize(weight, chosen)?;
         self.weight = Weight::Quantized(QMatMul::from_qtensor(quantized)?);
-        Ok(Some(chosen))
+        Ok(())
     }
 }
 

@@ -20,4 +20,4 @@ mod siglip;
 pub mod weights;
 
 pub use engine::{CandleEngine, check_dir};
-pub use generate::{Loaded, Prompt, sample};
+pub use generate::{Loaded, Prompt};
