@@ -393,7 +393,8 @@ pub enum ModelCommand {
     Tiny {
         #[arg(long, default_value = "idefics3")]
         arch: String,
-        /// tiny (seconds to load) or real (the family's smallest real checkpoint's dimensions).
+        /// tiny (seconds to load), real (the family's smallest real checkpoint's dimensions) or
+        /// 7b (llava_onevision at llava-onevision-qwen2-7b-ov's, bf16 in 5 GB shards).
         #[arg(long, default_value = "tiny")]
         dims: String,
         #[arg(long, default_value_t = 0)]

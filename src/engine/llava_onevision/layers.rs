@@ -2,6 +2,7 @@
 //! activations, loaded from a [`Checkpoint`] with their shapes checked.
 
 use super::config::Activation;
+use super::cpu_kernels::{Causal, bias_act, scaled_softmax};
 use super::weights::{Checkpoint, WeightError};
 use candle_core::quantized::{GgmlDType, QMatMul, QTensor};
 use candle_core::{Module, Result, Tensor};
@@ -68,13 +69,20 @@ fn dequantized(weight: &QMatMul) -> Result<Tensor> {
 }
 
 impl Module for Linear {
-    /// `x` is `[..., in]`; the product runs as one 2-D matmul over all leading rows.
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        self.forward_act(x, None)
+    }
+}
+
+impl Linear {
+    /// `act(x wᵀ + b)`. `x` is `[..., in]`; the product runs as one 2-D matmul over all
+    /// leading rows, the bias and activation as one pass over its output.
+    pub fn forward_act(&self, x: &Tensor, act: Option<Activation>) -> Result<Tensor> {
         let dims = x.dims().to_vec();
         let rows: usize = dims[..dims.len() - 1].iter().product();
         let last = dims[dims.len() - 1];
         let flat = x.reshape((rows, last))?;
-        let mut out = match &self.weight {
+        let out = match &self.weight {
             Weight::Dense(weight) => flat.matmul(&weight.t()?)?,
             // candle's quantized kernel works a row at a time; for a prefill's hundreds of rows
             // the weight widened once and one GEMM is far faster (measured: 6 → 33 tok/s).
@@ -83,9 +91,10 @@ impl Module for Linear {
             }
             Weight::Quantized(weight) => weight.forward(&flat)?,
         };
-        if let Some(bias) = &self.bias {
-            out = out.broadcast_add(bias)?;
-        }
+        let out = match self.bias.is_some() || act.is_some() {
+            true => bias_act(out, self.bias.as_ref(), act)?,
+            false => out,
+        };
         let mut shape = dims;
         let n = shape.len();
         shape[n - 1] = out.dim(1)?;
@@ -145,25 +154,28 @@ impl Module for RmsNorm {
     }
 }
 
-pub fn activate(act: Activation, x: &Tensor) -> Result<Tensor> {
-    match act {
-        Activation::Gelu => x.gelu_erf(),
-        Activation::GeluTanh => x.gelu(),
-        Activation::Silu => x.silu(),
-        Activation::QuickGelu => x.broadcast_mul(&candle_nn::ops::sigmoid(&(x * 1.702)?)?),
-    }
-}
-
-/// `softmax(q kᵀ · scale + mask) v` over `[batch, heads, queries, dim]` tensors, in f32
-/// whatever the model's dtype, as transformers' eager attention upcasts its softmax.
-pub fn attention(q: &Tensor, k: &Tensor, v: &Tensor, mask: Option<&Tensor>) -> Result<Tensor> {
-    let scale = 1.0 / (q.dim(3)? as f64).sqrt();
-    let dtype = q.dtype();
-    let mut scores = (q.contiguous()?.matmul(&k.t()?.contiguous()?)? * scale)?;
-    if let Some(mask) = mask {
-        scores = scores.broadcast_add(mask)?;
-    }
-    let probs = candle_nn::ops::softmax_last_dim(&scores.to_dtype(candle_core::DType::F32)?)?
-        .to_dtype(dtype)?;
-    probs.matmul(&v.contiguous()?)
+/// `softmax(q kᵀ · scale [+ causal mask]) v` with `q` `[batch, heads, queries, dim]` and `k`,
+/// `v` `[batch, kv_heads, keys, dim]`; `heads` a multiple of `kv_heads` (grouped-query
+/// attention: query head `h` reads key/value head `h / (heads / kv_heads)`, as transformers'
+/// `repeat_kv` lays them out). The softmax is in f32 whatever the model's dtype, as
+/// transformers' eager attention upcasts it. `causal_past`: each query sees the `causal_past`
+/// cached keys and the new ones up to itself.
+///
+/// A key/value head's query heads are one matrix (`[groups · queries, dim]`), so its scores
+/// are one GEMM, not `groups` small ones (2.4× faster at Qwen2-0.5B's 14 heads over 2), and
+/// the keys and values are never copied per query head.
+pub fn attention(q: &Tensor, k: &Tensor, v: &Tensor, causal_past: Option<usize>) -> Result<Tensor> {
+    let (batch, heads, queries, dim) = q.dims4()?;
+    let (_, kv_heads, keys, _) = k.dims4()?;
+    let groups = heads / kv_heads.max(1);
+    let blocks = batch * kv_heads;
+    let q = q.contiguous()?.reshape((blocks, groups * queries, dim))?;
+    let k = k.contiguous()?.reshape((blocks, keys, dim))?;
+    let v = v.contiguous()?.reshape((blocks, keys, dim))?;
+    let scores = q.matmul(&k.t()?.contiguous()?)?;
+    let causal = causal_past.map(|past| Causal { past, queries });
+    let scale = 1.0 / (dim as f64).sqrt();
+    scaled_softmax(scores, scale, causal)?
+        .matmul(&v)?
+        .reshape((batch, heads, queries, dim))
 }

@@ -8,6 +8,7 @@
 pub mod anyres;
 mod batch;
 pub mod config;
+mod cpu_kernels;
 mod engine;
 mod generate;
 mod layers;
@@ -17,6 +18,7 @@ pub mod prompt;
 pub mod qwen2;
 pub mod resize;
 mod siglip;
+mod vector_math;
 pub mod weights;
 
 pub use engine::{CandleEngine, check_dir};

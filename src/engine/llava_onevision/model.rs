@@ -4,7 +4,7 @@
 
 use super::anyres::{Size, downscaled, grid_shape, unpadded};
 use super::config::OnevisionConfig;
-use super::layers::{Linear, activate};
+use super::layers::Linear;
 use super::preprocess::Pixels;
 use super::qwen2::{Qwen2, Span};
 use super::siglip::Siglip;
@@ -146,10 +146,12 @@ impl OnevisionModel {
             let n = selected.dim(1)?;
             selected = selected.narrow(1, 1, n - 1)?;
         }
-        let projected = self.projector.1.forward(&activate(
-            self.config.projector_act,
-            &self.projector.0.forward(&selected)?,
-        )?)?;
+        let projected = self.projector.1.forward(
+            &self
+                .projector
+                .0
+                .forward_act(&selected, Some(self.config.projector_act))?,
+        )?;
         self.pack(&projected, pixels.original)
     }
 

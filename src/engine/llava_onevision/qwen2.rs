@@ -4,7 +4,7 @@
 //! and the KV cache are per sequence — no padding, and each sequence at its own length.
 
 use super::config::TextConfig;
-use super::layers::{Linear, RmsNorm, activate, attention};
+use super::layers::{Linear, RmsNorm, attention};
 use super::weights::{Checkpoint, WeightError};
 use candle_core::quantized::GgmlDType;
 use candle_core::{DType, Device, Module, Result, Tensor};
@@ -149,7 +149,7 @@ impl Qwen2 {
     /// model, extending each cache; returns the logits of each sequence's last token
     /// (`[spans, vocab]`, f32).
     pub fn forward(&self, embeds: &Tensor, spans: &mut [Span<'_>]) -> Result<Tensor> {
-        let (rotary, masks) = self.positions(spans, embeds.device(), embeds.dtype())?;
+        let rotary = self.rotary(spans, embeds.device(), embeds.dtype())?;
         let mut x = embeds.clone();
         for (index, layer) in self.layers.iter().enumerate() {
             let normed = layer.input_norm.forward(&x)?;
@@ -166,7 +166,6 @@ impl Qwen2 {
                     &rows(&k)?,
                     &rows(&v)?,
                     &rotary[i],
-                    masks[i].as_ref(),
                     span.cache,
                 )?);
                 start += span.tokens;
@@ -174,7 +173,7 @@ impl Qwen2 {
             let attended = Tensor::cat(&outputs, 0)?;
             x = (x + layer.o.forward(&attended)?)?;
             let normed = layer.post_norm.forward(&x)?;
-            let gate = activate(self.config.act, &layer.gate.forward(&normed)?)?;
+            let gate = layer.gate.forward_act(&normed, Some(self.config.act))?;
             let hidden = (gate * layer.up.forward(&normed)?)?;
             x = (x + layer.down.forward(&hidden)?)?;
         }
@@ -190,17 +189,14 @@ impl Qwen2 {
         normed.matmul(&self.head.t()?)?.to_dtype(DType::F32)
     }
 
-    /// Per span: the rotary (cos, sin) of its new positions and, for more than one new token,
-    /// its causal mask over cached + new positions.
-    #[allow(clippy::type_complexity)]
-    fn positions(
+    /// Per span: the rotary (cos, sin) of its new positions.
+    fn rotary(
         &self,
         spans: &[Span<'_>],
         device: &Device,
         dtype: DType,
-    ) -> Result<(Vec<(Tensor, Tensor)>, Vec<Option<Tensor>>)> {
+    ) -> Result<Vec<(Tensor, Tensor)>> {
         let mut rotary = Vec::with_capacity(spans.len());
-        let mut masks = Vec::with_capacity(spans.len());
         for span in spans {
             let past = span.cache.len;
             let positions: Vec<f32> = (past..past + span.tokens).map(|p| p as f32).collect();
@@ -210,26 +206,10 @@ impl Qwen2 {
                 angles.cos()?.to_dtype(dtype)?.to_device(device)?,
                 angles.sin()?.to_dtype(dtype)?.to_device(device)?,
             ));
-            masks.push(if span.tokens > 1 {
-                let total = past + span.tokens;
-                let mask: Vec<f32> = (0..span.tokens)
-                    .flat_map(|i| {
-                        (0..total).map(move |j| if j > past + i { f32::NEG_INFINITY } else { 0.0 })
-                    })
-                    .collect();
-                Some(
-                    Tensor::from_vec(mask, (1, 1, span.tokens, total), &Device::Cpu)?
-                        .to_dtype(dtype)?
-                        .to_device(device)?,
-                )
-            } else {
-                None
-            });
         }
-        Ok((rotary, masks))
+        Ok(rotary)
     }
 
-    #[allow(clippy::too_many_arguments)]
     fn attend(
         &self,
         layer: usize,
@@ -237,11 +217,12 @@ impl Qwen2 {
         k: &Tensor,
         v: &Tensor,
         (cos, sin): &(Tensor, Tensor),
-        mask: Option<&Tensor>,
         cache: &mut SeqCache,
     ) -> Result<Tensor> {
         let c = &self.config;
         let tokens = q.dim(0)?;
+        // A new token sees the cache and the new tokens up to itself (one token sees all).
+        let causal_past = (tokens > 1).then_some(cache.len);
         let heads = |t: &Tensor, n: usize| -> Result<Tensor> {
             t.reshape((1, tokens, n, c.head_dim))?
                 .transpose(1, 2)?
@@ -261,17 +242,7 @@ impl Qwen2 {
             None => (k, v),
         };
         cache.layers[layer] = Some((k.clone(), v.clone()));
-        let groups = c.heads / c.kv_heads;
-        let repeat = |t: &Tensor| -> Result<Tensor> {
-            if groups == 1 {
-                return Ok(t.clone());
-            }
-            let (b, n, s, d) = t.dims4()?;
-            t.unsqueeze(2)?
-                .expand((b, n, groups, s, d))?
-                .reshape((b, n * groups, s, d))
-        };
-        let out = attention(&q, &repeat(&k)?, &repeat(&v)?, mask)?;
+        let out = attention(&q, &k, &v, causal_past)?;
         out.transpose(1, 2)?.reshape((tokens, c.heads * c.head_dim))
     }
 }

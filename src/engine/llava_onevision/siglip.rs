@@ -4,7 +4,7 @@
 //! not loaded at all.
 
 use super::config::{FeatureSelection, VisionConfig};
-use super::layers::{LayerNorm, Linear, activate, attention};
+use super::layers::{LayerNorm, Linear, attention};
 use super::weights::{Checkpoint, WeightError};
 use candle_core::{Module, Result, Tensor};
 
@@ -136,7 +136,7 @@ impl Siglip {
             .reshape((tiles, tokens, d))?;
         let x = (x + layer.out.forward(&attended)?)?;
         let normed = layer.norm2.forward(&x)?;
-        let hidden = activate(self.config.act, &layer.fc1.forward(&normed)?)?;
+        let hidden = layer.fc1.forward_act(&normed, Some(self.config.act))?;
         x + layer.fc2.forward(&hidden)?
     }
 }

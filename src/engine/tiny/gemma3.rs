@@ -30,7 +30,8 @@ pub fn build(scale: Scale) -> TinyModel {
     let (text, vision, mm_tokens) = match scale {
         Scale::Tiny => (TextDims::tiny(SPECIALS.len()), VisionDims::tiny(), 4),
         // gemma-3-4b-it.
-        Scale::Real => (
+        // Large: refused by `build` for every family but llava_onevision.
+        Scale::Real | Scale::Large => (
             TextDims {
                 hidden: 2560,
                 intermediate: 10240,

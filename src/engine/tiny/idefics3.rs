@@ -28,7 +28,8 @@ pub fn build(scale: Scale) -> TinyModel {
     let (text, vision, scale_factor) = match scale {
         Scale::Tiny => (TextDims::tiny(SPECIALS.len()), VisionDims::tiny(), 2),
         // SmolVLM-256M-Instruct.
-        Scale::Real => (
+        // Large: refused by `build` for every family but llava_onevision.
+        Scale::Real | Scale::Large => (
             TextDims {
                 hidden: 576,
                 intermediate: 1536,

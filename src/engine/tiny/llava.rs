@@ -21,7 +21,8 @@ pub fn build(scale: Scale, next: bool) -> TinyModel {
     let (text, vision) = match scale {
         Scale::Tiny => (TextDims::tiny(SPECIALS.len()), VisionDims::tiny()),
         // llava-1.5-7b / llava-v1.6-vicuna-7b.
-        Scale::Real => (
+        // Large: refused by `build` for every family but llava_onevision.
+        Scale::Real | Scale::Large => (
             TextDims {
                 hidden: 4096,
                 intermediate: 11008,

@@ -4,6 +4,7 @@
 //! `image_newline`, `language_model.model…`, `language_model.lm_head`).
 //! The chat template is llava-hf's: images first, then the text, in ChatML.
 
+use super::shards::WeightDtype;
 use super::vision::{VisionDims, llava_projector, siglip_config, siglip_tower};
 use super::weights::{Decoder, Weights, decoder_stack};
 use super::{Scale, TextDims, TinyModel};
@@ -23,6 +24,18 @@ pub const CHAT_TEMPLATE: &str = "{% for message in messages %}{{'<|im_start|>' +
 {% for content in message['content'] | selectattr('type', 'equalto', 'image') %}{{ '<image>' }}{% endfor %}\
 {% for content in message['content'] | selectattr('type', 'equalto', 'text') %}{{ '\\n' + content['text'] }}{% endfor %}\
 {{'<|im_end|>'}}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}";
+
+/// SigLIP-so400m at 384 px, the vision tower of every released LLaVA-OneVision.
+fn so400m_384() -> VisionDims {
+    VisionDims {
+        hidden: 1152,
+        intermediate: 4304,
+        layers: 26,
+        heads: 16,
+        image_size: 384,
+        patch: 14,
+    }
+}
 
 pub fn build(scale: Scale) -> TinyModel {
     let (text, vision, rope_theta, tied) = match scale {
@@ -51,16 +64,25 @@ pub fn build(scale: Scale) -> TinyModel {
                 vocab_size: 151936,
                 max_positions: 32768,
             },
-            VisionDims {
-                hidden: 1152,
-                intermediate: 4304,
-                layers: 26,
-                heads: 16,
-                image_size: 384,
-                patch: 14,
-            },
+            so400m_384(),
             1_000_000.0,
             true,
+        ),
+        // llava-onevision-qwen2-7b-ov: Qwen2-7B (untied head), the same SigLIP.
+        Scale::Large => (
+            TextDims {
+                hidden: 3584,
+                intermediate: 18944,
+                layers: 28,
+                heads: 28,
+                kv_heads: 4,
+                head_dim: 128,
+                vocab_size: 152064,
+                max_positions: 32768,
+            },
+            so400m_384(),
+            1_000_000.0,
+            false,
         ),
     };
     let image_token_index = 256 + SPECIALS.iter().position(|s| *s == "<image>").unwrap_or(0);
@@ -82,7 +104,7 @@ pub fn build(scale: Scale) -> TinyModel {
         "multimodal_projector_bias": true,
         "image_grid_pinpoints": pinpoints,
         "tie_word_embeddings": tied,
-        "dtype": "float32",
+        "dtype": if scale == Scale::Large { "bfloat16" } else { "float32" },
         "text_config": text.hf_config(json!({
             "model_type": "qwen2",
             "hidden_act": "silu",
@@ -95,6 +117,9 @@ pub fn build(scale: Scale) -> TinyModel {
     });
 
     let mut w = Weights::default();
+    if scale == Scale::Large {
+        w.dtype = WeightDtype::Bf16;
+    }
     siglip_tower(&mut w, "vision_tower", &vision);
     llava_projector(&mut w, "multi_modal_projector", vision.hidden, text.hidden);
     w.matrix("image_newline", &[text.hidden]);
@@ -151,5 +176,36 @@ pub fn build(scale: Scale) -> TinyModel {
             "vision_aspect_ratio": "anyres_max_9",
         })),
         weights: w,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn large_scale_matches_llava_onevision_7b_in_bf16() {
+        let model = build(Scale::Large);
+        let params = model.weights.parameter_count();
+        // llava-onevision-qwen2-7b-ov: 8.03 B parameters (Qwen2-7B, SigLIP-so400m, projector).
+        assert!((8_000_000_000..8_060_000_000).contains(&params), "{params}");
+        assert_eq!(model.weights.dtype, WeightDtype::Bf16);
+        assert_eq!(model.config["dtype"], "bfloat16");
+        assert_eq!(model.config["text_config"]["tie_word_embeddings"], false);
+        assert!(
+            model
+                .weights
+                .names()
+                .any(|n| n == "language_model.lm_head.weight")
+        );
+    }
+
+    #[test]
+    fn large_dims_are_refused_for_other_families() {
+        let err = crate::engine::tiny::build("idefics3", Scale::Large).err();
+        assert!(matches!(
+            err,
+            Some(crate::engine::tiny::TinyError::NoLargeDims(_))
+        ));
     }
 }

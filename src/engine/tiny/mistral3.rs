@@ -33,7 +33,8 @@ pub fn build(scale: Scale) -> TinyModel {
     let (text, px) = match scale {
         Scale::Tiny => (TextDims::tiny(SPECIALS.len()), VisionDims::tiny()),
         // Mistral-Small-3.1-24B (text 40 layers) vision settings.
-        Scale::Real => (
+        // Large: refused by `build` for every family but llava_onevision.
+        Scale::Real | Scale::Large => (
             TextDims {
                 hidden: 5120,
                 intermediate: 32768,

@@ -8,10 +8,12 @@ mod llava;
 mod llava_onevision;
 mod mistral3;
 mod qwen3vl;
+mod shards;
 mod tokenizer;
 mod vision;
 mod weights;
 
+pub use shards::WeightDtype;
 pub use weights::{Fill, Weights};
 
 use anyhow::Context;
@@ -27,6 +29,9 @@ pub enum Scale {
     Tiny,
     /// The dimensions of the family's smallest real checkpoint (random weights).
     Real,
+    /// The family's 7B-class checkpoint, in bf16 as it ships (llava_onevision only:
+    /// llava-onevision-qwen2-7b-ov, 16 GB in 5 GB shards).
+    Large,
 }
 
 impl std::str::FromStr for Scale {
@@ -35,7 +40,10 @@ impl std::str::FromStr for Scale {
         match s {
             "tiny" => Ok(Scale::Tiny),
             "real" => Ok(Scale::Real),
-            other => Err(format!("unknown --dims '{other}'; expected tiny or real")),
+            "7b" => Ok(Scale::Large),
+            other => Err(format!(
+                "unknown --dims '{other}'; expected tiny, real or 7b"
+            )),
         }
     }
 }
@@ -138,6 +146,8 @@ pub const TINY_ARCHS: &[&str] = &[
 pub enum TinyError {
     #[error("unknown --arch '{0}'; expected one of {list}", list = TINY_ARCHS.join(", "))]
     UnknownArch(String),
+    #[error("--dims 7b is written for llava_onevision only, not '{0}'")]
+    NoLargeDims(String),
     #[error("{0}: already exists and is not empty (use --force to replace it)")]
     Exists(PathBuf),
     #[error(transparent)]
@@ -145,6 +155,9 @@ pub enum TinyError {
 }
 
 pub fn build(arch: &str, scale: Scale) -> Result<TinyModel, TinyError> {
+    if scale == Scale::Large && arch != "llava_onevision" {
+        return Err(TinyError::NoLargeDims(arch.to_string()));
+    }
     match arch {
         "idefics3" => Ok(idefics3::build(scale)),
         "gemma3" => Ok(gemma3::build(scale)),
@@ -278,9 +291,7 @@ fn write_files(model: &TinyModel, seed: u64, dir: &Path) -> anyhow::Result<()> {
             "pad_token_id": model.special_id(model.eos),
         }),
     )?;
-    model
-        .weights
-        .write_safetensors(&dir.join("model.safetensors"), seed)
+    model.weights.write_safetensors(dir, seed)
 }
 
 /// `base` with the fields of `extra` (an object) added.

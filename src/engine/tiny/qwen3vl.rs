@@ -51,7 +51,8 @@ pub fn build(scale: Scale) -> TinyModel {
             },
         ),
         // Qwen3-VL-2B-Instruct.
-        Scale::Real => (
+        // Large: refused by `build` for every family but llava_onevision.
+        Scale::Real | Scale::Large => (
             TextDims {
                 hidden: 2048,
                 intermediate: 6144,

@@ -1,11 +1,8 @@
 //! A list of named tensors with how to fill them, written as one safetensors file.
 
-use anyhow::Context;
-use rand::{Rng, SeedableRng};
+use super::shards::WeightDtype;
+use rand::Rng;
 use rand_chacha::ChaCha8Rng;
-use safetensors::{Dtype, tensor::TensorView};
-use std::collections::BTreeMap;
-use std::path::Path;
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Fill {
@@ -23,7 +20,8 @@ pub enum Fill {
 
 #[derive(Debug, Default)]
 pub struct Weights {
-    tensors: Vec<(String, Vec<usize>, Fill)>,
+    pub(super) tensors: Vec<(String, Vec<usize>, Fill)>,
+    pub dtype: WeightDtype,
 }
 
 /// Standard deviation for random matrices: small enough that activations stay finite
@@ -73,49 +71,10 @@ impl Weights {
             .map(|(_, shape, _)| shape.iter().product::<usize>())
             .sum()
     }
-
-    /// Write every tensor as f32, filled from one seeded generator in declaration order so the
-    /// same seed gives the same bytes.
-    pub fn write_safetensors(&self, path: &Path, seed: u64) -> anyhow::Result<()> {
-        let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        let mut buffers: Vec<(String, Vec<usize>, Vec<u8>)> =
-            Vec::with_capacity(self.tensors.len());
-        for (name, shape, fill) in &self.tensors {
-            let count: usize = shape.iter().product();
-            let row_len = shape.last().copied().unwrap_or(1).max(1);
-            let mut bytes = Vec::with_capacity(count * 4);
-            for index in 0..count {
-                let value = match fill {
-                    Fill::Normal(std) => std * standard_normal(&mut rng),
-                    Fill::Ones => 1.0,
-                    Fill::Zeros => 0.0,
-                    Fill::PrintableHead => match index / row_len {
-                        0x20..=0x7e => standard_normal(&mut rng),
-                        _ => 0.0,
-                    },
-                };
-                bytes.extend_from_slice(&value.to_le_bytes());
-            }
-            buffers.push((name.clone(), shape.clone(), bytes));
-        }
-        let mut views = BTreeMap::new();
-        for (name, shape, bytes) in &buffers {
-            let view = TensorView::new(Dtype::F32, shape.clone(), bytes)
-                .with_context(|| format!("tensor {name}"))?;
-            views.insert(name.clone(), view);
-        }
-        let metadata = Some(std::collections::HashMap::from([(
-            "format".to_string(),
-            "pt".to_string(),
-        )]));
-        safetensors::serialize_to_file(views, metadata, path)
-            .with_context(|| format!("writing {}", path.display()))?;
-        Ok(())
-    }
 }
 
 /// Box–Muller: one standard normal sample.
-fn standard_normal(rng: &mut ChaCha8Rng) -> f32 {
+pub(super) fn standard_normal(rng: &mut ChaCha8Rng) -> f32 {
     let u1: f32 = rng.random::<f32>().max(f32::MIN_POSITIVE);
     let u2: f32 = rng.random();
     (-2.0 * u1.ln()).sqrt() * (std::f32::consts::TAU * u2).cos()
