@@ -4,33 +4,46 @@
 //! into a new buffer: at llava-onevision-qwen2-0.5b's dimensions the attention's scale, causal
 //! mask and softmax took 0.32 s per language-model layer and SigLIP's GELU 0.12 s per layer,
 //! more than their GEMMs (benches/RESULTS.md, "Time to first token on the own engine"). Here
-//! a linear's bias and activation are one pass over its fresh output, and the attention's
-//! scale, mask and softmax one pass over its scores, skipping the masked half. The formulas
-//! are candle's (and transformers'), element for element.
+//! a linear's bias, activation and what follows it — a residual add, or the gated MLP's
+//! product — are one pass over its fresh output (the attention's softmax lives in
+//! `attention`). The formulas are candle's (and transformers'), element for element.
 //!
 //! Each function falls back to candle's own ops off the CPU (CUDA) or off f32.
 
 use super::config::Activation;
-use super::vector_math::{self, gelu_tanh, x_sigmoid};
-use candle_core::{CpuStorage, DType, InplaceOp1, Layout, Result, Tensor};
+use super::vector_math::{gelu_tanh, x_sigmoid};
+use candle_core::{CpuStorage, DType, InplaceOp1, InplaceOp2, Layout, Result, Tensor};
 use rayon::prelude::*;
 
 /// Elements per parallel task: large enough that rayon's overhead vanishes.
 const CHUNK: usize = 1 << 14;
 
-/// `x + bias` (broadcast over rows), then `act`, written over `x`. `x` must be a fresh
-/// tensor this caller owns (a matmul's output): its storage is changed in place.
-pub fn bias_act(x: Tensor, bias: Option<&Tensor>, act: Option<Activation>) -> Result<Tensor> {
-    let fused = act.is_none_or(|a| a != Activation::Gelu);
-    if !(x.device().is_cpu() && x.dtype() == DType::F32 && x.is_contiguous() && fused) {
-        let x = match bias {
-            Some(bias) => x.broadcast_add(bias)?,
-            None => x,
-        };
-        return match act {
-            Some(act) => composite_activation(act, &x),
-            None => Ok(x),
-        };
+/// What the pass does last, with a tensor of the output's shape: add it (a residual) or
+/// multiply by it (the other half of a gated MLP).
+#[derive(Debug, Clone, Copy)]
+pub enum Then<'a> {
+    Add(&'a Tensor),
+    Mul(&'a Tensor),
+}
+
+/// `act(x + bias)` (bias broadcast over rows), then `then`, written over `x`. `x` must be a
+/// fresh tensor this caller owns (a matmul's output): its storage is changed in place.
+pub fn bias_act(
+    x: Tensor,
+    bias: Option<&Tensor>,
+    act: Option<Activation>,
+    then: Option<Then>,
+) -> Result<Tensor> {
+    let on_cpu_f32 = |t: &Tensor| t.device().is_cpu() && t.dtype() == DType::F32;
+    let other = then.map(|t| match t {
+        Then::Add(t) | Then::Mul(t) => t,
+    });
+    let fused = on_cpu_f32(&x)
+        && x.is_contiguous()
+        && act.is_none_or(|a| a != Activation::Gelu)
+        && other.is_none_or(|o| on_cpu_f32(o) && o.is_contiguous() && o.dims() == x.dims());
+    if !fused {
+        return composite(x, bias, act, then);
     }
     let bias = bias.map(|b| b.to_vec1::<f32>()).transpose()?;
     if let Some(bias) = &bias
@@ -42,8 +55,38 @@ pub fn bias_act(x: Tensor, bias: Option<&Tensor>, act: Option<Activation>) -> Re
             x.dim(candle_core::D::Minus1)?
         )));
     }
-    x.inplace_op1(&BiasAct { bias, act })?;
+    let op = Epilogue {
+        bias,
+        act,
+        multiply: matches!(then, Some(Then::Mul(_))),
+    };
+    match other {
+        Some(other) => x.inplace_op2(other, &op)?,
+        None => x.inplace_op1(&op)?,
+    }
     Ok(x)
+}
+
+/// candle's ops (what CUDA and non-f32 run).
+fn composite(
+    x: Tensor,
+    bias: Option<&Tensor>,
+    act: Option<Activation>,
+    then: Option<Then>,
+) -> Result<Tensor> {
+    let x = match bias {
+        Some(bias) => x.broadcast_add(bias)?,
+        None => x,
+    };
+    let x = match act {
+        Some(act) => composite_activation(act, &x)?,
+        None => x,
+    };
+    match then {
+        Some(Then::Add(other)) => x + other,
+        Some(Then::Mul(other)) => x * other,
+        None => Ok(x),
+    }
 }
 
 fn composite_activation(act: Activation, x: &Tensor) -> Result<Tensor> {
@@ -55,23 +98,21 @@ fn composite_activation(act: Activation, x: &Tensor) -> Result<Tensor> {
     }
 }
 
-struct BiasAct {
+struct Epilogue {
     bias: Option<Vec<f32>>,
     act: Option<Activation>,
+    /// With a second tensor: multiply by it (else add it).
+    multiply: bool,
 }
 
-impl InplaceOp1 for BiasAct {
-    fn name(&self) -> &'static str {
-        "bias-act"
-    }
-
-    fn cpu_fwd(&self, storage: &mut CpuStorage, layout: &Layout) -> Result<()> {
-        let data = contiguous_f32(storage, layout)?;
+impl Epilogue {
+    fn run(&self, data: &mut [f32], other: Option<&[f32]>) {
         let width = self.bias.as_ref().map_or(CHUNK, Vec::len).max(1);
         // Whole rows per task so the bias lines up with each task's first element.
-        let rows_per_task = CHUNK.div_ceil(width).max(1);
-        data.par_chunks_mut(rows_per_task * width)
-            .for_each(|chunk| {
+        let task = CHUNK.div_ceil(width).max(1) * width;
+        data.par_chunks_mut(task)
+            .enumerate()
+            .for_each(|(i, chunk)| {
                 if let Some(bias) = &self.bias {
                     for row in chunk.chunks_mut(width) {
                         row.iter_mut().zip(bias).for_each(|(v, b)| *v += b);
@@ -89,88 +130,60 @@ impl InplaceOp1 for BiasAct {
                     // erf GELU never comes here (`bias_act` takes candle's).
                     Some(Activation::Gelu) | None => {}
                 }
+                if let Some(other) = other {
+                    let other = &other[i * task..i * task + chunk.len()];
+                    match self.multiply {
+                        true => chunk.iter_mut().zip(other).for_each(|(v, o)| *v *= o),
+                        false => chunk.iter_mut().zip(other).for_each(|(v, o)| *v += o),
+                    }
+                }
             });
+    }
+}
+
+impl InplaceOp1 for Epilogue {
+    fn name(&self) -> &'static str {
+        "bias-act"
+    }
+
+    fn cpu_fwd(&self, storage: &mut CpuStorage, layout: &Layout) -> Result<()> {
+        self.run(contiguous_f32(storage, layout)?, None);
         Ok(())
     }
 }
 
-/// A causal mask over `[.., rows, keys]` scores whose rows are runs of `queries` new tokens
-/// (one run per query head): row `r` is new token `i = r % queries`, which sees keys
-/// `0..=past + i` (the `past` cached ones and the new ones up to itself).
-#[derive(Debug, Clone, Copy)]
-pub struct Causal {
-    pub past: usize,
-    pub queries: usize,
-}
-
-impl Causal {
-    fn visible(self, row: usize, keys: usize) -> usize {
-        (self.past + row % self.queries.max(1) + 1).min(keys)
-    }
-}
-
-/// Softmax over the last axis of `scores · scale`, in place; with `causal`, the keys a row
-/// may not see get probability 0, as an additive −∞ mask gives.
-pub fn scaled_softmax(scores: Tensor, scale: f64, causal: Option<Causal>) -> Result<Tensor> {
-    if !(scores.device().is_cpu() && scores.dtype() == DType::F32 && scores.is_contiguous()) {
-        let scaled = (scores * scale)?;
-        let masked = match causal {
-            Some(causal) => scaled.broadcast_add(&causal_mask(&scaled, causal)?)?,
-            None => scaled,
-        };
-        let dtype = masked.dtype();
-        return candle_nn::ops::softmax_last_dim(&masked.to_dtype(DType::F32)?)?.to_dtype(dtype);
-    }
-    let keys = scores.dim(candle_core::D::Minus1)?;
-    scores.inplace_op1(&CausalSoftmax {
-        scale: scale as f32,
-        keys,
-        causal,
-    })?;
-    Ok(scores)
-}
-
-/// The additive mask `[rows, keys]` (0 or −∞) of `causal` over `scores` `[.., rows, keys]`.
-fn causal_mask(scores: &Tensor, causal: Causal) -> Result<Tensor> {
-    let dims = scores.dims();
-    let (rows, keys) = (dims[dims.len() - 2], dims[dims.len() - 1]);
-    let mask: Vec<f32> = (0..rows)
-        .flat_map(|r| {
-            let visible = causal.visible(r, keys);
-            (0..keys).map(move |j| if j < visible { 0.0 } else { f32::NEG_INFINITY })
-        })
-        .collect();
-    Tensor::from_vec(mask, (rows, keys), &candle_core::Device::Cpu)?
-        .to_dtype(scores.dtype())?
-        .to_device(scores.device())
-}
-
-struct CausalSoftmax {
-    scale: f32,
-    keys: usize,
-    causal: Option<Causal>,
-}
-
-impl InplaceOp1 for CausalSoftmax {
+impl InplaceOp2 for Epilogue {
     fn name(&self) -> &'static str {
-        "causal-softmax"
+        "bias-act-combine"
     }
 
-    fn cpu_fwd(&self, storage: &mut CpuStorage, layout: &Layout) -> Result<()> {
+    fn cpu_fwd(
+        &self,
+        storage: &mut CpuStorage,
+        layout: &Layout,
+        other: &CpuStorage,
+        other_layout: &Layout,
+    ) -> Result<()> {
+        let CpuStorage::F32(other) = other else {
+            return Err(candle_core::Error::Msg("expected f32 storage".into()));
+        };
+        let other = match other_layout.contiguous_offsets() {
+            Some((start, end)) => &other[start..end],
+            None => {
+                return Err(candle_core::Error::Msg(
+                    "expected a contiguous tensor".into(),
+                ));
+            }
+        };
         let data = contiguous_f32(storage, layout)?;
-        let keys = self.keys.max(1);
-        data.par_chunks_mut(keys).enumerate().for_each(|(r, row)| {
-            let seen = self.causal.map_or(keys, |c| c.visible(r, keys));
-            let (visible, hidden) = row.split_at_mut(seen);
-            // The scale is positive, so the largest scaled score is the largest times it.
-            let max = vector_math::max(visible) * self.scale;
-            visible
-                .iter_mut()
-                .for_each(|v| *v = vector_math::exp(*v * self.scale - max));
-            let inverse = 1.0 / vector_math::sum(visible);
-            visible.iter_mut().for_each(|v| *v *= inverse);
-            hidden.fill(0.0);
-        });
+        if data.len() != other.len() {
+            return Err(candle_core::Error::Msg(format!(
+                "combining {} elements with {}",
+                data.len(),
+                other.len()
+            )));
+        }
+        self.run(data, Some(other));
         Ok(())
     }
 }
@@ -189,35 +202,8 @@ fn contiguous_f32<'a>(storage: &'a mut CpuStorage, layout: &Layout) -> Result<&'
 
 #[cfg(test)]
 mod tests {
+    use super::super::test_tensors::{max_abs_diff, random};
     use super::*;
-    use candle_core::Device;
-
-    fn random(shape: &[usize], seed: u64) -> Tensor {
-        let n: usize = shape.iter().product();
-        // A fixed, platform-independent sequence (no RNG crate state to agree on).
-        let values: Vec<f32> = (0..n)
-            .map(|i| {
-                let x = (i as u64 + 1)
-                    .wrapping_mul(6364136223846793005)
-                    .wrapping_add(seed);
-                ((x >> 33) as f32 / (1u64 << 31) as f32 - 0.5) * 8.0
-            })
-            .collect();
-        Tensor::from_vec(values, shape, &Device::Cpu).unwrap()
-    }
-
-    fn max_abs_diff(a: &Tensor, b: &Tensor) -> f32 {
-        (a - b)
-            .unwrap()
-            .abs()
-            .unwrap()
-            .flatten_all()
-            .unwrap()
-            .max(0)
-            .unwrap()
-            .to_scalar::<f32>()
-            .unwrap()
-    }
 
     #[test]
     fn bias_and_activation_equal_candles_ops() {
@@ -228,93 +214,74 @@ mod tests {
             Activation::Silu,
             Activation::QuickGelu,
         ] {
-            let fused = bias_act(x.copy().unwrap(), Some(&bias), Some(act)).unwrap();
+            let fused = bias_act(x.copy().unwrap(), Some(&bias), Some(act), None).unwrap();
             let reference = composite_activation(act, &x.broadcast_add(&bias).unwrap()).unwrap();
             assert!(max_abs_diff(&fused, &reference) < 1e-5, "{act:?}");
         }
-        let plain = bias_act(x.copy().unwrap(), Some(&bias), None).unwrap();
+        let plain = bias_act(x.copy().unwrap(), Some(&bias), None, None).unwrap();
         assert_eq!(max_abs_diff(&plain, &x.broadcast_add(&bias).unwrap()), 0.0);
         // erf GELU is candle's own.
-        let erf = bias_act(x.copy().unwrap(), Some(&bias), Some(Activation::Gelu)).unwrap();
+        let erf = bias_act(x.copy().unwrap(), Some(&bias), Some(Activation::Gelu), None).unwrap();
         let reference = x.broadcast_add(&bias).unwrap().gelu_erf().unwrap();
         assert_eq!(max_abs_diff(&erf, &reference), 0.0);
     }
 
     #[test]
-    fn a_bias_of_the_wrong_width_is_an_error() {
-        let x = random(&[4, 6], 4);
-        assert!(bias_act(x, Some(&random(&[5], 5)), None).is_err());
-    }
-
-    /// The composite path (what CUDA runs) is the reference for the fused one.
-    fn composite(scores: &Tensor, scale: f64, causal: Option<Causal>) -> Tensor {
-        let scaled = (scores * scale).unwrap();
-        let masked = match causal {
-            Some(c) => scaled
-                .broadcast_add(&causal_mask(&scaled, c).unwrap())
-                .unwrap(),
-            None => scaled,
-        };
-        candle_nn::ops::softmax_last_dim(&masked).unwrap()
+    fn a_residual_or_gate_joins_the_pass_over_any_shape() {
+        // Rows of a [2, 3, 8] tensor: the bias lines up with each row's start.
+        let x = random(&[2, 3, 8], 21);
+        let bias = random(&[8], 22);
+        let other = random(&[2, 3, 8], 23);
+        let biased = x.broadcast_add(&bias).unwrap();
+        let added = bias_act(
+            x.copy().unwrap(),
+            Some(&bias),
+            None,
+            Some(Then::Add(&other)),
+        );
+        let expected = (&biased + &other).unwrap();
+        assert_eq!(max_abs_diff(&added.unwrap(), &expected), 0.0);
+        let gated = bias_act(
+            x.copy().unwrap(),
+            None,
+            Some(Activation::Silu),
+            Some(Then::Mul(&other)),
+        );
+        let expected = (x.silu().unwrap() * &other).unwrap();
+        assert!(max_abs_diff(&gated.unwrap(), &expected) < 1e-5);
+        // A partner of another shape is candle's broadcasting error, not a wrong answer.
+        let wrong = random(&[3, 8], 24);
+        assert!(bias_act(x.copy().unwrap(), None, None, Some(Then::Add(&wrong))).is_err());
     }
 
     #[test]
-    fn causal_softmax_equals_mask_then_softmax() {
-        // 2 × 3 heads, 5 new queries after 4 cached keys; then no cache; then 2 query heads
-        // of 3 new tokens per row block (grouped-query attention); then unmasked.
-        let causal = |past, queries| Some(Causal { past, queries });
-        for (shape, mask) in [
-            ([2, 3, 5, 9], causal(4, 5)),
-            ([1, 2, 6, 6], causal(0, 6)),
-            ([2, 1, 6, 5], causal(2, 3)),
-            ([2, 2, 3, 7], None),
-        ] {
-            let scores = random(&shape, 7);
-            let fused = scaled_softmax(scores.copy().unwrap(), 0.125, mask).unwrap();
-            let reference = composite(&scores, 0.125, mask);
-            assert!(
-                max_abs_diff(&fused, &reference) < 1e-6,
-                "{shape:?} {mask:?}"
-            );
-        }
+    fn a_bias_of_the_wrong_width_is_an_error() {
+        let x = random(&[4, 6], 4);
+        assert!(bias_act(x, Some(&random(&[5], 5)), None, None).is_err());
     }
 
     /// What CUDA runs (candle's ops), reached on the CPU through f64.
     #[test]
     fn the_fallback_path_agrees_with_the_fused_one() {
-        let scores = random(&[2, 1, 6, 5], 11);
-        let causal = Some(Causal {
-            past: 2,
-            queries: 3,
-        });
-        let fused = scaled_softmax(scores.copy().unwrap(), 0.5, causal).unwrap();
-        let fallback = scaled_softmax(scores.to_dtype(DType::F64).unwrap(), 0.5, causal).unwrap();
-        let fallback = fallback.to_dtype(DType::F32).unwrap();
-        assert!(max_abs_diff(&fused, &fallback) < 1e-6);
-
         let x = random(&[5, 8], 12);
         let bias = random(&[8], 13);
-        let fused = bias_act(x.copy().unwrap(), Some(&bias), Some(Activation::Silu)).unwrap();
+        let other = random(&[5, 8], 14);
         let wide = |t: &Tensor| t.to_dtype(DType::F64).unwrap();
-        let fallback = bias_act(wide(&x), Some(&wide(&bias)), Some(Activation::Silu)).unwrap();
-        let fallback = fallback.to_dtype(DType::F32).unwrap();
-        assert!(max_abs_diff(&fused, &fallback) < 1e-5);
-    }
-
-    #[test]
-    fn masked_keys_get_exactly_zero() {
-        let causal = Causal {
-            past: 2,
-            queries: 3,
-        };
-        let probs = scaled_softmax(random(&[1, 1, 3, 5], 9), 1.0, Some(causal)).unwrap();
-        let rows = probs.squeeze(0).unwrap().squeeze(0).unwrap();
-        let rows = rows.to_vec2::<f32>().unwrap();
-        assert_eq!(rows[0][3..], [0.0, 0.0]);
-        assert_eq!(rows[1][4], 0.0);
-        assert!(rows[2].iter().all(|&p| p > 0.0));
-        for row in rows {
-            assert!((row.iter().sum::<f32>() - 1.0).abs() < 1e-6);
+        for then in [None, Some(Then::Add(&other)), Some(Then::Mul(&other))] {
+            let fused = bias_act(x.copy().unwrap(), Some(&bias), Some(Activation::Silu), then);
+            let wide_other = wide(&other);
+            let wide_then = then.map(|t| match t {
+                Then::Add(_) => Then::Add(&wide_other),
+                Then::Mul(_) => Then::Mul(&wide_other),
+            });
+            let fallback = bias_act(
+                wide(&x),
+                Some(&wide(&bias)),
+                Some(Activation::Silu),
+                wide_then,
+            );
+            let fallback = fallback.unwrap().to_dtype(DType::F32).unwrap();
+            assert!(max_abs_diff(&fused.unwrap(), &fallback) < 1e-4, "{then:?}");
         }
     }
 }

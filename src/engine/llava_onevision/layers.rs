@@ -2,7 +2,7 @@
 //! activations, loaded from a [`Checkpoint`] with their shapes checked.
 
 use super::config::Activation;
-use super::cpu_kernels::{Causal, bias_act, scaled_softmax};
+use super::cpu_kernels::{Then, bias_act};
 use super::weights::{Checkpoint, WeightError};
 use candle_core::quantized::{GgmlDType, QMatMul, QTensor};
 use candle_core::{Module, Result, Tensor};
@@ -78,6 +78,18 @@ impl Linear {
     /// `act(x wᵀ + b)`. `x` is `[..., in]`; the product runs as one 2-D matmul over all
     /// leading rows, the bias and activation as one pass over its output.
     pub fn forward_act(&self, x: &Tensor, act: Option<Activation>) -> Result<Tensor> {
+        self.forward_then(x, act, None)
+    }
+
+    /// `act(x wᵀ + b)` then `then` (a residual added, or the gated MLP's other half
+    /// multiplied), all after the product in one pass over its output. `then`'s tensor has
+    /// the output's shape.
+    pub fn forward_then(
+        &self,
+        x: &Tensor,
+        act: Option<Activation>,
+        then: Option<Then>,
+    ) -> Result<Tensor> {
         let dims = x.dims().to_vec();
         let rows: usize = dims[..dims.len() - 1].iter().product();
         let last = dims[dims.len() - 1];
@@ -91,14 +103,14 @@ impl Linear {
             }
             Weight::Quantized(weight) => weight.forward(&flat)?,
         };
-        let out = match self.bias.is_some() || act.is_some() {
-            true => bias_act(out, self.bias.as_ref(), act)?,
-            false => out,
-        };
         let mut shape = dims;
         let n = shape.len();
         shape[n - 1] = out.dim(1)?;
-        out.reshape(shape)
+        let out = out.reshape(shape)?;
+        match self.bias.is_some() || act.is_some() || then.is_some() {
+            true => bias_act(out, self.bias.as_ref(), act, then),
+            false => Ok(out),
+        }
     }
 }
 
@@ -152,30 +164,4 @@ impl Module for RmsNorm {
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
         candle_nn::ops::rms_norm(x, &self.weight, self.eps as f32)
     }
-}
-
-/// `softmax(q kᵀ · scale [+ causal mask]) v` with `q` `[batch, heads, queries, dim]` and `k`,
-/// `v` `[batch, kv_heads, keys, dim]`; `heads` a multiple of `kv_heads` (grouped-query
-/// attention: query head `h` reads key/value head `h / (heads / kv_heads)`, as transformers'
-/// `repeat_kv` lays them out). The softmax is in f32 whatever the model's dtype, as
-/// transformers' eager attention upcasts it. `causal_past`: each query sees the `causal_past`
-/// cached keys and the new ones up to itself.
-///
-/// A key/value head's query heads are one matrix (`[groups · queries, dim]`), so its scores
-/// are one GEMM, not `groups` small ones (2.4× faster at Qwen2-0.5B's 14 heads over 2), and
-/// the keys and values are never copied per query head.
-pub fn attention(q: &Tensor, k: &Tensor, v: &Tensor, causal_past: Option<usize>) -> Result<Tensor> {
-    let (batch, heads, queries, dim) = q.dims4()?;
-    let (_, kv_heads, keys, _) = k.dims4()?;
-    let groups = heads / kv_heads.max(1);
-    let blocks = batch * kv_heads;
-    let q = q.contiguous()?.reshape((blocks, groups * queries, dim))?;
-    let k = k.contiguous()?.reshape((blocks, keys, dim))?;
-    let v = v.contiguous()?.reshape((blocks, keys, dim))?;
-    let scores = q.matmul(&k.t()?.contiguous()?)?;
-    let causal = causal_past.map(|past| Causal { past, queries });
-    let scale = 1.0 / (dim as f64).sqrt();
-    scaled_softmax(scores, scale, causal)?
-        .matmul(&v)?
-        .reshape((batch, heads, queries, dim))
 }

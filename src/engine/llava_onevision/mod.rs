@@ -2,10 +2,11 @@
 //! 0.8.1 has no loader for it. `anyres` says how an image is tiled and how many tokens it
 //! becomes; `preprocess` (with `resize`) makes the pixels transformers' image processor makes;
 //! `config`, `weights` and `prompt` read the model directory; `siglip`, `qwen2` and `model`
-//! are the network; `generate` makes the pieces of an answer, `batch` runs every request in flight together
+//! (with `attention`) are the network; `generate` makes the pieces of an answer, `batch` runs every request in flight together
 //! and `engine` serves them.
 
 pub mod anyres;
+mod attention;
 mod batch;
 pub mod config;
 mod cpu_kernels;
@@ -18,6 +19,8 @@ pub mod prompt;
 pub mod qwen2;
 pub mod resize;
 mod siglip;
+#[cfg(test)]
+mod test_tensors;
 mod vector_math;
 pub mod weights;
 

@@ -3,8 +3,10 @@
 //! `[tokens, hidden]` matrix through every linear layer, while attention, rotary positions
 //! and the KV cache are per sequence — no padding, and each sequence at its own length.
 
+use super::attention::attention;
 use super::config::TextConfig;
-use super::layers::{Linear, RmsNorm, attention};
+use super::cpu_kernels::Then;
+use super::layers::{Linear, RmsNorm};
 use super::weights::{Checkpoint, WeightError};
 use candle_core::quantized::GgmlDType;
 use candle_core::{DType, Device, Module, Result, Tensor};
@@ -171,11 +173,16 @@ impl Qwen2 {
                 start += span.tokens;
             }
             let attended = Tensor::cat(&outputs, 0)?;
-            x = (x + layer.o.forward(&attended)?)?;
+            x = layer.o.forward_then(&attended, None, Some(Then::Add(&x)))?;
             let normed = layer.post_norm.forward(&x)?;
-            let gate = layer.gate.forward_act(&normed, Some(self.config.act))?;
-            let hidden = (gate * layer.up.forward(&normed)?)?;
-            x = (x + layer.down.forward(&hidden)?)?;
+            let up = layer.up.forward(&normed)?;
+            let act = Some(self.config.act);
+            let hidden = layer
+                .gate
+                .forward_then(&normed, act, Some(Then::Mul(&up)))?;
+            x = layer
+                .down
+                .forward_then(&hidden, None, Some(Then::Add(&x)))?;
         }
         let mut last_rows = Vec::with_capacity(spans.len());
         let mut end = 0;
@@ -242,7 +249,6 @@ impl Qwen2 {
             None => (k, v),
         };
         cache.layers[layer] = Some((k.clone(), v.clone()));
-        let out = attention(&q, &k, &v, causal_past)?;
-        out.transpose(1, 2)?.reshape((tokens, c.heads * c.head_dim))
+        attention(&q, &k, &v, causal_past)?.reshape((tokens, c.heads * c.head_dim))
     }
 }

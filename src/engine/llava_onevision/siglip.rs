@@ -3,8 +3,10 @@
 //! the deepest selected one (and `post_layernorm`, which `hidden_states` never includes) are
 //! not loaded at all.
 
+use super::attention::attention;
 use super::config::{FeatureSelection, VisionConfig};
-use super::layers::{LayerNorm, Linear, attention};
+use super::cpu_kernels::Then;
+use super::layers::{LayerNorm, Linear};
 use super::weights::{Checkpoint, WeightError};
 use candle_core::{Module, Result, Tensor};
 
@@ -131,12 +133,12 @@ impl Siglip {
         let q = split(layer.q.forward(&normed)?)?;
         let k = split(layer.k.forward(&normed)?)?;
         let v = split(layer.v.forward(&normed)?)?;
-        let attended = attention(&q, &k, &v, None)?
-            .transpose(1, 2)?
-            .reshape((tiles, tokens, d))?;
-        let x = (x + layer.out.forward(&attended)?)?;
+        let attended = attention(&q, &k, &v, None)?;
+        let x = layer
+            .out
+            .forward_then(&attended, None, Some(Then::Add(x)))?;
         let normed = layer.norm2.forward(&x)?;
         let hidden = layer.fc1.forward_act(&normed, Some(self.config.act))?;
-        x + layer.fc2.forward(&hidden)?
+        layer.fc2.forward_then(&hidden, None, Some(Then::Add(&x)))
     }
 }
