@@ -1,7 +1,7 @@
 //! radiochat's own LLaVA-OneVision against transformers on a tiny random model that
 //! transformers itself wrote (`save_pretrained`, tests/reference/llava_onevision.py): for a
-//! square image, a wide one and one larger than the largest pinpoint (whose features are
-//! downscaled by anyres_max_2), the pixel tensor of the image processor, the prompt tokens,
+//! square image, a wide one, one larger than the largest pinpoint (whose features are
+//! downscaled by anyres_max_2) and a square cutout of one tile, the pixel tensor of the image processor, the prompt tokens,
 //! the first-step logits and a 16-token greedy answer all equal the reference's.
 
 mod common;
@@ -56,8 +56,10 @@ fn fixture() -> &'static Fixture {
             ],
             "",
         );
-        // Square, wide (3 × 2 of the 56 px pinpoints), and past the largest pinpoint.
-        let images = [(90, 90, 1), (120, 80, 2), (400, 250, 3)]
+        // Square, wide (3 × 2 of the 56 px pinpoints), past the largest pinpoint, and a square
+        // cutout that fits one tile (its grid tile is the base image again, which the engine
+        // computes once).
+        let images = [(90, 90, 1), (120, 80, 2), (400, 250, 3), (48, 48, 4)]
             .iter()
             .map(|&(w, h, seed)| {
                 let path = dir.path().join(format!("image-{w}x{h}.png"));
@@ -115,6 +117,16 @@ fn pixel_values_equal_the_image_processors() {
         );
     }
     assert_eq!(offset, reference.len(), "the reference made more tiles");
+    // transformers' own tiles of the one-tile square cutout: the grid tile is the base image.
+    let cutout = &reference[reference.len() - ours_len(&processor, &f.images[3])..];
+    let (base, grid) = cutout.split_at(cutout.len() / 2);
+    assert_eq!(base, grid);
+}
+
+fn ours_len(processor: &ImageProcessor, path: &Path) -> usize {
+    let pixels = processor.preprocess(&image::open(path).unwrap());
+    assert_eq!(pixels.tiles, 2, "{}", path.display());
+    pixels.data.len()
 }
 
 const QUESTION: &str = "Describe the radio source in this image.";

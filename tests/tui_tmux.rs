@@ -482,7 +482,11 @@ fn bench_runs_from_the_chat_and_stops_and_resumes() {
     })
     .unwrap();
     assert!(!slow.join("metrics.json").exists());
+    // Typed at once, Escape and the next line reach the chat as one read, which a terminal
+    // decodes as Alt-/ (the panel stays): wait for the panel to close first.
     tmux.keys(&["Escape"]).unwrap();
+    tmux.wait_for("the panel to close", STEP, |s| !s.contains("Esc closes"))
+        .unwrap();
     tmux.line(&format!("/bench --resume {}", slow.display()))
         .unwrap();
     let screen = tmux
@@ -493,6 +497,8 @@ fn bench_runs_from_the_chat_and_stops_and_resumes() {
     assert!(screen.contains("6/6 · 100 %"), "{screen}");
     assert!(slow.join("metrics.json").exists());
     tmux.keys(&["Escape"]).unwrap();
+    tmux.wait_for("the panel to close", STEP, |s| !s.contains("Esc closes"))
+        .unwrap();
 
     // The same run as a SLURM job array, submitted from the chat with the chat's model.
     common::cli::assert_slurm_cluster();

@@ -136,12 +136,28 @@ impl OnevisionModel {
     }
 
     /// One image's packed features, `[image tokens, hidden]`.
+    ///
+    /// Tiles whose pixels equal an earlier tile's go through the vision tower once: a square
+    /// image that fits one tile (a radio cutout, typically) becomes the base image and one
+    /// grid tile resized alike, the same pixels, so this halves its vision work.
     pub fn image_features(&self, pixels: &Pixels) -> Result<Tensor> {
         let (h, w) = (pixels.size.height as usize, pixels.size.width as usize);
-        let input = Tensor::from_slice(&pixels.data, (pixels.tiles, 3, h, w), &Device::Cpu)?
+        let (distinct, source) = distinct_tiles(&pixels.data, pixels.tiles);
+        let data: Vec<f32> = match distinct.len() == pixels.tiles {
+            true => pixels.data.clone(),
+            false => distinct
+                .iter()
+                .flat_map(|&t| tile(&pixels.data, pixels.tiles, t).iter().copied())
+                .collect(),
+        };
+        let input = Tensor::from_vec(data, (distinct.len(), 3, h, w), &Device::Cpu)?
             .to_dtype(self.newline.dtype())?
             .to_device(self.device())?;
         let mut selected = self.vision.forward(&input)?;
+        if distinct.len() < pixels.tiles {
+            let source = Tensor::new(source, selected.device())?;
+            selected = selected.index_select(&source, 0)?;
+        }
         if self.config.features.drop_first {
             let n = selected.dim(1)?;
             selected = selected.narrow(1, 1, n - 1)?;
@@ -248,6 +264,33 @@ impl OnevisionModel {
     }
 }
 
+/// Tile `index` of `tiles` equal-sized tiles laid end to end in `data`.
+fn tile(data: &[f32], tiles: usize, index: usize) -> &[f32] {
+    let len = data.len() / tiles.max(1);
+    &data[index * len..(index + 1) * len]
+}
+
+/// The tiles to compute (first of each set of equal ones, in order) and, for every tile,
+/// which of those holds its pixels.
+fn distinct_tiles(data: &[f32], tiles: usize) -> (Vec<usize>, Vec<u32>) {
+    let mut distinct: Vec<usize> = Vec::new();
+    let mut source = Vec::with_capacity(tiles);
+    for t in 0..tiles {
+        let pixels = tile(data, tiles, t);
+        match distinct
+            .iter()
+            .position(|&d| tile(data, tiles, d) == pixels)
+        {
+            Some(i) => source.push(i as u32),
+            None => {
+                source.push(distinct.len() as u32);
+                distinct.push(t);
+            }
+        }
+    }
+    (distinct, source)
+}
+
 /// torch's `interpolate(mode="bilinear", align_corners=False)` (no antialias) of a
 /// `[channels, height, width]` map, in f32 index arithmetic as its CPU kernel does it.
 fn bilinear(map: &Tensor, height: usize, width: usize) -> Result<Tensor> {
@@ -287,4 +330,20 @@ fn bilinear(map: &Tensor, height: usize, width: usize) -> Result<Tensor> {
     };
     let rows = blend(map, 1, in_h, height)?;
     blend(&rows, 2, in_w, width)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn equal_tiles_are_computed_once() {
+        // Tiles of 2 values: the base, a copy of it, another, and the other again.
+        let data = [1.0, 2.0, 1.0, 2.0, 3.0, 4.0, 3.0, 4.0];
+        assert_eq!(distinct_tiles(&data, 4), (vec![0, 2], vec![0, 0, 1, 1]));
+        assert_eq!(distinct_tiles(&data[..4], 2), (vec![0], vec![0, 0]));
+        // One differing value makes a tile its own; NaN pixels never match.
+        let data = [1.0, 2.0, 1.0, 2.5, f32::NAN, 0.0, f32::NAN, 0.0];
+        assert_eq!(distinct_tiles(&data, 4).0, vec![0, 1, 2, 3]);
+    }
 }
