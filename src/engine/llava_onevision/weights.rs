@@ -3,7 +3,7 @@
 //! the config implies before it is used, so a checkpoint that disagrees with its config.json
 //! fails at load with the tensor's file and both shapes, not mid-answer.
 
-use candle_core::safetensors::MmapedSafetensors;
+use candle_core::safetensors::{Load, MmapedSafetensors};
 use candle_core::{DType, Device, Tensor};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -153,12 +153,35 @@ impl Checkpoint {
             return Tensor::zeros((), self.dtype, &self.device)
                 .map_err(|e| fail(format!("{name}: {e}")));
         }
-        let tensor = self
-            .tensors
-            .load(name, &self.device)
+        let tensor = view
+            .load(&self.device)
+            .and_then(|t| t.to_dtype(self.dtype))
             .map_err(|e| fail(format!("{name}: {e}")))?;
-        tensor
-            .to_dtype(self.dtype)
-            .map_err(|e| fail(format!("{name}: {e}")))
+        release_pages(view.data());
+        Ok(tensor)
+    }
+}
+
+/// Drop the mapped file pages of a tensor already copied out from this process's resident
+/// set. They stay in the page cache (clean, and read again if touched), but a mapping keeps
+/// every page it has read counted in the loader's RSS until the whole file is unmapped: a 7B
+/// checkpoint's 16 GB of bf16 shards on top of its 13 GB of converted weights, on a node
+/// with 24. Only whole pages inside the tensor's bytes are released; a page it shares with
+/// a neighbour stays.
+fn release_pages(bytes: &[u8]) {
+    // SAFETY: sysconf has no preconditions.
+    let page = match unsafe { libc::sysconf(libc::_SC_PAGESIZE) } {
+        p if p > 0 => p as usize,
+        _ => return,
+    };
+    let start = (bytes.as_ptr() as usize).next_multiple_of(page);
+    let end = (bytes.as_ptr() as usize + bytes.len()) / page * page;
+    if end > start {
+        // SAFETY: the range lies inside a read-only private file mapping that stays mapped;
+        // MADV_DONTNEED on it only unmaps pages, which the next read faults back in from the
+        // file unchanged. A failure leaves the pages mapped, which is harmless.
+        unsafe {
+            libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_DONTNEED);
+        }
     }
 }
