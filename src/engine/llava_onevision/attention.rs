@@ -29,46 +29,19 @@ const QUERY_BLOCK: usize = 128;
 /// `[batch, queries, heads · dim]`. `causal_past`: each query sees the `causal_past` cached
 /// keys and the new ones up to itself (queries are the last `queries` of the keys).
 pub fn attention(q: &Tensor, k: &Tensor, v: &Tensor, causal_past: Option<usize>) -> Result<Tensor> {
-    let (batch, heads, queries, dim) = q.dims4()?;
-    let (k_batch, kv_heads, keys, k_dim) = k.dims4()?;
-    if k_batch != batch || k_dim != dim || v.dims4()? != k.dims4()? {
-        return Err(candle_core::Error::Msg(format!(
-            "attention over q {:?}, k {:?}, v {:?}",
-            q.dims(),
-            k.dims(),
-            v.dims()
-        )));
-    }
-    if kv_heads == 0 || !heads.is_multiple_of(kv_heads) {
-        return Err(candle_core::Error::Msg(format!(
-            "{heads} query heads over {kv_heads} key/value heads"
-        )));
-    }
-    if keys == 0 || queries > keys {
-        return Err(candle_core::Error::Msg(format!(
-            "{queries} queries over {keys} keys"
-        )));
-    }
+    let shape = Shape::of(q, k, v, causal_past)?;
     let on_cpu_f32 = [q, k, v]
         .iter()
         .all(|t| t.device().is_cpu() && t.dtype() == DType::F32);
     if !on_cpu_f32 {
-        return composite(q, k, v, causal_past);
+        return composite(&shape, q, k, v);
     }
-    let shape = Shape {
-        batch,
-        heads,
-        kv_heads,
-        queries,
-        keys,
-        dim,
-        causal_past,
-    };
     let out = {
         let (q, k, v) = (Strided::of(q)?, Strided::of(k)?, Strided::of(v)?);
         blocked(&shape, &q.view(), &k.view(), &v.view())
     };
-    Tensor::from_vec(out, (batch, queries, heads * dim), &Device::Cpu)
+    let (batch, queries, width) = (shape.batch, shape.queries, shape.heads * shape.dim);
+    Tensor::from_vec(out, (batch, queries, width), &Device::Cpu)
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -83,6 +56,39 @@ struct Shape {
 }
 
 impl Shape {
+    /// The dimensions of `q`, `k` and `v`, checked against each other.
+    fn of(q: &Tensor, k: &Tensor, v: &Tensor, causal_past: Option<usize>) -> Result<Shape> {
+        let (batch, heads, queries, dim) = q.dims4()?;
+        let (k_batch, kv_heads, keys, k_dim) = k.dims4()?;
+        if k_batch != batch || k_dim != dim || v.dims4()? != k.dims4()? {
+            return Err(candle_core::Error::Msg(format!(
+                "attention over q {:?}, k {:?}, v {:?}",
+                q.dims(),
+                k.dims(),
+                v.dims()
+            )));
+        }
+        if kv_heads == 0 || !heads.is_multiple_of(kv_heads) {
+            return Err(candle_core::Error::Msg(format!(
+                "{heads} query heads over {kv_heads} key/value heads"
+            )));
+        }
+        if keys == 0 || queries > keys {
+            return Err(candle_core::Error::Msg(format!(
+                "{queries} queries over {keys} keys"
+            )));
+        }
+        Ok(Shape {
+            batch,
+            heads,
+            kv_heads,
+            queries,
+            keys,
+            dim,
+            causal_past,
+        })
+    }
+
     /// How many keys query `i` (of the new ones) sees.
     fn visible(&self, query: usize) -> usize {
         self.causal_past
@@ -305,26 +311,23 @@ fn softmax_visible(row: &mut [f32], visible: usize) {
 
 /// candle's ops (what CUDA and non-f32 run): grouped heads as one matrix per key/value head,
 /// the mask as an additive −∞ tensor, the softmax in f32.
-fn composite(q: &Tensor, k: &Tensor, v: &Tensor, causal_past: Option<usize>) -> Result<Tensor> {
-    let (batch, heads, queries, dim) = q.dims4()?;
-    let (_, kv_heads, keys, _) = k.dims4()?;
+fn composite(shape: &Shape, q: &Tensor, k: &Tensor, v: &Tensor) -> Result<Tensor> {
+    let (batch, heads, queries, keys, dim) = (
+        shape.batch,
+        shape.heads,
+        shape.queries,
+        shape.keys,
+        shape.dim,
+    );
+    let kv_heads = shape.kv_heads;
     let groups = heads / kv_heads;
     let blocks = batch * kv_heads;
     let q = q.contiguous()?.reshape((blocks, groups * queries, dim))?;
     let k = k.contiguous()?.reshape((blocks, keys, dim))?;
     let v = v.contiguous()?.reshape((blocks, keys, dim))?;
     let scores = (q.matmul(&k.t()?.contiguous()?)? * (1.0 / (dim as f64).sqrt()))?;
-    let scores = match causal_past {
-        Some(past) => {
-            let shape = Shape {
-                batch,
-                heads,
-                kv_heads,
-                queries,
-                keys,
-                dim,
-                causal_past: Some(past),
-            };
+    let scores = match shape.causal_past {
+        Some(_) => {
             let mask: Vec<f32> = (0..groups * queries)
                 .flat_map(|r| {
                     let visible = shape.visible(r % queries);

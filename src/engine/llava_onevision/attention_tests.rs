@@ -4,7 +4,9 @@ use super::*;
 /// The composite path in f64 (candle's ops, as CUDA runs them) is the reference.
 fn reference(q: &Tensor, k: &Tensor, v: &Tensor, causal_past: Option<usize>) -> Tensor {
     let wide = |t: &Tensor| t.to_dtype(DType::F64).unwrap();
-    composite(&wide(q), &wide(k), &wide(v), causal_past)
+    let (q, k, v) = (wide(q), wide(k), wide(v));
+    let shape = Shape::of(&q, &k, &v, causal_past).unwrap();
+    composite(&shape, &q, &k, &v)
         .unwrap()
         .to_dtype(DType::F32)
         .unwrap()
@@ -32,39 +34,29 @@ fn unmasked_attention_over_strided_heads_equals_candles_ops() {
     check(&q, &k, &v, None);
 }
 
+/// Random q `q_shape`, k and v `kv_shape` (seeds `seed`, `seed + 1`, `seed + 2`), checked.
+fn check_random(q_shape: [usize; 4], kv_shape: [usize; 4], causal_past: Option<usize>, seed: u64) {
+    let (q, k, v) = (
+        random(&q_shape, seed),
+        random(&kv_shape, seed + 1),
+        random(&kv_shape, seed + 2),
+    );
+    check(&q, &k, &v, causal_past);
+}
+
 #[test]
 fn causal_grouped_prefill_equals_candles_ops() {
     // Four query heads over two key/value heads; a whole prompt, then a follow-up of 67 new
     // tokens after 5 cached ones.
-    check(
-        &random(&[1, 4, 130, 16], 4),
-        &random(&[1, 2, 130, 16], 5),
-        &random(&[1, 2, 130, 16], 6),
-        Some(0),
-    );
-    check(
-        &random(&[1, 4, 67, 16], 7),
-        &random(&[1, 2, 72, 16], 8),
-        &random(&[1, 2, 72, 16], 9),
-        Some(5),
-    );
+    check_random([1, 4, 130, 16], [1, 2, 130, 16], Some(0), 4);
+    check_random([1, 4, 67, 16], [1, 2, 72, 16], Some(5), 7);
 }
 
 #[test]
 fn a_decode_step_equals_candles_ops() {
     // One new token: each key/value head's query heads are one task.
-    check(
-        &random(&[1, 6, 1, 16], 10),
-        &random(&[1, 2, 9, 16], 11),
-        &random(&[1, 2, 9, 16], 12),
-        Some(8),
-    );
-    check(
-        &random(&[2, 6, 1, 16], 13),
-        &random(&[2, 3, 9, 16], 14),
-        &random(&[2, 3, 9, 16], 15),
-        None,
-    );
+    check_random([1, 6, 1, 16], [1, 2, 9, 16], Some(8), 10);
+    check_random([2, 6, 1, 16], [2, 3, 9, 16], None, 13);
 }
 
 #[test]
