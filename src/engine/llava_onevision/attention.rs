@@ -226,8 +226,11 @@ unsafe fn run_task(
     let last_query = task.first_query + task.queries - 1;
     let width = s.visible(last_query);
     let rows = task.heads * task.queries;
-    scratch.clear();
-    scratch.resize(rows * width, 0.0);
+    // The GEMM overwrites every score (it does not read them): grow the scratch, never clear.
+    if scratch.len() < rows * width {
+        scratch.resize(rows * width, 0.0);
+    }
+    let scratch = &mut scratch[..rows * width];
     // Consecutive rows are consecutive queries of one head, or (one query) consecutive heads.
     let q_row_stride = match task.queries {
         1 => q.strides[1],
