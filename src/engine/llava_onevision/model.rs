@@ -143,13 +143,11 @@ impl OnevisionModel {
     pub fn image_features(&self, pixels: &Pixels) -> Result<Tensor> {
         let (h, w) = (pixels.size.height as usize, pixels.size.width as usize);
         let (distinct, source) = distinct_tiles(&pixels.data, pixels.tiles);
-        let data: Vec<f32> = match distinct.len() == pixels.tiles {
-            true => pixels.data.clone(),
-            false => distinct
-                .iter()
-                .flat_map(|&t| tile(&pixels.data, pixels.tiles, t).iter().copied())
-                .collect(),
-        };
+        let data: Vec<f32> = distinct
+            .iter()
+            .flat_map(|&t| tile(&pixels.data, pixels.tiles, t))
+            .copied()
+            .collect();
         let input = Tensor::from_vec(data, (distinct.len(), 3, h, w), &Device::Cpu)?
             .to_dtype(self.newline.dtype())?
             .to_device(self.device())?;
