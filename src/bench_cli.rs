@@ -21,6 +21,17 @@ pub fn run(config: &Option<PathBuf>, command: BenchCommand) -> CommandResult<i32
                 .iter()
                 .for_each(|l| println!("{l}"));
         }
+        BenchCommand::Prompt { flags, json } => {
+            let system = settings(config, Flags::default())?.system_prompt.value;
+            let shown = commands::bench_prompt::show(&flags, system.as_deref())?;
+            if json {
+                print_json(&shown)?;
+            } else {
+                commands::bench_prompt::lines(&shown)
+                    .iter()
+                    .for_each(|line| println!("{line}"));
+            }
+        }
         BenchCommand::Tasks { tasks_dir } => {
             for task in commands::bench::tasks(tasks_dir.as_deref())? {
                 let kind = if task.multi_label {

@@ -93,7 +93,7 @@ pub enum Command {
     /// Stored chat sessions: list, show, search, export, rename, delete.
     #[command(subcommand)]
     Sessions(SessionsCommand),
-    /// The radio benchmarks B1–B6: tasks, scoring.
+    /// The radio benchmarks B1–B7: tasks, prompts, runs, scoring.
     #[command(subcommand)]
     Bench(BenchCommand),
     /// Fine-tuning: build the training set.
@@ -119,6 +119,14 @@ pub enum BenchCommand {
         #[arg(long)]
         md: bool,
     },
+    /// What an item of a run sends: system prompt, turns, images.
+    Prompt {
+        #[command(flatten)]
+        flags: radiochat::commands::bench_prompt::PromptFlags,
+        /// {"task", "prompt", "system", "text", "messages"}.
+        #[arg(long)]
+        json: bool,
+    },
     /// The benchmark tasks (built in, plus --tasks-dir).
     Tasks {
         #[arg(long, value_name = "DIR")]
@@ -127,7 +135,7 @@ pub enum BenchCommand {
     /// Recompute metrics from a predictions.jsonl file alone.
     Score {
         predictions: PathBuf,
-        /// Task id (B1…B6) or key.
+        /// Task id (B1…B7) or key.
         #[arg(long)]
         task: String,
         /// strict (radio-llava's rule, default) or lenient.
@@ -185,7 +193,8 @@ pub struct SynthCli {
     /// Cutout side in pixels (2″ pixels, 8″ beam).
     #[arg(long, default_value_t = 132)]
     pub size: usize,
-    /// radioimg (tags), rgz (1C-1P … 3C-3P) or mirabest (FR-I / FR-II).
+    /// radioimg (tags), rgz (1C-1P … 3C-3P), mirabest (FR-I / FR-II) or gmnist (Galaxy
+    /// MNIST's four optical classes, colour PNGs).
     #[arg(long, default_value = "radioimg")]
     pub kind: String,
     /// radioimg: probabilities of the ingredients, e.g. `radio-galaxy=0.5,extended=0`

@@ -30,7 +30,7 @@ pub enum FinetuneCommand {
     /// Benchmark the run's base and fine-tuned model (merged if needed) side by side.
     Eval {
         run: PathBuf,
-        /// Benchmark tasks, comma-separated (B1…B6).
+        /// Benchmark tasks, comma-separated (B1…B7).
         #[arg(long, value_delimiter = ',', required = true)]
         bench: Vec<String>,
         /// radio-llava dataset JSON (held out from training).

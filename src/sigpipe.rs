@@ -30,6 +30,7 @@ fn prints_locally(command: &Option<Command>) -> bool {
                 | Command::Synth(_)
                 | Command::Bench(
                     BenchCommand::Tasks { .. }
+                        | BenchCommand::Prompt { .. }
                         | BenchCommand::Score { .. }
                         | BenchCommand::Compare { .. }
                         | BenchCommand::Merge { .. }

@@ -157,13 +157,30 @@ fn multi_label_scores_carry_the_hamming_metrics() {
         + &rec("b", &["EXTENDED", "DIFFUSE"], "DIFFUSE")
         + &rec("c", &["NONE"], "NONE, EXTENDED");
     std::fs::write(&file, text).unwrap();
+    // Strict is radio-llava's reader: "NONE, EXTENDED" is both labels.
     let score = score_json(home.path(), &file, "B1", &[]);
-    assert_eq!(score["invalid"], 1, "NONE may not combine with a class");
+    assert_eq!(score["invalid"], 0);
     let m = &score["metrics"];
-    assert_eq!(m["exact_match"].as_f64().unwrap(), 0.5);
-    assert_eq!(m["hamming_score"].as_f64().unwrap(), 0.75);
-    assert_eq!(m["hamming_loss"].as_f64().unwrap(), 1.0 / 8.0);
+    assert_eq!(m["exact_match"].as_f64().unwrap(), 1.0 / 3.0);
+    assert!((m["hamming_score"].as_f64().unwrap() - 2.0 / 3.0).abs() < 1e-12);
+    assert!((m["hamming_loss"].as_f64().unwrap() - 2.0 / 12.0).abs() < 1e-12);
+    let ids = &score["radio_llava"];
+    assert_eq!(
+        ids["labels"],
+        serde_json::json!(["NONE", "EXTENDED", "DIFFUSE", "DIFFUSE-LARGE"])
+    );
+    // NONE: one true, one predicted, the same item.
+    assert_eq!(
+        ids["confusion_matrix"][0],
+        serde_json::json!([[2, 0], [0, 1]])
+    );
+    assert_eq!(
+        ids["per_class"][3]["support"], 0,
+        "zero-support classes are reported"
+    );
+    // Lenient reads "NONE, EXTENDED" as EXTENDED: item c is wrong on both columns.
     let score = score_json(home.path(), &file, "B1", &["--parse", "lenient"]);
     assert_eq!(score["invalid"], 0);
     assert_eq!(score["metrics"]["n"], 3);
+    assert!((score["metrics"]["hamming_loss"].as_f64().unwrap() - 3.0 / 12.0).abs() < 1e-12);
 }

@@ -3,7 +3,7 @@
 //! (`finetune merge`, which maps transformers' module names back to the checkpoint's), and the
 //! merged directory loads in the engine and answers about an image, otherwise than its base
 //! (the engine runs the trained weights). A full fine-tune's saved model (transformers' own
-//! files) loads and answers otherwise than its base too. A high learning rate makes three
+//! files) loads and answers otherwise than its base too. A high learning rate makes a few
 //! steps move the weights far enough to change a greedy answer.
 
 mod common;
@@ -57,7 +57,7 @@ fn every_engine_architecture_trains_merges_and_answers() {
             &base,
             &data,
             &run,
-            &["--max-steps", "3", "--lr", "0.05"],
+            &["--max-steps", "5", "--lr", "0.05"],
         );
         assert_eq!(launched.status.code(), Some(0), "{arch}: {launched:?}");
     }

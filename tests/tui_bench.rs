@@ -216,6 +216,28 @@ fn bench_needs_a_model_and_refuses_a_second_run_or_a_model_switch() {
         panic!("no task list");
     };
     assert!(lines.iter().any(|l| l.starts_with("B6")), "{lines:?}");
+    // /bench prompt shows what an item sends, as `bench prompt` prints it.
+    send(&mut fresh, "/bench prompt B3 --prompt clean");
+    let Some(Overlay::Info(lines)) = &fresh.overlay else {
+        panic!("no prompt shown: {:?}", fresh.notice);
+    };
+    assert_eq!(lines[0], "B3 · prompt clean");
+    assert!(
+        lines
+            .iter()
+            .any(|l| l == "── user · image: the item, then the text")
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("Do you see any likely radio galaxy"))
+    );
+    send(&mut fresh, "/bench prompt B3 --prompt v7");
+    assert!(
+        notice(&fresh).contains("choices: clean, clean-v2, v1"),
+        "{}",
+        notice(&fresh)
+    );
 }
 
 /// Run the job the App queued, with `engine` as the chat's model; feed its reports back.
@@ -259,7 +281,9 @@ fn a_run_from_the_chat_writes_its_directory_and_scores_like_bench_score() {
         n: 6,
         seed: 5,
         size: 64,
-        kind: radiochat::imaging::synth::SkyKind::RadioImg,
+        kind: radiochat::commands::synth::SynthKind::Radio(
+            radiochat::imaging::synth::SkyKind::RadioImg,
+        ),
         balance: Default::default(),
     })
     .unwrap();

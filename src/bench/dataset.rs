@@ -1,7 +1,7 @@
 //! radio-llava dataset files: `{"data":[{"sname","filepaths":[…],"label":str|[str]}]}`,
 //! image paths relative to the file's folder. Only `filepaths[0]` is used, as radio-llava does.
 
-use super::labels::{DatasetLabel, gold_labels};
+use super::labels::{DatasetLabel, context_answer, gold_labels};
 use super::task::TaskSpec;
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
@@ -69,6 +69,8 @@ pub struct Item {
     pub sname: String,
     pub image: PathBuf,
     pub truth: Vec<String>,
+    /// The answer a few-shot turn gives for this item (radio-llava's formatting).
+    pub context_answer: String,
 }
 
 /// A dataset read for a task.
@@ -109,14 +111,16 @@ pub fn load(path: &Path, task: &TaskSpec, strict: bool) -> Result<Dataset, Strin
     let mut items = Vec::new();
     let mut skipped = Vec::new();
     for item in &raw.items {
-        let checked = raw
-            .image(item)
-            .and_then(|image| gold_labels(task, &item.label).map(|truth| (image, truth)));
+        let checked = raw.image(item).and_then(|image| {
+            let truth = gold_labels(task, &item.label)?;
+            Ok((image, truth, context_answer(task, &item.label)?))
+        });
         match checked {
-            Ok((image, truth)) => items.push(Item {
+            Ok((image, truth, context_answer)) => items.push(Item {
                 sname: item.sname.clone(),
                 image,
                 truth,
+                context_answer,
             }),
             Err(why) if strict => {
                 return Err(format!("{}: item {}: {why}", path.display(), item.sname));

@@ -80,9 +80,9 @@ fn task_tags(task: &TaskSpec, label: &DatasetLabel) -> Result<Vec<String>, Strin
 }
 
 /// filter_smorph_label: RADIO-GALAXY ⇒ EXTENDED; drop the non-morphology tags; a lone COMPACT
-/// or BACKGROUND ⇒ NONE; drop COMPACT/BACKGROUND; and, unlike radio-llava (whose
-/// ["COMPACT","BACKGROUND"] ends as an all-zero vector), an empty result ⇒ NONE.
-fn smorph(task: &TaskSpec, tags: &[String]) -> Vec<String> {
+/// or BACKGROUND ⇒ NONE; drop COMPACT/BACKGROUND — in the label's own order, and, unlike
+/// radio-llava (whose ["COMPACT","BACKGROUND"] ends as an all-zero vector), never empty.
+fn smorph_kept(task: &TaskSpec, tags: &[String]) -> Vec<String> {
     let none = task.none_class.clone().unwrap_or_else(|| "NONE".into());
     let mut kept: Vec<String> = tags.to_vec();
     if kept.iter().any(|t| t == "RADIO-GALAXY") && !kept.iter().any(|t| t == "EXTENDED") {
@@ -93,16 +93,29 @@ fn smorph(task: &TaskSpec, tags: &[String]) -> Vec<String> {
         return vec![none];
     }
     kept.retain(|t| t != "COMPACT" && t != "BACKGROUND");
-    let mut labels: Vec<String> = task
-        .classes
+    if kept.is_empty() {
+        kept.push(none);
+    }
+    kept
+}
+
+/// The gold classes in class order.
+fn smorph(task: &TaskSpec, tags: &[String]) -> Vec<String> {
+    let kept = smorph_kept(task, tags);
+    task.classes
         .iter()
         .filter(|c| kept.contains(c))
         .cloned()
-        .collect();
-    if labels.is_empty() {
-        labels.push(none);
+        .collect()
+}
+
+/// A few-shot example's answer as radio-llava writes it (`format_context_model_response`):
+/// the gold label, or for multi-label the filtered tags in the label's order joined by ",".
+pub fn context_answer(task: &TaskSpec, label: &DatasetLabel) -> Result<String, String> {
+    match task.rule {
+        LabelRule::Smorph => Ok(task.answer_text(&smorph_kept(task, &task_tags(task, label)?))),
+        _ => gold_labels(task, label).map(|labels| task.answer_text(&labels)),
     }
-    labels
 }
 
 #[cfg(test)]

@@ -51,19 +51,19 @@ pub struct Metrics {
     pub exact_match: Option<f64>,
 }
 
-fn divide(a: f64, b: f64) -> f64 {
+pub(super) fn divide(a: f64, b: f64) -> f64 {
     if b == 0.0 { 0.0 } else { a / b }
 }
 
 /// Per-label counts: (tp, predicted, true).
-struct Counts {
-    tp: Vec<f64>,
-    predicted: Vec<f64>,
-    actual: Vec<f64>,
+pub(super) struct Counts {
+    pub(super) tp: Vec<f64>,
+    pub(super) predicted: Vec<f64>,
+    pub(super) actual: Vec<f64>,
 }
 
 impl Counts {
-    fn scores(&self, labels: &[String]) -> Vec<ClassScore> {
+    pub(super) fn scores(&self, labels: &[String]) -> Vec<ClassScore> {
         labels
             .iter()
             .enumerate()
@@ -78,7 +78,7 @@ impl Counts {
     }
 
     /// (weighted, macro, micro) for precision, recall, F1.
-    fn averages(&self, per_class: &[ClassScore]) -> [[f64; 3]; 3] {
+    pub(super) fn averages(&self, per_class: &[ClassScore]) -> [[f64; 3]; 3] {
         let total: f64 = self.actual.iter().sum();
         let weighted = |f: fn(&ClassScore) -> f64| {
             divide(

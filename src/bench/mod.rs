@@ -1,11 +1,13 @@
-//! The radio VLM benchmarks (B1–B6 and users' own tasks): task files, gold labels, answer
+//! The radio VLM benchmarks (B1–B7 and users' own tasks): task files, gold labels, answer
 //! parsing, predictions files, and scikit-learn-exact metrics.
 
 pub mod dataset;
 pub mod labels;
 pub mod metrics;
+pub mod metrics_class_id;
 pub mod parse;
 pub mod predictions;
+pub mod prompt;
 pub mod run_dir;
 pub mod runner;
 pub mod score;

@@ -29,17 +29,18 @@ pub fn parse(task: &TaskSpec, answer: &str, mode: ParseMode) -> Option<Vec<Strin
     }
 }
 
-/// radio-llava: strip, uppercase, remove `, ! . ;` (single-label) or `! . ;` then split on
-/// commas (multi-label); every part must be a class; NONE may not combine with classes.
+/// radio-llava's `process_model_output`: strip, uppercase, remove `, ! . ;` (single-label:
+/// what is left must be a class, with no second strip) or `! . ;` then split on commas and
+/// strip each part (multi-label: every part a class, duplicates dropped). Like radio-llava,
+/// it takes "NONE, EXTENDED" as both labels; the lenient reader does not.
 pub fn strict(task: &TaskSpec, answer: &str) -> Option<Vec<String>> {
     let upper = answer.trim().to_uppercase();
     if !task.multi_label {
         let cleaned: String = upper.chars().filter(|c| !",!.;".contains(*c)).collect();
-        let cleaned = cleaned.trim();
         return task
             .classes
             .iter()
-            .find(|c| c.as_str() == cleaned)
+            .find(|c| **c == cleaned)
             .map(|c| vec![c.clone()]);
     }
     let cleaned: String = upper.chars().filter(|c| !"!.;".contains(*c)).collect();
@@ -50,7 +51,7 @@ pub fn strict(task: &TaskSpec, answer: &str) -> Option<Vec<String>> {
             labels.push(class.clone());
         }
     }
-    valid_combination(task, labels)
+    Some(labels)
 }
 
 /// Whole-word class names anywhere in the answer (after undoing Markdown and full-width
@@ -93,19 +94,6 @@ pub fn lenient(task: &TaskSpec, answer: &str) -> Option<Vec<String>> {
             _ => None,
         }
     }
-}
-
-fn valid_combination(task: &TaskSpec, labels: Vec<String>) -> Option<Vec<String>> {
-    if labels.is_empty() {
-        return None;
-    }
-    if let Some(none) = &task.none_class
-        && labels.len() > 1
-        && labels.contains(none)
-    {
-        return None;
-    }
-    Some(labels)
 }
 
 fn normalise(answer: &str) -> String {
@@ -171,7 +159,11 @@ mod tests {
                 labels(&["EXTENDED", "DIFFUSE-LARGE"])
             )
         );
-        assert_eq!(both("B1", "NONE, EXTENDED"), (None, labels(&["EXTENDED"])));
+        assert_eq!(
+            both("B1", "NONE, EXTENDED"),
+            (labels(&["NONE", "EXTENDED"]), labels(&["EXTENDED"]))
+        );
+        assert_eq!(both("B3", "Yes ."), (None, labels(&["YES"])));
         assert_eq!(both("B1", "NONE"), (labels(&["NONE"]), labels(&["NONE"])));
         assert_eq!(
             both("B6", "The image shows FR-II"),

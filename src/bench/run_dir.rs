@@ -25,9 +25,19 @@ pub struct RunInfo {
     pub items: usize,
     pub prompt: String,
     pub add_options: bool,
+    #[serde(default)]
+    pub add_task_description: bool,
+    /// Seed of the per-item option shuffle.
+    #[serde(default)]
+    pub shuffle_options: Option<u64>,
+    /// Seed of the shuffle the few-shot examples are drawn from.
+    #[serde(default)]
+    pub shuffle_context: Option<u64>,
     pub shots: usize,
     pub context: Option<PathBuf>,
     pub retries: usize,
+    #[serde(default)]
+    pub retry: super::task::RetryStyle,
     pub concurrency: usize,
     pub parse: ParseMode,
     pub strict: bool,
@@ -47,6 +57,18 @@ pub struct RunInfo {
     /// Set for one shard of a sharded run (`bench run --shard I/K`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shard: Option<super::shard::Shard>,
+}
+
+impl RunInfo {
+    /// How the run puts its questions.
+    pub fn prompt_choice(&self) -> super::prompt::PromptChoice {
+        super::prompt::PromptChoice {
+            version: self.prompt.clone(),
+            add_task_description: self.add_task_description,
+            add_options: self.add_options,
+            shuffle_options: self.shuffle_options,
+        }
+    }
 }
 
 /// Check that `dir` may hold a new run: absent, or an empty directory.

@@ -6,7 +6,8 @@
 use super::dataset::{Dataset, Item};
 use super::parse::{self, ParseMode};
 use super::predictions::{self, Prediction};
-use super::task::TaskSpec;
+use super::prompt::{PromptChoice, Prompter, Speaker, Turn};
+use super::task::{RetryStyle, TaskSpec};
 use crate::engine::{ChatMessage, ChatRequest, Engine, EngineEvent, Sampling};
 use crate::imaging::{FitsOptions, RadioImage, TransformOptions};
 use futures::StreamExt;
@@ -31,9 +32,9 @@ pub struct RunSpec {
     pub dataset: Dataset,
     /// Few-shot examples: asked and answered with their gold labels before each item.
     pub shots: Vec<Item>,
-    pub prompt_version: String,
-    pub add_options: bool,
+    pub prompt: PromptChoice,
     pub retries: usize,
+    pub retry: RetryStyle,
     pub concurrency: usize,
     pub parse: ParseMode,
     pub sampling: Sampling,
@@ -201,7 +202,7 @@ fn load_shots(spec: &RunSpec) -> Result<Vec<(DynamicImage, String)>, String> {
         .map(|item| {
             let picture = load_picture(&item.image, &spec.transform)
                 .map_err(|e| format!("few-shot example {}: {e}", item.sname))?;
-            Ok((picture, spec.task.answer_text(&item.truth)))
+            Ok((picture, item.context_answer.clone()))
         })
         .collect()
 }
@@ -248,26 +249,20 @@ async fn ask_item(
         }
     };
     let task = &spec.task;
-    let options = spec.add_options.then_some(task.classes.as_slice());
-    let prompt = match task.prompt(&spec.prompt_version, options) {
-        Ok(prompt) => prompt,
+    let prompter = match Prompter::new(task, &spec.prompt, shots.len()) {
+        Ok(prompter) => prompter,
         Err(message) => {
             prediction.error = Some(message);
             return (prediction, 0.0);
         }
     };
-    let mut messages = Vec::new();
-    if let Some(system) = &spec.system_prompt {
-        messages.push(ChatMessage::system(system.clone()));
-    }
-    for (shot, answer) in shots.iter() {
-        messages.push(ChatMessage::user(prompt.clone(), vec![shot.clone()]));
-        messages.push(ChatMessage::assistant(answer.clone()));
-    }
-    messages.push(ChatMessage::user(prompt.clone(), vec![picture]));
+    let system = spec.system_prompt.as_deref();
+    let answers: Vec<String> = shots.iter().map(|(_, answer)| answer.clone()).collect();
+    let mut turns = prompter.conversation(system, &answers, &item.sname);
     let mut engine_s = 0.0;
     loop {
         prediction.attempts += 1;
+        let messages = chat_messages(&turns, &shots, &picture);
         let started = Instant::now();
         let answer = complete(engine.as_ref(), &messages, &spec.sampling).await;
         engine_s += started.elapsed().as_secs_f64();
@@ -286,21 +281,29 @@ async fn ask_item(
         if prediction.pred.is_some() || prediction.attempts > spec.retries {
             return (prediction, engine_s);
         }
-        // radio-llava's retry drops the question; this one asks it again, with the options
-        // and the answer instructions.
-        messages.push(ChatMessage::assistant(text));
-        messages.push(ChatMessage::user(retry_prompt(spec), Vec::new()));
+        turns = prompter.retry(spec.retry, system, &turns, &text);
     }
 }
 
-fn retry_prompt(spec: &RunSpec) -> String {
-    let p = &spec.task.prompts[&spec.prompt_version];
-    format!(
-        "{} \n Options: {} \n {}",
-        p.question.trim_start_matches("## Question\n"),
-        spec.task.classes.join(", "),
-        p.instruction.trim_start_matches("## Instructions\n")
-    )
+/// The engine's messages for `turns`: image `i` is example `i`'s, the last the item's.
+fn chat_messages(
+    turns: &[Turn],
+    shots: &[(DynamicImage, String)],
+    picture: &DynamicImage,
+) -> Vec<ChatMessage> {
+    turns
+        .iter()
+        .map(|turn| match turn.role {
+            Speaker::System => ChatMessage::system(turn.text.clone()),
+            Speaker::Assistant => ChatMessage::assistant(turn.text.clone()),
+            Speaker::User => {
+                let image = turn
+                    .image
+                    .map(|i| shots.get(i).map_or(picture, |(shot, _)| shot).clone());
+                ChatMessage::user(turn.text.clone(), image.into_iter().collect())
+            }
+        })
+        .collect()
 }
 
 /// The whole answer of one request: (text, prompt tokens, completion tokens).

@@ -2,6 +2,7 @@
 //! separately, counted as wrong; the invalid rate under both parsers.
 
 use super::metrics::{self, Metrics};
+use super::metrics_class_id::{self, ClassIdMetrics};
 use super::parse::{self, ParseMode};
 use super::predictions::Prediction;
 use super::task::TaskSpec;
@@ -29,6 +30,9 @@ pub struct Score {
     pub metrics: Metrics,
     /// Invalid answers counted as wrong.
     pub metrics_invalid_as_wrong: Metrics,
+    /// radio-llava's report over the valid answers: every class in class-id order.
+    #[serde(default)]
+    pub radio_llava: Option<ClassIdMetrics>,
 }
 
 impl Score {
@@ -61,7 +65,7 @@ pub fn score(task: &TaskSpec, predictions: &[Prediction], mode: ParseMode) -> Sc
         .zip(&parsed)
         .filter_map(|(p, q)| q.as_ref().map(|q| (*p, q)))
         .collect();
-    let (metrics, as_wrong) = if task.multi_label {
+    let (metrics, as_wrong, by_class_id) = if task.multi_label {
         let truth: Vec<Vec<String>> = valid.iter().map(|(p, _)| p.truth.clone()).collect();
         let pred: Vec<Vec<String>> = valid.iter().map(|(_, q)| (*q).clone()).collect();
         let all_truth: Vec<Vec<String>> = asked.iter().map(|p| p.truth.clone()).collect();
@@ -72,6 +76,7 @@ pub fn score(task: &TaskSpec, predictions: &[Prediction], mode: ParseMode) -> Sc
         (
             metrics::multi_label(&truth, &pred, &task.classes),
             metrics::multi_label(&all_truth, &all_pred, &task.classes),
+            metrics_class_id::multi_label(&truth, &pred, &task.classes),
         )
     } else {
         let first = |labels: &Vec<String>| labels.first().cloned().unwrap_or_default();
@@ -89,6 +94,7 @@ pub fn score(task: &TaskSpec, predictions: &[Prediction], mode: ParseMode) -> Sc
         (
             metrics::single_label(&truth, &pred),
             metrics::single_label(&all_truth, &all_pred),
+            metrics_class_id::single_label(&truth, &pred, &task.classes),
         )
     };
     Score {
@@ -106,5 +112,6 @@ pub fn score(task: &TaskSpec, predictions: &[Prediction], mode: ParseMode) -> Sc
         invalid_lenient: count_invalid(ParseMode::Lenient),
         metrics,
         metrics_invalid_as_wrong: as_wrong,
+        radio_llava: Some(by_class_id),
     }
 }

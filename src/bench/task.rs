@@ -24,32 +24,64 @@ pub enum LabelRule {
     Anomaly,
 }
 
-/// One prompt version.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+/// One prompt version: radio-llava's parts of a question.
+#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct PromptVersion {
+    /// The task description, sent with `--add-task-description` (always, if `context_always`).
     #[serde(default)]
-    pub description: String,
-    pub question: String,
-    pub instruction: String,
+    pub context: String,
+    #[serde(default)]
+    pub context_always: bool,
+    /// The question.
+    #[serde(default)]
+    pub prefix: Option<String>,
+    /// radio-llava's `class_options`: listed with `--add-options`.
+    #[serde(default)]
+    pub options: Option<Vec<String>>,
+    /// The answer instructions.
+    #[serde(default)]
+    pub subfix: Option<String>,
+    /// Sentences put before the subfix when the context or examples are given.
+    #[serde(default)]
+    pub lead_in: LeadIn,
 }
 
-impl PromptVersion {
-    /// Description, question, options (when given), instruction — joined as radio-llava
-    /// joins them.
-    pub fn join(&self, options: Option<&[String]>) -> String {
-        let mut text = String::new();
-        if !self.description.is_empty() {
-            text.push_str(&self.description);
-            text.push_str(" \n");
+/// radio-llava's lead-in sentences, by what the question comes with.
+#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LeadIn {
+    #[serde(default)]
+    pub context: String,
+    #[serde(default)]
+    pub context_and_examples: String,
+    #[serde(default)]
+    pub examples: String,
+}
+
+/// How an unreadable answer is asked again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RetryStyle {
+    /// radio-llava's LLaVA path: a fresh single turn with the image, "The format of your
+    /// response does not comply …" and the answer instructions.
+    #[default]
+    RadioLlava,
+    /// radiochat's own: the conversation goes on with the question, options and instructions
+    /// restated.
+    Restate,
+}
+
+impl std::str::FromStr for RetryStyle {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "radio-llava" => Ok(RetryStyle::RadioLlava),
+            "restate" => Ok(RetryStyle::Restate),
+            other => Err(format!(
+                "unknown retry style '{other}': radio-llava or restate"
+            )),
         }
-        text.push_str(&self.question);
-        text.push_str(" \n ");
-        if let Some(options) = options {
-            text.push_str(&options.join(" \n "));
-            text.push_str(" \n ");
-        }
-        text.push_str(&self.instruction);
-        text
     }
 }
 
@@ -58,8 +90,11 @@ impl PromptVersion {
 pub struct Defaults {
     pub prompt: String,
     pub add_options: bool,
+    #[serde(default)]
     pub shuffle_options: bool,
     pub retries: usize,
+    #[serde(default)]
+    pub retry: RetryStyle,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -82,6 +117,9 @@ pub struct TaskSpec {
     pub vocabulary: Vec<String>,
     pub defaults: Defaults,
     pub prompts: BTreeMap<String, PromptVersion>,
+    /// The file the task was read from (for error messages).
+    #[serde(skip)]
+    pub source: String,
 }
 
 /// The built-in task files.
@@ -110,11 +148,16 @@ const BUILT_IN: &[(&str, &str)] = &[
         "B6-galaxymorphclass-mirabest.toml",
         include_str!("../../prompts/benchmarks/B6-galaxymorphclass-mirabest.toml"),
     ),
+    (
+        "B7-galaxymorphclass-gmnist.toml",
+        include_str!("../../prompts/benchmarks/B7-galaxymorphclass-gmnist.toml"),
+    ),
 ];
 
 impl TaskSpec {
     pub fn parse(name: &str, text: &str) -> Result<TaskSpec, String> {
-        let task: TaskSpec = toml::from_str(text).map_err(|e| format!("{name}: {e}"))?;
+        let mut task: TaskSpec = toml::from_str(text).map_err(|e| toml_error(name, text, &e))?;
+        task.source = name.to_string();
         task.check().map_err(|e| format!("{name}: {e}"))?;
         Ok(task)
     }
@@ -128,6 +171,23 @@ impl TaskSpec {
                 "defaults.prompt '{}' is not among [prompts.*]",
                 self.defaults.prompt
             ));
+        }
+        for (name, version) in &self.prompts {
+            for (key, value) in [("prefix", &version.prefix), ("subfix", &version.subfix)] {
+                if value.is_none() {
+                    return Err(format!("[prompts.{name}] has no `{key}`"));
+                }
+            }
+            if let Some(other) = version
+                .options
+                .iter()
+                .flatten()
+                .find(|o| !self.classes.contains(o))
+            {
+                return Err(format!(
+                    "[prompts.{name}] options: '{other}' is not a class"
+                ));
+            }
         }
         let known = |c: &String| self.classes.contains(c);
         match &self.rule {
@@ -146,22 +206,32 @@ impl TaskSpec {
         self.id.eq_ignore_ascii_case(id) || self.key.eq_ignore_ascii_case(id)
     }
 
-    /// The prompt text: description, question, options (when asked for, in `options`
-    /// order), instruction — joined as radio-llava joins them.
-    pub fn prompt(&self, version: &str, options: Option<&[String]>) -> Result<String, String> {
-        let p = self.prompts.get(version).ok_or_else(|| {
+    /// Prompt version `name`, or which versions there are.
+    pub fn version(&self, name: &str) -> Result<&PromptVersion, String> {
+        self.prompts.get(name).ok_or_else(|| {
             format!(
-                "task {} has no prompt version '{version}' (it has {})",
+                "task {} has no prompt version '{name}' (choices: {})",
                 self.id,
                 self.prompts.keys().cloned().collect::<Vec<_>>().join(", ")
             )
-        })?;
-        Ok(p.join(options))
+        })
     }
 
-    /// The gold answer as the model should write it (few-shot turns): labels joined by ",".
+    /// The gold answer as the model should write it: labels joined by ",".
     pub fn answer_text(&self, labels: &[String]) -> String {
         labels.join(",")
+    }
+}
+
+/// A TOML error on one line: file, line, message.
+fn toml_error(name: &str, text: &str, error: &toml::de::Error) -> String {
+    let line = error.span().map(|span| {
+        let before = &text.as_bytes()[..span.start.min(text.len())];
+        before.iter().filter(|&&b| b == b'\n').count() + 1
+    });
+    match line {
+        Some(line) => format!("{name}: line {line}: {}", error.message().trim()),
+        None => format!("{name}: {}", error.message().trim()),
     }
 }
 
@@ -213,34 +283,54 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_six_built_in_tasks_load_with_both_prompt_versions() {
+    fn the_seven_built_in_tasks_load_with_radio_llavas_and_radiochats_prompts() {
         let tasks = load_tasks(None).unwrap();
         let ids: Vec<&str> = tasks.iter().map(|t| t.id.as_str()).collect();
-        assert_eq!(ids, ["B1", "B2", "B3", "B4", "B5", "B6"]);
+        assert_eq!(ids, ["B1", "B2", "B3", "B4", "B5", "B6", "B7"]);
         for task in &tasks {
-            assert!(task.prompts.contains_key("v1") && task.prompts.contains_key("v2"));
+            assert_eq!(task.defaults.prompt, "v1", "{}", task.id);
+            assert!(task.prompts.contains_key("v1"), "{}", task.id);
+            let options = task.prompts["v1"].options.iter().flatten();
+            assert!(options.clone().all(|o| o != "NONE"), "{}", task.id);
         }
+        for task in tasks.iter().filter(|t| t.id != "B7") {
+            assert!(task.prompts.contains_key("clean") && task.prompts.contains_key("clean-v2"));
+        }
+        let options_on: Vec<&str> = tasks
+            .iter()
+            .filter(|t| t.defaults.add_options)
+            .map(|t| t.id.as_str())
+            .collect();
+        assert_eq!(options_on, ["B1", "B2", "B6", "B7"]);
         assert_eq!(find_task(&tasks, "galaxydet-radioimg").unwrap().id, "B3");
+        assert_eq!(
+            find_task(&tasks, "galaxymorphclass-gmnist").unwrap().id,
+            "B7"
+        );
         assert!(
             find_task(&tasks, "B9")
                 .unwrap_err()
                 .starts_with("unknown task 'B9': B1 (smorph-radioimg)")
         );
+        let b3 = find_task(&tasks, "B3").unwrap();
+        assert_eq!(
+            b3.version("v2").unwrap_err(),
+            "task B3 has no prompt version 'v2' (choices: clean, clean-v2, v1)"
+        );
     }
 
     #[test]
-    fn prompts_join_as_radio_llava_joins_them() {
-        let tasks = load_tasks(None).unwrap();
-        let b3 = find_task(&tasks, "B3").unwrap();
-        assert_eq!(
-            b3.prompt("v1", None).unwrap(),
-            "Do you see any likely radio galaxy with an extended morphology in the image? \n Answer concisely: Yes or No."
-        );
-        let with_options = b3
-            .prompt("v1", Some(&["YES".to_string(), "NO".to_string()]))
-            .unwrap();
-        assert!(with_options.contains("image? \n YES \n NO \n Answer"));
-        assert!(b3.prompt("v3", None).unwrap_err().contains("has v1, v2"));
+    fn a_task_file_missing_a_part_is_refused_on_one_line_naming_file_and_key() {
+        let b3 = BUILT_IN[2].1;
+        let no_subfix = b3.replacen("subfix = \"Answer concisely: Yes or No.\"\n", "", 1);
+        let err = TaskSpec::parse("mine.toml", &no_subfix).unwrap_err();
+        assert_eq!(err, "mine.toml: [prompts.v1] has no `subfix`");
+        let bad_option = b3.replace("options = [\"NO\", \"YES\"]", "options = [\"MAYBE\"]");
+        let err = TaskSpec::parse("mine.toml", &bad_option).unwrap_err();
+        assert!(err.contains("'MAYBE' is not a class"), "{err}");
+        let err = TaskSpec::parse("mine.toml", "id = \"X\"\nkey = 3\n").unwrap_err();
+        assert!(err.starts_with("mine.toml: line 2: "), "{err}");
+        assert!(!err.contains('\n'), "{err}");
     }
 
     #[test]
@@ -256,7 +346,9 @@ mod tests {
         assert!(err.contains("broken.toml"), "{err}");
         std::fs::remove_file(dir.path().join("broken.toml")).unwrap();
         let tasks = load_tasks(Some(dir.path())).unwrap();
-        assert_eq!(find_task(&tasks, "B3").unwrap().title, "mine");
-        assert_eq!(tasks.len(), 6);
+        let mine = find_task(&tasks, "B3").unwrap();
+        assert_eq!(mine.title, "mine");
+        assert!(mine.source.ends_with("b3.toml"), "{}", mine.source);
+        assert_eq!(tasks.len(), 7);
     }
 }

@@ -38,7 +38,7 @@ pub fn run(images: usize, steps: usize, python: Option<PathBuf>) -> CommandResul
         n: images,
         seed: 21,
         size: 64,
-        kind: crate::imaging::synth::SkyKind::RadioImg,
+        kind: super::synth::SynthKind::Radio(crate::imaging::synth::SkyKind::RadioImg),
         balance: Default::default(),
     })?;
     let data = home.join("data");

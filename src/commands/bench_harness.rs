@@ -36,7 +36,7 @@ pub fn run(
         n: items,
         seed: 1,
         size: 132,
-        kind: crate::imaging::synth::SkyKind::RadioImg,
+        kind: super::synth::SynthKind::Radio(crate::imaging::synth::SkyKind::RadioImg),
         balance: Default::default(),
     })?;
     let runtime = tokio::runtime::Runtime::new().map_err(|e| failed(e.to_string()))?;

@@ -2,9 +2,11 @@
 //! resumed. Both front-ends parse the same [`RunFlags`] and go through [`prepare`] and
 //! [`execute`]; only where the engine comes from differs (loaded here, or the chat's own).
 
+use super::bench_prompt::QuestionFlags;
 use super::{CommandError, CommandResult};
-use crate::bench::dataset::{self, Dataset};
+use crate::bench::dataset;
 use crate::bench::predictions::Prediction;
+use crate::bench::prompt::Prompter;
 use crate::bench::run_dir::{self, PREDICTIONS_FILE, RunInfo};
 pub use crate::bench::runner::Progress;
 use crate::bench::runner::{self, RunSpec};
@@ -20,7 +22,7 @@ use std::sync::atomic::AtomicBool;
 /// What a run is asked to do; the same flags after `radiochat bench run` and `/bench`.
 #[derive(clap::Args, Debug, Clone, PartialEq)]
 pub struct RunFlags {
-    /// Task id (B1…B6) or key; not needed with --resume.
+    /// Task id (B1…B7) or key; not needed with --resume.
     pub task: Option<String>,
     /// radio-llava dataset JSON.
     #[arg(long)]
@@ -28,24 +30,14 @@ pub struct RunFlags {
     /// Only the first N items.
     #[arg(long)]
     pub limit: Option<usize>,
-    /// Prompt version (v1, v2; default: the task's).
-    #[arg(long)]
-    pub prompt: Option<String>,
-    /// Few-shot examples taken from --context.
-    #[arg(long, default_value_t = 0)]
-    pub shots: usize,
-    /// Dataset JSON of the few-shot examples.
-    #[arg(long)]
-    pub context: Option<PathBuf>,
+    #[command(flatten)]
+    pub question: QuestionFlags,
     /// Requests in flight to the engine.
     #[arg(long, default_value_t = 1)]
     pub concurrency: usize,
     /// Re-asks of an unreadable answer (default: the task's).
     #[arg(long)]
     pub retries: Option<usize>,
-    /// List the classes in the prompt.
-    #[arg(long)]
-    pub add_options: bool,
     /// strict (radio-llava's rule) or lenient.
     #[arg(long, default_value = "strict")]
     pub parse: String,
@@ -198,19 +190,12 @@ pub fn prepare(flags: &RunFlags, env: &RunEnv) -> CommandResult<PreparedRun> {
             .map(|(_, item)| item)
             .collect();
     }
-    let shots = match (&info.context, info.shots) {
-        (_, 0) => Vec::new(),
-        (None, _) => {
-            return Err(CommandError::bad(
-                "--shots needs --context FILE (the example images)",
-            ));
-        }
-        (Some(context), k) => {
-            let examples: Dataset =
-                dataset::load(context, &task, false).map_err(CommandError::bad)?;
-            examples.items.into_iter().take(k).collect()
-        }
-    };
+    let shots = super::bench_prompt::few_shot_examples(
+        info.context.as_deref(),
+        &task,
+        info.shots,
+        info.shuffle_context,
+    )?;
     let predictions_path = dir.join(PREDICTIONS_FILE);
     let (finished, damaged) = if predictions_path.exists() {
         bench::predictions::read(&predictions_path).map_err(CommandError::bad)?
@@ -235,9 +220,9 @@ pub fn prepare(flags: &RunFlags, env: &RunEnv) -> CommandResult<PreparedRun> {
         task: task.clone(),
         dataset: data,
         shots,
-        prompt_version: info.prompt.clone(),
-        add_options: info.add_options,
+        prompt: info.prompt_choice(),
         retries: info.retries,
+        retry: info.retry,
         concurrency: info.concurrency,
         parse: info.parse,
         sampling,
@@ -341,11 +326,10 @@ fn new_run(
     let tasks = bench::load_tasks(flags.tasks_dir.as_deref()).map_err(CommandError::bad)?;
     let task = bench::find_task(&tasks, task_id).map_err(CommandError::bad)?;
     let dataset = dataset::load(&data, &task, flags.strict).map_err(CommandError::bad)?;
-    let prompt = flags
-        .prompt
-        .clone()
-        .unwrap_or_else(|| task.defaults.prompt.clone());
-    task.prompt(&prompt, None).map_err(CommandError::bad)?;
+    let question = &flags.question;
+    let choice = question.choice(&task);
+    Prompter::new(&task, &choice, question.shots).map_err(CommandError::bad)?;
+    let retry = question.retry_style(&task)?;
     let started = crate::util::clock::now();
     let dir = flags.out.clone().unwrap_or_else(|| {
         crate::config::data_dir().join("runs").join(format!(
@@ -382,14 +366,18 @@ fn new_run(
                 .map_or(dataset.items.len(), |l| l.min(dataset.items.len()));
             shard.map_or(n, |s| (0..n).filter(|&p| s.keeps(p)).count())
         },
-        prompt,
-        add_options: flags.add_options || task.defaults.add_options,
-        shots: flags.shots,
-        context: flags
+        prompt: choice.version,
+        add_options: choice.add_options,
+        add_task_description: choice.add_task_description,
+        shuffle_options: choice.shuffle_options,
+        shuffle_context: question.shuffle_context,
+        shots: question.shots,
+        context: question
             .context
             .as_ref()
             .map(|c| std::path::absolute(c).unwrap_or(c.clone())),
         retries: flags.retries.unwrap_or(task.defaults.retries),
+        retry,
         concurrency: flags.concurrency,
         parse,
         strict: flags.strict,
@@ -426,7 +414,7 @@ mod tests {
         let flags = RunFlags::default();
         assert_eq!(flags.parse, "strict");
         assert_eq!(flags.concurrency, 1);
-        assert_eq!(flags.shots, 0);
+        assert_eq!(flags.question.shots, 0);
         assert!(flags.task.is_none() && flags.slurm_array.is_none());
     }
 }

@@ -12,6 +12,7 @@ pub mod bench_harness;
 pub mod bench_imaging;
 pub mod bench_merge;
 pub mod bench_peer;
+pub mod bench_prompt;
 pub mod bench_run;
 pub mod bench_serve;
 pub mod bench_tui;

@@ -2,6 +2,7 @@
 //! did-you-mean for typos. Each command is also reachable as a `radiochat` subcommand
 //! where it makes sense outside a chat (`sessions`, `view`, `info`, `model`).
 
+use super::bench_prompt::PromptFlags;
 use super::bench_run::RunFlags;
 use super::finetune::LaunchFlags;
 use crate::chat::ImageSettings;
@@ -53,6 +54,8 @@ pub enum BenchSlash {
     Stop,
     /// Start a run: the flags of `radiochat bench run`.
     Run(Box<RunFlags>),
+    /// Show what an item would send: the flags of `radiochat bench prompt`.
+    Prompt(Box<PromptFlags>),
 }
 
 /// `/bench …` parsed with the same flags as `radiochat bench run`.
@@ -61,6 +64,18 @@ pub enum BenchSlash {
 struct BenchLine {
     #[command(flatten)]
     run: RunFlags,
+}
+
+/// `/bench prompt …` parsed with the same flags as `radiochat bench prompt`.
+#[derive(clap::Parser)]
+#[command(
+    name = "/bench prompt",
+    no_binary_name = true,
+    disable_help_flag = true
+)]
+struct BenchPromptLine {
+    #[command(flatten)]
+    flags: PromptFlags,
 }
 
 /// `/finetune …` parsed with the same flags as `radiochat finetune run`.
@@ -183,8 +198,8 @@ pub const SLASH_COMMANDS: &[SlashSpec] = &[
     spec("quit", "/quit", "leave radiochat"),
     spec(
         "bench",
-        "/bench [TASK --data FILE [--limit N] [--prompt v1|v2] [--concurrency N] … | --resume DIR | stop | tasks]",
-        "run a radio benchmark (B1–B6) on this model; alone: show the run",
+        "/bench [TASK --data FILE [--limit N] [--prompt v1|clean] … | --resume DIR | stop | tasks | prompt TASK …]",
+        "run a radio benchmark (B1–B7) on this model; alone: show the run",
     ),
     spec(
         "finetune",
@@ -321,6 +336,10 @@ fn parse_bench(args: &[String]) -> Result<BenchSlash, String> {
         [] => return Ok(BenchSlash::Show),
         [word] if word == "stop" => return Ok(BenchSlash::Stop),
         [word] if word == "tasks" => return Ok(BenchSlash::Tasks),
+        [word, rest @ ..] if word == "prompt" => {
+            let line: BenchPromptLine = clap_words("bench prompt", rest)?;
+            return Ok(BenchSlash::Prompt(Box::new(line.flags)));
+        }
         _ => {}
     }
     let line: BenchLine = clap_words("bench", args)?;
@@ -494,6 +513,19 @@ mod tests {
         assert_eq!(run.data, Some(PathBuf::from("my data/d.json")));
         assert_eq!((run.limit, run.concurrency), (Some(5), 2));
         assert_eq!(parse("/bench").unwrap(), Slash::Bench(BenchSlash::Show));
+        let Slash::Bench(BenchSlash::Prompt(flags)) =
+            parse("/bench prompt B1 --add-task-description --shots 2 --context c.json").unwrap()
+        else {
+            panic!("not a prompt request");
+        };
+        assert_eq!(flags.task, "B1");
+        assert!(flags.question.add_task_description);
+        assert_eq!(flags.question.shots, 2);
+        assert!(
+            parse("/bench prompt")
+                .unwrap_err()
+                .starts_with("/bench prompt: the following required arguments")
+        );
         assert_eq!(
             parse("/bench stop").unwrap(),
             Slash::Bench(BenchSlash::Stop)

@@ -4,6 +4,7 @@
 
 use super::{CommandError, CommandResult};
 use crate::imaging::synth::{BEAM_FWHM_PX, Balance, Cutout, SkyKind, cutout};
+use crate::imaging::synth_optical::galaxy;
 use serde_json::json;
 use std::path::{Path, PathBuf};
 
@@ -12,9 +13,28 @@ pub struct SynthArgs {
     pub n: usize,
     pub seed: u64,
     pub size: usize,
-    pub kind: SkyKind,
+    pub kind: SynthKind,
     /// Probability of each radioimg ingredient.
     pub balance: Balance,
+}
+
+/// What to draw: a radio sky (FITS cutouts) or Galaxy MNIST's optical galaxies (PNG).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SynthKind {
+    Radio(SkyKind),
+    Gmnist,
+}
+
+impl std::str::FromStr for SynthKind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "gmnist" => Ok(SynthKind::Gmnist),
+            other => other.parse().map(SynthKind::Radio).map_err(|_| {
+                format!("unknown --kind '{other}'; expected radioimg, rgz, mirabest or gmnist")
+            }),
+        }
+    }
 }
 
 /// Pixel scale of the synthetic cutouts, degrees (2″).
@@ -33,14 +53,18 @@ pub fn run(args: &SynthArgs) -> CommandResult<PathBuf> {
     let images = args.out.join("images");
     std::fs::create_dir_all(&images)
         .map_err(|e| CommandError::bad(format!("{}: cannot create: {e}", images.display())))?;
-    let prefix = match args.kind {
+    let sky_kind = match args.kind {
+        SynthKind::Radio(kind) => kind,
+        SynthKind::Gmnist => return write_dataset(&args.out, gmnist_entries(args)?),
+    };
+    let prefix = match sky_kind {
         SkyKind::RadioImg => "radioimg",
         SkyKind::Rgz => "rgz",
         SkyKind::MiraBest => "mirabest",
     };
     let mut entries = Vec::with_capacity(args.n);
     for index in 0..args.n {
-        let sky = cutout(args.kind, args.size, args.seed, index, &args.balance);
+        let sky = cutout(sky_kind, args.size, args.seed, index, &args.balance);
         let sname = format!("{prefix}-{:06}", index);
         let relative = format!("images/{sname}.fits");
         write_cutout(&args.out.join(&relative), &sky, index).map_err(CommandError::Failed)?;
@@ -48,10 +72,30 @@ pub fn run(args: &SynthArgs) -> CommandResult<PathBuf> {
             json!({"sname": sname, "filepaths": [relative], "label": sky.label, "id": index}),
         );
     }
-    let dataset = args.out.join("dataset.json");
+    write_dataset(&args.out, entries)
+}
+
+/// Galaxy MNIST-like colour PNGs, labelled with the class name.
+fn gmnist_entries(args: &SynthArgs) -> CommandResult<Vec<serde_json::Value>> {
+    (0..args.n)
+        .map(|index| {
+            let (picture, class) = galaxy(args.size, args.seed, index);
+            let sname = format!("gmnist-{index:06}");
+            let relative = format!("images/{sname}.png");
+            let path = args.out.join(&relative);
+            picture
+                .save(&path)
+                .map_err(|e| CommandError::bad(format!("{}: cannot write: {e}", path.display())))?;
+            Ok(json!({"sname": sname, "filepaths": [relative], "label": class, "id": index}))
+        })
+        .collect()
+}
+
+fn write_dataset(out: &Path, entries: Vec<serde_json::Value>) -> CommandResult<PathBuf> {
+    let dataset = out.join("dataset.json");
     let text = serde_json::to_string_pretty(&json!({ "data": entries }))
         .map_err(|e| CommandError::Failed(e.into()))?;
-    let temp = args.out.join(".dataset.json.partial");
+    let temp = out.join(".dataset.json.partial");
     std::fs::write(&temp, text + "\n")
         .and_then(|_| std::fs::rename(&temp, &dataset))
         .map_err(|e| CommandError::bad(format!("{}: cannot write: {e}", dataset.display())))?;

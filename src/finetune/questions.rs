@@ -2,7 +2,8 @@
 //! which labels a question asks for (a benchmark task's, or a rule of its own), how it is
 //! phrased, and the rule-based description turn.
 
-use crate::bench::task::{Defaults, LabelRule, PromptVersion, TaskSpec};
+use crate::bench::prompt::{PromptChoice, Prompter};
+use crate::bench::task::{Defaults, LabelRule, PromptVersion, RetryStyle, TaskSpec};
 use serde::Deserialize;
 use std::collections::{BTreeMap, HashMap};
 
@@ -44,14 +45,30 @@ pub struct Question {
 }
 
 impl Question {
-    /// The human turn for phrasing `i`.
+    /// The human turn for phrasing `i`: the benchmark's zero-shot question (its default
+    /// options, no task description) with the phrasing as the question.
     pub fn text(&self, i: usize) -> String {
+        const TRAINING: &str = "training";
         let phrasing = &self.phrasings[i % self.phrasings.len()];
-        PromptVersion {
-            question: phrasing.clone(),
-            ..self.prompt.clone()
+        let mut task = self.task.clone();
+        task.prompts = BTreeMap::from([(
+            TRAINING.to_string(),
+            PromptVersion {
+                prefix: Some(phrasing.clone()),
+                ..self.prompt.clone()
+            },
+        )]);
+        let choice = PromptChoice {
+            version: TRAINING.into(),
+            add_task_description: false,
+            add_options: task.defaults.add_options,
+            shuffle_options: None,
+        };
+        match Prompter::new(&task, &choice, 0) {
+            Ok(prompter) => prompter.item_text(""),
+            // Options asked of a prompt without them: checked when the question is resolved.
+            Err(_) => phrasing.clone(),
         }
-        .join(None)
     }
 }
 
@@ -134,11 +151,10 @@ fn resolve(file: QuestionFile, tasks: &[TaskSpec]) -> Result<Question, String> {
         Some(id) => {
             let task = crate::bench::find_task(tasks, id)?;
             let version = file.prompt.as_deref().unwrap_or("v1");
-            let prompt = task
-                .prompts
-                .get(version)
-                .cloned()
-                .ok_or_else(|| format!("task {id} has no prompt version '{version}'"))?;
+            let prompt = task.version(version)?.clone();
+            if task.defaults.add_options && prompt.options.is_none() {
+                return Err(format!("task {id}: prompt '{version}' lists no options"));
+            }
             (task, prompt)
         }
         None => {
@@ -163,13 +179,16 @@ fn resolve(file: QuestionFile, tasks: &[TaskSpec]) -> Result<Question, String> {
                     add_options: false,
                     shuffle_options: false,
                     retries: 0,
+                    retry: RetryStyle::default(),
                 },
                 prompts: BTreeMap::new(),
+                source: String::new(),
             };
             let prompt = PromptVersion {
-                description: file.description.unwrap_or_default(),
-                question: String::new(),
-                instruction,
+                context: file.description.unwrap_or_default(),
+                context_always: true,
+                subfix: Some(instruction),
+                ..PromptVersion::default()
             };
             (task, prompt)
         }
@@ -196,7 +215,9 @@ mod tests {
         assert_eq!(questions.len(), 7);
         for q in questions.iter().filter(|q| q.bench_task.is_some()) {
             let task = crate::bench::find_task(&tasks, q.bench_task.as_ref().unwrap()).unwrap();
-            assert_eq!(q.text(0), task.prompt("v1", None).unwrap(), "{}", q.id);
+            let choice = PromptChoice::of_task(&task);
+            let benchmark = Prompter::new(&task, &choice, 0).unwrap().item_text("");
+            assert_eq!(q.text(0), benchmark, "{}", q.id);
             assert!(q.phrasings.len() >= 3, "{}", q.id);
         }
         let border = questions.iter().find(|q| q.id == "border").unwrap();

@@ -159,6 +159,7 @@ impl App {
             Slash::Bench(BenchSlash::Tasks) => self.bench_tasks(),
             Slash::Bench(BenchSlash::Stop) => self.stop_bench(),
             Slash::Bench(BenchSlash::Run(flags)) => self.start_bench(*flags),
+            Slash::Bench(BenchSlash::Prompt(flags)) => self.bench_prompt(&flags),
             Slash::Finetune(None) => self.warn(
                 "/finetune --base MODEL_DIR --data DATA_DIR [--preset v1…v6] [--launcher local|slurm] …",
             ),

@@ -286,9 +286,11 @@ impl App {
         match crate::commands::bench::tasks(None) {
             Ok(tasks) => {
                 let mut lines = vec![
-                    "/bench TASK --data DATASET.json [--limit N] [--prompt v1|v2] [--concurrency N]"
+                    "/bench TASK --data DATASET.json [--limit N] [--prompt v1|clean|clean-v2] [--concurrency N]"
                         .to_string(),
-                    "       [--shots K --context FILE] [--retries R] [--out DIR] · /bench --resume DIR"
+                    "       [--add-task-description] [--shots K --context FILE] [--retries R] [--out DIR]"
+                        .to_string(),
+                    "/bench --resume DIR · /bench prompt TASK [same question flags] shows what is sent"
                         .to_string(),
                     String::new(),
                 ];
@@ -303,6 +305,16 @@ impl App {
                 }));
                 self.overlay = Some(Overlay::Info(lines));
             }
+            Err(e) => self.warn(e.to_string()),
+        }
+    }
+
+    /// `/bench prompt TASK …`: what an item of a `/bench` run would send (the chat's runs
+    /// use radio-llava's system prompt).
+    pub fn bench_prompt(&mut self, flags: &crate::commands::bench_prompt::PromptFlags) {
+        use crate::commands::bench_prompt::{lines, show};
+        match show(flags, None) {
+            Ok(shown) => self.overlay = Some(Overlay::Info(lines(&shown))),
             Err(e) => self.warn(e.to_string()),
         }
     }

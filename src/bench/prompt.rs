@@ -1,0 +1,230 @@
+//! What a benchmark item sends, put together as radio-llava puts it (its LLaVA-OneVision
+//! path, `run_llavaov_model_inference`): the question from a prompt version's parts, the
+//! few-shot turns before it, and the retry turn. The texts are data (`prompts/benchmarks/`);
+//! this is the joinery, shared by `bench run` and `bench prompt` so the two cannot differ.
+
+use super::task::{PromptVersion, RetryStyle, TaskSpec};
+use rand::SeedableRng;
+use rand::seq::SliceRandom;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// radio-llava's retry text; the answer instructions follow it.
+pub const RETRY_LEAD: &str = "The format of your response does not comply with the requested instructions, please answer again to the question and strictly follow the instructions: \n";
+
+/// How a task's question is put.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PromptChoice {
+    pub version: String,
+    pub add_task_description: bool,
+    pub add_options: bool,
+    /// Seed of the per-item shuffle of the listed options (none: the task file's order).
+    pub shuffle_options: Option<u64>,
+}
+
+impl PromptChoice {
+    /// The task file's defaults.
+    pub fn of_task(task: &TaskSpec) -> PromptChoice {
+        PromptChoice {
+            version: task.defaults.prompt.clone(),
+            add_task_description: false,
+            add_options: task.defaults.add_options,
+            shuffle_options: task.defaults.shuffle_options.then_some(0),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Speaker {
+    System,
+    User,
+    Assistant,
+}
+
+/// One message: who speaks, the text, and the picture it carries — an index into the
+/// few-shot examples, the item itself coming last.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Turn {
+    pub role: Speaker,
+    pub text: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub image: Option<usize>,
+}
+
+impl Turn {
+    fn new(role: Speaker, text: String, image: Option<usize>) -> Turn {
+        Turn { role, text, image }
+    }
+}
+
+/// A task's question under one [`PromptChoice`], with `shots` few-shot examples before it.
+pub struct Prompter<'a> {
+    task: &'a TaskSpec,
+    version: &'a PromptVersion,
+    choice: &'a PromptChoice,
+    shots: usize,
+}
+
+impl<'a> Prompter<'a> {
+    /// Refuses a version the task lacks, and `--add-options` on a version without options.
+    pub fn new(
+        task: &'a TaskSpec,
+        choice: &'a PromptChoice,
+        shots: usize,
+    ) -> Result<Prompter<'a>, String> {
+        let version = task.version(&choice.version)?;
+        if choice.add_options && version.options.is_none() {
+            return Err(format!(
+                "{}: [prompts.{}] has no `options` to list (--add-options)",
+                task.source, choice.version
+            ));
+        }
+        Ok(Prompter {
+            task,
+            version,
+            choice,
+            shots,
+        })
+    }
+
+    fn describes(&self) -> bool {
+        self.choice.add_task_description || self.version.context_always
+    }
+
+    /// The answer instructions, after the lead-in for what comes with the question.
+    pub fn subfix(&self) -> String {
+        let lead = &self.version.lead_in;
+        let lead = match (self.choice.add_task_description, self.shots > 0) {
+            (true, true) => &lead.context_and_examples,
+            (true, false) => &lead.context,
+            (false, true) => &lead.examples,
+            (false, false) => "",
+        };
+        format!(
+            "{lead}{}",
+            self.version.subfix.as_deref().unwrap_or_default()
+        )
+    }
+
+    /// radio-llava's join: `description + ' \n' + prefix + ' \n ' [+ options joined by
+    /// ' \n ' + ' \n '] + subfix`; a later few-shot turn with options drops the description.
+    fn question(&self, options: Option<&[String]>, with_description: bool) -> String {
+        let prefix = self.version.prefix.as_deref().unwrap_or_default();
+        let subfix = self.subfix();
+        let description = if self.describes() {
+            self.version.context.as_str()
+        } else {
+            ""
+        };
+        match options {
+            Some(options) if !with_description => {
+                format!("{prefix} \n {} \n {subfix}", options.join(" \n "))
+            }
+            Some(options) => {
+                format!(
+                    "{description} \n{prefix} \n {} \n {subfix}",
+                    options.join(" \n ")
+                )
+            }
+            None => format!("{description} \n{prefix} \n {subfix}"),
+        }
+    }
+
+    fn listed_options(&self) -> Option<&'a [String]> {
+        self.choice
+            .add_options
+            .then_some(self.version.options.as_deref())
+            .flatten()
+    }
+
+    /// The options the item's question lists, shuffled per item when asked (the few-shot
+    /// turns keep the file's order, as radio-llava's do).
+    fn item_options(&self, item_key: &str) -> Option<Vec<String>> {
+        let mut options = self.listed_options()?.to_vec();
+        if let Some(seed) = self.choice.shuffle_options {
+            let digest = Sha256::digest(format!("{seed}\u{1f}{item_key}").as_bytes());
+            let mut bytes = [0u8; 8];
+            bytes.copy_from_slice(&digest[..8]);
+            let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(u64::from_le_bytes(bytes));
+            options.shuffle(&mut rng);
+        }
+        Some(options)
+    }
+
+    /// The text of the item's question (`item_key` seeds the option shuffle).
+    pub fn item_text(&self, item_key: &str) -> String {
+        self.question(self.item_options(item_key).as_deref(), true)
+    }
+
+    /// Every turn of the first request: system prompt, each example asked and answered with
+    /// its gold answer, then the item.
+    pub fn conversation(
+        &self,
+        system: Option<&str>,
+        shot_answers: &[String],
+        item_key: &str,
+    ) -> Vec<Turn> {
+        let mut turns: Vec<Turn> = system
+            .map(|s| Turn::new(Speaker::System, s.to_string(), None))
+            .into_iter()
+            .collect();
+        for (i, answer) in shot_answers.iter().enumerate() {
+            let text = self.question(self.listed_options(), i == 0);
+            turns.push(Turn::new(Speaker::User, text, Some(i)));
+            turns.push(Turn::new(Speaker::Assistant, answer.clone(), None));
+        }
+        let item = Some(shot_answers.len());
+        turns.push(Turn::new(Speaker::User, self.item_text(item_key), item));
+        turns
+    }
+
+    /// The next request after an unreadable `answer` to `asked`.
+    pub fn retry(
+        &self,
+        style: RetryStyle,
+        system: Option<&str>,
+        asked: &[Turn],
+        answer: &str,
+    ) -> Vec<Turn> {
+        match style {
+            RetryStyle::RadioLlava => {
+                let mut turns: Vec<Turn> = system
+                    .map(|s| Turn::new(Speaker::System, s.to_string(), None))
+                    .into_iter()
+                    .collect();
+                let text = format!("{RETRY_LEAD}{}", self.subfix());
+                turns.push(Turn::new(Speaker::User, text, Some(self.shots)));
+                turns
+            }
+            RetryStyle::Restate => {
+                let mut turns = asked.to_vec();
+                turns.push(Turn::new(Speaker::Assistant, answer.to_string(), None));
+                turns.push(Turn::new(Speaker::User, self.restated(), None));
+                turns
+            }
+        }
+    }
+
+    /// radiochat's retry: the question, every option and the instructions, without the
+    /// section headings.
+    fn restated(&self) -> String {
+        let prefix = self.version.prefix.as_deref().unwrap_or_default();
+        let subfix = self.version.subfix.as_deref().unwrap_or_default();
+        let options = self
+            .version
+            .options
+            .clone()
+            .unwrap_or_else(|| self.task.classes.clone());
+        format!(
+            "{} \n Options: {} \n {}",
+            prefix.trim_start_matches("## Question\n").trim(),
+            options.join(", "),
+            subfix.trim_start_matches("## Instructions\n")
+        )
+    }
+}
+
+#[cfg(test)]
+#[path = "prompt_tests.rs"]
+mod tests;
