@@ -103,10 +103,27 @@ class Terminal:
                 *shell,
             ]
         self.proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        self.window = self._xdo("search", "--sync", "--name", f"^{title}$").split()[0]
+        self.window = self._find_window(title)
         time.sleep(1.0)
         self.focus()
         self.measure(COLS, ROWS)
+
+    def _find_window(self, title):
+        """The window's id. xdotool's search fails outright (BadWindow) when a window it walks
+        goes away under it, as kitty's start-up windows do: search again until the deadline."""
+        deadline = time.time() + PATIENCE
+        while True:
+            if self.proc.poll() is not None:
+                raise SystemExit(f"{self.kind} exited ({self.proc.returncode}) before its window showed")
+            try:
+                found = self._xdo("search", "--name", f"^{title}$").split()
+            except subprocess.CalledProcessError:
+                found = []
+            if found:
+                return found[0]
+            if time.time() > deadline:
+                raise SystemExit(f"no {self.kind} window titled {title} after {PATIENCE} s")
+            time.sleep(0.2)
 
     def _xdo(self, *args):
         return run(["xdotool", *args], env=dict(os.environ, DISPLAY=self.display.name))

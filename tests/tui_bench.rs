@@ -212,13 +212,13 @@ fn bench_needs_a_model_and_refuses_a_second_run_or_a_model_switch() {
     // With no run, /bench alone lists the tasks.
     let mut fresh = common::tui::app(store.path(), "tasks");
     send(&mut fresh, "/bench");
-    let Some(Overlay::Info(lines)) = &fresh.overlay else {
+    let Some(Overlay::Info { lines, .. }) = &fresh.overlay else {
         panic!("no task list");
     };
     assert!(lines.iter().any(|l| l.starts_with("B6")), "{lines:?}");
     // /bench prompt shows what an item sends, as `bench prompt` prints it.
     send(&mut fresh, "/bench prompt B3 --prompt clean");
-    let Some(Overlay::Info(lines)) = &fresh.overlay else {
+    let Some(Overlay::Info { lines, .. }) = &fresh.overlay else {
         panic!("no prompt shown: {:?}", fresh.notice);
     };
     assert_eq!(lines[0], "B3 · prompt clean");

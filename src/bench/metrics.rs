@@ -39,7 +39,8 @@ pub struct Metrics {
     /// Single-label: counts, rows = truth, columns = prediction. Multi-label: one
     /// `[[tn, fp], [fn, tp]]` per label (sklearn's multilabel_confusion_matrix).
     pub confusion_matrix: Vec<Vec<Vec<u64>>>,
-    /// Single-label: each row divided by its sum (sklearn's normalize="true"; empty rows 0).
+    /// Each row divided by its sum (sklearn's normalize="true"; empty rows 0). Multi-label: the
+    /// two rows of each label's 2×2 block, stacked in label order.
     pub confusion_matrix_normalized: Vec<Vec<f64>>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub hamming_loss: Option<f64>,
@@ -228,6 +229,16 @@ pub fn multi_label(truth: &[Vec<String>], pred: &[Vec<String>], classes: &[Strin
         .iter()
         .map(|m| vec![m[0].to_vec(), m[1].to_vec()])
         .collect();
+    // Each label's two rows, normalised (normalize="true"), stacked in label order.
+    let normalized = per_label
+        .iter()
+        .flat_map(|m| {
+            m.map(|row| {
+                let sum = (row[0] + row[1]) as f64;
+                vec![divide(row[0] as f64, sum), divide(row[1] as f64, sum)]
+            })
+        })
+        .collect();
     let exact_match = divide(exact as f64, n as f64);
     let mut metrics = assemble(
         n,
@@ -235,7 +246,7 @@ pub fn multi_label(truth: &[Vec<String>], pred: &[Vec<String>], classes: &[Strin
         classes.to_vec(),
         &counts,
         confusion,
-        Vec::new(),
+        normalized,
     );
     metrics.hamming_loss = Some(divide(mismatched_cells as f64, (n * k) as f64));
     metrics.hamming_score = Some(divide(hamming_score, n as f64));
@@ -280,5 +291,9 @@ mod tests {
         // Per item: 1, 1/2, 0 (empty prediction vs NONE).
         assert_eq!(m.hamming_score, Some(0.5));
         assert_eq!(m.confusion_matrix[1], vec![vec![1, 0], vec![1, 1]]);
+        assert_eq!(
+            m.confusion_matrix_normalized[2..4],
+            [[1.0, 0.0], [0.5, 0.5]]
+        );
     }
 }

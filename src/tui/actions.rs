@@ -69,7 +69,7 @@ impl App {
                     let lines = self.image_info.get(&path).cloned().unwrap_or_else(|| {
                         vec![format!("{path}: /image it again to read its header")]
                     });
-                    self.overlay = Some(Overlay::Info(lines));
+                    self.overlay = Some(Overlay::info("image header", lines));
                 }
                 None => self.warn("no image yet: /image PATH attaches one"),
             },

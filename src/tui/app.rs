@@ -42,12 +42,29 @@ pub enum Overlay {
     Preview {
         stretch: usize,
     },
-    Info(Vec<String>),
+    /// Lines of text under a title (`/info`, `/bench tasks`, `/bench prompt`), scrolled by
+    /// `scroll` lines.
+    Info {
+        title: &'static str,
+        lines: Vec<String>,
+        scroll: u16,
+    },
     Sessions(SessionsBrowser),
     /// The benchmark run (`/bench`).
     Bench,
     /// Fine-tune jobs (`/jobs`).
     Jobs(JobsView),
+}
+
+impl Overlay {
+    /// An [`Overlay::Info`] at its top.
+    pub fn info(title: &'static str, lines: Vec<String>) -> Overlay {
+        Overlay::Info {
+            title,
+            lines,
+            scroll: 0,
+        }
+    }
 }
 
 /// The one-line message above the input.

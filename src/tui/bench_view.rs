@@ -303,7 +303,7 @@ impl App {
                         t.classes.join(" ")
                     )
                 }));
-                self.overlay = Some(Overlay::Info(lines));
+                self.overlay = Some(Overlay::info("benchmark tasks", lines));
             }
             Err(e) => self.warn(e.to_string()),
         }
@@ -314,7 +314,7 @@ impl App {
     pub fn bench_prompt(&mut self, flags: &crate::commands::bench_prompt::PromptFlags) {
         use crate::commands::bench_prompt::{lines, show};
         match show(flags, None) {
-            Ok(shown) => self.overlay = Some(Overlay::Info(lines(&shown))),
+            Ok(shown) => self.overlay = Some(Overlay::info("bench prompt", lines(&shown))),
             Err(e) => self.warn(e.to_string()),
         }
     }

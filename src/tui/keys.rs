@@ -195,13 +195,31 @@ impl App {
                 let step = if key.code == KeyCode::Down { 1 } else { 10 };
                 *scroll = (*scroll + step).min(60);
             }
+            Overlay::Info { lines, scroll, .. }
+                if matches!(
+                    key.code,
+                    KeyCode::Up | KeyCode::PageUp | KeyCode::Down | KeyCode::PageDown
+                ) =>
+            {
+                let step = if matches!(key.code, KeyCode::Up | KeyCode::Down) {
+                    1
+                } else {
+                    10
+                };
+                let last = u16::try_from(lines.len()).unwrap_or(u16::MAX);
+                *scroll = if matches!(key.code, KeyCode::Up | KeyCode::PageUp) {
+                    scroll.saturating_sub(step)
+                } else {
+                    scroll.saturating_add(step).min(last)
+                };
+            }
             Overlay::Preview { .. } if matches!(key.code, KeyCode::Char('s') | KeyCode::Right) => {
                 self.cycle_stretch(true)
             }
             Overlay::Preview { .. } if matches!(key.code, KeyCode::Char('S') | KeyCode::Left) => {
                 self.cycle_stretch(false)
             }
-            Overlay::Help(_) | Overlay::Info(_) | Overlay::Preview { .. } => {
+            Overlay::Help(_) | Overlay::Info { .. } | Overlay::Preview { .. } => {
                 if matches!(
                     key.code,
                     KeyCode::Esc | KeyCode::Char('q') | KeyCode::Char('?') | KeyCode::F(1)

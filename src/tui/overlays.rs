@@ -71,13 +71,21 @@ pub fn draw_overlay(
 ) {
     match overlay {
         Overlay::Help(scroll) => draw_help(frame, between_bars(area), *scroll),
-        Overlay::Info(lines) => {
+        Overlay::Info {
+            title,
+            lines,
+            scroll,
+        } => {
             let text: Vec<Line> = lines.iter().map(|l| Line::from(l.clone())).collect();
-            window(
-                frame,
-                between_bars(area),
-                " image header · Esc closes ",
-                text,
+            let title = format!(" {title} · ↑↓ PgUp PgDn scroll · Esc closes ");
+            let area = between_bars(area);
+            frame.render_widget(Clear, area);
+            frame.render_widget(
+                Paragraph::new(text)
+                    .wrap(Wrap { trim: false })
+                    .scroll((*scroll, 0))
+                    .block(Block::default().borders(Borders::ALL).title(title)),
+                area,
             );
         }
         Overlay::Preview { stretch } => draw_preview(frame, app, *stretch, area, cache),
@@ -211,18 +219,6 @@ fn draw_sessions(frame: &mut Frame, app: &App, browser: &SessionsBrowser, area: 
             bottom,
         );
     }
-}
-
-fn window(frame: &mut Frame, area: Rect, title: &str, lines: Vec<Line>) {
-    frame.render_widget(Clear, area);
-    frame.render_widget(
-        Paragraph::new(lines).wrap(Wrap { trim: false }).block(
-            Block::default()
-                .borders(Borders::ALL)
-                .title(title.to_string()),
-        ),
-        area,
-    );
 }
 
 /// The screen between the status bar and the input box, a little inset: windows never hide
