@@ -102,6 +102,7 @@ fn every_task_runs_on_the_synthetic_sky_and_writes_its_run_directory() {
         }
         let report = std::fs::read_to_string(dir.join("report.md")).unwrap();
         assert!(report.starts_with(&format!("# {task} (")), "{report}");
+        assert!(report.contains("As radio-llava reports it"), "{report}");
         let info: Value =
             serde_json::from_str(&std::fs::read_to_string(dir.join("run.json")).unwrap()).unwrap();
         assert_eq!(info["dataset_sha256"].as_str().unwrap().len(), 64);

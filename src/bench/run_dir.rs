@@ -141,8 +141,24 @@ fn report(info: &RunInfo, score: &Score) -> String {
     );
     let _ = writeln!(
         md,
-        "- model: {} ({}), prompt {}, {} shot(s), retries {}, parser {:?}",
-        info.model, info.engine, info.prompt, info.shots, info.retries, score.parse
+        "- model: {} ({}), prompt {}{}{}, {} shot(s), retries {} ({}), parser {:?}",
+        info.model,
+        info.engine,
+        info.prompt,
+        if info.add_options {
+            ", options listed"
+        } else {
+            ""
+        },
+        if info.add_task_description {
+            ", task description"
+        } else {
+            ""
+        },
+        info.shots,
+        info.retries,
+        info.retry.name(),
+        score.parse
     );
     let _ = writeln!(
         md,
@@ -190,8 +206,41 @@ fn report(info: &RunInfo, score: &Score) -> String {
             let _ = writeln!(md, "| {l} | {} |", cells.join(" | "));
         }
     }
+    if let Some(ids) = &score.radio_llava {
+        radio_llava_section(&mut md, ids);
+    }
     md.push_str("\n![confusion matrix](confusion.png)\n");
     md
+}
+
+/// radio-llava's report: every class in class-id order, zero support included.
+fn radio_llava_section(md: &mut String, ids: &super::metrics_class_id::ClassIdMetrics) {
+    md.push_str(
+        "\nAs radio-llava reports it (every class, in class-id order; invalid excluded):\n\n",
+    );
+    md.push_str(
+        "| class | precision | recall | F1 | support | accuracy |\n|---|---|---|---|---|---|\n",
+    );
+    for (c, accuracy) in ids.per_class.iter().zip(&ids.accuracy_per_class) {
+        let _ = writeln!(
+            md,
+            "| {} | {:.4} | {:.4} | {:.4} | {} | {accuracy:.4} |",
+            c.label, c.precision, c.recall, c.f1, c.support
+        );
+    }
+    let _ = writeln!(
+        md,
+        "| macro avg | {:.4} | {:.4} | {:.4} | | |\n| weighted avg | {:.4} | {:.4} | {:.4} | | |",
+        ids.precision_macro,
+        ids.recall_macro,
+        ids.f1_macro,
+        ids.precision_weighted,
+        ids.recall_weighted,
+        ids.f1_weighted
+    );
+    if let Some(auc) = ids.roc_auc_micro {
+        let _ = writeln!(md, "\nROC AUC (micro, hard predictions): {auc:.4}");
+    }
 }
 
 /// A heat map of the row-normalised confusion matrix (multi-label: one 2×2 block per class).

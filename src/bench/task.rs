@@ -72,6 +72,16 @@ pub enum RetryStyle {
     Restate,
 }
 
+impl RetryStyle {
+    /// The name `--retry-style` takes.
+    pub fn name(self) -> &'static str {
+        match self {
+            RetryStyle::RadioLlava => "radio-llava",
+            RetryStyle::Restate => "restate",
+        }
+    }
+}
+
 impl std::str::FromStr for RetryStyle {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {

@@ -71,6 +71,18 @@ pub fn score_lines(score: &Score) -> Vec<String> {
             c.label, c.precision, c.recall, c.f1, c.support
         ));
     }
+    if let Some(ids) = &score.radio_llava {
+        let auc = ids
+            .roc_auc_micro
+            .map(|auc| format!(", ROC AUC (micro) {auc:.4}"))
+            .unwrap_or_default();
+        lines.push(format!(
+            "radio-llava's report over all {} classes: F1 macro {:.4}, weighted {:.4}{auc}",
+            ids.labels.len(),
+            ids.f1_macro,
+            ids.f1_weighted
+        ));
+    }
     lines
 }
 
