@@ -232,6 +232,22 @@ fn bench_needs_a_model_and_refuses_a_second_run_or_a_model_switch() {
             .iter()
             .any(|l| l.starts_with("Do you see any likely radio galaxy"))
     );
+    let last: u16 = lines
+        .iter()
+        .map(|l| l.chars().count() as u16 / 16 + 1)
+        .sum();
+    assert!(last < 20, "two PageDowns reach the last row: {lines:?}");
+    key(&mut fresh, KeyCode::PageDown);
+    key(&mut fresh, KeyCode::PageDown);
+    key(&mut fresh, KeyCode::Up);
+    let Some(Overlay::Info { scroll, title, .. }) = &fresh.overlay else {
+        panic!("the prompt closed on a scroll key");
+    };
+    assert_eq!(
+        (*title, *scroll),
+        ("bench prompt", last - 1),
+        "scrolled to the last row, then up one"
+    );
     send(&mut fresh, "/bench prompt B3 --prompt v7");
     assert!(
         notice(&fresh).contains("choices: clean, clean-v2, v1"),

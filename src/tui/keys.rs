@@ -206,7 +206,10 @@ impl App {
                 } else {
                     10
                 };
-                let last = u16::try_from(lines.len()).unwrap_or(u16::MAX);
+                // Rows, not lines, scroll: a long line wraps into several (at most one per 16
+                // characters in any window radiochat draws).
+                let rows: usize = lines.iter().map(|l| l.chars().count() / 16 + 1).sum();
+                let last = u16::try_from(rows).unwrap_or(u16::MAX);
                 *scroll = if matches!(key.code, KeyCode::Up | KeyCode::PageUp) {
                     scroll.saturating_sub(step)
                 } else {
