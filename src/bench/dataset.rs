@@ -58,7 +58,7 @@ pub fn read_raw(path: &Path) -> Result<RawDataset, String> {
     }
     Ok(RawDataset {
         path: path.to_path_buf(),
-        sha256: crate::chat::worker::sha256_hex(&bytes),
+        sha256: crate::util::hash::sha256_hex(&bytes),
         items: file.data,
     })
 }

@@ -7,7 +7,6 @@ use super::task::{PromptVersion, RetryStyle, TaskSpec};
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 /// radio-llava's retry text; the answer instructions follow it.
 pub const RETRY_LEAD: &str = "The format of your response does not comply with the requested instructions, please answer again to the question and strictly follow the instructions: \n";
@@ -143,10 +142,8 @@ impl<'a> Prompter<'a> {
     fn item_options(&self, item_key: &str) -> Option<Vec<String>> {
         let mut options = self.listed_options()?.to_vec();
         if let Some(seed) = self.choice.shuffle_options {
-            let digest = Sha256::digest(format!("{seed}\u{1f}{item_key}").as_bytes());
-            let mut bytes = [0u8; 8];
-            bytes.copy_from_slice(&digest[..8]);
-            let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(u64::from_le_bytes(bytes));
+            let stream = crate::util::hash::stable_u64(seed, &[item_key]);
+            let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(stream);
             options.shuffle(&mut rng);
         }
         Some(options)

@@ -298,7 +298,7 @@ fn inspect(
     Ok(Inspected {
         image: ImageRef {
             path: absolute,
-            sha256: sha256_hex(&bytes),
+            sha256: crate::util::hash::sha256_hex(&bytes),
             settings,
         },
         picture,
@@ -329,14 +329,6 @@ fn render(
             ))
         }
     }
-}
-
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    use sha2::Digest;
-    sha2::Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
 }
 
 /// Model inputs already computed, keyed by file, checksum and read settings.

@@ -6,8 +6,8 @@
 use super::questions::{self, Describe, Question};
 use crate::bench::dataset::{self, RawItem};
 use crate::bench::labels::{DatasetLabel, gold_labels};
-use crate::chat::worker::sha256_hex;
 use crate::imaging::{FitsOptions, RadioImage, TransformOptions};
+use crate::util::hash::{sha256_hex, stable_u64};
 use crate::util::private_file::write_atomically;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -317,9 +317,7 @@ fn tags(label: &DatasetLabel) -> Vec<String> {
 
 /// A deterministic number in [0, 1) from the seed and some words.
 fn unit(seed: u64, words: &[&str]) -> f64 {
-    let digest = sha256_hex(format!("{seed}\u{1f}{}", words.join("\u{1f}")).as_bytes());
-    let n = u64::from_str_radix(&digest[..16], 16).unwrap_or(0);
-    (n >> 11) as f64 / (1u64 << 53) as f64
+    (stable_u64(seed, words) >> 11) as f64 / (1u64 << 53) as f64
 }
 
 fn pick(seed: u64, words: &[&str], n: usize) -> usize {

@@ -1,6 +1,8 @@
-//! Helpers owned by no domain: time stamps, advisory file locks, private atomic writes.
+//! Helpers owned by no domain: time stamps, content hashes and stable seeds, advisory file
+//! locks, private atomic writes.
 
 pub mod clock;
+pub mod hash;
 pub mod lock;
 pub mod private_file;
 pub mod url;
