@@ -52,19 +52,19 @@ pub struct Metrics {
     pub exact_match: Option<f64>,
 }
 
-pub(super) fn divide(a: f64, b: f64) -> f64 {
+fn divide(a: f64, b: f64) -> f64 {
     if b == 0.0 { 0.0 } else { a / b }
 }
 
 /// Per-label counts: (tp, predicted, true).
-pub(super) struct Counts {
-    pub(super) tp: Vec<f64>,
-    pub(super) predicted: Vec<f64>,
-    pub(super) actual: Vec<f64>,
+struct Counts {
+    tp: Vec<f64>,
+    predicted: Vec<f64>,
+    actual: Vec<f64>,
 }
 
 impl Counts {
-    pub(super) fn scores(&self, labels: &[String]) -> Vec<ClassScore> {
+    fn scores(&self, labels: &[String]) -> Vec<ClassScore> {
         labels
             .iter()
             .enumerate()
@@ -79,7 +79,7 @@ impl Counts {
     }
 
     /// (weighted, macro, micro) for precision, recall, F1.
-    pub(super) fn averages(&self, per_class: &[ClassScore]) -> [[f64; 3]; 3] {
+    fn averages(&self, per_class: &[ClassScore]) -> [[f64; 3]; 3] {
         let total: f64 = self.actual.iter().sum();
         let weighted = |f: fn(&ClassScore) -> f64| {
             divide(
@@ -144,16 +144,25 @@ fn assemble(
     }
 }
 
-/// Single-label metrics of `pred` against `truth` (same length).
+/// Single-label metrics of `pred` against `truth` (same length), over the labels either holds
+/// (sklearn's default).
 pub fn single_label(truth: &[String], pred: &[String]) -> Metrics {
     let mut labels: Vec<String> = truth.iter().chain(pred).cloned().collect();
     labels.sort();
     labels.dedup();
-    let index = |l: &String| labels.binary_search(l).unwrap_or(0);
+    single_label_over(truth, pred, labels)
+}
+
+/// Single-label metrics over `labels` in their order (sklearn's `labels=`): labels no item has
+/// are reported with zero support; a pair with a label outside them is left out.
+pub fn single_label_over(truth: &[String], pred: &[String], labels: Vec<String>) -> Metrics {
+    let index = |l: &String| labels.iter().position(|x| x == l);
     let k = labels.len();
     let mut matrix = vec![vec![0u64; k]; k];
     for (t, p) in truth.iter().zip(pred) {
-        matrix[index(t)][index(p)] += 1;
+        if let (Some(t), Some(p)) = (index(t), index(p)) {
+            matrix[t][p] += 1;
+        }
     }
     let counts = Counts {
         tp: (0..k).map(|i| matrix[i][i] as f64).collect(),
@@ -165,13 +174,7 @@ pub fn single_label(truth: &[String], pred: &[String]) -> Metrics {
             .map(|row| row.iter().sum::<u64>() as f64)
             .collect(),
     };
-    let normalized = matrix
-        .iter()
-        .map(|row| {
-            let sum: u64 = row.iter().sum();
-            row.iter().map(|&v| divide(v as f64, sum as f64)).collect()
-        })
-        .collect();
+    let normalized = row_normalised(&matrix);
     let right = truth.iter().zip(pred).filter(|(t, p)| t == p).count();
     let n = truth.len();
     assemble(
@@ -182,6 +185,17 @@ pub fn single_label(truth: &[String], pred: &[String]) -> Metrics {
         vec![matrix],
         normalized,
     )
+}
+
+/// Each row divided by its sum (sklearn's normalize="true"; an empty row stays zeros).
+fn row_normalised(matrix: &[Vec<u64>]) -> Vec<Vec<f64>> {
+    matrix
+        .iter()
+        .map(|row| {
+            let sum: u64 = row.iter().sum();
+            row.iter().map(|&v| divide(v as f64, sum as f64)).collect()
+        })
+        .collect()
 }
 
 /// Multi-label metrics over the indicator columns `classes`.
@@ -225,20 +239,12 @@ pub fn multi_label(truth: &[Vec<String>], pred: &[Vec<String>], classes: &[Strin
             .map(|m| (m[1][0] + m[1][1]) as f64)
             .collect(),
     };
-    let confusion = per_label
+    let confusion: Vec<Vec<Vec<u64>>> = per_label
         .iter()
         .map(|m| vec![m[0].to_vec(), m[1].to_vec()])
         .collect();
-    // Each label's two rows, normalised (normalize="true"), stacked in label order.
-    let normalized = per_label
-        .iter()
-        .flat_map(|m| {
-            m.map(|row| {
-                let sum = (row[0] + row[1]) as f64;
-                vec![divide(row[0] as f64, sum), divide(row[1] as f64, sum)]
-            })
-        })
-        .collect();
+    // Each label's two rows, normalised, stacked in label order.
+    let normalized = confusion.iter().flat_map(|m| row_normalised(m)).collect();
     let exact_match = divide(exact as f64, n as f64);
     let mut metrics = assemble(
         n,

@@ -4,7 +4,7 @@
 //! and row-normalised, each class's accuracy on its binarised column, and for multi-label
 //! tasks the micro ROC AUC of the hard predictions. Each equals scikit-learn's.
 
-use super::metrics::{ClassScore, Counts, divide};
+use super::metrics::{self, ClassScore, Metrics};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -30,36 +30,32 @@ pub struct ClassIdMetrics {
     pub roc_auc_micro: Option<f64>,
 }
 
-fn normalised(matrix: &[Vec<u64>]) -> Vec<Vec<f64>> {
-    matrix
-        .iter()
-        .map(|row| {
-            let sum: u64 = row.iter().sum();
-            row.iter().map(|&v| divide(v as f64, sum as f64)).collect()
-        })
-        .collect()
+fn share(part: u64, whole: u64) -> f64 {
+    if whole == 0 {
+        0.0
+    } else {
+        part as f64 / whole as f64
+    }
 }
 
-fn assemble(
-    classes: &[String],
-    counts: &Counts,
-    matrices: Vec<Vec<Vec<u64>>>,
+/// The report's common part: what `m`, computed over every class, already holds.
+fn from_metrics(
+    m: &Metrics,
+    normalized: Vec<Vec<Vec<f64>>>,
     accuracy_per_class: Vec<f64>,
     roc_auc_micro: Option<f64>,
 ) -> ClassIdMetrics {
-    let per_class = counts.scores(classes);
-    let [[pw, rw, fw], [pm, rm, fm], _] = counts.averages(&per_class);
     ClassIdMetrics {
-        labels: classes.to_vec(),
-        per_class,
-        precision_macro: pm,
-        recall_macro: rm,
-        f1_macro: fm,
-        precision_weighted: pw,
-        recall_weighted: rw,
-        f1_weighted: fw,
-        confusion_matrix_normalized: matrices.iter().map(|m| normalised(m)).collect(),
-        confusion_matrix: matrices,
+        labels: m.labels.clone(),
+        per_class: m.per_class.clone(),
+        precision_macro: m.precision_macro,
+        recall_macro: m.recall_macro,
+        f1_macro: m.f1_macro,
+        precision_weighted: m.precision_weighted,
+        recall_weighted: m.recall_weighted,
+        f1_weighted: m.f1_weighted,
+        confusion_matrix: m.confusion_matrix.clone(),
+        confusion_matrix_normalized: normalized,
         accuracy_per_class,
         roc_auc_micro,
     }
@@ -67,33 +63,19 @@ fn assemble(
 
 /// Single-label: `truth` and `pred` are class names of `classes` (others are left out).
 pub fn single_label(truth: &[String], pred: &[String], classes: &[String]) -> ClassIdMetrics {
-    let k = classes.len();
-    let id = |label: &String| classes.iter().position(|c| c == label);
-    let mut matrix = vec![vec![0u64; k]; k];
-    let mut n = 0u64;
-    for (t, p) in truth.iter().zip(pred) {
-        if let (Some(t), Some(p)) = (id(t), id(p)) {
-            matrix[t][p] += 1;
-            n += 1;
-        }
-    }
-    let column = |j: usize| matrix.iter().map(|row| row[j]).sum::<u64>();
-    let counts = Counts {
-        tp: (0..k).map(|i| matrix[i][i] as f64).collect(),
-        predicted: (0..k).map(|j| column(j) as f64).collect(),
-        actual: matrix
-            .iter()
-            .map(|r| r.iter().sum::<u64>() as f64)
-            .collect(),
-    };
+    let m = metrics::single_label_over(truth, pred, classes.to_vec());
+    let matrix = &m.confusion_matrix[0];
+    let n: u64 = matrix.iter().flatten().sum();
     // Binarised column i: wrong where exactly one of truth and prediction is class i.
-    let accuracy = (0..k)
+    let accuracy = (0..matrix.len())
         .map(|i| {
-            let wrong = counts.actual[i] + counts.predicted[i] - 2.0 * counts.tp[i];
-            divide(n as f64 - wrong, n as f64)
+            let actual: u64 = matrix[i].iter().sum();
+            let predicted: u64 = matrix.iter().map(|row| row[i]).sum();
+            share(n + 2 * matrix[i][i] - actual - predicted, n)
         })
         .collect();
-    assemble(classes, &counts, vec![matrix], accuracy, None)
+    let normalized = vec![m.confusion_matrix_normalized.clone()];
+    from_metrics(&m, normalized, accuracy, None)
 }
 
 /// Multi-label: each item's label set, binarised over `classes`.
@@ -102,29 +84,26 @@ pub fn multi_label(
     pred: &[Vec<String>],
     classes: &[String],
 ) -> ClassIdMetrics {
-    let k = classes.len();
-    let mut per_label = vec![vec![vec![0u64; 2]; 2]; k];
-    for (t, p) in truth.iter().zip(pred) {
-        for (j, class) in classes.iter().enumerate() {
-            per_label[j][usize::from(t.contains(class))][usize::from(p.contains(class))] += 1;
-        }
-    }
-    let cell = |j: usize, t: usize, p: usize| per_label[j][t][p] as f64;
-    let counts = Counts {
-        tp: (0..k).map(|j| cell(j, 1, 1)).collect(),
-        predicted: (0..k).map(|j| cell(j, 0, 1) + cell(j, 1, 1)).collect(),
-        actual: (0..k).map(|j| cell(j, 1, 0) + cell(j, 1, 1)).collect(),
-    };
-    let n = truth.len() as f64;
-    let accuracy = (0..k)
-        .map(|j| divide(cell(j, 0, 0) + cell(j, 1, 1), n))
-        .collect();
-    let sum = |t: usize, p: usize| (0..k).map(|j| cell(j, t, p)).sum::<f64>();
+    from_multi_label(&metrics::multi_label(truth, pred, classes))
+}
+
+/// Multi-label, from the metrics over the task's classes (their per-class `[[tn, fp], [fn,
+/// tp]]` blocks hold everything else).
+pub fn from_multi_label(m: &Metrics) -> ClassIdMetrics {
+    let blocks = &m.confusion_matrix;
+    let n = m.n as u64;
+    let accuracy = blocks.iter().map(|b| share(b[0][0] + b[1][1], n)).collect();
+    let sum = |t: usize, p: usize| blocks.iter().map(|b| b[t][p]).sum::<u64>();
     let (positives, negatives) = (sum(1, 0) + sum(1, 1), sum(0, 0) + sum(0, 1));
     // With 0/1 scores the ROC curve has one inner point: AUC = (TPR + 1 − FPR) / 2.
-    let roc_auc = (positives > 0.0 && negatives > 0.0)
-        .then(|| 0.5 * (sum(1, 1) / positives + 1.0 - sum(0, 1) / negatives));
-    assemble(classes, &counts, per_label, accuracy, roc_auc)
+    let roc_auc = (positives > 0 && negatives > 0)
+        .then(|| 0.5 * (share(sum(1, 1), positives) + 1.0 - share(sum(0, 1), negatives)));
+    let normalized = m
+        .confusion_matrix_normalized
+        .chunks(2)
+        .map(<[Vec<f64>]>::to_vec)
+        .collect();
+    from_metrics(m, normalized, accuracy, roc_auc)
 }
 
 #[cfg(test)]

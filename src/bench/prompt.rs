@@ -57,6 +57,14 @@ impl Turn {
     }
 }
 
+/// A request's first turn: the system prompt, if any.
+fn opening(system: Option<&str>) -> Vec<Turn> {
+    system
+        .map(|s| Turn::new(Speaker::System, s.to_string(), None))
+        .into_iter()
+        .collect()
+}
+
 /// A task's question under one [`PromptChoice`], with `shots` few-shot examples before it.
 pub struct Prompter<'a> {
     task: &'a TaskSpec,
@@ -162,10 +170,7 @@ impl<'a> Prompter<'a> {
         shot_answers: &[String],
         item_key: &str,
     ) -> Vec<Turn> {
-        let mut turns: Vec<Turn> = system
-            .map(|s| Turn::new(Speaker::System, s.to_string(), None))
-            .into_iter()
-            .collect();
+        let mut turns = opening(system);
         for (i, answer) in shot_answers.iter().enumerate() {
             let text = self.question(self.listed_options(), i == 0);
             turns.push(Turn::new(Speaker::User, text, Some(i)));
@@ -186,10 +191,7 @@ impl<'a> Prompter<'a> {
     ) -> Vec<Turn> {
         match style {
             RetryStyle::RadioLlava => {
-                let mut turns: Vec<Turn> = system
-                    .map(|s| Turn::new(Speaker::System, s.to_string(), None))
-                    .into_iter()
-                    .collect();
+                let mut turns = opening(system);
                 let text = format!("{RETRY_LEAD}{}", self.subfix());
                 turns.push(Turn::new(Speaker::User, text, Some(self.shots)));
                 turns

@@ -73,10 +73,12 @@ pub fn score(task: &TaskSpec, predictions: &[Prediction], mode: ParseMode) -> Sc
             .iter()
             .map(|q| q.clone().unwrap_or_default())
             .collect();
+        let valid_only = metrics::multi_label(&truth, &pred, &task.classes);
+        let by_class_id = metrics_class_id::from_multi_label(&valid_only);
         (
-            metrics::multi_label(&truth, &pred, &task.classes),
+            valid_only,
             metrics::multi_label(&all_truth, &all_pred, &task.classes),
-            metrics_class_id::multi_label(&truth, &pred, &task.classes),
+            by_class_id,
         )
     } else {
         let first = |labels: &Vec<String>| labels.first().cloned().unwrap_or_default();
