@@ -221,7 +221,7 @@ fn parse_flag<T: std::str::FromStr<Err = String>>(
 
 /// Conversations whose keys and values mistral.rs keeps for a request that starts the same
 /// way: a chat's follow-up question or a few-shot run's shared examples skip their prefill
-/// (follow-up TTFT 842 → 479 ms at SmolVLM-256M dims, CPU; benches/RESULTS.md). Four bound
+/// (follow-up TTFT 842 → 479 ms at SmolVLM-256M dims, CPU; perf/RESULTS.md). Four bound
 /// the memory (one 300-token conversation of a 2B model is ~70 MB).
 pub const DEFAULT_PREFIX_CACHE: usize = 4;
 

@@ -14,6 +14,7 @@ pub mod openai;
 pub mod preview;
 pub mod serve;
 pub mod slurm;
+pub mod testkit;
 pub mod tui;
 pub mod util;
 

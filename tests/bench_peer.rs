@@ -1,9 +1,9 @@
-//! `radiochat bench-peer` on a tiny model: radiochat and transformers (from the test Python
+//! `radiochat-perf peer` and `ask` on a tiny model: radiochat and transformers (from the test Python
 //! environment) both answer, on the same prompt (same token count), with the roofline beside.
 
 mod common;
 
-use common::cli::{radiochat, random_model_flag};
+use common::cli::{radiochat_perf, random_model_flag};
 use serde_json::Value;
 
 #[test]
@@ -12,9 +12,9 @@ fn both_engines_run_the_same_prompt_and_the_roofline_is_computed() {
     let flag = random_model_flag(home.path());
     let model = flag.trim_start_matches("--model ");
     let python = common::serve::venv_python();
-    let out = radiochat(
+    let out = radiochat_perf(
         &[
-            "bench-peer",
+            "peer",
             "--model",
             model,
             "--runs",
@@ -70,9 +70,9 @@ fn both_engines_run_the_same_prompt_and_the_roofline_is_computed() {
         / rows[0]["roofline_tok_per_s"].as_f64().unwrap();
     assert!((ratio - 4.0 / (34.0 / 32.0)).abs() < 1e-6, "{ratio}");
 
-    let table = radiochat(
+    let table = radiochat_perf(
         &[
-            "bench-peer",
+            "peer",
             "--model",
             model,
             "--runs",
@@ -103,9 +103,9 @@ fn both_engines_run_the_same_prompt_and_the_roofline_is_computed() {
 #[test]
 fn bench_ask_splits_the_whole_path_into_stages_that_add_up() {
     let home = tempfile::tempdir().unwrap();
-    let out = radiochat(
+    let out = radiochat_perf(
         &[
-            "bench-ask",
+            "ask",
             "--runs",
             "2",
             "--max-tokens",
@@ -150,14 +150,8 @@ fn bench_ask_splits_the_whole_path_into_stages_that_add_up() {
     );
     assert!(whole <= ms("process"), "{report}");
 
-    let missing = radiochat(
-        &[
-            "bench-ask",
-            "--runs",
-            "1",
-            "--image",
-            "/nonexistent/cutout.fits",
-        ],
+    let missing = radiochat_perf(
+        &["ask", "--runs", "1", "--image", "/nonexistent/cutout.fits"],
         home.path(),
     );
     assert_ne!(missing.status.code(), Some(0));

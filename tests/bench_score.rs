@@ -129,7 +129,7 @@ fn score_recomputes_metrics_from_predictions_alone() {
             ],
             home.path(),
         ),
-        &["unknown --parse 'loose'"],
+        &["invalid value 'loose' for '--parse", "strict, lenient"],
     );
     let empty = home.path().join("empty.jsonl");
     std::fs::write(&empty, "").unwrap();

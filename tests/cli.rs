@@ -348,17 +348,17 @@ fn same_seed_same_bytes() {
     let home = tempfile::tempdir().unwrap();
     let a = home.path().join("a");
     let b = home.path().join("b");
-    radiochat::engine::tiny::write(
+    radiochat::testkit::tiny::write(
         "idefics3",
-        radiochat::engine::tiny::Scale::Tiny,
+        radiochat::testkit::tiny::Scale::Tiny,
         3,
         &a,
         false,
     )
     .unwrap();
-    radiochat::engine::tiny::write(
+    radiochat::testkit::tiny::write(
         "idefics3",
-        radiochat::engine::tiny::Scale::Tiny,
+        radiochat::testkit::tiny::Scale::Tiny,
         3,
         &b,
         false,

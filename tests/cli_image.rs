@@ -178,11 +178,17 @@ fn bad_image_input_gets_one_line_errors() {
     );
     assert_bad_input(
         &radiochat(&["view", f, "--stretch", "bogus"], home.path()),
-        &["unknown stretch 'bogus'"],
+        &[
+            "invalid value 'bogus' for '--stretch",
+            "radio-llava, zscale",
+        ],
     );
     assert_bad_input(
         &radiochat(&["view", f, "--graphics", "vga"], home.path()),
-        &["unknown --graphics 'vga'"],
+        &[
+            "invalid value 'vga' for '--graphics",
+            "possible values: auto, kitty",
+        ],
     );
 }
 

@@ -13,7 +13,7 @@ use serde_json::Value;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use radiochat::engine::tiny::TINY_ARCHS as ARCHS;
+use radiochat::testkit::tiny::TINY_ARCHS as ARCHS;
 
 /// Full fine-tunes: a Llama-text layout, a LLaVA one (transformers 5 rewrites both configs),
 /// and LLaVA-OneVision on radiochat's own engine (radio-llava's architecture).

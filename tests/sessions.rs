@@ -146,7 +146,7 @@ fn the_cli_lists_shows_searches_exports_renames_and_deletes() {
             &["sessions", "export", "2026", "--format", "pdf"],
             home.path(),
         ),
-        &["unknown --format 'pdf'"],
+        &["invalid value 'pdf' for '--format", "md, json"],
     );
 }
 

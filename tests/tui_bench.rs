@@ -269,9 +269,9 @@ fn run_queued(app: &mut App, shared: SharedEngine) {
 }
 
 fn tiny_engine(dir: &Path, runtime: &tokio::runtime::Runtime) -> SharedEngine {
-    radiochat::engine::tiny::write(
+    radiochat::testkit::tiny::write(
         "idefics3",
-        radiochat::engine::tiny::Scale::Tiny,
+        radiochat::testkit::tiny::Scale::Tiny,
         0,
         dir,
         true,

@@ -5,9 +5,9 @@ mod common;
 
 use common::tui::{app, check, key, render, type_text};
 use crossterm::event::KeyCode;
-use radiochat::commands::tmux_driver::Tmux;
 use radiochat::finetune::spec::Launcher;
 use radiochat::finetune::status::{JobState, MetricLine, Status};
+use radiochat::testkit::tmux::Tmux;
 use radiochat::tui::app::Overlay;
 use radiochat::tui::jobs_view::JobRow;
 use std::path::PathBuf;

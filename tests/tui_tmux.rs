@@ -4,7 +4,7 @@
 mod common;
 
 use common::cli::{radiochat, random_model_flag};
-use radiochat::commands::tmux_driver::Tmux;
+use radiochat::testkit::tmux::Tmux;
 use std::path::Path;
 use std::time::Duration;
 

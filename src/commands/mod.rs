@@ -5,30 +5,20 @@
 pub mod ask;
 pub mod bench;
 pub mod bench_array;
-pub mod bench_ask;
-pub mod bench_engine;
-pub mod bench_finetune;
-pub mod bench_harness;
-pub mod bench_imaging;
 pub mod bench_merge;
-pub mod bench_peer;
 pub mod bench_prompt;
 pub mod bench_run;
-pub mod bench_serve;
-pub mod bench_tui;
 pub mod chat;
 pub mod demo;
 pub mod finetune;
 pub mod finetune_eval;
+pub mod flags;
 pub mod image;
-pub mod memory_probe;
 pub mod model;
-pub mod roofline;
 pub mod serve;
 pub mod sessions;
 pub mod slash;
 pub mod synth;
-pub mod tmux_driver;
 
 use std::fmt;
 

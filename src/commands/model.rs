@@ -1,8 +1,8 @@
 //! `radiochat model tiny|check|archs`.
 
 use super::{CommandError, CommandResult};
-use crate::engine::tiny::{self, Scale, TinyError, Written};
 use crate::engine::{Architecture, ValidatedModel, validate_model_dir};
+use crate::testkit::tiny::{self, Scale, TinyError, Written};
 use std::path::Path;
 
 pub fn tiny(

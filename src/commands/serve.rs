@@ -158,6 +158,9 @@ pub fn run(
             Some(key) => Some(write_key(server.local_addr(), key)?),
             None => None,
         };
+        // The handlers go in before the server says it is ready: a SIGTERM right after the
+        // announcement must already mean "finish and exit", not the default kill.
+        let stop_signals = StopSignals::install();
         on_ready(&Ready {
             address: server.local_addr(),
             model: &shown,
@@ -165,7 +168,7 @@ pub fn run(
         });
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         tokio::spawn(async move {
-            wait_for_stop_signal().await;
+            stop_signals.wait().await;
             let _ = stop_tx.send(true);
         });
         server.run(engine, name, stop_rx, GRACE, log).await;
@@ -215,13 +218,34 @@ fn write_key(address: SocketAddr, key: &str) -> CommandResult<PathBuf> {
     Ok(file)
 }
 
-async fn wait_for_stop_signal() {
-    use tokio::signal::unix::{SignalKind, signal};
-    let mut term = signal(SignalKind::terminate()).ok();
-    let mut hangup = signal(SignalKind::hangup()).ok();
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = async { match &mut term { Some(s) => { s.recv().await; } None => std::future::pending().await } } => {}
-        _ = async { match &mut hangup { Some(s) => { s.recv().await; } None => std::future::pending().await } } => {}
+/// SIGTERM, SIGHUP and Ctrl-C, registered with the runtime when made.
+struct StopSignals {
+    term: Option<tokio::signal::unix::Signal>,
+    hangup: Option<tokio::signal::unix::Signal>,
+}
+
+impl StopSignals {
+    fn install() -> Self {
+        use tokio::signal::unix::{SignalKind, signal};
+        Self {
+            term: signal(SignalKind::terminate()).ok(),
+            hangup: signal(SignalKind::hangup()).ok(),
+        }
+    }
+
+    async fn wait(mut self) {
+        async fn next(signal: &mut Option<tokio::signal::unix::Signal>) {
+            match signal {
+                Some(s) => {
+                    s.recv().await;
+                }
+                None => std::future::pending().await,
+            }
+        }
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = next(&mut self.term) => {}
+            _ = next(&mut self.hangup) => {}
+        }
     }
 }

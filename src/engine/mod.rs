@@ -12,7 +12,6 @@ mod mistral;
 mod mistral_stream;
 mod remote;
 mod sampling;
-pub mod tiny;
 mod validate;
 
 pub use arch::{Architecture, Backend, Support};

@@ -1,5 +1,5 @@
 //! A built-in picture of a double-lobed radio source on noise, drawn in code: the default
-//! image of `bench-engine` and of engine tests, so they need no file. (`--demo` attaches a
+//! image of `radiochat-perf engine` and of engine tests, so they need no file. (`--demo` attaches a
 //! synthetic FITS cutout instead: `commands::demo::cutout_path`.)
 
 use image::{DynamicImage, GrayImage, Luma};

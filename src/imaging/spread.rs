@@ -1,5 +1,5 @@
 //! Grey levels to RGB: each level three times. This was the largest single cost of turning a
-//! 4096² FITS plane into the model input (29 % of `bench-imaging`'s profile as scalar code);
+//! 4096² FITS plane into the model input (29 % of `radiochat-perf imaging`'s profile as scalar code);
 //! with SSSE3, sixteen levels become 48 bytes in three byte shuffles.
 
 /// Writes the first `levels.len() * 3` bytes of `rgb` (panics when it is shorter): R, G and B

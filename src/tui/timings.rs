@@ -1,4 +1,4 @@
-//! Frame timings for `radiochat bench-tui`: when `RADIOCHAT_TUI_TIMINGS=FILE` is set, the
+//! Frame timings for `radiochat-perf tui`: when `RADIOCHAT_TUI_TIMINGS=FILE` is set, the
 //! event loop notes when the first frame was drawn and how long each key took to reach the
 //! screen, and writes them to FILE as JSON when the chat ends.
 

@@ -6,13 +6,22 @@ use std::process::{Command, Output};
 
 /// Run radiochat with its config and data under `home`; any hub access fails fast.
 pub fn radiochat(args: &[&str], home: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_radiochat"))
+    run_in(env!("CARGO_BIN_EXE_radiochat"), args, home)
+}
+
+/// `radiochat-perf ARGS` (the performance harnesses), with `home` as for [`radiochat`].
+pub fn radiochat_perf(args: &[&str], home: &Path) -> Output {
+    run_in(env!("CARGO_BIN_EXE_radiochat-perf"), args, home)
+}
+
+fn run_in(exe: &str, args: &[&str], home: &Path) -> Output {
+    Command::new(exe)
         .args(args)
         .env("RADIOCHAT_CONFIG", home.join("config.toml"))
         .env("RADIOCHAT_DATA", home.join("data"))
         .env("HF_HUB_OFFLINE", "1")
         .output()
-        .expect("running radiochat")
+        .unwrap_or_else(|e| panic!("running {exe}: {e}"))
 }
 
 pub fn stderr(out: &Output) -> String {

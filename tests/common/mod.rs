@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 /// Write a tiny model of `arch` under `dir`.
 pub fn tiny_model(dir: &Path, arch: &str) -> PathBuf {
     let out = dir.join(arch);
-    radiochat::engine::tiny::write(arch, radiochat::engine::tiny::Scale::Tiny, 7, &out, false)
+    radiochat::testkit::tiny::write(arch, radiochat::testkit::tiny::Scale::Tiny, 7, &out, false)
         .expect("writing the tiny model");
     out
 }

@@ -9,7 +9,7 @@
 //! GEMMs (computes only the keys each block sees), reads `q`, `k` and `v` through their
 //! strides (no transposing copies) and writes `[batch, queries, heads · dim]`, the layout the
 //! output projection reads (no copy back). Measured at llava-onevision-qwen2-0.5b-ov's
-//! dimensions on 2 cores (benches/RESULTS.md): SigLIP's attention over two tiles 85 → 35 ms
+//! dimensions on 2 cores (perf/RESULTS.md): SigLIP's attention over two tiles 85 → 35 ms
 //! per layer, Qwen2's over a 1,544-token prompt 2.9 → 0.85 s in all 24 layers. Off the CPU
 //! (CUDA) or off f32 it is candle's ops.
 //!

@@ -3,7 +3,7 @@
 //! Written by hand because candle 0.10's CPU backend runs each elementwise op on one thread
 //! into a new buffer: at llava-onevision-qwen2-0.5b's dimensions the attention's scale, causal
 //! mask and softmax took 0.32 s per language-model layer and SigLIP's GELU 0.12 s per layer,
-//! more than their GEMMs (benches/RESULTS.md, "Time to first token on the own engine"). Here
+//! more than their GEMMs (perf/RESULTS.md, "Time to first token on the own engine"). Here
 //! a linear's bias, activation and what follows it — a residual add, or the gated MLP's
 //! product — are one pass over its fresh output (the attention's softmax lives in
 //! `attention`). The formulas are candle's (and transformers'), element for element.

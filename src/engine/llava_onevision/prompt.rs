@@ -199,7 +199,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(
             dir.path().join("chat_template.jinja"),
-            crate::engine::tiny::llava_onevision_template(),
+            crate::testkit::tiny::llava_onevision_template(),
         )
         .unwrap();
         let t = ChatTemplate::from_dir(dir.path()).unwrap();

@@ -1,11 +1,11 @@
-//! `radiochat bench-peer`: the embedded engine against Hugging Face transformers on the same
+//! `radiochat-perf peer`: the embedded engine against Hugging Face transformers on the same
 //! model directory, image, prompt and token count (greedy, EOS ignored), each setting in a
 //! fresh process (so peak RSS is its own), plus the machine's copy bandwidth and the decode
 //! roofline it implies. A benchmark: it prints tables and asserts nothing.
 
-use super::bench_engine::{BenchReport, Stat};
-use super::roofline::{self, WeightCount};
-use super::{CommandError, CommandResult};
+use crate::engine::{BenchReport, Stat};
+use crate::roofline::{self, WeightCount};
+use radiochat::commands::{CommandError, CommandResult};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -73,7 +73,7 @@ pub fn run(args: &PeerArgs) -> CommandResult<PeerReport> {
     let scratch = tempfile_dir()?;
     let work = scratch.path().to_path_buf();
     let png = work.join("cutout.png");
-    crate::imaging::demo_cutout()
+    radiochat::imaging::demo_cutout()
         .save(&png)
         .map_err(|e| CommandError::Failed(anyhow::anyhow!("{}: {e}", png.display())))?;
     let roof = |dtype: &str, isq: Option<&str>| {
@@ -81,8 +81,8 @@ pub fn run(args: &PeerArgs) -> CommandResult<PeerReport> {
             / (weights.decode_params as f64 * roofline::bytes_per_weight(dtype, isq))
     };
     // Which engine runs the model: mistral.rs, or radiochat's own for LLaVA-OneVision.
-    let ours_label = match crate::engine::validate_model_dir(&args.model) {
-        Ok(v) if v.architecture.engine == crate::engine::Backend::Candle => {
+    let ours_label = match radiochat::engine::validate_model_dir(&args.model) {
+        Ok(v) if v.architecture.engine == radiochat::engine::Backend::Candle => {
             "radiochat (own candle engine)"
         }
         _ => "radiochat (mistral.rs 0.8.1)",
@@ -101,20 +101,17 @@ pub fn run(args: &PeerArgs) -> CommandResult<PeerReport> {
             isq => ("f32", Some(isq)),
         };
         let mut command = Command::new(std::env::current_exe().map_err(io_failed)?);
-        command
-            .args(["bench-engine", "--model"])
-            .arg(&args.model)
-            .args([
-                "--dtype",
-                dtype,
-                "--runs",
-                &args.runs.to_string(),
-                "--load-runs",
-                "1",
-                "--max-tokens",
-                &args.max_tokens.to_string(),
-                "--json",
-            ]);
+        command.args(["engine", "--model"]).arg(&args.model).args([
+            "--dtype",
+            dtype,
+            "--runs",
+            &args.runs.to_string(),
+            "--load-runs",
+            "1",
+            "--max-tokens",
+            &args.max_tokens.to_string(),
+            "--json",
+        ]);
         if let Some(isq) = isq {
             command.args(["--isq", isq]);
         }
@@ -219,7 +216,7 @@ fn io_failed(e: std::io::Error) -> CommandError {
 }
 
 fn tempfile_dir() -> CommandResult<tempfile::TempDir> {
-    crate::util::private_file::scratch_dir("radiochat-bench-peer-").map_err(io_failed)
+    radiochat::util::private_file::scratch_dir("radiochat-perf-peer-").map_err(io_failed)
 }
 
 fn cpu_model() -> String {
@@ -313,10 +310,16 @@ pub fn table(report: &PeerReport) -> String {
 
 /// The default model: a random idefics3 at SmolVLM-256M's dimensions, written once.
 pub fn default_model() -> CommandResult<PathBuf> {
-    let dir = crate::config::data_dir().join("models/bench-idefics3-real");
+    let dir = radiochat::config::data_dir().join("models/bench-idefics3-real");
     if !dir.join("model.safetensors").exists() {
-        crate::engine::tiny::write("idefics3", crate::engine::tiny::Scale::Real, 0, &dir, true)
-            .map_err(|e| CommandError::Failed(anyhow::anyhow!("{}: {e}", dir.display())))?;
+        radiochat::testkit::tiny::write(
+            "idefics3",
+            radiochat::testkit::tiny::Scale::Real,
+            0,
+            &dir,
+            true,
+        )
+        .map_err(|e| CommandError::Failed(anyhow::anyhow!("{}: {e}", dir.display())))?;
     }
     Ok(dir)
 }

@@ -1,4 +1,4 @@
-"""The peer of `radiochat bench-peer`: Hugging Face transformers (PyTorch eager, CPU) on the same
+"""The peer of `radiochat-perf peer`: Hugging Face transformers (PyTorch eager, CPU) on the same
 model directory, image and prompt, greedy, generating exactly --max-tokens tokens (EOS ignored).
 
 Usage: peer_transformers.py --model DIR --image PNG --dtype f32|bf16 --runs N --max-tokens M
@@ -86,7 +86,7 @@ class StepClock(StoppingCriteria):
 
 
 def marked_image(run):
-    """As radiochat's bench-engine: the corner pixel encodes the run, so each run is a new image."""
+    """As radiochat's perf engine: the corner pixel encodes the run, so each run is a new image."""
     marked = image.copy()
     marked.putpixel((0, 0), (run % 256, run // 256 % 256, 255))
     return marked

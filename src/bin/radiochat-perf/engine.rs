@@ -1,10 +1,10 @@
-//! `radiochat bench-engine`: load time, time to first token, prefill and decode speed of the
+//! `radiochat-perf engine`: load time, time to first token, prefill and decode speed of the
 //! embedded engine on one model, over several runs (median, min, max). A benchmark, not a
 //! test: it prints a table and asserts nothing.
 
-use super::memory_probe::{RssPeak, peak_rss_mb};
-use super::{CommandError, CommandResult};
-use crate::engine::{ChatMessage, ChatRequest, EngineEvent, LoadSpec, Sampling};
+use crate::memory::{RssPeak, peak_rss_mb};
+use radiochat::commands::{CommandError, CommandResult};
+use radiochat::engine::{ChatMessage, ChatRequest, EngineEvent, LoadSpec, Sampling};
 use std::time::Instant;
 use tokio::runtime::Runtime;
 
@@ -83,13 +83,13 @@ pub fn run(args: BenchArgs, runtime: &Runtime) -> CommandResult<BenchReport> {
     for _ in 0..args.load_runs {
         drop(engine.take());
         let started = Instant::now();
-        let loaded = runtime.block_on(crate::engine::load(&args.spec))?;
+        let loaded = runtime.block_on(radiochat::engine::load(&args.spec))?;
         load_times.push(started.elapsed().as_secs_f64());
         engine = Some(loaded);
     }
     let engine = engine.ok_or_else(|| CommandError::bad("no load run"))?;
     let memory = RssPeak::start();
-    let image = args.image.unwrap_or_else(crate::imaging::demo_cutout);
+    let image = args.image.unwrap_or_else(radiochat::imaging::demo_cutout);
     let sampling = Sampling {
         max_tokens: args.max_tokens,
         ignore_eos: true,
@@ -143,10 +143,10 @@ const FOLLOW_UP_QUESTION: &str = "Is it an FR-I or an FR-II radio galaxy?";
 
 /// One whole answer: its text and the engine's usage report.
 fn answer(
-    engine: &dyn crate::engine::Engine,
+    engine: &dyn radiochat::engine::Engine,
     messages: &[ChatMessage],
     sampling: &Sampling,
-) -> CommandResult<(String, crate::engine::Usage)> {
+) -> CommandResult<(String, radiochat::engine::Usage)> {
     let mut generation = engine.stream(ChatRequest {
         messages: messages.to_vec(),
         sampling: sampling.clone(),
@@ -170,7 +170,7 @@ fn answer(
 
 /// The image of run `run`: its corner pixel encodes the run, so every run is a new image to
 /// mistral.rs's vision-encoder cache (keyed by the image's bytes) and pays the encoder, as a
-/// new cutout does. benches/peer_transformers.py marks its images the same way.
+/// new cutout does. perf/peer_transformers.py marks its images the same way.
 pub fn marked_image(image: &image::DynamicImage, run: usize) -> image::DynamicImage {
     let mut rgb = image.to_rgb8();
     let mark = [(run % 256) as u8, (run / 256 % 256) as u8, 255];
@@ -223,7 +223,7 @@ mod tests {
 
     #[test]
     fn every_run_asks_about_a_different_image_of_the_same_size() {
-        let base = crate::imaging::demo_cutout();
+        let base = radiochat::imaging::demo_cutout();
         let images: Vec<_> = (0..300).map(|run| marked_image(&base, run)).collect();
         for (run, image) in images.iter().enumerate() {
             assert_eq!(

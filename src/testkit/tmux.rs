@@ -1,5 +1,5 @@
 //! Driving radiochat's TUI through a real terminal: tmux on a private socket. Used by
-//! `radiochat bench-tui` and by the end-to-end tests.
+//! `radiochat-perf tui` and by the end-to-end tests.
 
 use std::process::Command;
 use std::time::{Duration, Instant};

@@ -1,14 +1,14 @@
-//! `radiochat bench-serve`: the cost of the HTTP layer. The same engine answers N concurrent
+//! `radiochat-perf serve`: the cost of the HTTP layer. The same engine answers N concurrent
 //! streaming clients twice in each round — called directly, and through `radiochat serve` on
 //! loopback by radiochat's own remote backend (PNG data URL, JSON, SSE) — and the table gives
 //! tokens/s both ways and the serve path's overhead. A benchmark: it asserts nothing.
 
-use super::bench_engine::Stat;
-use super::{CommandError, CommandResult};
-use crate::engine::{
+use crate::engine::Stat;
+use radiochat::commands::{CommandError, CommandResult};
+use radiochat::engine::{
     ChatMessage, ChatRequest, Engine, EngineEvent, LoadSpec, RemoteEngine, RemoteSource, Sampling,
 };
-use crate::serve::{ServeOptions, Server};
+use radiochat::serve::{ServeOptions, Server};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -59,7 +59,7 @@ pub fn run(args: BenchServeArgs, runtime: &tokio::runtime::Runtime) -> CommandRe
         ));
     }
     runtime.block_on(async {
-        let engine: Arc<dyn Engine> = Arc::from(crate::engine::load(&args.spec).await?);
+        let engine: Arc<dyn Engine> = Arc::from(radiochat::engine::load(&args.spec).await?);
         let model = engine.describe().name;
         let options = ServeOptions {
             host: "127.0.0.1".into(),
@@ -69,7 +69,7 @@ pub fn run(args: BenchServeArgs, runtime: &tokio::runtime::Runtime) -> CommandRe
             model_name: String::new(),
             allow_files: None,
             allowed_hosts: Vec::new(),
-            limits: crate::serve::limits::Limits {
+            limits: radiochat::serve::limits::Limits {
                 max_body_bytes: 256 << 20,
                 max_total_pixels: u64::MAX,
                 max_tokens: usize::MAX,

@@ -202,10 +202,10 @@ mod tests {
 
     #[test]
     fn large_dims_are_refused_for_other_families() {
-        let err = crate::engine::tiny::build("idefics3", Scale::Large).err();
+        let err = crate::testkit::tiny::build("idefics3", Scale::Large).err();
         assert!(matches!(
             err,
-            Some(crate::engine::tiny::TinyError::NoLargeDims(_))
+            Some(crate::testkit::tiny::TinyError::NoLargeDims(_))
         ));
     }
 }

@@ -1,73 +1,58 @@
-//! Front-end for the chat: `radiochat` (the TUI) and `radiochat sessions …`.
+//! `radiochat sessions …`: the stored chat sessions.
 
-use crate::cli::{Cli, SessionsCommand};
+use super::{Context, print_json, print_lines};
+use clap::Subcommand;
 use radiochat::chat::{Conversation, SessionStore};
+use radiochat::commands::CommandResult;
 use radiochat::commands::sessions::{self, Format};
-use radiochat::commands::{CommandError, CommandResult, chat};
 use radiochat::config::Flags;
-use radiochat::tui::{self, app::App};
+use std::path::PathBuf;
 
-pub fn flags(cli: &Cli) -> Flags {
-    Flags {
-        sessions_dir: cli.sessions_dir.clone(),
-        ..crate::model_flags(&cli.model)
-    }
+#[derive(Subcommand)]
+pub enum SessionsCommand {
+    /// Every session, most recent first.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print a session's conversation.
+    Show { session: String },
+    /// Sessions whose title or messages contain TEXT.
+    Search {
+        #[arg(required = true, num_args = 1..)]
+        text: Vec<String>,
+    },
+    /// Write a transcript: Markdown (with PNG thumbnails beside it) or JSON.
+    Export {
+        session: String,
+        #[arg(long, value_enum, default_value = "md")]
+        format: Format,
+        /// Output file (default: ID.md or ID.json here).
+        #[arg(long, short = 'o')]
+        out: Option<PathBuf>,
+    },
+    /// Give a session a new name.
+    Rename {
+        session: String,
+        #[arg(required = true, num_args = 1..)]
+        name: Vec<String>,
+    },
+    /// Delete a session (not while a radiochat has it open).
+    Delete { session: String },
 }
 
-pub fn run_chat(cli: &Cli) -> CommandResult<i32> {
-    use std::io::IsTerminal;
-    if !std::io::stdin().is_terminal() || !std::io::stdout().is_terminal() {
-        return Err(CommandError::bad(
-            "the chat needs a terminal; for scripts use `radiochat ask` (see --help)",
-        ));
-    }
-    let graphics = match cli.graphics.as_str() {
-        "auto" => None,
-        other => Some(other.parse().map_err(CommandError::bad)?),
-    };
-    let settings = crate::settings(&cli.config, flags(cli))?;
-    let sampling = settings.sampling();
-    let transform = settings.transform();
-    let config_path = settings.config_path.clone();
-    let prepared = chat::prepare(chat::ChatArgs {
-        settings,
-        resume: cli.resume.clone(),
-        demo: cli.demo,
-    })?;
-    let mut app = App::new(
-        prepared.session,
-        prepared.store,
-        sampling,
-        transform,
-        prepared.template,
-    );
-    app.config_path = config_path;
-    if let Some(path) = prepared.attach {
-        app.run_slash(radiochat::commands::slash::Slash::Image {
-            path,
-            settings: Default::default(),
-        });
-    }
-    tui::run(app, prepared.load, graphics).map_err(CommandError::Failed)?;
-    Ok(0)
-}
-
-pub fn run_sessions(
-    config: &Option<std::path::PathBuf>,
-    flags: Flags,
-    command: SessionsCommand,
-) -> CommandResult<i32> {
-    let settings = crate::settings(config, flags)?;
+pub fn run(context: &Context, command: SessionsCommand) -> CommandResult<i32> {
+    let settings = context.settings(Flags::default())?;
     let store = SessionStore::new(settings.sessions_dir.value.clone());
     match command {
         SessionsCommand::List { json } => {
             let list = store.list();
             if json {
-                crate::print_json(&list)?;
+                print_json(&list)?;
             } else if list.is_empty() {
                 println!("no sessions yet in {}", store.dir().display());
             } else {
-                sessions::table(&list).iter().for_each(|l| println!("{l}"));
+                print_lines(&sessions::table(&list));
             }
         }
         SessionsCommand::Show { session } => {
@@ -94,7 +79,6 @@ pub fn run_sessions(
             format,
             out,
         } => {
-            let format: Format = format.parse().map_err(CommandError::bad)?;
             let (_, loaded) = sessions::load(&store, &session)?;
             let exported = sessions::export(&loaded, format, out)?;
             println!("wrote {}", exported.path.display());

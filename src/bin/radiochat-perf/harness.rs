@@ -1,10 +1,10 @@
-//! `radiochat bench-harness`: what the benchmark runner costs beyond the engine, and how its
+//! `radiochat-perf harness`: what the benchmark runner costs beyond the engine, and how its
 //! throughput grows with requests in flight (demo model, synthetic sky; a benchmark, not a
 //! test).
 
-use super::bench_run::{self, BenchRunArgs, RunFlags};
-use super::{CommandError, CommandResult};
-use crate::config::Settings;
+use radiochat::commands::bench_run::{self, BenchRunArgs, RunFlags};
+use radiochat::commands::{CommandError, CommandResult};
+use radiochat::config::Settings;
 use std::time::Instant;
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -27,16 +27,18 @@ pub fn run(
     demo: bool,
 ) -> CommandResult<Vec<HarnessRow>> {
     let failed = |e: String| CommandError::Failed(anyhow::anyhow!(e));
-    let scratch = crate::util::private_file::scratch_dir("radiochat-bench-harness-")
+    let scratch = radiochat::util::private_file::scratch_dir("radiochat-perf-harness-")
         .map_err(|e| failed(e.to_string()))?;
     let home = scratch.path().to_path_buf();
     let sky = home.join("sky");
-    super::synth::run(&super::synth::SynthArgs {
+    radiochat::commands::synth::run(&radiochat::commands::synth::SynthArgs {
         out: sky.clone(),
         n: items,
         seed: 1,
         size: 132,
-        kind: super::synth::SynthKind::Radio(crate::imaging::synth::SkyKind::RadioImg),
+        kind: radiochat::commands::synth::SynthKind::Radio(
+            radiochat::imaging::synth::SkyKind::RadioImg,
+        ),
         balance: Default::default(),
     })?;
     let runtime = tokio::runtime::Runtime::new().map_err(|e| failed(e.to_string()))?;

@@ -1,10 +1,10 @@
-//! `radiochat bench-finetune`: the tiny fine-tune of the tests, timed: how long `finetune run`
+//! `radiochat-perf finetune`: the tiny fine-tune of the tests, timed: how long `finetune run`
 //! takes to its first metrics line, and training throughput (a benchmark, not a test).
 
-use super::finetune::{self, FinetuneRunArgs};
-use super::{CommandError, CommandResult};
-use crate::finetune::spec::{Launcher, SlurmOptions, TrainOptions};
-use crate::finetune::status::{self, JobState};
+use radiochat::commands::finetune::{self, FinetuneRunArgs};
+use radiochat::commands::{CommandError, CommandResult};
+use radiochat::finetune::spec::{Launcher, SlurmOptions, TrainOptions};
+use radiochat::finetune::status::{self, JobState};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -26,23 +26,25 @@ pub struct FinetuneTiming {
 pub fn run(images: usize, steps: usize, python: Option<PathBuf>) -> CommandResult<FinetuneTiming> {
     let failed = |e: String| CommandError::Failed(anyhow::anyhow!(e));
     // A private, unpredictable directory: the trainer script written here is then run.
-    let scratch = crate::util::private_file::scratch_dir("radiochat-bench-finetune-")
+    let scratch = radiochat::util::private_file::scratch_dir("radiochat-perf-finetune-")
         .map_err(|e| failed(e.to_string()))?;
     let home = scratch.path().to_path_buf();
     let base = home.join("base");
-    crate::engine::tiny::write("idefics3", Default::default(), 0, &base, true)
+    radiochat::testkit::tiny::write("idefics3", Default::default(), 0, &base, true)
         .map_err(|e| failed(e.to_string()))?;
     let sky = home.join("sky");
-    super::synth::run(&super::synth::SynthArgs {
+    radiochat::commands::synth::run(&radiochat::commands::synth::SynthArgs {
         out: sky.clone(),
         n: images,
         seed: 21,
         size: 64,
-        kind: super::synth::SynthKind::Radio(crate::imaging::synth::SkyKind::RadioImg),
+        kind: radiochat::commands::synth::SynthKind::Radio(
+            radiochat::imaging::synth::SkyKind::RadioImg,
+        ),
         balance: Default::default(),
     })?;
     let data = home.join("data");
-    crate::finetune::data::build(&crate::finetune::data::DataSpec {
+    radiochat::finetune::data::build(&radiochat::finetune::data::DataSpec {
         sources: vec![sky.join("dataset.json")],
         out: data.clone(),
         tasks: vec!["B3".into()],

@@ -1,9 +1,9 @@
-//! `radiochat bench-imaging`: FITS read + radio-llava transform time on one file (a benchmark,
-//! not a test). benches/imaging_vs_astropy.sh runs it beside astropy + numpy on the same file.
+//! `radiochat-perf imaging`: FITS read + radio-llava transform time on one file (a benchmark,
+//! not a test). perf/imaging_vs_astropy.sh runs it beside astropy + numpy on the same file.
 
-use super::bench_engine::Stat;
-use super::{CommandError, CommandResult};
-use crate::imaging::{FitsOptions, RadioImage, TransformOptions};
+use crate::engine::Stat;
+use radiochat::commands::{CommandError, CommandResult};
+use radiochat::imaging::{FitsOptions, RadioImage, TransformOptions};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -27,7 +27,7 @@ pub fn write_test_image(path: &Path, size: usize) -> CommandResult<()> {
     if path.exists() {
         std::fs::remove_file(path).map_err(|e| CommandError::Failed(e.into()))?;
     }
-    let mut file = crate::imaging::fits_disk::create(path, None)
+    let mut file = radiochat::imaging::fits_disk::create(path, None)
         .map_err(|e| CommandError::Failed(anyhow::anyhow!("{}: {e}", path.display())))?;
     let description = ImageDescription {
         data_type: ImageType::Float,
@@ -72,4 +72,23 @@ pub fn run(file: &Path, runs: usize) -> CommandResult<ImagingReport> {
         read_s: Stat::of(&read),
         transform_s: Stat::of(&transform),
     })
+}
+
+/// The table: median (min–max) seconds per stage.
+pub fn table(report: &ImagingReport) -> String {
+    let mut text = format!(
+        "{} ({} × {}), {} runs: median (min–max) seconds\n",
+        report.file.display(),
+        report.width,
+        report.height,
+        report.runs
+    );
+    for (name, s) in [
+        ("read", &report.read_s),
+        ("transform", &report.transform_s),
+        ("total", &report.total_s),
+    ] {
+        text += &format!("{name:<10} {:.4} ({:.4}–{:.4})\n", s.median, s.min, s.max);
+    }
+    text
 }

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # FITS read + radio-llava transform of a 4096×4096 float32 image: radiochat vs astropy + numpy,
 # same file, same run. Installs astropy from PyPI into a cached venv on first use.
-# Usage: benches/imaging_vs_astropy.sh [RUNS]   (a benchmark, not a test)
+# Usage: perf/imaging_vs_astropy.sh [RUNS]   (a benchmark, not a test)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/env.sh
@@ -9,12 +9,12 @@ runs="${1:-5}"
 venv="${RADIOCHAT_BENCH_VENV:-$HOME/.cache/radiochat-bench-venv}"
 [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
 "$venv/bin/python" -c "import astropy" 2>/dev/null || "$venv/bin/pip" install -q astropy numpy
-cargo build --quiet --locked --bin radiochat
+cargo build --quiet --locked --bins
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
-bin="$CARGO_TARGET_DIR/debug/radiochat"
-ours=$("$bin" bench-imaging --size 4096 --write "$work/bench.fits" --runs "$runs" --json)
-theirs=$("$venv/bin/python" benches/astropy_transform.py "$work/bench.fits" "$runs")
+bin="$CARGO_TARGET_DIR/debug/radiochat-perf"
+ours=$("$bin" imaging --size 4096 --write "$work/bench.fits" --runs "$runs" --json)
+theirs=$("$venv/bin/python" perf/astropy_transform.py "$work/bench.fits" "$runs")
 python3 - "$ours" "$theirs" "$runs" <<'PY'
 import json, sys
 ours, theirs, runs = json.loads(sys.argv[1]), json.loads(sys.argv[2]), sys.argv[3]

@@ -1,11 +1,11 @@
-//! `radiochat bench-tui`: the chat's responsiveness in a real terminal (tmux), on a random tiny
+//! `radiochat-perf tui`: the chat's responsiveness in a real terminal (tmux), on a random tiny
 //! model — time to first frame (before the model has loaded), key-to-frame latency while an
 //! answer streams and while idle, and idle CPU. A benchmark, not a test.
 
-use super::bench_engine::Stat;
-use super::tmux_driver::Tmux;
-use super::{CommandError, CommandResult};
-use crate::tui::timings::Report;
+use crate::engine::Stat;
+use radiochat::commands::{CommandError, CommandResult};
+use radiochat::testkit::tmux::Tmux;
+use radiochat::tui::timings::Report;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -45,21 +45,21 @@ pub fn run(args: &BenchTuiArgs) -> CommandResult<TuiReport> {
     if args.starts == 0 || args.keys == 0 {
         return Err(CommandError::bad("--starts and --keys must be at least 1"));
     }
-    let failed = |e: String| CommandError::Failed(anyhow::anyhow!("bench-tui: {e}"));
-    let scratch = crate::util::private_file::scratch_dir("radiochat-bench-tui-")
+    let failed = |e: String| CommandError::Failed(anyhow::anyhow!("perf tui: {e}"));
+    let scratch = radiochat::util::private_file::scratch_dir("radiochat-perf-tui-")
         .map_err(|e| failed(e.to_string()))?;
     measure(scratch.path(), args).map_err(failed)
 }
 
 fn measure(home: &Path, args: &BenchTuiArgs) -> Result<TuiReport, String> {
-    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    let exe = crate::radiochat_exe().map_err(|e| e.to_string())?;
     let timings = home.join("timings.json");
     // A random tiny model: its answers run to max_tokens, so keys land while tokens stream
     // (the fine-tuned demo model answers in a few tokens).
     let model = home.join("random-idefics3");
-    crate::engine::tiny::write(
+    radiochat::testkit::tiny::write(
         "idefics3",
-        crate::engine::tiny::Scale::Tiny,
+        radiochat::testkit::tiny::Scale::Tiny,
         0,
         &model,
         true,
@@ -76,7 +76,7 @@ fn measure(home: &Path, args: &BenchTuiArgs) -> Result<TuiReport, String> {
         )
     };
     // A first start warms the page cache; it is not counted.
-    let tmux = Tmux::start("bench-tui", &command(""), 100, 30)?;
+    let tmux = Tmux::start("perf-tui", &command(""), 100, 30)?;
     tmux.wait_for("the model", WAIT, |s| s.contains(" ready "))?;
     quit(&tmux)?;
 

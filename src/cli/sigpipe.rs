@@ -4,7 +4,8 @@
 //! socket (serve, a remote engine, the chat) is an error to report, never a silent death
 //! with the terminal left raw.
 
-use crate::cli::{BenchCommand, Command};
+use super::Command;
+use super::bench::BenchCommand;
 
 /// Call first thing in `main`, before any thread starts.
 pub fn set_for(command: &Option<Command>) {

@@ -1,9 +1,9 @@
-//! `radiochat bench-ask`: the whole path of `radiochat ask` on a FITS cutout, each run its own
+//! `radiochat-perf ask`: the whole path of `radiochat ask` on a FITS cutout, each run its own
 //! process (so every run reads the file, loads the model and meets a new image, as a user's
 //! command does), split into the stages `ask --json` reports. A benchmark: it asserts nothing.
 
-use super::bench_engine::Stat;
-use super::{CommandError, CommandResult};
+use crate::engine::Stat;
+use radiochat::commands::{CommandError, CommandResult};
 use std::path::PathBuf;
 use std::process::Command;
 use std::time::Instant;
@@ -42,7 +42,7 @@ pub fn run(args: &BenchAskArgs) -> CommandResult<BenchAskReport> {
             "--runs and --max-tokens must be at least 1",
         ));
     }
-    let exe = std::env::current_exe().map_err(|e| CommandError::Failed(e.into()))?;
+    let exe = crate::radiochat_exe()?;
     let mut samples: Vec<Vec<f64>> = vec![Vec::new(); STAGES.len() + 1];
     let (mut model, mut completion_tokens) = (String::new(), 0);
     // The first run warms the page cache (weights, binary) and is not counted.

@@ -1,12 +1,112 @@
-//! `radiochat finetune …`: runs the fine-tune commands and prints their results.
+//! `radiochat finetune …`: training sets, LoRA jobs (local or SLURM), their status, evaluation
+//! and merging.
 
-use crate::cli::{FinetuneCommand, FinetuneRunCli};
-use crate::{image_flags, print_json, settings};
+use super::{Context, print_json, print_lines, runtime};
+use clap::{Args, Subcommand};
+use radiochat::commands::flags::ImageFlags;
 use radiochat::commands::{self, CommandError, CommandResult};
 use radiochat::config::Flags;
 use std::path::PathBuf;
 
-pub fn run(config: &Option<PathBuf>, command: FinetuneCommand) -> CommandResult<i32> {
+#[derive(Subcommand)]
+pub enum FinetuneCommand {
+    /// LLaVA conversation JSON (train.json, val.json, images/) from labelled radio-llava datasets.
+    Data(FinetuneDataCli),
+    /// Launch a LoRA (or full) fine-tune, locally (detached) or on SLURM.
+    Run(Box<FinetuneRunCli>),
+    /// State, progress, loss and ETA of a run (all runs without RUN).
+    Status {
+        run: Option<PathBuf>,
+        /// Log lines shown for a failed job.
+        #[arg(long, default_value_t = 10)]
+        lines: usize,
+        #[arg(long)]
+        json: bool,
+    },
+    /// The end of a run's log.
+    Logs {
+        run: PathBuf,
+        #[arg(long, short = 'n', default_value_t = 40)]
+        lines: usize,
+    },
+    /// Stop a running job (its process group, or scancel).
+    Cancel { run: PathBuf },
+    /// Benchmark the run's base and fine-tuned model (merged if needed) side by side.
+    Eval {
+        run: PathBuf,
+        /// Benchmark tasks, comma-separated (B1…B7).
+        #[arg(long, value_delimiter = ',', required = true)]
+        bench: Vec<String>,
+        /// radio-llava dataset JSON (held out from training).
+        #[arg(long)]
+        data: PathBuf,
+        #[arg(long)]
+        limit: Option<usize>,
+        #[arg(long, default_value_t = 1)]
+        concurrency: usize,
+        #[arg(long)]
+        max_tokens: Option<usize>,
+        /// Markdown tables.
+        #[arg(long)]
+        md: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Merge a LoRA adapter into its base model's weights (a directory the engine loads).
+    Merge {
+        /// A fine-tune run directory (its adapter/), or a PEFT adapter directory.
+        run: PathBuf,
+        /// The base model directory (default: the one the adapter names).
+        #[arg(long)]
+        base: Option<PathBuf>,
+        /// Where the merged model goes (default: RUN/merged, or ADAPTER-merged).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Args)]
+pub struct FinetuneRunCli {
+    #[command(flatten)]
+    pub flags: radiochat::commands::finetune::LaunchFlags,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args)]
+pub struct FinetuneDataCli {
+    /// Labelled radio-llava dataset JSON (repeat for several).
+    #[arg(long, required = true, value_name = "DATASET.json")]
+    pub from: Vec<PathBuf>,
+    /// Output directory (must not exist, or be empty).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Questions to ask: benchmark ids (B1,B3,…), question ids (border, …) or all.
+    #[arg(long, value_delimiter = ',', default_value = "all")]
+    pub tasks: Vec<String>,
+    /// Add the rule-based description turn.
+    #[arg(long)]
+    pub describe: bool,
+    /// One conversation per question (each with the image) instead of one per image.
+    #[arg(long)]
+    pub single_turn: bool,
+    /// Fraction of images for validation.
+    #[arg(long, default_value_t = 0.1)]
+    pub val: f64,
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Benchmark dataset whose images are left out (repeat for several).
+    #[arg(long, value_name = "DATASET.json")]
+    pub exclude: Vec<PathBuf>,
+    #[command(flatten)]
+    pub image: ImageFlags,
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn run(context: &Context, command: FinetuneCommand) -> CommandResult<i32> {
     match command {
         FinetuneCommand::Eval {
             run,
@@ -23,14 +123,14 @@ pub fn run(config: &Option<PathBuf>, command: FinetuneCommand) -> CommandResult<
                 ..Flags::default()
             };
             let args = commands::finetune_eval::EvalArgs {
-                settings: settings(config, flags)?,
+                settings: context.settings(flags)?,
                 run,
                 benches: bench,
                 data,
                 limit,
                 concurrency,
             };
-            let runtime = crate::runtime()?;
+            let runtime = runtime()?;
             let mut on_progress = |label: &str, p: &commands::bench_run::Progress| {
                 if p.done == p.total {
                     eprintln!("{label}: {}/{} items", p.done, p.total);
@@ -40,9 +140,7 @@ pub fn run(config: &Option<PathBuf>, command: FinetuneCommand) -> CommandResult<
             if json {
                 print_json(&pairs)?;
             } else {
-                commands::finetune_eval::eval_lines(&pairs, md)
-                    .iter()
-                    .for_each(|l| println!("{l}"));
+                print_lines(&commands::finetune_eval::eval_lines(&pairs, md));
             }
             Ok(0)
         }
@@ -70,9 +168,7 @@ pub fn run(config: &Option<PathBuf>, command: FinetuneCommand) -> CommandResult<
         }
         FinetuneCommand::Logs { run, lines } => {
             radiochat::finetune::job::read_record(&run).map_err(CommandError::bad)?;
-            radiochat::finetune::job::log_tail(&run, lines)
-                .iter()
-                .for_each(|l| println!("{l}"));
+            print_lines(&radiochat::finetune::job::log_tail(&run, lines));
             Ok(0)
         }
         FinetuneCommand::Cancel { run } => {
@@ -109,15 +205,15 @@ pub fn run(config: &Option<PathBuf>, command: FinetuneCommand) -> CommandResult<
                 val: data.val,
                 seed: data.seed,
                 exclude: data.exclude,
-                transform: settings(config, image_flags(&data.image))?.transform(),
+                transform: context
+                    .settings(data.image.over(Flags::default()))?
+                    .transform(),
             };
             let summary = commands::finetune::data(&spec)?;
             if data.json {
                 print_json(&summary)?;
             } else {
-                commands::finetune::data_lines(&spec, &summary)
-                    .iter()
-                    .for_each(|l| println!("{l}"));
+                print_lines(&commands::finetune::data_lines(&spec, &summary));
             }
             Ok(0)
         }
