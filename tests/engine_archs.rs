@@ -1,4 +1,4 @@
-//! The per-architecture proof: for every architecture the README lists as supported, a tiny
+//! The per-architecture proof: for every architecture docs/models.md lists as supported, a tiny
 //! random-weight model in the exact Hugging Face layout is loaded by the real embedded engine,
 //! answers about an image, takes a second turn about the same image, and stops mid-stream
 //! when cancelled.

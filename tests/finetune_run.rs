@@ -178,7 +178,7 @@ fn a_lora_run_trains_merges_and_beats_its_base_on_b3() {
         "B3 on a held-out balanced sky (invalid = wrong): F1 macro base {base_f1:.3} → \
          fine-tuned {tuned_f1:.3}; accuracy {tuned_accuracy:.3} (majority class {majority:.3})"
     );
-    // Measured 0.87–0.90 across seeds and unpinned kernels (README, Fine-tuning): the floors
+    // Measured 0.87–0.90 across seeds and unpinned kernels (docs/finetuning.md): the floors
     // keep a margin of 0.14 below the lowest.
     assert!(
         tuned_f1 >= base_f1 + 0.6,

@@ -17,7 +17,7 @@ pub struct ClassScore {
     pub support: u64,
 }
 
-/// The JSON keys are part of radiochat's interface (`bench score --json`); see the README.
+/// The JSON keys are part of radiochat's interface (`bench score --json`); see docs/benchmarks.md.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Metrics {
     /// Items scored.

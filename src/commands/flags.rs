@@ -184,10 +184,14 @@ impl GraphicsFlag {
 /// the chat's slash commands): clap lists the names in `--help` and refuses anything else.
 macro_rules! choice_flag {
     ($ty:ty, [$($name:literal),+ $(,)?]) => {
+        choice_flag!($ty, &[$($name),+]);
+    };
+    ($ty:ty, $names:expr) => {
         impl clap::ValueEnum for $ty {
             fn value_variants<'a>() -> &'a [Self] {
                 static VARIANTS: std::sync::LazyLock<Vec<$ty>> = std::sync::LazyLock::new(|| {
-                    [$($name),+]
+                    let names: &[&str] = $names;
+                    names
                         .iter()
                         .map(|name| name.parse().expect("every listed choice parses"))
                         .collect()
@@ -195,7 +199,8 @@ macro_rules! choice_flag {
                 &VARIANTS
             }
             fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
-                [$($name),+]
+                let names: &[&str] = $names;
+                names
                     .iter()
                     .zip(Self::value_variants())
                     .find(|(_, variant)| *variant == self)
@@ -211,16 +216,7 @@ choice_flag!(
 );
 choice_flag!(
     crate::imaging::stretch::Stretch,
-    [
-        "radio-llava",
-        "zscale",
-        "minmax",
-        "percentile",
-        "asinh",
-        "sqrt",
-        "log",
-        "sigma-clip",
-    ]
+    crate::imaging::stretch::STRETCH_NAMES
 );
 choice_flag!(crate::bench::parse::ParseMode, ["strict", "lenient"]);
 choice_flag!(super::sessions::Format, ["md", "json"]);

@@ -25,8 +25,17 @@ pub enum Stretch {
     SigmaClip { low: f64, high: f64 },
 }
 
-pub const STRETCH_NAMES: &str =
-    "radio-llava, zscale, minmax, percentile, asinh, sqrt, log, sigma-clip";
+/// Every stretch by name, the model input first.
+pub const STRETCH_NAMES: &[&str] = &[
+    "radio-llava",
+    "zscale",
+    "minmax",
+    "percentile",
+    "asinh",
+    "sqrt",
+    "log",
+    "sigma-clip",
+];
 
 impl std::str::FromStr for Stretch {
     type Err = String;
@@ -47,7 +56,8 @@ impl std::str::FromStr for Stretch {
                 high: 30.0,
             }),
             other => Err(format!(
-                "unknown stretch '{other}'; expected one of {STRETCH_NAMES}"
+                "unknown stretch '{other}'; expected one of {}",
+                STRETCH_NAMES.join(", ")
             )),
         }
     }

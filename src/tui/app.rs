@@ -75,16 +75,7 @@ pub struct Notice {
 }
 
 /// The stretches the preview cycles through (`s` / `S`); the first is the model input.
-pub const PREVIEW_STRETCHES: &[&str] = &[
-    "radio-llava",
-    "zscale",
-    "minmax",
-    "percentile",
-    "asinh",
-    "sqrt",
-    "log",
-    "sigma-clip",
-];
+pub const PREVIEW_STRETCHES: &[&str] = crate::imaging::stretch::STRETCH_NAMES;
 
 /// Results of work done on short-lived helper threads.
 pub enum Background {

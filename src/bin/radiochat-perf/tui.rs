@@ -184,7 +184,7 @@ pub fn percentile(values: &[f64], p: f64) -> f64 {
 }
 
 impl TuiReport {
-    /// The README table.
+    /// The table in docs/performance.md.
     pub fn lines(&self) -> Vec<String> {
         let mark = |ok: bool| if ok { "met" } else { "NOT met" };
         vec![
