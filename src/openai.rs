@@ -90,37 +90,47 @@ impl WireUsage {
 
 /// `data:image/png;base64,…` of `image` as PNG (lossless, so the server sees the exact
 /// pixels radiochat's transform produced).
-pub fn png_data_url(image: &DynamicImage) -> Result<String, String> {
+pub fn png_data_url(image: &DynamicImage) -> Result<String, image::ImageError> {
     use image::codecs::png::{CompressionType, FilterType, PngEncoder};
     let mut png = Vec::new();
     // Fast deflate: a cutout is encoded per request, on loopback or a cluster network where
     // a few more bytes cost less than the milliseconds of a tighter compression.
     let encoder =
         PngEncoder::new_with_quality(&mut png, CompressionType::Fast, FilterType::Adaptive);
-    image
-        .write_with_encoder(encoder)
-        .map_err(|e| format!("encoding the image as PNG: {e}"))?;
+    image.write_with_encoder(encoder)?;
     Ok(format!(
         "data:image/png;base64,{}",
         base64::engine::general_purpose::STANDARD.encode(&png)
     ))
 }
 
+/// Why a `data:` URL holds no bytes.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DataUrlError {
+    #[error("a data: URL without a comma")]
+    NoComma,
+    #[error("data:{0}: only base64 data URLs carry images")]
+    NotBase64(String),
+    #[error("data:{meta}: not valid base64 ({error})")]
+    BadBase64 { meta: String, error: String },
+}
+
 /// The bytes of a base64 `data:` URL; `None` when `url` is not one.
-pub fn data_url_bytes(url: &str) -> Option<Result<Vec<u8>, String>> {
+pub fn data_url_bytes(url: &str) -> Option<Result<Vec<u8>, DataUrlError>> {
     let rest = url.strip_prefix("data:")?;
     let Some((meta, payload)) = rest.split_once(',') else {
-        return Some(Err("a data: URL without a comma".into()));
+        return Some(Err(DataUrlError::NoComma));
     };
     if !meta.ends_with(";base64") {
-        return Some(Err(format!(
-            "data:{meta}: only base64 data URLs carry images"
-        )));
+        return Some(Err(DataUrlError::NotBase64(meta.to_string())));
     }
     Some(
         base64::engine::general_purpose::STANDARD
             .decode(payload.trim())
-            .map_err(|e| format!("data:{meta}: not valid base64 ({e})")),
+            .map_err(|e| DataUrlError::BadBase64 {
+                meta: meta.to_string(),
+                error: e.to_string(),
+            }),
     )
 }
 

@@ -1,6 +1,7 @@
 //! SLURM submission shared by fine-tune jobs and benchmark job arrays: the resource flags,
 //! sbatch's options (on its command line and as `#SBATCH` lines), and `sbatch` itself.
 
+use crate::util::error::FileError;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
@@ -78,7 +79,7 @@ pub fn directives(options: &[String]) -> String {
 }
 
 /// Submit `script` with `options`; the job id. `fallback` is the advice when SLURM is absent.
-pub fn submit(script: &Path, options: &[String], fallback: &str) -> Result<String, String> {
+pub fn submit(script: &Path, options: &[String], fallback: &str) -> Result<String, FileError> {
     let out = std::process::Command::new("sbatch")
         .arg("--parsable")
         .args(options)
@@ -86,16 +87,16 @@ pub fn submit(script: &Path, options: &[String], fallback: &str) -> Result<Strin
         .output()
         .map_err(|e| match e.kind() {
             std::io::ErrorKind::NotFound => {
-                format!("SLURM not found on PATH (no sbatch); {fallback}")
+                FileError::invalid(format!("SLURM not found on PATH (no sbatch); {fallback}"))
             }
-            _ => format!("sbatch: {e}"),
+            _ => FileError::io(Path::new("sbatch"))(e),
         })?;
     if !out.status.success() {
         let stderr = String::from_utf8_lossy(&out.stderr);
-        return Err(format!(
+        return Err(FileError::invalid(format!(
             "sbatch rejected the job: {}",
             stderr.trim().replace('\n', " ")
-        ));
+        )));
     }
     let id = String::from_utf8_lossy(&out.stdout)
         .trim()
@@ -104,7 +105,7 @@ pub fn submit(script: &Path, options: &[String], fallback: &str) -> Result<Strin
         .unwrap_or_default()
         .to_string();
     if id.is_empty() {
-        return Err("sbatch printed no job id".into());
+        return Err(FileError::invalid("sbatch printed no job id"));
     }
     Ok(id)
 }

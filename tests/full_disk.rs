@@ -1,10 +1,11 @@
 //! Output directories on a full disk (a 64 KiB tmpfs, filled): `finetune data`, `finetune run`
-//! and `bench run` stop with one line naming the file and "No space left on device", and
+//! and `bench run` stop with exit code 1 (the machine failed, not the input) and one line naming the
+//! file and "No space left on device", and
 //! leave no half-written JSON behind. Mounting needs root, as the SLURM tests do.
 
 mod common;
 
-use common::cli::{assert_bad_input, radiochat};
+use common::cli::{assert_machine_failure, radiochat};
 use std::path::{Path, PathBuf};
 
 /// A filled 64 KiB tmpfs, unmounted when dropped.
@@ -55,7 +56,7 @@ fn a_full_disk_gets_a_clear_error_and_no_half_written_files() {
         ],
         home.path(),
     );
-    assert_bad_input(&made, &["No space left on device"]);
+    assert_machine_failure(&made, &["No space left on device"]);
     assert!(!out.join("train.json").exists());
 
     let run = disk.0.join("run");
@@ -68,10 +69,7 @@ fn a_full_disk_gets_a_clear_error_and_no_half_written_files() {
         &["finetune", "run", "--base", b, "--data", d, "--out", r],
         home.path(),
     );
-    let err = String::from_utf8_lossy(&launched.stderr);
-    assert_ne!(launched.status.code(), Some(0), "{err}");
-    assert!(err.contains("No space left on device"), "{err}");
-    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    assert_machine_failure(&launched, &["No space left on device"]);
     assert!(!run.join("job.json").exists(), "nothing was launched");
 
     let bench_out = disk.0.join("bench");
@@ -87,5 +85,5 @@ fn a_full_disk_gets_a_clear_error_and_no_half_written_files() {
         bench_out.to_str().unwrap(),
     ];
     let benched = radiochat(&args, home.path());
-    assert_bad_input(&benched, &["No space left on device"]);
+    assert_machine_failure(&benched, &["No space left on device"]);
 }

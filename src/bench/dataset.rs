@@ -1,8 +1,9 @@
 //! radio-llava dataset files: `{"data":[{"sname","filepaths":[…],"label":str|[str]}]}`,
 //! image paths relative to the file's folder. Only `filepaths[0]` is used, as radio-llava does.
 
-use super::labels::{DatasetLabel, context_answer, gold_labels};
+use super::labels::{DatasetLabel, Unfit, context_answer, gold_labels};
 use super::task::TaskSpec;
+use crate::util::error::FileError;
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 
@@ -29,32 +30,35 @@ pub struct RawDataset {
 
 impl RawDataset {
     /// The item's image (`filepaths[0]`, relative to the file's folder), if it is a file.
-    pub fn image(&self, item: &RawItem) -> Result<PathBuf, String> {
+    pub fn image(&self, item: &RawItem) -> Result<PathBuf, Unfit> {
         let base = self.path.parent().unwrap_or(Path::new("."));
         let image = item
             .filepaths
             .first()
             .map(|p| base.join(p))
-            .ok_or_else(|| "no filepaths".to_string())?;
+            .ok_or_else(|| Unfit("no filepaths".into()))?;
         if image.is_file() {
             Ok(image)
         } else {
-            Err(format!("image {} is missing", image.display()))
+            Err(Unfit(format!("image {} is missing", image.display())))
         }
     }
 }
 
 /// Read a radio-llava dataset file; an empty one is an error.
-pub fn read_raw(path: &Path) -> Result<RawDataset, String> {
-    let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+pub fn read_raw(path: &Path) -> Result<RawDataset, FileError> {
+    let bytes = std::fs::read(path).map_err(FileError::io(path))?;
     let file: File = serde_json::from_slice(&bytes).map_err(|e| {
-        format!(
+        FileError::invalid(format!(
             "{}: not a radio-llava dataset ({{\"data\":[{{\"sname\",\"filepaths\",\"label\"}}]}}): {e}",
             path.display()
-        )
+        ))
     })?;
     if file.data.is_empty() {
-        return Err(format!("{}: the dataset has no items", path.display()));
+        return Err(FileError::invalid(format!(
+            "{}: the dataset has no items",
+            path.display()
+        )));
     }
     Ok(RawDataset {
         path: path.to_path_buf(),
@@ -106,7 +110,7 @@ impl Dataset {
 
 /// Read `path` for `task`. Items whose image is missing or whose label does not fit the task
 /// are skipped (listed in `skipped`), or make the whole read fail when `strict`.
-pub fn load(path: &Path, task: &TaskSpec, strict: bool) -> Result<Dataset, String> {
+pub fn load(path: &Path, task: &TaskSpec, strict: bool) -> Result<Dataset, FileError> {
     let raw = read_raw(path)?;
     let mut items = Vec::new();
     let mut skipped = Vec::new();
@@ -123,19 +127,23 @@ pub fn load(path: &Path, task: &TaskSpec, strict: bool) -> Result<Dataset, Strin
                 context_answer,
             }),
             Err(why) if strict => {
-                return Err(format!("{}: item {}: {why}", path.display(), item.sname));
+                return Err(FileError::invalid(format!(
+                    "{}: item {}: {why}",
+                    path.display(),
+                    item.sname
+                )));
             }
-            Err(why) => skipped.push((item.sname.clone(), why)),
+            Err(Unfit(why)) => skipped.push((item.sname.clone(), why)),
         }
     }
     if items.is_empty() {
-        return Err(format!(
+        return Err(FileError::invalid(format!(
             "{}: no item fits task {} ({} skipped, e.g. {})",
             path.display(),
             task.id,
             skipped.len(),
             skipped.first().map(|(_, w)| w.as_str()).unwrap_or("")
-        ));
+        )));
     }
     Ok(Dataset {
         path: path.to_path_buf(),
@@ -175,16 +183,22 @@ mod tests {
             "{summary}"
         );
         assert!(summary.contains("c: image"), "{summary}");
-        let strict = load(&path, &b3, true).unwrap_err();
+        let strict = load(&path, &b3, true).unwrap_err().to_string();
         assert!(strict.contains("item b: tag 'SPIRAL'"), "{strict}");
 
         std::fs::write(&path, "[1, 2]").unwrap();
         assert!(
             load(&path, &b3, false)
                 .unwrap_err()
+                .to_string()
                 .contains("not a radio-llava dataset")
         );
         std::fs::write(&path, r#"{"data": []}"#).unwrap();
-        assert!(load(&path, &b3, false).unwrap_err().contains("no items"));
+        assert!(
+            load(&path, &b3, false)
+                .unwrap_err()
+                .to_string()
+                .contains("no items")
+        );
     }
 }

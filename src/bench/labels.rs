@@ -2,6 +2,12 @@
 
 use super::task::{LabelRule, TaskSpec};
 
+/// Why an item does not fit a task: its label or its image. A run skips such items (or, with
+/// `--strict`, stops at the first), naming the item and this reason.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{0}")]
+pub struct Unfit(pub String);
+
 /// A dataset label: one string (rgz, mirabest) or a list of tags (radioimg).
 #[derive(Debug, Clone, PartialEq, serde::Deserialize, serde::Serialize)]
 #[serde(untagged)]
@@ -34,16 +40,19 @@ const SMORPH_DROPPED: &[&str] = &[
 
 /// The gold labels, or why the item does not fit the task (a tag outside its vocabulary, a
 /// label that is no class).
-pub fn gold_labels(task: &TaskSpec, label: &DatasetLabel) -> Result<Vec<String>, String> {
+pub fn gold_labels(task: &TaskSpec, label: &DatasetLabel) -> Result<Vec<String>, Unfit> {
     let tags = task_tags(task, label)?;
     let has = |t: &str| tags.iter().any(|x| x == t);
     let labels = match &task.rule {
         LabelRule::Label => {
             let [one] = tags.as_slice() else {
-                return Err(format!("expected one label, got {}", tags.join(",")));
+                return Err(Unfit(format!("expected one label, got {}", tags.join(","))));
             };
             if !task.classes.contains(one) {
-                return Err(format!("label '{one}' is not a class of {}", task.id));
+                return Err(Unfit(format!(
+                    "label '{one}' is not a class of {}",
+                    task.id
+                )));
             }
             vec![one.clone()]
         }
@@ -65,16 +74,16 @@ pub fn gold_labels(task: &TaskSpec, label: &DatasetLabel) -> Result<Vec<String>,
     Ok(labels)
 }
 
-fn task_tags(task: &TaskSpec, label: &DatasetLabel) -> Result<Vec<String>, String> {
+fn task_tags(task: &TaskSpec, label: &DatasetLabel) -> Result<Vec<String>, Unfit> {
     let tags = label.tags();
     if let Some(unknown) = tags
         .iter()
         .find(|t| !task.vocabulary.is_empty() && !task.vocabulary.contains(t))
     {
-        return Err(format!(
+        return Err(Unfit(format!(
             "tag '{unknown}' is outside the {} vocabulary",
             task.id
-        ));
+        )));
     }
     Ok(tags)
 }
@@ -111,7 +120,7 @@ fn smorph(task: &TaskSpec, tags: &[String]) -> Vec<String> {
 
 /// A few-shot example's answer as radio-llava writes it (`format_context_model_response`):
 /// the gold label, or for multi-label the filtered tags in the label's order joined by ",".
-pub fn context_answer(task: &TaskSpec, label: &DatasetLabel) -> Result<String, String> {
+pub fn context_answer(task: &TaskSpec, label: &DatasetLabel) -> Result<String, Unfit> {
     match task.rule {
         LabelRule::Smorph => Ok(task.answer_text(&smorph_kept(task, &task_tags(task, label)?))),
         _ => gold_labels(task, label).map(|labels| task.answer_text(&labels)),
@@ -131,7 +140,7 @@ mod tests {
         } else {
             DatasetLabel::Tags(tags.iter().map(|s| s.to_string()).collect())
         };
-        gold_labels(&task, &label)
+        gold_labels(&task, &label).map_err(|Unfit(why)| why)
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! is skipped with a warning. An item asked again (a retried error) appends a new line: the
 //! last line of an item is its record.
 
+use crate::util::error::FileError;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
@@ -26,8 +27,8 @@ pub struct Prediction {
 
 /// Read a predictions file: the last record of each item (in the order items first
 /// appear), and warnings for the lines skipped.
-pub fn read(path: &Path) -> Result<(Vec<Prediction>, Vec<String>), String> {
-    let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+pub fn read(path: &Path) -> Result<(Vec<Prediction>, Vec<String>), FileError> {
+    let bytes = std::fs::read(path).map_err(FileError::io(path))?;
     let text = String::from_utf8_lossy(&bytes);
     let complete = text.ends_with('\n');
     let lines: Vec<&str> = text.split_terminator('\n').collect();

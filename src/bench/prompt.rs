@@ -4,6 +4,7 @@
 //! this is the joinery, shared by `bench run` and `bench prompt` so the two cannot differ.
 
 use super::task::{PromptVersion, RetryStyle, TaskSpec};
+use crate::util::error::FileError;
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
@@ -79,13 +80,13 @@ impl<'a> Prompter<'a> {
         task: &'a TaskSpec,
         choice: &'a PromptChoice,
         shots: usize,
-    ) -> Result<Prompter<'a>, String> {
+    ) -> Result<Prompter<'a>, FileError> {
         let version = task.version(&choice.version)?;
         if choice.add_options && version.options.is_none() {
-            return Err(format!(
+            return Err(FileError::invalid(format!(
                 "{}: [prompts.{}] has no `options` to list (--add-options)",
                 task.source, choice.version
-            ));
+            )));
         }
         Ok(Prompter {
             task,

@@ -125,7 +125,7 @@ fn options_asked_of_a_version_without_them_name_the_file_and_key() {
     };
     let err = Prompter::new(&b3, &listed, 0).err().unwrap();
     assert_eq!(
-        err,
+        err.to_string(),
         "B3-galaxydet-radioimg.toml: [prompts.v1] has no `options` to list (--add-options)"
     );
     let clean = PromptChoice {

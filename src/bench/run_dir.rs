@@ -4,6 +4,7 @@
 use super::metrics::Metrics;
 use super::parse::ParseMode;
 use super::score::Score;
+use crate::util::error::FileError;
 use crate::util::private_file::write_atomically;
 use serde::{Deserialize, Serialize};
 use std::fmt::Write as _;
@@ -72,63 +73,69 @@ impl RunInfo {
 }
 
 /// Check that `dir` may hold a new run: absent, or an empty directory.
-pub fn check_new(dir: &Path) -> Result<(), String> {
+pub fn check_new(dir: &Path) -> Result<(), FileError> {
     if dir.join(RUN_FILE).exists() {
-        return Err(format!(
+        return Err(FileError::invalid(format!(
             "{}: already holds a run; continue it with --resume {}",
             dir.display(),
             dir.display()
-        ));
+        )));
     }
     match std::fs::read_dir(dir).map(|mut entries| entries.next().is_some()) {
-        Ok(true) => Err(format!(
+        Ok(true) => Err(FileError::invalid(format!(
             "{}: exists and is not a run directory (no run.json); choose another --out",
             dir.display()
-        )),
+        ))),
         Ok(false) => Ok(()),
-        Err(_) if dir.exists() => Err(format!("{}: not a directory", dir.display())),
-        Err(_) => crate::util::private_file::create_private_dir(dir)
-            .map_err(|e| format!("{}: {e}", dir.display())),
+        Err(_) if dir.exists() => Err(FileError::invalid(format!(
+            "{}: not a directory",
+            dir.display()
+        ))),
+        Err(_) => crate::util::private_file::create_private_dir(dir).map_err(FileError::io(dir)),
     }
 }
 
 /// Take the run directory's lock, or say which process is writing it.
-pub fn lock(dir: &Path) -> Result<crate::util::lock::HeldLock, String> {
+pub fn lock(dir: &Path) -> Result<crate::util::lock::HeldLock, FileError> {
     use crate::util::lock::{LockError, try_acquire};
     try_acquire(&dir.join(LOCK_FILE)).map_err(|e| match e {
-        LockError::Held(_, holder) => format!(
+        LockError::Held(_, holder) => FileError::invalid(format!(
             "{}: a run is writing this directory ({holder}); wait for it to end or stop it",
             dir.display()
-        ),
-        other => other.to_string(),
+        )),
+        LockError::Io(path, error) => FileError::Io { path, error },
     })
 }
 
-pub fn write_info(dir: &Path, info: &RunInfo) -> Result<(), String> {
-    let text = serde_json::to_string_pretty(info).map_err(|e| e.to_string())?;
-    write_atomically(&dir.join(RUN_FILE), text.as_bytes())
-        .map_err(|e| format!("{}: {e}", dir.display()))
+pub fn write_info(dir: &Path, info: &RunInfo) -> Result<(), FileError> {
+    write_json(&dir.join(RUN_FILE), info)
 }
 
-pub fn read_info(dir: &Path) -> Result<RunInfo, String> {
+fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<(), FileError> {
+    crate::util::private_file::write_json_atomically(path, value).map_err(FileError::io(path))
+}
+
+pub fn read_info(dir: &Path) -> Result<RunInfo, FileError> {
     let path = dir.join(RUN_FILE);
     let text = std::fs::read_to_string(&path).map_err(|_| {
-        format!(
+        FileError::invalid(format!(
             "{}: not a run directory (no readable run.json)",
             dir.display()
-        )
+        ))
     })?;
-    serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
+    serde_json::from_str(&text).map_err(|e| FileError::invalid(format!("{}: {e}", path.display())))
 }
 
 /// `metrics.json`, `report.md`, `confusion.png`.
-pub fn write_results(dir: &Path, info: &RunInfo, score: &Score) -> Result<(), String> {
-    let io = |e: std::io::Error| format!("{}: {e}", dir.display());
-    let json = serde_json::to_string_pretty(score).map_err(|e| e.to_string())?;
-    write_atomically(&dir.join("metrics.json"), json.as_bytes()).map_err(io)?;
-    write_atomically(&dir.join("report.md"), report(info, score).as_bytes()).map_err(io)?;
-    let png = confusion_png(&score.metrics).map_err(|e| e.to_string())?;
-    write_atomically(&dir.join("confusion.png"), &png).map_err(io)
+pub fn write_results(dir: &Path, info: &RunInfo, score: &Score) -> Result<(), FileError> {
+    write_json(&dir.join("metrics.json"), score)?;
+    let report_path = dir.join("report.md");
+    write_atomically(&report_path, report(info, score).as_bytes())
+        .map_err(FileError::io(&report_path))?;
+    let png_path = dir.join("confusion.png");
+    let png = confusion_png(&score.metrics)
+        .map_err(|e| FileError::io(&png_path)(std::io::Error::other(e)))?;
+    write_atomically(&png_path, &png).map_err(FileError::io(&png_path))
 }
 
 fn report(info: &RunInfo, score: &Score) -> String {

@@ -10,6 +10,7 @@ use super::prompt::{PromptChoice, Prompter, Speaker, Turn};
 use super::task::{RetryStyle, TaskSpec};
 use crate::engine::{ChatMessage, ChatRequest, Engine, EngineEvent, Sampling};
 use crate::imaging::{FitsOptions, RadioImage, TransformOptions};
+use crate::util::error::FileError;
 use futures::StreamExt;
 use image::DynamicImage;
 use std::collections::HashSet;
@@ -79,7 +80,7 @@ pub async fn run(
     predictions_path: &Path,
     stop: &AtomicBool,
     on_progress: &mut (dyn FnMut(&Progress) + Send),
-) -> Result<Progress, String> {
+) -> Result<Progress, FileError> {
     drop_torn_last_line(predictions_path)?;
     // An item whose last record is an error (image unreadable then, engine down) is asked
     // again: its new record is appended and supersedes the old one.
@@ -106,7 +107,7 @@ pub async fn run(
         .append(true)
         .mode(0o600)
         .open(predictions_path)
-        .map_err(|e| format!("{}: {e}", predictions_path.display()))?;
+        .map_err(FileError::io(predictions_path))?;
     let mut progress = Progress {
         total: spec.dataset.items.len(),
         done: spec.dataset.items.len() - todo.len(),
@@ -156,10 +157,10 @@ fn record(
     progress: &mut Progress,
     prediction: &Prediction,
     engine_s: f64,
-) -> Result<(), String> {
-    let line = serde_json::to_string(prediction).map_err(|e| e.to_string())? + "\n";
+) -> Result<(), FileError> {
+    let line = serde_json::to_string(prediction).map_err(|e| FileError::io(path)(e.into()))? + "\n";
     out.write_all(line.as_bytes())
-        .map_err(|e| format!("{}: {e}", path.display()))?;
+        .map_err(FileError::io(path))?;
     progress.done += 1;
     progress.engine_s += engine_s;
     match (&prediction.error, &prediction.pred) {
@@ -173,7 +174,7 @@ fn record(
 
 /// A run killed while writing leaves a last line without its newline: cut it off, so the
 /// item is asked again and the next line starts cleanly.
-fn drop_torn_last_line(path: &Path) -> Result<(), String> {
+fn drop_torn_last_line(path: &Path) -> Result<(), FileError> {
     let Ok(bytes) = std::fs::read(path) else {
         return Ok(());
     };
@@ -184,9 +185,8 @@ fn drop_torn_last_line(path: &Path) -> Result<(), String> {
     let file = std::fs::OpenOptions::new()
         .write(true)
         .open(path)
-        .map_err(|e| format!("{}: {e}", path.display()))?;
-    file.set_len(keep as u64)
-        .map_err(|e| format!("{}: {e}", path.display()))
+        .map_err(FileError::io(path))?;
+    file.set_len(keep as u64).map_err(FileError::io(path))
 }
 
 fn load_picture(path: &Path, transform: &TransformOptions) -> Result<DynamicImage, String> {
@@ -196,12 +196,12 @@ fn load_picture(path: &Path, transform: &TransformOptions) -> Result<DynamicImag
         .map_err(|e| e.to_string())
 }
 
-fn load_shots(spec: &RunSpec) -> Result<Vec<(DynamicImage, String)>, String> {
+fn load_shots(spec: &RunSpec) -> Result<Vec<(DynamicImage, String)>, FileError> {
     spec.shots
         .iter()
         .map(|item| {
             let picture = load_picture(&item.image, &spec.transform)
-                .map_err(|e| format!("few-shot example {}: {e}", item.sname))?;
+                .map_err(|e| FileError::invalid(format!("few-shot example {}: {e}", item.sname)))?;
             Ok((picture, item.context_answer.clone()))
         })
         .collect()
@@ -252,7 +252,7 @@ async fn ask_item(
     let prompter = match Prompter::new(task, &spec.prompt, shots.len()) {
         Ok(prompter) => prompter,
         Err(message) => {
-            prediction.error = Some(message);
+            prediction.error = Some(message.to_string());
             return (prediction, 0.0);
         }
     };

@@ -2,6 +2,7 @@
 //! i, i+K, …) into `RUNDIR/shard-i-of-K/`, a run directory of its own (resumable the same way);
 //! when all K have finished, their predictions are merged into RUNDIR as one run.
 
+use crate::util::error::FileError;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
@@ -55,9 +56,8 @@ impl Shard {
 }
 
 /// The shard directories under `parent`, by index. Error when they disagree on K.
-pub fn shard_dirs(parent: &Path) -> Result<Vec<(Shard, PathBuf)>, String> {
-    let entries =
-        std::fs::read_dir(parent).map_err(|e| format!("{}: cannot read: {e}", parent.display()))?;
+pub fn shard_dirs(parent: &Path) -> Result<Vec<(Shard, PathBuf)>, FileError> {
+    let entries = std::fs::read_dir(parent).map_err(FileError::io(parent))?;
     let mut shards: Vec<(Shard, PathBuf)> = entries
         .filter_map(Result::ok)
         .filter_map(|e| {
@@ -70,12 +70,12 @@ pub fn shard_dirs(parent: &Path) -> Result<Vec<(Shard, PathBuf)>, String> {
     if let Some(first) = first
         && let Some((other, _)) = shards.iter().find(|(s, _)| s.count != first.count)
     {
-        return Err(format!(
+        return Err(FileError::invalid(format!(
             "{}: shards of different splits ({} and {})",
             parent.display(),
             first,
             other
-        ));
+        )));
     }
     Ok(shards)
 }

@@ -2,6 +2,7 @@
 //! more with `--tasks-dir`): classes, how gold labels come from dataset labels, and the
 //! prompt versions.
 
+use crate::util::error::FileError;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -165,10 +166,12 @@ const BUILT_IN: &[(&str, &str)] = &[
 ];
 
 impl TaskSpec {
-    pub fn parse(name: &str, text: &str) -> Result<TaskSpec, String> {
-        let mut task: TaskSpec = toml::from_str(text).map_err(|e| toml_error(name, text, &e))?;
+    pub fn parse(name: &str, text: &str) -> Result<TaskSpec, FileError> {
+        let mut task: TaskSpec =
+            toml::from_str(text).map_err(|e| FileError::Invalid(toml_error(name, text, &e)))?;
         task.source = name.to_string();
-        task.check().map_err(|e| format!("{name}: {e}"))?;
+        task.check()
+            .map_err(|e| FileError::invalid(format!("{name}: {e}")))?;
         Ok(task)
     }
 
@@ -217,13 +220,13 @@ impl TaskSpec {
     }
 
     /// Prompt version `name`, or which versions there are.
-    pub fn version(&self, name: &str) -> Result<&PromptVersion, String> {
+    pub fn version(&self, name: &str) -> Result<&PromptVersion, FileError> {
         self.prompts.get(name).ok_or_else(|| {
-            format!(
+            FileError::invalid(format!(
                 "task {} has no prompt version '{name}' (choices: {})",
                 self.id,
                 self.prompts.keys().cloned().collect::<Vec<_>>().join(", ")
-            )
+            ))
         })
     }
 
@@ -246,13 +249,13 @@ fn toml_error(name: &str, text: &str, error: &toml::de::Error) -> String {
 }
 
 /// The built-in tasks, then those in `tasks_dir` (which may replace a built-in id).
-pub fn load_tasks(tasks_dir: Option<&Path>) -> Result<Vec<TaskSpec>, String> {
+pub fn load_tasks(tasks_dir: Option<&Path>) -> Result<Vec<TaskSpec>, FileError> {
     let mut tasks = BUILT_IN
         .iter()
         .map(|(name, text)| TaskSpec::parse(name, text))
         .collect::<Result<Vec<_>, _>>()?;
     if let Some(dir) = tasks_dir {
-        let entries = std::fs::read_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        let entries = std::fs::read_dir(dir).map_err(FileError::io(dir))?;
         let mut paths: Vec<_> = entries
             .filter_map(Result::ok)
             .map(|e| e.path())
@@ -260,8 +263,7 @@ pub fn load_tasks(tasks_dir: Option<&Path>) -> Result<Vec<TaskSpec>, String> {
             .collect();
         paths.sort();
         for path in paths {
-            let text =
-                std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+            let text = std::fs::read_to_string(&path).map_err(FileError::io(&path))?;
             let task = TaskSpec::parse(&path.display().to_string(), &text)?;
             tasks.retain(|t| !t.answers_to(&task.id));
             tasks.push(task);
@@ -271,20 +273,20 @@ pub fn load_tasks(tasks_dir: Option<&Path>) -> Result<Vec<TaskSpec>, String> {
 }
 
 /// Find a task by id or key.
-pub fn find_task(tasks: &[TaskSpec], id: &str) -> Result<TaskSpec, String> {
+pub fn find_task(tasks: &[TaskSpec], id: &str) -> Result<TaskSpec, FileError> {
     tasks
         .iter()
         .find(|t| t.answers_to(id))
         .cloned()
         .ok_or_else(|| {
-            format!(
+            FileError::invalid(format!(
                 "unknown task '{id}': {}",
                 tasks
                     .iter()
                     .map(|t| format!("{} ({})", t.id, t.key))
                     .collect::<Vec<_>>()
                     .join(", ")
-            )
+            ))
         })
 }
 
@@ -320,11 +322,12 @@ mod tests {
         assert!(
             find_task(&tasks, "B9")
                 .unwrap_err()
+                .to_string()
                 .starts_with("unknown task 'B9': B1 (smorph-radioimg)")
         );
         let b3 = find_task(&tasks, "B3").unwrap();
         assert_eq!(
-            b3.version("v2").unwrap_err(),
+            b3.version("v2").unwrap_err().to_string(),
             "task B3 has no prompt version 'v2' (choices: clean, clean-v2, v1)"
         );
     }
@@ -333,12 +336,18 @@ mod tests {
     fn a_task_file_missing_a_part_is_refused_on_one_line_naming_file_and_key() {
         let b3 = BUILT_IN[2].1;
         let no_subfix = b3.replacen("subfix = \"Answer concisely: Yes or No.\"\n", "", 1);
-        let err = TaskSpec::parse("mine.toml", &no_subfix).unwrap_err();
+        let err = TaskSpec::parse("mine.toml", &no_subfix)
+            .unwrap_err()
+            .to_string();
         assert_eq!(err, "mine.toml: [prompts.v1] has no `subfix`");
         let bad_option = b3.replace("options = [\"NO\", \"YES\"]", "options = [\"MAYBE\"]");
-        let err = TaskSpec::parse("mine.toml", &bad_option).unwrap_err();
+        let err = TaskSpec::parse("mine.toml", &bad_option)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("'MAYBE' is not a class"), "{err}");
-        let err = TaskSpec::parse("mine.toml", "id = \"X\"\nkey = 3\n").unwrap_err();
+        let err = TaskSpec::parse("mine.toml", "id = \"X\"\nkey = 3\n")
+            .unwrap_err()
+            .to_string();
         assert!(err.starts_with("mine.toml: line 2: "), "{err}");
         assert!(!err.contains('\n'), "{err}");
     }
@@ -352,7 +361,7 @@ mod tests {
         );
         std::fs::write(dir.path().join("b3.toml"), b3).unwrap();
         std::fs::write(dir.path().join("broken.toml"), "id = 3").unwrap();
-        let err = load_tasks(Some(dir.path())).unwrap_err();
+        let err = load_tasks(Some(dir.path())).unwrap_err().to_string();
         assert!(err.contains("broken.toml"), "{err}");
         std::fs::remove_file(dir.path().join("broken.toml")).unwrap();
         let tasks = load_tasks(Some(dir.path())).unwrap();

@@ -4,7 +4,7 @@
 use super::{Context, print_json, print_lines, runtime};
 use clap::{Args, Subcommand};
 use radiochat::commands::flags::ImageFlags;
-use radiochat::commands::{self, CommandError, CommandResult};
+use radiochat::commands::{self, CommandResult};
 use radiochat::config::Flags;
 use std::path::PathBuf;
 
@@ -167,7 +167,7 @@ pub fn run(context: &Context, command: FinetuneCommand) -> CommandResult<i32> {
             Ok(0)
         }
         FinetuneCommand::Logs { run, lines } => {
-            radiochat::finetune::job::read_record(&run).map_err(CommandError::bad)?;
+            radiochat::finetune::job::read_record(&run)?;
             print_lines(&radiochat::finetune::job::log_tail(&run, lines));
             Ok(0)
         }

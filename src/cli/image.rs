@@ -7,6 +7,7 @@ use radiochat::commands::synth::SynthKind;
 use radiochat::commands::{self, CommandError, CommandResult};
 use radiochat::config::Flags;
 use radiochat::imaging::stretch::Stretch;
+use radiochat::imaging::synth::Balance;
 use std::path::PathBuf;
 
 #[derive(Args)]
@@ -61,7 +62,7 @@ pub struct SynthCli {
     /// radioimg: probabilities of the ingredients, e.g. `radio-galaxy=0.5,extended=0`
     /// (radio-galaxy, extended, diffuse, diffuse-large, artefact, peculiar, border).
     #[arg(long, value_name = "NAME=P,…", default_value = "")]
-    pub balance: String,
+    pub balance: Balance,
 }
 
 pub fn run_info(info: InfoCli) -> CommandResult<i32> {
@@ -81,8 +82,7 @@ pub fn run_synth(synth: SynthCli) -> CommandResult<i32> {
         seed: synth.seed,
         size: synth.size,
         kind: synth.kind,
-        balance: radiochat::imaging::synth::Balance::with_overrides(&synth.balance)
-            .map_err(CommandError::bad)?,
+        balance: synth.balance,
     };
     let dataset = commands::synth::run(&args)?;
     println!("wrote {} cutouts and {}", args.n, dataset.display());

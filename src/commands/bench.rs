@@ -6,7 +6,7 @@ use crate::bench::{self, ParseMode, Score, TaskSpec};
 use std::path::Path;
 
 pub fn tasks(tasks_dir: Option<&Path>) -> CommandResult<Vec<TaskSpec>> {
-    bench::load_tasks(tasks_dir).map_err(CommandError::bad)
+    Ok(bench::load_tasks(tasks_dir)?)
 }
 
 /// Metrics of `predictions` for `task`; warnings (a torn last line) go to `warn`.
@@ -18,8 +18,8 @@ pub fn score(
     warn: &mut dyn FnMut(&str),
 ) -> CommandResult<Score> {
     let tasks = tasks(tasks_dir)?;
-    let task = bench::find_task(&tasks, task).map_err(CommandError::bad)?;
-    let (records, warnings) = bench::predictions::read(predictions).map_err(CommandError::bad)?;
+    let task = bench::find_task(&tasks, task)?;
+    let (records, warnings) = bench::predictions::read(predictions)?;
     warnings.iter().for_each(|w| warn(w));
     if records.is_empty() {
         return Err(CommandError::bad(format!(
@@ -103,7 +103,7 @@ pub fn compare(dirs: &[std::path::PathBuf]) -> CommandResult<Vec<ComparedRun>> {
     }
     dirs.iter()
         .map(|dir| {
-            let info = crate::bench::run_dir::read_info(dir).map_err(CommandError::bad)?;
+            let info = crate::bench::run_dir::read_info(dir)?;
             let path = dir.join("metrics.json");
             let text = std::fs::read_to_string(&path).map_err(|_| {
                 CommandError::bad(format!(

@@ -7,6 +7,7 @@ use super::{CommandError, CommandResult};
 use crate::bench::run_dir::{self, PREDICTIONS_FILE, RunInfo};
 use crate::bench::shard::{Shard, shard_dirs};
 use crate::bench::{self, Score, dataset, predictions::Prediction};
+use crate::util::error::FileError;
 use crate::util::private_file::write_atomically;
 use std::path::{Path, PathBuf};
 
@@ -17,33 +18,33 @@ pub struct Merged {
 }
 
 /// Whether every shard has finished; `Err` names the first that has not.
-fn all_finished(parent: &Path) -> Result<Vec<(Shard, PathBuf, RunInfo)>, String> {
+fn all_finished(parent: &Path) -> Result<Vec<(Shard, PathBuf, RunInfo)>, FileError> {
     let shards = shard_dirs(parent)?;
     let Some((first, _)) = shards.first() else {
-        return Err(format!(
+        return Err(FileError::invalid(format!(
             "{}: no shard directories (shard-I-of-K) to merge",
             parent.display()
-        ));
+        )));
     };
     let count = first.count;
     let mut out = Vec::with_capacity(count);
     for index in 0..count {
         let Some((shard, dir)) = shards.iter().find(|(s, _)| s.index == index) else {
-            return Err(format!(
+            return Err(FileError::invalid(format!(
                 "{}: shard {index}/{count} has not started",
                 parent.display()
-            ));
+            )));
         };
         let info = run_dir::read_info(dir)?;
         if !dir.join("metrics.json").exists() {
             let done = bench::predictions::read(&dir.join(PREDICTIONS_FILE))
                 .map(|(records, _)| records.len())
                 .unwrap_or(0);
-            return Err(format!(
+            return Err(FileError::invalid(format!(
                 "{}: shard {shard} has not finished ({done}/{} items)",
                 dir.display(),
                 info.items
-            ));
+            )));
         }
         out.push((*shard, dir.clone(), info));
     }
@@ -62,7 +63,7 @@ fn common_part(info: &RunInfo) -> RunInfo {
 }
 
 pub fn merge(parent: &Path) -> CommandResult<Merged> {
-    let shards = all_finished(parent).map_err(CommandError::bad)?;
+    let shards = all_finished(parent)?;
     let (_, first_dir, first) = &shards[0];
     for (shard, dir, info) in &shards[1..] {
         if common_part(info) != common_part(first) {
@@ -74,9 +75,9 @@ pub fn merge(parent: &Path) -> CommandResult<Merged> {
             )));
         }
     }
-    let tasks = bench::load_tasks(first.tasks_dir.as_deref()).map_err(CommandError::bad)?;
-    let task = bench::find_task(&tasks, &first.task).map_err(CommandError::bad)?;
-    let mut data = dataset::load(&first.dataset, &task, first.strict).map_err(CommandError::bad)?;
+    let tasks = bench::load_tasks(first.tasks_dir.as_deref())?;
+    let task = bench::find_task(&tasks, &first.task)?;
+    let mut data = dataset::load(&first.dataset, &task, first.strict)?;
     if data.sha256 != first.dataset_sha256 {
         return Err(CommandError::bad(format!(
             "{}: the dataset changed since the shards ran (sha256 differs)",
@@ -88,8 +89,7 @@ pub fn merge(parent: &Path) -> CommandResult<Merged> {
     }
     let mut by_name: std::collections::HashMap<String, Prediction> = Default::default();
     for (_, dir, _) in &shards {
-        let (records, _) =
-            bench::predictions::read(&dir.join(PREDICTIONS_FILE)).map_err(CommandError::bad)?;
+        let (records, _) = bench::predictions::read(&dir.join(PREDICTIONS_FILE))?;
         by_name.extend(records.into_iter().map(|r| (r.sname.clone(), r)));
     }
     let mut records = Vec::with_capacity(data.items.len());
@@ -122,9 +122,9 @@ pub fn merge(parent: &Path) -> CommandResult<Merged> {
         concurrency: shards.iter().map(|(_, _, i)| i.concurrency).sum(),
         ..first.clone()
     };
-    run_dir::write_info(parent, &info).map_err(CommandError::bad)?;
+    run_dir::write_info(parent, &info)?;
     let score = bench::score(&task, &records, info.parse);
-    run_dir::write_results(parent, &info, &score).map_err(CommandError::bad)?;
+    run_dir::write_results(parent, &info, &score)?;
     Ok(Merged {
         dir: parent.to_path_buf(),
         shards: shards.len(),

@@ -79,7 +79,7 @@ pub fn few_shot_examples(
         }
         (Some(context), _) => context,
     };
-    let mut examples = dataset::load(context, task, false).map_err(CommandError::bad)?;
+    let mut examples = dataset::load(context, task, false)?;
     if let Some(seed) = shuffle {
         use rand::{SeedableRng, seq::SliceRandom};
         examples
@@ -139,13 +139,13 @@ pub struct ShownPrompt {
 
 /// Build the request an item would send; `system: None` is radio-llava's system prompt.
 pub fn show(flags: &PromptFlags, system: Option<&str>) -> CommandResult<ShownPrompt> {
-    let tasks = bench::load_tasks(flags.tasks_dir.as_deref()).map_err(CommandError::bad)?;
-    let task = bench::find_task(&tasks, &flags.task).map_err(CommandError::bad)?;
+    let tasks = bench::load_tasks(flags.tasks_dir.as_deref())?;
+    let task = bench::find_task(&tasks, &flags.task)?;
     let q = &flags.question;
     let choice = q.choice(&task);
     let style = q.retry_style(&task)?;
     let shots = few_shot_examples(q.context.as_deref(), &task, q.shots, q.shuffle_context)?;
-    let prompter = Prompter::new(&task, &choice, shots.len()).map_err(CommandError::bad)?;
+    let prompter = Prompter::new(&task, &choice, shots.len())?;
     let system = system.unwrap_or(bench::runner::RADIO_LLAVA_SYSTEM);
     let answers: Vec<String> = shots.iter().map(|s| s.context_answer.clone()).collect();
     let first = prompter.conversation(Some(system), &answers, &flags.item);

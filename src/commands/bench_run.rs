@@ -161,18 +161,14 @@ pub fn prepare(flags: &RunFlags, env: &RunEnv) -> CommandResult<PreparedRun> {
     let parse: ParseMode = flags.parse.parse().map_err(CommandError::bad)?;
     let (dir, info, lock) = match &flags.resume {
         Some(dir) => {
-            let info = run_dir::read_info(dir).map_err(CommandError::bad)?;
-            (
-                dir.clone(),
-                info,
-                run_dir::lock(dir).map_err(CommandError::bad)?,
-            )
+            let info = run_dir::read_info(dir)?;
+            (dir.clone(), info, run_dir::lock(dir)?)
         }
         None => new_run(flags, env, parse)?,
     };
-    let tasks = bench::load_tasks(info.tasks_dir.as_deref()).map_err(CommandError::bad)?;
-    let task = bench::find_task(&tasks, &info.task).map_err(CommandError::bad)?;
-    let mut data = dataset::load(&info.dataset, &task, info.strict).map_err(CommandError::bad)?;
+    let tasks = bench::load_tasks(info.tasks_dir.as_deref())?;
+    let task = bench::find_task(&tasks, &info.task)?;
+    let mut data = dataset::load(&info.dataset, &task, info.strict)?;
     if flags.resume.is_some() && data.sha256 != info.dataset_sha256 {
         return Err(CommandError::bad(format!(
             "{}: the dataset changed since the run started (sha256 differs)",
@@ -198,7 +194,7 @@ pub fn prepare(flags: &RunFlags, env: &RunEnv) -> CommandResult<PreparedRun> {
     )?;
     let predictions_path = dir.join(PREDICTIONS_FILE);
     let (finished, damaged) = if predictions_path.exists() {
-        bench::predictions::read(&predictions_path).map_err(CommandError::bad)?
+        bench::predictions::read(&predictions_path)?
     } else {
         Default::default()
     };
@@ -256,11 +252,8 @@ pub async fn execute(
         ..
     } = prepared;
     let predictions_path = dir.join(PREDICTIONS_FILE);
-    let progress = runner::run(&spec, engine, &predictions_path, stop, on_progress)
-        .await
-        .map_err(|e| CommandError::Failed(anyhow::anyhow!(e)))?;
-    let (mut records, _) =
-        bench::predictions::read(&predictions_path).map_err(CommandError::bad)?;
+    let progress = runner::run(&spec, engine, &predictions_path, stop, on_progress).await?;
+    let (mut records, _) = bench::predictions::read(&predictions_path)?;
     let order: std::collections::HashMap<&str, usize> = spec
         .dataset
         .items
@@ -274,8 +267,7 @@ pub async fn execute(
     let stopped = progress.done < progress.total;
     let mut merged = None;
     if !stopped {
-        run_dir::write_results(&dir, &info, &score)
-            .map_err(|e| CommandError::Failed(anyhow::anyhow!(e)))?;
+        run_dir::write_results(&dir, &info, &score)?;
         if let (Some(_), Some(parent)) = (info.shard, dir.parent()) {
             merged = super::bench_merge::merge_if_complete(parent)?;
         }
@@ -323,12 +315,12 @@ fn new_run(
         .data
         .clone()
         .ok_or_else(|| CommandError::bad("--data FILE (a radio-llava dataset JSON) is needed"))?;
-    let tasks = bench::load_tasks(flags.tasks_dir.as_deref()).map_err(CommandError::bad)?;
-    let task = bench::find_task(&tasks, task_id).map_err(CommandError::bad)?;
-    let dataset = dataset::load(&data, &task, flags.strict).map_err(CommandError::bad)?;
+    let tasks = bench::load_tasks(flags.tasks_dir.as_deref())?;
+    let task = bench::find_task(&tasks, task_id)?;
+    let dataset = dataset::load(&data, &task, flags.strict)?;
     let question = &flags.question;
     let choice = question.choice(&task);
-    Prompter::new(&task, &choice, question.shots).map_err(CommandError::bad)?;
+    Prompter::new(&task, &choice, question.shots)?;
     let retry = question.retry_style(&task)?;
     let started = crate::util::clock::now();
     let dir = flags.out.clone().unwrap_or_else(|| {
@@ -351,8 +343,8 @@ fn new_run(
         Some(shard) => dir.join(shard.dir_name()),
         None => dir,
     };
-    run_dir::check_new(&dir).map_err(CommandError::bad)?;
-    let lock = run_dir::lock(&dir).map_err(CommandError::bad)?;
+    run_dir::check_new(&dir)?;
+    let lock = run_dir::lock(&dir)?;
     let s = &env.sampling;
     let info = RunInfo {
         task: task.id.clone(),
@@ -401,7 +393,7 @@ fn new_run(
         started,
         shard,
     };
-    run_dir::write_info(&dir, &info).map_err(CommandError::bad)?;
+    run_dir::write_info(&dir, &info)?;
     Ok((dir, info, lock))
 }
 

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 /// `finetune data`: build the LLaVA conversation set.
 pub fn data(spec: &DataSpec) -> CommandResult<DataSummary> {
-    data::build(spec).map_err(CommandError::bad)
+    data::build(spec).map_err(CommandError::from)
 }
 
 /// What `finetune data` prints.
@@ -68,7 +68,7 @@ pub fn merge(run: &Path, base: Option<&Path>, out: Option<&Path>) -> CommandResu
         })?,
     };
     let out = out.map(Path::to_path_buf).unwrap_or(default_out);
-    merge::merge(&base, &adapter, &out).map_err(CommandError::bad)
+    merge::merge(&base, &adapter, &out).map_err(CommandError::from)
 }
 
 /// The trainer, built into the binary and written into each run (the run keeps the exact
@@ -244,7 +244,7 @@ fn write_and_launch(args: FinetuneRunArgs, python: PathBuf, dir: &Path) -> Comma
     let absolute = |p: &Path| std::path::absolute(p).unwrap_or(p.to_path_buf());
     let spec = RunSpec {
         base: absolute(&args.base),
-        base_sha256: merge::base_fingerprint(&args.base).map_err(CommandError::bad)?,
+        base_sha256: merge::base_fingerprint(&args.base)?,
         data: absolute(&args.data),
         launcher: args.launcher,
         python,
@@ -254,8 +254,8 @@ fn write_and_launch(args: FinetuneRunArgs, python: PathBuf, dir: &Path) -> Comma
         created: crate::util::clock::now(),
         radiochat_version: crate::version().to_string(),
     };
-    spec.write(&dir).map_err(CommandError::bad)?;
-    let job = job::launch(&spec, &dir).map_err(CommandError::bad)?;
+    spec.write(&dir)?;
+    let job = job::launch(&spec, &dir)?;
     Ok(Launched { run: dir, job })
 }
 
@@ -369,7 +369,7 @@ pub fn runs() -> Vec<PathBuf> {
 /// The run's status; `loss.png` is redrawn on the way when the metrics moved on (a failure
 /// to draw it is not the job's failure, so it is only reported in the log tail's place).
 pub fn status(run: &Path, log_lines: usize) -> CommandResult<Status> {
-    let mut status = status::status(run, log_lines).map_err(CommandError::bad)?;
+    let mut status = status::status(run, log_lines)?;
     if let Err(e) = crate::finetune::loss_plot::refresh(run) {
         status.log_tail.push(format!("(loss.png not written: {e})"));
     }
@@ -377,7 +377,7 @@ pub fn status(run: &Path, log_lines: usize) -> CommandResult<Status> {
 }
 
 pub fn cancel(run: &Path) -> CommandResult<JobState> {
-    status::cancel(run).map_err(CommandError::bad)
+    status::cancel(run).map_err(CommandError::from)
 }
 
 /// What `finetune status` prints for one run.

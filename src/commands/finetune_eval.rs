@@ -37,7 +37,7 @@ pub fn eval(
             "--bench needs at least one task, e.g. B3",
         ));
     }
-    let spec = RunSpec::read(&args.run).map_err(CommandError::bad)?;
+    let spec = RunSpec::read(&args.run)?;
     let tuned = tuned_model(&args.run)?;
     let mut pairs = Vec::new();
     for task in &args.benches {

@@ -69,6 +69,16 @@ impl From<crate::engine::LoadError> for CommandError {
     }
 }
 
+impl From<crate::util::error::FileError> for CommandError {
+    fn from(e: crate::util::error::FileError) -> Self {
+        if e.is_users() {
+            CommandError::BadInput(e.into())
+        } else {
+            CommandError::Failed(e.into())
+        }
+    }
+}
+
 impl From<crate::imaging::ImageError> for CommandError {
     fn from(e: crate::imaging::ImageError) -> Self {
         CommandError::BadInput(e.into())

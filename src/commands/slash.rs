@@ -86,6 +86,11 @@ struct FinetuneLine {
     launch: LaunchFlags,
 }
 
+/// Why a typed slash command cannot run: one line for the chat's notice.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct SlashError(pub String);
+
 /// A slash command's words parsed by clap, its error cut to one line.
 fn clap_words<T: clap::Parser>(name: &str, args: &[String]) -> Result<T, String> {
     T::try_parse_from(args).map_err(|e| {
@@ -115,7 +120,11 @@ impl SetKey {
     }
 
     /// Apply `value` to `sampling`, checking it as a config value would be.
-    pub fn apply(self, sampling: &mut Sampling, value: &str) -> Result<(), String> {
+    pub fn apply(self, sampling: &mut Sampling, value: &str) -> Result<(), SlashError> {
+        self.apply_value(sampling, value).map_err(SlashError)
+    }
+
+    fn apply_value(self, sampling: &mut Sampling, value: &str) -> Result<(), String> {
         let mut next = sampling.clone();
         let number = || {
             value
@@ -243,8 +252,12 @@ pub fn suggest(name: &str) -> Option<&'static str> {
 }
 
 /// Parse a line starting with `/`.
-pub fn parse(line: &str) -> Result<Slash, String> {
-    let words = split_words(line.trim().trim_start_matches('/'))?;
+pub fn parse(line: &str) -> Result<Slash, SlashError> {
+    parse_line(line).map_err(SlashError)
+}
+
+fn parse_line(line: &str) -> Result<Slash, String> {
+    let words = words(line.trim().trim_start_matches('/'))?;
     let Some((name, args)) = words.split_first() else {
         return Err("type a command after '/', e.g. /help".into());
     };
@@ -368,7 +381,7 @@ fn parse_set(args: &[String]) -> Result<Slash, String> {
             ));
         }
     };
-    key.apply(&mut Sampling::default(), value)?;
+    key.apply_value(&mut Sampling::default(), value)?;
     Ok(Slash::Set {
         key,
         value: value.clone(),
@@ -377,7 +390,7 @@ fn parse_set(args: &[String]) -> Result<Slash, String> {
 
 /// Words separated by spaces; "double" or 'single' quotes and backslashes keep spaces in
 /// a word (file names).
-pub fn split_words(text: &str) -> Result<Vec<String>, String> {
+fn words(text: &str) -> Result<Vec<String>, String> {
     let mut words = Vec::new();
     let mut word = String::new();
     let mut in_word = false;
@@ -440,6 +453,11 @@ fn edit_distance(a: &str, b: &str) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The parse result with its error as the chat shows it.
+    fn parse(line: &str) -> Result<Slash, String> {
+        super::parse(line).map_err(|e| e.0)
+    }
 
     #[test]
     fn commands_parse_with_quoted_paths_and_options() {

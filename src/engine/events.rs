@@ -3,6 +3,13 @@
 use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, watch};
 
+/// A request the engine will not take, the user's input at fault (an image past the context,
+/// a sampling value no sampler can use): one line saying why. Front-ends refuse it as bad
+/// input (exit code 2, HTTP 400).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct Refused(pub String);
+
 /// Why an answer ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -92,9 +99,9 @@ impl Generation {
     }
 
     /// A generation that failed before it started.
-    pub fn failed(message: impl Into<String>) -> Generation {
+    pub fn failed(message: impl std::fmt::Display) -> Generation {
         let (generation, sink) = Generation::channel();
-        let _ = sink.events.send(EngineEvent::Failed(message.into()));
+        let _ = sink.events.send(EngineEvent::Failed(message.to_string()));
         generation
     }
 

@@ -15,7 +15,7 @@ mod sampling;
 mod validate;
 
 pub use arch::{Architecture, Backend, Support};
-pub use events::{CancelHandle, EngineEvent, FinishReason, Generation, Usage};
+pub use events::{CancelHandle, EngineEvent, FinishReason, Generation, Refused, Usage};
 pub use mistral::MistralEngine;
 pub use remote::{RemoteEngine, RemoteSource};
 pub use sampling::{DType, Device, IsqKind, Sampling};
@@ -197,7 +197,7 @@ pub trait Engine: Send + Sync {
     /// template renders): `Err` is the user's input at fault, one line saying why. Callers
     /// that can refuse input (exit code 2, HTTP 400) ask before [`Engine::stream`], which
     /// reports the same problem as `Failed` when not asked.
-    fn check(&self, _request: &ChatRequest) -> Result<(), String> {
+    fn check(&self, _request: &ChatRequest) -> Result<(), Refused> {
         Ok(())
     }
     /// Start generating. Never blocks on inference: events arrive on the returned

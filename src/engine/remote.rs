@@ -311,7 +311,8 @@ fn wire_request(model: &str, request: &ChatRequest) -> Result<ChatCompletionRequ
             for image in &message.images {
                 parts.push(Part::ImageUrl {
                     image_url: ImageUrl {
-                        url: openai::png_data_url(image)?,
+                        url: openai::png_data_url(image)
+                            .map_err(|e| format!("encoding the image as PNG: {e}"))?,
                         detail: None,
                     },
                 });

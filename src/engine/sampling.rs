@@ -1,6 +1,7 @@
 //! Load-time and request-time settings, parsed from user text with errors that list the
 //! accepted values.
 
+use super::events::Refused;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
@@ -32,22 +33,24 @@ impl Default for Sampling {
 
 impl Sampling {
     /// Reject values no sampler can use, naming the setting.
-    pub fn check(&self) -> Result<(), String> {
+    pub fn check(&self) -> Result<(), Refused> {
         if self.max_tokens == 0 {
-            return Err("max_tokens must be at least 1".into());
+            return Err(Refused("max_tokens must be at least 1".into()));
         }
         if let Some(t) = self.temperature
             && !(t.is_finite() && t >= 0.0)
         {
-            return Err(format!("temperature must be a number >= 0, got {t}"));
+            return Err(Refused(format!(
+                "temperature must be a number >= 0, got {t}"
+            )));
         }
         if let Some(p) = self.top_p
             && !(p > 0.0 && p <= 1.0)
         {
-            return Err(format!("top_p must be in (0, 1], got {p}"));
+            return Err(Refused(format!("top_p must be in (0, 1], got {p}")));
         }
         if self.top_k == Some(0) {
-            return Err("top_k must be at least 1".into());
+            return Err(Refused("top_k must be at least 1".into()));
         }
         Ok(())
     }
@@ -220,17 +223,17 @@ mod tests {
             max_tokens: 0,
             ..Sampling::default()
         };
-        assert!(zero.check().unwrap_err().contains("max_tokens"));
+        assert!(zero.check().unwrap_err().0.contains("max_tokens"));
         let hot = Sampling {
             temperature: Some(-1.0),
             ..Sampling::default()
         };
-        assert!(hot.check().unwrap_err().contains("temperature"));
+        assert!(hot.check().unwrap_err().0.contains("temperature"));
         let top_p = Sampling {
             top_p: Some(1.5),
             ..Sampling::default()
         };
-        assert!(top_p.check().unwrap_err().contains("top_p"));
+        assert!(top_p.check().unwrap_err().0.contains("top_p"));
         assert!(
             Sampling {
                 temperature: Some(0.0),

@@ -7,8 +7,9 @@ use super::questions::{self, Describe, Question};
 use crate::bench::dataset::{self, RawItem};
 use crate::bench::labels::{DatasetLabel, gold_labels};
 use crate::imaging::{FitsOptions, RadioImage, TransformOptions};
+use crate::util::error::FileError;
 use crate::util::hash::{sha256_hex, stable_u64};
-use crate::util::private_file::write_atomically;
+use crate::util::private_file::{write_atomically, write_json_atomically};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashSet};
@@ -89,12 +90,15 @@ struct Planned {
     counted: Vec<String>,
 }
 
-pub fn build(spec: &DataSpec) -> Result<DataSummary, String> {
+pub fn build(spec: &DataSpec) -> Result<DataSummary, FileError> {
     if !(0.0..1.0).contains(&spec.val) {
-        return Err(format!("--val {}: expected a fraction in [0, 1)", spec.val));
+        return Err(FileError::invalid(format!(
+            "--val {}: expected a fraction in [0, 1)",
+            spec.val
+        )));
     }
     if spec.sources.is_empty() {
-        return Err("--from DATASET.json is needed".into());
+        return Err(FileError::invalid("--from DATASET.json is needed"));
     }
     check_out(&spec.out)?;
     let tasks = crate::bench::load_tasks(None)?;
@@ -147,8 +151,8 @@ pub fn build(spec: &DataSpec) -> Result<DataSummary, String> {
         }
     }
     crate::util::private_file::create_private_dir(&spec.out.join("images"))
-        .map_err(|e| format!("{}: {e}", spec.out.display()))?;
-    let written: Vec<Result<(), String>> = plans
+        .map_err(FileError::io(&spec.out))?;
+    let written: Vec<Result<Result<(), String>, FileError>> = plans
         .par_iter()
         .map(|p| write_png(&p.image, &spec.out.join(&p.file), &spec.transform))
         .collect();
@@ -156,7 +160,7 @@ pub fn build(spec: &DataSpec) -> Result<DataSummary, String> {
     let mut val = Vec::new();
     let mut turns: BTreeMap<String, usize> = BTreeMap::new();
     for (plan, result) in plans.into_iter().zip(written) {
-        if let Err(why) = result {
+        if let Err(why) = result? {
             skipped.push(format!("{}: {why}", plan.id));
             continue;
         }
@@ -176,12 +180,12 @@ pub fn build(spec: &DataSpec) -> Result<DataSummary, String> {
         if plan.val { &mut val } else { &mut train }.extend(records);
     }
     if train.is_empty() {
-        return Err(format!(
+        return Err(FileError::invalid(format!(
             "no training example could be made ({} item(s) skipped{}{})",
             skipped.len(),
             if skipped.is_empty() { "" } else { ", e.g. " },
             skipped.first().map(String::as_str).unwrap_or("")
-        ));
+        )));
     }
     write_json(&spec.out.join(TRAIN_FILE), &train)?;
     write_json(&spec.out.join(VAL_FILE), &val)?;
@@ -206,7 +210,7 @@ pub fn build(spec: &DataSpec) -> Result<DataSummary, String> {
 }
 
 /// The questions named by `wanted` (benchmark ids or question ids); all when it is empty.
-fn select(all: Vec<Question>, wanted: &[String]) -> Result<Vec<Question>, String> {
+fn select(all: Vec<Question>, wanted: &[String]) -> Result<Vec<Question>, FileError> {
     if wanted.is_empty() || wanted.iter().any(|w| w.eq_ignore_ascii_case("all")) {
         return Ok(all);
     }
@@ -223,10 +227,10 @@ fn select(all: Vec<Question>, wanted: &[String]) -> Result<Vec<Question>, String
                     None => q.id.clone(),
                 })
                 .collect();
-            return Err(format!(
+            return Err(FileError::invalid(format!(
                 "--tasks: unknown '{w}' (known: {}, all)",
                 known.join(", ")
-            ));
+            )));
         }
     }
     Ok(all
@@ -354,14 +358,14 @@ fn file_stem(id: &str) -> String {
     }
 }
 
-fn file_hash(path: &Path) -> Result<String, String> {
+fn file_hash(path: &Path) -> Result<String, FileError> {
     std::fs::read(path)
         .map(|bytes| sha256_hex(&bytes))
-        .map_err(|e| format!("{}: {e}", path.display()))
+        .map_err(FileError::io(path))
 }
 
 /// The image hashes of the excluded datasets (missing images are simply not in it).
-fn exclusion_set(paths: &[PathBuf]) -> Result<(HashSet<String>, Vec<Source>), String> {
+fn exclusion_set(paths: &[PathBuf]) -> Result<(HashSet<String>, Vec<Source>), FileError> {
     let mut hashes = HashSet::new();
     let mut sources = Vec::new();
     for path in paths {
@@ -381,35 +385,44 @@ fn exclusion_set(paths: &[PathBuf]) -> Result<(HashSet<String>, Vec<Source>), St
     Ok((hashes, sources))
 }
 
-fn check_out(out: &Path) -> Result<(), String> {
+fn check_out(out: &Path) -> Result<(), FileError> {
     match std::fs::read_dir(out).map(|mut entries| entries.next().is_some()) {
-        Ok(true) => Err(format!(
+        Ok(true) => Err(FileError::invalid(format!(
             "{}: exists and is not empty; choose another --out",
             out.display()
-        )),
+        ))),
         Ok(false) => Ok(()),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-        Err(e) => Err(format!("{}: {e}", out.display())),
+        Err(e) => Err(FileError::io(out)(e)),
     }
 }
 
-fn write_png(image: &Path, out: &Path, transform: &TransformOptions) -> Result<(), String> {
-    let picture = RadioImage::open(image, &FitsOptions::default())
+/// The item's model input as a PNG in `out`. `Ok(Err(why))`: its image cannot be read, so the
+/// item is skipped; `Err`: writing failed (a full disk), so the whole build stops.
+fn write_png(
+    image: &Path,
+    out: &Path,
+    transform: &TransformOptions,
+) -> Result<Result<(), String>, FileError> {
+    let picture = match RadioImage::open(image, &FitsOptions::default())
         .and_then(|i| i.model_input(transform))
-        .map_err(|e| e.to_string())?;
+    {
+        Ok(picture) => picture,
+        Err(e) => return Ok(Err(e.to_string())),
+    };
     let mut bytes = Vec::new();
     picture
         .write_to(
             &mut std::io::Cursor::new(&mut bytes),
             image::ImageFormat::Png,
         )
-        .map_err(|e| format!("{}: {e}", out.display()))?;
-    write_atomically(out, &bytes).map_err(|e| format!("{}: {e}", out.display()))
+        .map_err(|e| FileError::io(out)(std::io::Error::other(e)))?;
+    write_atomically(out, &bytes).map_err(FileError::io(out))?;
+    Ok(Ok(()))
 }
 
-fn write_json<T: Serialize + ?Sized>(path: &Path, value: &T) -> Result<(), String> {
-    let text = serde_json::to_string_pretty(value).map_err(|e| e.to_string())?;
-    write_atomically(path, text.as_bytes()).map_err(|e| format!("{}: {e}", path.display()))
+fn write_json<T: Serialize + ?Sized>(path: &Path, value: &T) -> Result<(), FileError> {
+    write_json_atomically(path, value).map_err(FileError::io(path))
 }
 
 #[cfg(test)]

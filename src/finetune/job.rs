@@ -3,6 +3,7 @@
 
 use super::spec::{Launcher, RunSpec, shell_quote};
 use crate::slurm;
+use crate::util::error::FileError;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
@@ -53,21 +54,21 @@ fn sbatch_options(spec: &RunSpec, dir: &Path) -> Vec<String> {
 }
 
 /// Start the job in `dir` (spec.toml and job.sh written), returning how to find it.
-pub fn launch(spec: &RunSpec, dir: &Path) -> Result<JobRecord, String> {
+pub fn launch(spec: &RunSpec, dir: &Path) -> Result<JobRecord, FileError> {
     let script_path = dir.join(SCRIPT_FILE);
     crate::util::private_file::write_atomically(&script_path, script(spec, dir).as_bytes())
-        .map_err(|e| format!("{}: {e}", script_path.display()))?;
+        .map_err(FileError::io(&script_path))?;
     let record = match spec.launcher {
         Launcher::Local => launch_local(&script_path, dir)?,
         Launcher::Slurm => launch_slurm(&script_path, &sbatch_options(spec, dir))?,
     };
-    let text = serde_json::to_string_pretty(&record).map_err(|e| e.to_string())?;
-    crate::util::private_file::write_atomically(&dir.join(JOB_FILE), text.as_bytes())
-        .map_err(|e| format!("{}: {e}", dir.display()))?;
+    let job_file = dir.join(JOB_FILE);
+    crate::util::private_file::write_json_atomically(&job_file, &record)
+        .map_err(FileError::io(&job_file))?;
     Ok(record)
 }
 
-fn launch_local(script: &Path, dir: &Path) -> Result<JobRecord, String> {
+fn launch_local(script: &Path, dir: &Path) -> Result<JobRecord, FileError> {
     use std::os::unix::process::CommandExt;
     let log_path = dir.join(LOG_FILE);
     // The trainer's log holds prompts and answers from the training data: private.
@@ -79,9 +80,9 @@ fn launch_local(script: &Path, dir: &Path) -> Result<JobRecord, String> {
             .truncate(true)
             .mode(0o600)
             .open(&log_path)
-            .map_err(|e| format!("{}: {e}", log_path.display()))?
+            .map_err(FileError::io(&log_path))?
     };
-    let err = log.try_clone().map_err(|e| e.to_string())?;
+    let err = log.try_clone().map_err(FileError::io(&log_path))?;
     let mut command = std::process::Command::new("bash");
     command
         .arg(script)
@@ -95,9 +96,9 @@ fn launch_local(script: &Path, dir: &Path) -> Result<JobRecord, String> {
             Ok(())
         });
     }
-    let mut child = command
-        .spawn()
-        .map_err(|e| format!("cannot start bash for {}: {e}", script.display()))?;
+    let mut child = command.spawn().map_err(|e| {
+        FileError::invalid(format!("cannot start bash for {}: {e}", script.display()))
+    })?;
     let pid = child.id();
     // Reap it when it ends, so a long-lived radiochat (the TUI) leaves no zombie.
     std::thread::spawn(move || {
@@ -112,7 +113,7 @@ fn launch_local(script: &Path, dir: &Path) -> Result<JobRecord, String> {
     })
 }
 
-fn launch_slurm(script: &Path, options: &[String]) -> Result<JobRecord, String> {
+fn launch_slurm(script: &Path, options: &[String]) -> Result<JobRecord, FileError> {
     let id = slurm::submit(script, options, "use --launcher local")?;
     Ok(JobRecord {
         launcher: Launcher::Slurm,
@@ -135,11 +136,15 @@ pub fn process_start(pid: u32) -> Option<u64> {
     fields.get(19)?.parse().ok()
 }
 
-pub fn read_record(dir: &Path) -> Result<JobRecord, String> {
+pub fn read_record(dir: &Path) -> Result<JobRecord, FileError> {
     let path = dir.join(JOB_FILE);
-    let text = std::fs::read_to_string(&path)
-        .map_err(|e| format!("{}: {e} (the job was never launched?)", path.display()))?;
-    serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
+    let text = std::fs::read_to_string(&path).map_err(|e| {
+        FileError::invalid(format!(
+            "{}: {e} (the job was never launched?)",
+            path.display()
+        ))
+    })?;
+    serde_json::from_str(&text).map_err(|e| FileError::invalid(format!("{}: {e}", path.display())))
 }
 
 /// The run directory's log.

@@ -2,6 +2,7 @@
 //! the end), redrawn whenever metrics.jsonl is newer than it.
 
 use super::status::{self, MetricLine};
+use crate::util::error::FileError;
 use image::{Rgb, RgbImage};
 use std::path::Path;
 
@@ -12,7 +13,7 @@ const MARGIN: u32 = 30;
 
 /// Write `loss.png` if there is a loss to plot and the picture is older than the metrics.
 /// Returns whether it was written.
-pub fn refresh(dir: &Path) -> Result<bool, String> {
+pub fn refresh(dir: &Path) -> Result<bool, FileError> {
     let metrics = dir.join(super::job::METRICS_FILE);
     let png = dir.join(LOSS_PNG);
     let modified = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
@@ -31,9 +32,8 @@ pub fn refresh(dir: &Path) -> Result<bool, String> {
             &mut std::io::Cursor::new(&mut bytes),
             image::ImageFormat::Png,
         )
-        .map_err(|e| e.to_string())?;
-    crate::util::private_file::write_atomically(&png, &bytes)
-        .map_err(|e| format!("{}: {e}", png.display()))?;
+        .map_err(|e| FileError::io(&png)(std::io::Error::other(e)))?;
+    crate::util::private_file::write_atomically(&png, &bytes).map_err(FileError::io(&png))?;
     Ok(true)
 }
 

@@ -4,6 +4,7 @@
 //! writes a model directory the engine loads: the same shards with merged tensors in their own
 //! dtype, and every other file of the base copied.
 
+use crate::util::error::FileError;
 use half::{bf16, f16};
 use rayon::prelude::*;
 use safetensors::SafeTensors;
@@ -61,13 +62,12 @@ pub fn adapter_base(adapter: &Path) -> Option<PathBuf> {
 
 /// A hash of the base model's config and weights, so an adapter is merged only into the
 /// base it was trained on.
-pub fn base_fingerprint(base: &Path) -> Result<String, String> {
+pub fn base_fingerprint(base: &Path) -> Result<String, FileError> {
     use sha2::Digest;
     let mut hasher = sha2::Sha256::new();
     for path in std::iter::once(base.join("config.json")).chain(weight_files(base)?) {
-        let mut file =
-            std::fs::File::open(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-        std::io::copy(&mut file, &mut hasher).map_err(|e| format!("{}: {e}", path.display()))?;
+        let mut file = std::fs::File::open(&path).map_err(FileError::io(&path))?;
+        std::io::copy(&mut file, &mut hasher).map_err(FileError::io(&path))?;
     }
     Ok(hasher
         .finalize()
@@ -76,35 +76,38 @@ pub fn base_fingerprint(base: &Path) -> Result<String, String> {
         .collect())
 }
 
-pub fn merge(base: &Path, adapter: &Path, out: &Path) -> Result<Merged, String> {
+pub fn merge(base: &Path, adapter: &Path, out: &Path) -> Result<Merged, FileError> {
     if out.exists() {
-        return Err(format!("{}: exists; choose another --out", out.display()));
+        return Err(FileError::invalid(format!(
+            "{}: exists; choose another --out",
+            out.display()
+        )));
     }
     let config = read_config(adapter)?;
     if config.peft_type.as_deref().is_some_and(|t| t != "LORA") {
-        return Err(format!(
+        return Err(FileError::invalid(format!(
             "{}: a {} adapter; only LoRA adapters can be merged",
             adapter.display(),
             config.peft_type.unwrap_or_default()
-        ));
+        )));
     }
     if config.use_dora || config.fan_in_fan_out {
-        return Err(format!(
+        return Err(FileError::invalid(format!(
             "{}: DoRA and fan_in_fan_out (Conv1D) adapters cannot be merged here",
             adapter.display()
-        ));
+        )));
     }
     if !base.join("config.json").is_file() {
-        return Err(format!(
+        return Err(FileError::invalid(format!(
             "{}: not a model directory (no config.json)",
             base.display()
-        ));
+        )));
     }
     check_base_hash(base, adapter)?;
     let adapter_file = adapter.join("adapter_model.safetensors");
     let adapter_bytes = read(&adapter_file)?;
-    let tensors = SafeTensors::deserialize(&adapter_bytes)
-        .map_err(|e| format!("{}: {e}", adapter_file.display()))?;
+    let tensors =
+        SafeTensors::deserialize(&adapter_bytes).map_err(FileError::unreadable(&adapter_file))?;
     let (updates, replacements) = read_adapter(&tensors, &config, &adapter_file)?;
     let staging = out.with_file_name(format!(
         ".{}.partial-{}",
@@ -112,11 +115,11 @@ pub fn merge(base: &Path, adapter: &Path, out: &Path) -> Result<Merged, String> 
         std::process::id()
     ));
     let _ = std::fs::remove_dir_all(&staging);
-    std::fs::create_dir_all(&staging).map_err(|e| format!("{}: {e}", staging.display()))?;
+    std::fs::create_dir_all(&staging).map_err(FileError::io(&staging))?;
     let result = write_merged(base, &staging, &updates, &replacements);
     match result {
         Ok((merged, replaced)) => {
-            std::fs::rename(&staging, out).map_err(|e| format!("{}: {e}", out.display()))?;
+            std::fs::rename(&staging, out).map_err(FileError::io(out))?;
             Ok(Merged {
                 out: out.to_path_buf(),
                 merged,
@@ -130,40 +133,44 @@ pub fn merge(base: &Path, adapter: &Path, out: &Path) -> Result<Merged, String> 
     }
 }
 
-fn read(path: &Path) -> Result<Vec<u8>, String> {
-    std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))
+fn read(path: &Path) -> Result<Vec<u8>, FileError> {
+    std::fs::read(path).map_err(FileError::io(path))
 }
 
-fn read_config(adapter: &Path) -> Result<AdapterConfig, String> {
+fn read_config(adapter: &Path) -> Result<AdapterConfig, FileError> {
     let path = adapter.join("adapter_config.json");
-    let bytes = read(&path).map_err(|e| format!("{e} (not a PEFT adapter directory?)"))?;
-    serde_json::from_slice(&bytes).map_err(|e| format!("{}: {e}", path.display()))
+    let bytes = read(&path)
+        .map_err(|e| FileError::invalid(format!("{e} (not a PEFT adapter directory?)")))?;
+    serde_json::from_slice(&bytes).map_err(FileError::unreadable(&path))
 }
 
-fn check_base_hash(base: &Path, adapter: &Path) -> Result<(), String> {
+fn check_base_hash(base: &Path, adapter: &Path) -> Result<(), FileError> {
     let Ok(recorded) = std::fs::read_to_string(adapter.join(BASE_HASH_FILE)) else {
         return Ok(());
     };
     if base_fingerprint(base)? != recorded.trim() {
-        return Err(format!(
+        return Err(FileError::invalid(format!(
             "{}: the adapter was trained on another base than {} (base hash differs)",
             adapter.display(),
             base.display()
-        ));
+        )));
     }
     Ok(())
 }
 
 /// The model's safetensors files, sorted.
-fn weight_files(base: &Path) -> Result<Vec<PathBuf>, String> {
+fn weight_files(base: &Path) -> Result<Vec<PathBuf>, FileError> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(base)
-        .map_err(|e| format!("{}: {e}", base.display()))?
+        .map_err(FileError::io(base))?
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.extension().is_some_and(|x| x == "safetensors"))
         .collect();
     files.sort();
     if files.is_empty() {
-        return Err(format!("{}: no .safetensors weights", base.display()));
+        return Err(FileError::invalid(format!(
+            "{}: no .safetensors weights",
+            base.display()
+        )));
     }
     Ok(files)
 }
@@ -180,10 +187,10 @@ fn read_adapter(
     tensors: &SafeTensors,
     config: &AdapterConfig,
     file: &Path,
-) -> Result<(HashMap<String, Update>, Replacements), String> {
+) -> Result<(HashMap<String, Update>, Replacements), FileError> {
     let mut updates = HashMap::new();
     let mut replacements = HashMap::new();
-    let bad = |e: String| format!("{}: {e}", file.display());
+    let bad = |e: String| FileError::Invalid(format!("{}: {e}", file.display()));
     for (key, view) in tensors.tensors() {
         if key.contains("lora_embedding") || key.contains("lora_magnitude") {
             return Err(bad(format!(
@@ -219,8 +226,8 @@ fn read_adapter(
             updates.insert(
                 format!("{name}.weight"),
                 Update {
-                    a: to_f32(&view).map_err(&bad)?,
-                    b: to_f32(&b_view).map_err(&bad)?,
+                    a: to_f32(&view)?,
+                    b: to_f32(&b_view)?,
                     rank,
                     scale: scale as f32,
                 },
@@ -254,25 +261,24 @@ fn write_merged(
     staging: &Path,
     updates: &HashMap<String, Update>,
     replacements: &Replacements,
-) -> Result<(usize, usize), String> {
+) -> Result<(usize, usize), FileError> {
     let mut merged = 0;
     let mut replaced = 0;
     let mut found = std::collections::HashSet::new();
     for shard in weight_files(base)? {
         let bytes = read(&shard)?;
         let (_, header) =
-            SafeTensors::read_metadata(&bytes).map_err(|e| format!("{}: {e}", shard.display()))?;
-        let tensors =
-            SafeTensors::deserialize(&bytes).map_err(|e| format!("{}: {e}", shard.display()))?;
+            SafeTensors::read_metadata(&bytes).map_err(FileError::unreadable(&shard))?;
+        let tensors = SafeTensors::deserialize(&bytes).map_err(FileError::unreadable(&shard))?;
         let mut owned: BTreeMap<String, (Dtype, Vec<usize>, Vec<u8>)> = BTreeMap::new();
         for (name, view) in tensors.tensors() {
             let key = module_name(&name, updates, replacements);
             if let Some((dtype, shape, data)) = replacements.get(&key) {
                 if shape.as_slice() != view.shape() {
-                    return Err(format!(
+                    return Err(FileError::invalid(format!(
                         "the adapter's {name} has shape {shape:?}, the base's {:?}",
                         view.shape()
-                    ));
+                    )));
                 }
                 owned.insert(name.clone(), (*dtype, shape.clone(), data.clone()));
                 found.insert(key);
@@ -290,13 +296,13 @@ fn write_merged(
             .map(|(name, view)| match owned.get(&name) {
                 Some((dtype, shape, data)) => TensorView::new(*dtype, shape.clone(), data)
                     .map(|v| (name, v))
-                    .map_err(|e| e.to_string()),
+                    .map_err(FileError::invalid),
                 None => Ok((name, view)),
             })
             .collect::<Result<_, _>>()?;
         let target = staging.join(shard.file_name().unwrap_or_default());
         safetensors::serialize_to_file(views, header.metadata().clone(), &target)
-            .map_err(|e| format!("{}: {e}", target.display()))?;
+            .map_err(|e| FileError::io(&target)(std::io::Error::other(e)))?;
     }
     let missing: Vec<&String> = updates
         .keys()
@@ -304,11 +310,11 @@ fn write_merged(
         .filter(|k| !found.contains(*k))
         .collect();
     if let Some(first) = missing.first() {
-        return Err(format!(
+        return Err(FileError::invalid(format!(
             "{}: the adapter changes {first} (and {} more), which this base does not have: not its base model",
             base.display(),
             missing.len() - 1
-        ));
+        )));
     }
     copy_other_files(base, staging)?;
     Ok((merged, replaced))
@@ -342,31 +348,35 @@ fn module_name(
         .unwrap_or_else(|| name.to_string())
 }
 
-fn copy_other_files(base: &Path, staging: &Path) -> Result<(), String> {
-    for entry in std::fs::read_dir(base).map_err(|e| format!("{}: {e}", base.display()))? {
-        let path = entry.map_err(|e| e.to_string())?.path();
+fn copy_other_files(base: &Path, staging: &Path) -> Result<(), FileError> {
+    for entry in std::fs::read_dir(base).map_err(FileError::io(base))? {
+        let path = entry.map_err(FileError::io(base))?.path();
         let is_weights = path.extension().is_some_and(|x| x == "safetensors");
         if path.is_file() && !is_weights {
             let target = staging.join(path.file_name().unwrap_or_default());
-            std::fs::copy(&path, &target).map_err(|e| format!("{}: {e}", target.display()))?;
+            std::fs::copy(&path, &target).map_err(FileError::io(&target))?;
         }
     }
     Ok(())
 }
 
 /// W + scale·B·A in W's dtype (computed in f32).
-fn apply(name: &str, view: &TensorView, update: &Update) -> Result<Vec<u8>, String> {
+fn apply(name: &str, view: &TensorView, update: &Update) -> Result<Vec<u8>, FileError> {
     let shape = view.shape();
     let r = update.rank;
     let (rows, cols) = match shape {
         [rows, cols] => (*rows, *cols),
-        _ => return Err(format!("{name}: shape {shape:?} is not a matrix")),
+        _ => {
+            return Err(FileError::invalid(format!(
+                "{name}: shape {shape:?} is not a matrix"
+            )));
+        }
     };
     let (inputs, outputs) = (update.a.len() / r, update.b.len() / r);
     if (outputs, inputs) != (rows, cols) {
-        return Err(format!(
+        return Err(FileError::invalid(format!(
             "{name}: the base has shape {shape:?}, the adapter's update {outputs}×{inputs}: not its base model"
-        ));
+        )));
     }
     let mut w = to_f32(view)?;
     let scaled_b: Vec<f32> = update.b.iter().map(|b| b * update.scale).collect();
@@ -382,7 +392,7 @@ fn apply(name: &str, view: &TensorView, update: &Update) -> Result<Vec<u8>, Stri
     from_f32(&w, view.dtype(), name)
 }
 
-fn to_f32(view: &TensorView) -> Result<Vec<f32>, String> {
+fn to_f32(view: &TensorView) -> Result<Vec<f32>, FileError> {
     let data = view.data();
     Ok(match view.dtype() {
         Dtype::F32 => data
@@ -398,14 +408,14 @@ fn to_f32(view: &TensorView) -> Result<Vec<f32>, String> {
             .map(|b| bf16::from_le_bytes([b[0], b[1]]).to_f32())
             .collect(),
         other => {
-            return Err(format!(
+            return Err(FileError::invalid(format!(
                 "{other:?} tensors cannot be merged (F32, F16, BF16 only)"
-            ));
+            )));
         }
     })
 }
 
-fn from_f32(values: &[f32], dtype: Dtype, name: &str) -> Result<Vec<u8>, String> {
+fn from_f32(values: &[f32], dtype: Dtype, name: &str) -> Result<Vec<u8>, FileError> {
     Ok(match dtype {
         Dtype::F32 => values.iter().flat_map(|v| v.to_le_bytes()).collect(),
         Dtype::F16 => values
@@ -416,6 +426,10 @@ fn from_f32(values: &[f32], dtype: Dtype, name: &str) -> Result<Vec<u8>, String>
             .iter()
             .flat_map(|v| bf16::from_f32(*v).to_le_bytes())
             .collect(),
-        other => return Err(format!("{name}: {other:?} weights cannot be merged")),
+        other => {
+            return Err(FileError::invalid(format!(
+                "{name}: {other:?} weights cannot be merged"
+            )));
+        }
     })
 }

@@ -4,6 +4,7 @@
 
 use crate::bench::prompt::{PromptChoice, Prompter};
 use crate::bench::task::{Defaults, LabelRule, PromptVersion, RetryStyle, TaskSpec};
+use crate::util::error::FileError;
 use serde::Deserialize;
 use std::collections::{BTreeMap, HashMap};
 
@@ -129,23 +130,24 @@ const BUILT_IN: &[(&str, &str)] = &[
 const DESCRIBE: &str = include_str!("../../prompts/finetune/describe.toml");
 
 /// The built-in questions, resolved against the benchmark tasks.
-pub fn questions(tasks: &[TaskSpec]) -> Result<Vec<Question>, String> {
+pub fn questions(tasks: &[TaskSpec]) -> Result<Vec<Question>, FileError> {
     BUILT_IN
         .iter()
         .map(|(name, text)| {
-            let file: QuestionFile = toml::from_str(text).map_err(|e| format!("{name}: {e}"))?;
-            resolve(file, tasks).map_err(|e| format!("{name}: {e}"))
+            let file: QuestionFile =
+                toml::from_str(text).map_err(|e| FileError::invalid(format!("{name}: {e}")))?;
+            resolve(file, tasks).map_err(|e| FileError::invalid(format!("{name}: {e}")))
         })
         .collect()
 }
 
-pub fn describe() -> Result<Describe, String> {
-    toml::from_str(DESCRIBE).map_err(|e| format!("describe.toml: {e}"))
+pub fn describe() -> Result<Describe, FileError> {
+    toml::from_str(DESCRIBE).map_err(|e| FileError::invalid(format!("describe.toml: {e}")))
 }
 
-fn resolve(file: QuestionFile, tasks: &[TaskSpec]) -> Result<Question, String> {
+fn resolve(file: QuestionFile, tasks: &[TaskSpec]) -> Result<Question, FileError> {
     if file.phrasings.is_empty() {
-        return Err("a question needs at least one phrasing".into());
+        return Err(FileError::invalid("a question needs at least one phrasing"));
     }
     let (task, prompt) = match &file.task {
         Some(id) => {
@@ -153,7 +155,9 @@ fn resolve(file: QuestionFile, tasks: &[TaskSpec]) -> Result<Question, String> {
             let version = file.prompt.as_deref().unwrap_or("v1");
             let prompt = task.version(version)?.clone();
             if task.defaults.add_options && prompt.options.is_none() {
-                return Err(format!("task {id}: prompt '{version}' lists no options"));
+                return Err(FileError::invalid(format!(
+                    "task {id}: prompt '{version}' lists no options"
+                )));
             }
             (task, prompt)
         }
@@ -161,9 +165,9 @@ fn resolve(file: QuestionFile, tasks: &[TaskSpec]) -> Result<Question, String> {
             let (Some(classes), Some(rule), Some(instruction)) =
                 (file.classes, file.rule, file.instruction)
             else {
-                return Err(
-                    "without `task`, a question needs classes, rule and instruction".into(),
-                );
+                return Err(FileError::invalid(
+                    "without `task`, a question needs classes, rule and instruction",
+                ));
             };
             let task = TaskSpec {
                 id: file.id.clone(),

@@ -1,6 +1,7 @@
 //! A fine-tune run's spec (`spec.toml` in its directory): what to train, on what, how, and
 //! where it runs; and the trainer command line it becomes.
 
+use crate::util::error::FileError;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
@@ -121,17 +122,23 @@ impl RunSpec {
         args
     }
 
-    pub fn read(dir: &Path) -> Result<RunSpec, String> {
+    pub fn read(dir: &Path) -> Result<RunSpec, FileError> {
         let path = dir.join(SPEC_FILE);
-        let text = std::fs::read_to_string(&path)
-            .map_err(|e| format!("{}: {e} (not a fine-tune run directory?)", path.display()))?;
-        toml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
+        let text = std::fs::read_to_string(&path).map_err(|e| {
+            FileError::invalid(format!(
+                "{}: {e} (not a fine-tune run directory?)",
+                path.display()
+            ))
+        })?;
+        toml::from_str(&text).map_err(|e| FileError::invalid(format!("{}: {e}", path.display())))
     }
 
-    pub fn write(&self, dir: &Path) -> Result<(), String> {
-        let text = toml::to_string_pretty(self).map_err(|e| e.to_string())?;
-        crate::util::private_file::write_atomically(&dir.join(SPEC_FILE), text.as_bytes())
-            .map_err(|e| format!("{}: {e}", dir.display()))
+    pub fn write(&self, dir: &Path) -> Result<(), FileError> {
+        let path = dir.join(SPEC_FILE);
+        let text = toml::to_string_pretty(self)
+            .map_err(|e| FileError::io(&path)(std::io::Error::other(e)))?;
+        crate::util::private_file::write_atomically(&path, text.as_bytes())
+            .map_err(FileError::io(&path))
     }
 }
 

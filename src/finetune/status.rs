@@ -3,6 +3,7 @@
 
 use super::job::{self, CANCEL_FILE, EXIT_FILE, JobRecord, METRICS_FILE};
 use super::spec::Launcher;
+use crate::util::error::FileError;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
@@ -96,7 +97,7 @@ pub fn metrics(dir: &Path) -> Vec<MetricLine> {
         .collect()
 }
 
-pub fn status(dir: &Path, log_lines: usize) -> Result<Status, String> {
+pub fn status(dir: &Path, log_lines: usize) -> Result<Status, FileError> {
     let record = job::read_record(dir)?;
     let exit_code = std::fs::read_to_string(dir.join(EXIT_FILE))
         .ok()
@@ -189,42 +190,46 @@ fn slurm_state(record: &JobRecord, exit_code: Option<i32>, cancelled: bool) -> J
 }
 
 /// Stop the job: SIGTERM to the local process group, or `scancel`.
-pub fn cancel(dir: &Path) -> Result<JobState, String> {
+pub fn cancel(dir: &Path) -> Result<JobState, FileError> {
     let current = status(dir, 0)?;
     if current.state.finished() {
-        return Err(format!(
+        return Err(FileError::invalid(format!(
             "{}: the job has already ended ({})",
             dir.display(),
             current.state
-        ));
+        )));
     }
     let record = job::read_record(dir)?;
-    std::fs::write(dir.join(CANCEL_FILE), crate::util::clock::now())
-        .map_err(|e| format!("{}: {e}", dir.display()))?;
+    std::fs::write(dir.join(CANCEL_FILE), crate::util::clock::now()).map_err(FileError::io(dir))?;
     match (record.launcher, record.pid, &record.slurm_job) {
         (Launcher::Local, Some(pid), _) => {
             // The job leads its own session: the whole group (bash and the trainer) goes.
             let sent = unsafe { libc::kill(-(pid as i32), libc::SIGTERM) };
             if sent != 0 {
-                return Err(format!(
+                return Err(FileError::invalid(format!(
                     "cannot signal process group {pid}: {}",
                     std::io::Error::last_os_error()
-                ));
+                )));
             }
         }
         (Launcher::Slurm, _, Some(id)) => {
             let out = std::process::Command::new("scancel")
                 .arg(id)
                 .output()
-                .map_err(|e| format!("scancel: {e}"))?;
+                .map_err(FileError::io(Path::new("scancel")))?;
             if !out.status.success() {
-                return Err(format!(
+                return Err(FileError::invalid(format!(
                     "scancel {id}: {}",
                     String::from_utf8_lossy(&out.stderr).trim()
-                ));
+                )));
             }
         }
-        _ => return Err(format!("{}: job.json names no process", dir.display())),
+        _ => {
+            return Err(FileError::invalid(format!(
+                "{}: job.json names no process",
+                dir.display()
+            )));
+        }
     }
     Ok(JobState::Cancelled)
 }

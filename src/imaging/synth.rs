@@ -83,23 +83,26 @@ impl Balance {
             _ => return None,
         })
     }
+}
 
-    /// The defaults with some probabilities replaced: `radio-galaxy=0.5,extended=0`.
-    pub fn with_overrides(spec: &str) -> Result<Self, String> {
+/// The defaults with some probabilities replaced: `radio-galaxy=0.5,extended=0`.
+impl std::str::FromStr for Balance {
+    type Err = String;
+    fn from_str(spec: &str) -> Result<Self, String> {
         let mut balance = Self::default();
         for item in spec.split(',').map(str::trim).filter(|s| !s.is_empty()) {
             let (name, value) = item
                 .split_once('=')
-                .ok_or_else(|| format!("--balance: '{item}' is not NAME=PROBABILITY"))?;
+                .ok_or_else(|| format!("'{item}' is not NAME=PROBABILITY"))?;
             let probability: f64 = value
                 .trim()
                 .parse()
                 .ok()
                 .filter(|p| (0.0..=1.0).contains(p))
-                .ok_or_else(|| format!("--balance: '{value}' is not a probability in 0–1"))?;
+                .ok_or_else(|| format!("'{value}' is not a probability in 0–1"))?;
             let field = balance.field(name.trim()).ok_or_else(|| {
                 format!(
-                    "--balance: unknown ingredient '{name}'; expected {}",
+                    "unknown ingredient '{name}'; expected {}",
                     Self::NAMES.join(", ")
                 )
             })?;
@@ -490,29 +493,30 @@ fn push_once(tags: &mut Vec<&'static str>, tag: &'static str) {
 #[cfg(test)]
 mod balance_tests {
     use super::*;
+    use std::str::FromStr;
 
     #[test]
     fn overrides_replace_only_the_named_probabilities() {
-        let b = Balance::with_overrides("radio-galaxy=0.5, extended=0").unwrap();
+        let b = Balance::from_str("radio-galaxy=0.5, extended=0").unwrap();
         assert_eq!(b.radio_galaxy, 0.5);
         assert_eq!(b.extended, 0.0);
         assert_eq!(b.artefact, Balance::default().artefact);
-        assert_eq!(Balance::with_overrides("").unwrap(), Balance::default());
+        assert_eq!(Balance::from_str("").unwrap(), Balance::default());
     }
 
     #[test]
     fn bad_overrides_say_what_is_wrong() {
-        let unknown = Balance::with_overrides("galaxy=0.5").unwrap_err();
+        let unknown = Balance::from_str("galaxy=0.5").unwrap_err();
         assert!(unknown.contains("unknown ingredient 'galaxy'"), "{unknown}");
         assert!(unknown.contains("radio-galaxy"), "{unknown}");
         for bad in ["radio-galaxy=2", "radio-galaxy=x", "radio-galaxy"] {
-            assert!(Balance::with_overrides(bad).is_err(), "{bad}");
+            assert!(Balance::from_str(bad).is_err(), "{bad}");
         }
     }
 
     #[test]
     fn a_balanced_sky_has_the_asked_for_share_of_radio_galaxies() {
-        let b = Balance::with_overrides("radio-galaxy=0.5,extended=0").unwrap();
+        let b = Balance::from_str("radio-galaxy=0.5,extended=0").unwrap();
         let galaxies = (0..400)
             .filter(|&i| {
                 let sky = cutout(SkyKind::RadioImg, 64, 3, i, &b);

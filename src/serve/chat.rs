@@ -67,7 +67,7 @@ pub async fn completions(
             "ignore_eos is off on this server (the operator allows it with --allow-ignore-eos)",
         ));
     }
-    sampling.check().map_err(|e| refuse(400, e))?;
+    sampling.check().map_err(|e| refuse(400, e.0))?;
     let images = count_images(&parsed);
     if images > limits.max_images {
         return Err(refuse(
@@ -88,7 +88,7 @@ pub async fn completions(
         state_for_images
             .engine
             .check(&request)
-            .map_err(|e| refuse(400, e))?;
+            .map_err(|e| refuse(400, e.0))?;
         Ok(request)
     })
     .await
@@ -186,7 +186,7 @@ fn read_image(
     pixels_left: &mut u64,
 ) -> Result<DynamicImage, Refusal> {
     if let Some(bytes) = openai::data_url_bytes(url) {
-        let bytes = bytes.map_err(|e| refuse(400, e))?;
+        let bytes = bytes.map_err(|e| refuse(400, e.to_string()))?;
         let reader = image::ImageReader::new(std::io::Cursor::new(&bytes))
             .with_guessed_format()
             .map_err(|e| refuse(400, format!("image: {e}")))?;

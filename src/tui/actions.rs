@@ -21,7 +21,7 @@ impl App {
         if trimmed.starts_with('/') && !looks_like_image_path(trimmed) {
             match slash::parse(trimmed) {
                 Ok(command) => self.run_slash(command),
-                Err(message) => self.warn(message),
+                Err(message) => self.warn(message.to_string()),
             }
             return;
         }
@@ -116,7 +116,7 @@ impl App {
                     });
                     self.info(format!("{} = {value}", key.name()));
                 }
-                Err(message) => self.warn(message),
+                Err(message) => self.warn(message.to_string()),
             },
             Slash::System(text) => {
                 let note = match &text {

@@ -1,15 +1,23 @@
 //! File-path completion for `/image PATH` (Tab).
 
-/// The completed path when the candidates share a longer prefix; otherwise the candidates
-/// (up to ten, as one line) to show.
-pub fn complete_path(partial: &str) -> Result<String, String> {
+/// What Tab does to a partial path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Completion {
+    /// The path, completed as far as the candidates agree.
+    Completed(String),
+    /// The candidates (up to ten, as one line) to show; empty when nothing matches.
+    Candidates(String),
+}
+
+/// The completed path when the candidates share a longer prefix; otherwise the candidates.
+pub fn complete_path(partial: &str) -> Completion {
     let (dir, stem) = match partial.rfind('/') {
         Some(i) => (&partial[..=i], &partial[i + 1..]),
         None => ("", partial),
     };
     let read_from = if dir.is_empty() { "." } else { dir };
     let Ok(entries) = std::fs::read_dir(read_from) else {
-        return Err(String::new());
+        return Completion::Candidates(String::new());
     };
     let mut names: Vec<String> = entries
         .filter_map(Result::ok)
@@ -22,7 +30,7 @@ pub fn complete_path(partial: &str) -> Result<String, String> {
         .collect();
     names.sort();
     let Some(first) = names.first() else {
-        return Err(String::new());
+        return Completion::Candidates(String::new());
     };
     let common = names.iter().fold(first.clone(), |acc, name| {
         acc.chars()
@@ -32,11 +40,11 @@ pub fn complete_path(partial: &str) -> Result<String, String> {
             .collect()
     });
     if names.len() == 1 || common.len() > stem.len() {
-        return Ok(format!("{dir}{common}"));
+        return Completion::Completed(format!("{dir}{common}"));
     }
     let shown: Vec<&str> = names.iter().take(10).map(String::as_str).collect();
     let more = names.len().saturating_sub(10);
-    Err(if more > 0 {
+    Completion::Candidates(if more > 0 {
         format!("{} … (+{more})", shown.join("  "))
     } else {
         shown.join("  ")
@@ -57,20 +65,23 @@ mod tests {
         std::fs::create_dir(dir.path().join("images")).unwrap();
         assert_eq!(
             complete_path(&format!("{base}/ab")),
-            Ok(format!("{base}/abell2255.fits"))
+            Completion::Completed(format!("{base}/abell2255.fits"))
         );
         assert_eq!(
             complete_path(&format!("{base}/cu")),
-            Ok(format!("{base}/cutout_0"))
+            Completion::Completed(format!("{base}/cutout_0"))
         );
         assert_eq!(
             complete_path(&format!("{base}/cutout_0")),
-            Err("cutout_01.fits  cutout_02.fits".into())
+            Completion::Candidates("cutout_01.fits  cutout_02.fits".into())
         );
         assert_eq!(
             complete_path(&format!("{base}/im")),
-            Ok(format!("{base}/images/"))
+            Completion::Completed(format!("{base}/images/"))
         );
-        assert_eq!(complete_path(&format!("{base}/zz")), Err(String::new()));
+        assert_eq!(
+            complete_path(&format!("{base}/zz")),
+            Completion::Candidates(String::new())
+        );
     }
 }

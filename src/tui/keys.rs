@@ -173,10 +173,11 @@ impl App {
         if let Some(partial) = text.strip_prefix("/image ")
             && !partial.contains(" --")
         {
-            match super::completion::complete_path(partial) {
-                Ok(completed) => self.input.set_text(&format!("/image {completed}")),
-                Err(options) if !options.is_empty() => self.info(options),
-                Err(_) => {}
+            use super::completion::{Completion, complete_path};
+            match complete_path(partial) {
+                Completion::Completed(path) => self.input.set_text(&format!("/image {path}")),
+                Completion::Candidates(options) if !options.is_empty() => self.info(options),
+                Completion::Candidates(_) => {}
             }
         }
     }

@@ -1,7 +1,8 @@
 //! Helpers owned by no domain: time stamps, content hashes and stable seeds, advisory file
-//! locks, private atomic writes.
+//! locks, private atomic writes, the error of a user's file.
 
 pub mod clock;
+pub mod error;
 pub mod hash;
 pub mod lock;
 pub mod private_file;

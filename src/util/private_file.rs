@@ -7,6 +7,14 @@ use std::io::Write;
 use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::Path;
 
+/// Replace `out` with `value` as pretty JSON, mode 0600.
+pub fn write_json_atomically<T: serde::Serialize + ?Sized>(
+    out: &Path,
+    value: &T,
+) -> std::io::Result<()> {
+    write_atomically(out, serde_json::to_string_pretty(value)?.as_bytes())
+}
+
 /// Replace `out` with `bytes`, mode 0600.
 pub fn write_atomically(out: &Path, bytes: &[u8]) -> std::io::Result<()> {
     write_atomically_with_mode(out, bytes, 0o600)

@@ -30,8 +30,18 @@ pub fn stderr(out: &Output) -> String {
 
 /// Exit 2, exactly one line on stderr, containing every `needle`, and no panic.
 pub fn assert_bad_input(out: &Output, needles: &[&str]) {
+    assert_one_line_error(out, 2, needles);
+}
+
+/// The machine failed, not the user's input (a full disk): exit code 1, one line on stderr
+/// holding every needle.
+pub fn assert_machine_failure(out: &Output, needles: &[&str]) {
+    assert_one_line_error(out, 1, needles);
+}
+
+fn assert_one_line_error(out: &Output, code: i32, needles: &[&str]) {
     let err = stderr(out);
-    assert_eq!(out.status.code(), Some(2), "stderr: {err}");
+    assert_eq!(out.status.code(), Some(code), "stderr: {err}");
     assert!(!err.contains("panicked"), "{err}");
     assert_eq!(
         err.trim_end().lines().count(),

@@ -54,8 +54,7 @@ pub fn run(images: usize, steps: usize, python: Option<PathBuf>) -> CommandResul
         seed: 0,
         exclude: Vec::new(),
         transform: Default::default(),
-    })
-    .map_err(failed)?;
+    })?;
     let started = Instant::now();
     let launched = finetune::run(FinetuneRunArgs {
         base,
@@ -76,7 +75,7 @@ pub fn run(images: usize, steps: usize, python: Option<PathBuf>) -> CommandResul
     })?;
     let mut first_metrics_s = None;
     let end = loop {
-        let s = status::status(&launched.run, 20).map_err(failed)?;
+        let s = status::status(&launched.run, 20)?;
         if first_metrics_s.is_none() && s.step > 0 {
             first_metrics_s = Some(started.elapsed().as_secs_f64());
         }

@@ -45,14 +45,14 @@ pub fn run(args: &BenchTuiArgs) -> CommandResult<TuiReport> {
     if args.starts == 0 || args.keys == 0 {
         return Err(CommandError::bad("--starts and --keys must be at least 1"));
     }
-    let failed = |e: String| CommandError::Failed(anyhow::anyhow!("perf tui: {e}"));
+    let failed = |e: anyhow::Error| CommandError::Failed(e.context("perf tui"));
     let scratch = radiochat::util::private_file::scratch_dir("radiochat-perf-tui-")
-        .map_err(|e| failed(e.to_string()))?;
+        .map_err(|e| failed(e.into()))?;
     measure(scratch.path(), args).map_err(failed)
 }
 
-fn measure(home: &Path, args: &BenchTuiArgs) -> Result<TuiReport, String> {
-    let exe = crate::radiochat_exe().map_err(|e| e.to_string())?;
+fn measure(home: &Path, args: &BenchTuiArgs) -> anyhow::Result<TuiReport> {
+    let exe = crate::radiochat_exe().map_err(|e| anyhow::anyhow!("{e}"))?;
     let timings = home.join("timings.json");
     // A random tiny model: its answers run to max_tokens, so keys land while tokens stream
     // (the fine-tuned demo model answers in a few tokens).
@@ -63,8 +63,7 @@ fn measure(home: &Path, args: &BenchTuiArgs) -> Result<TuiReport, String> {
         0,
         &model,
         true,
-    )
-    .map_err(|e| e.to_string())?;
+    )?;
     let command = |extra: &str| {
         format!(
             "exec env RADIOCHAT_DATA={home}/data RADIOCHAT_CONFIG={home}/config.toml \
@@ -141,23 +140,23 @@ fn measure(home: &Path, args: &BenchTuiArgs) -> Result<TuiReport, String> {
     })
 }
 
-fn quit(tmux: &Tmux) -> Result<(), String> {
+fn quit(tmux: &Tmux) -> anyhow::Result<()> {
     tmux.keys(&["C-c"])?;
     std::thread::sleep(Duration::from_millis(100));
     tmux.keys(&["C-c"])?;
-    tmux.wait_for("radiochat to exit", WAIT, |_| tmux.pane_dead())
-        .map(drop)
+    tmux.wait_for("radiochat to exit", WAIT, |_| tmux.pane_dead())?;
+    Ok(())
 }
 
-fn read_report(path: &PathBuf) -> Result<Report, String> {
+fn read_report(path: &PathBuf) -> anyhow::Result<Report> {
     let text = std::fs::read_to_string(path)
-        .map_err(|e| format!("{}: no timings written ({e})", path.display()))?;
-    serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
+        .map_err(|e| anyhow::anyhow!("{}: no timings written ({e})", path.display()))?;
+    serde_json::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
 }
 
 /// utime + stime of a process, in seconds.
-fn cpu_seconds(pid: u32) -> Result<f64, String> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).map_err(|e| e.to_string())?;
+fn cpu_seconds(pid: u32) -> anyhow::Result<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
     let fields: Vec<&str> = stat[stat.rfind(')').unwrap_or(0) + 2..]
         .split_whitespace()
         .collect();

@@ -3,7 +3,7 @@
 //! decode one token each per step; a sequence leaves the batch as soon as it stops, reaches
 //! its limit or is cancelled, without disturbing the others.
 
-use super::generate::{Loaded, StreamedText, sample};
+use super::generate::{GenerateError, Loaded, StreamedText, sample};
 use super::qwen2::{SeqCache, Span};
 use crate::engine::events::GenerationSink;
 use crate::engine::{ChatRequest, EngineEvent, FinishReason, Sampling, Usage};
@@ -98,14 +98,14 @@ impl<'a> Batcher<'a> {
                     .model
                     .embed_prompt(&prompt.ids, &prompt.images)
                     .map(|e| (e, prompt.ids.len()))
-                    .map_err(|e| format!("building the prompt: {e}"))
+                    .map_err(GenerateError::model("building the prompt"))
             });
             match embedded {
                 Ok((embed, tokens)) => {
                     embeds.push(embed);
                     ready.push((request.sampling, sink, tokens, started));
                 }
-                Err(message) => sink.send(EngineEvent::Failed(message)),
+                Err(error) => sink.send(EngineEvent::Failed(error.to_string())),
             }
         }
         if ready.is_empty() {

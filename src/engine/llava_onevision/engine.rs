@@ -8,7 +8,7 @@ use super::prompt::ChatTemplate;
 use crate::engine::events::GenerationSink;
 use crate::engine::validate::{ModelDirError, ValidatedModel};
 use crate::engine::{
-    ChatRequest, DType, Device, Engine, Generation, LoadError, LoadSpec, ModelInfo,
+    ChatRequest, DType, Device, Engine, Generation, LoadError, LoadSpec, ModelInfo, Refused,
 };
 use candle_core::quantized::GgmlDType;
 use std::path::Path;
@@ -194,7 +194,7 @@ impl Engine for CandleEngine {
         self.info.clone()
     }
 
-    fn check(&self, request: &ChatRequest) -> Result<(), String> {
+    fn check(&self, request: &ChatRequest) -> Result<(), Refused> {
         request.sampling.check()?;
         self.loaded.plan(request).map(|_| ())
     }

@@ -5,7 +5,7 @@ use super::model::OnevisionModel;
 use super::preprocess::{ImageProcessor, Pixels};
 use super::prompt::{ChatTemplate, expand_images};
 use super::qwen2::{SeqCache, Span};
-use crate::engine::{ChatRequest, Sampling};
+use crate::engine::{ChatRequest, Refused, Sampling};
 use candle_core::Tensor;
 use rand::Rng;
 
@@ -24,18 +24,39 @@ pub struct Prompt {
     pub images: Vec<Tensor>,
 }
 
+/// Why the own engine could not answer a request.
+#[derive(Debug, thiserror::Error)]
+pub enum GenerateError {
+    /// The request cannot be taken (template, tokens, context): the user's input at fault.
+    #[error(transparent)]
+    Refused(#[from] Refused),
+    /// candle failed while running the model; `stage` says where.
+    #[error("{stage}: {error}")]
+    Model {
+        stage: &'static str,
+        error: candle_core::Error,
+    },
+}
+
+impl GenerateError {
+    /// For `map_err`: candle failed at `stage`.
+    pub fn model(stage: &'static str) -> impl FnOnce(candle_core::Error) -> GenerateError {
+        move |error| GenerateError::Model { stage, error }
+    }
+}
+
 impl Loaded {
     /// The prompt's ids with each image widened, and each image's pixels; refused when it
     /// does not fit the model's context.
-    pub fn plan(&self, request: &ChatRequest) -> Result<(Vec<u32>, Vec<Pixels>), String> {
+    pub fn plan(&self, request: &ChatRequest) -> Result<(Vec<u32>, Vec<Pixels>), Refused> {
         let text = self
             .template
             .render(&request.messages)
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| Refused(e.to_string()))?;
         let encoding = self
             .tokenizer
             .encode(text.as_str(), false)
-            .map_err(|e| format!("tokenizing the prompt: {e}"))?;
+            .map_err(|e| Refused(format!("tokenizing the prompt: {e}")))?;
         let pixels: Vec<Pixels> = request
             .messages
             .iter()
@@ -66,32 +87,32 @@ impl Loaded {
                     )
                 })
                 .unwrap_or_default();
-            return Err(format!(
+            return Err(Refused(format!(
                 "the prompt is {} tokens, more than the model's context of {context}{largest}",
                 ids.len()
-            ));
+            )));
         }
         Ok((ids, pixels))
     }
 
     /// [`Loaded::plan`] plus each image's features from the vision tower.
-    pub fn prompt(&self, request: &ChatRequest) -> Result<Prompt, String> {
+    pub fn prompt(&self, request: &ChatRequest) -> Result<Prompt, GenerateError> {
         let (ids, pixels) = self.plan(request)?;
         let images = pixels
             .iter()
             .map(|p| self.model.image_features(p))
             .collect::<candle_core::Result<Vec<_>>>()
-            .map_err(|e| format!("the vision tower failed: {e}"))?;
+            .map_err(GenerateError::model("the vision tower failed"))?;
         Ok(Prompt { ids, images })
     }
 
     /// The prompt through the model: the first answer token's logits (`[1, vocab]`, f32) and
     /// the cache to go on from.
-    pub fn prefill(&self, prompt: &Prompt) -> Result<(Tensor, SeqCache), String> {
+    pub fn prefill(&self, prompt: &Prompt) -> Result<(Tensor, SeqCache), GenerateError> {
         let embeds = self
             .model
             .embed_prompt(&prompt.ids, &prompt.images)
-            .map_err(|e| format!("building the prompt: {e}"))?;
+            .map_err(GenerateError::model("building the prompt"))?;
         let mut cache = SeqCache::default();
         let logits = self
             .model
@@ -102,7 +123,7 @@ impl Loaded {
                     cache: &mut cache,
                 }],
             )
-            .map_err(|e| format!("the language model failed: {e}"))?;
+            .map_err(GenerateError::model("the language model failed"))?;
         Ok((logits, cache))
     }
 }

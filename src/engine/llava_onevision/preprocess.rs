@@ -81,7 +81,7 @@ impl ImageProcessor {
         })
     }
 
-    pub fn parse(settings: &Value) -> Result<ImageProcessor, String> {
+    fn parse(settings: &Value) -> Result<ImageProcessor, String> {
         let side = |block: Option<&Value>| -> Option<Size> {
             let block = block?;
             if let (Some(h), Some(w)) = (block.get("height"), block.get("width")) {

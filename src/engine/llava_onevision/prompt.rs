@@ -4,7 +4,7 @@
 //! image's features — the count transformers' processor makes.
 
 use super::anyres::{Geometry, Size};
-use crate::engine::{ChatMessage, Role};
+use crate::engine::{ChatMessage, Refused, Role};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 
@@ -141,14 +141,14 @@ fn strip_generation_tags(source: &str) -> String {
 }
 
 /// Replace each `image_token` in `ids` by `counts[i]` copies (the i-th image's features).
-pub fn expand_images(ids: &[u32], image_token: u32, counts: &[usize]) -> Result<Vec<u32>, String> {
+pub fn expand_images(ids: &[u32], image_token: u32, counts: &[usize]) -> Result<Vec<u32>, Refused> {
     let found = ids.iter().filter(|&&t| t == image_token).count();
     if found != counts.len() {
-        return Err(format!(
+        return Err(Refused(format!(
             "the prompt has {found} image tokens for {} images (the chat template must print \
              one <image> per image)",
             counts.len()
-        ));
+        )));
     }
     let mut out = Vec::with_capacity(ids.len() + counts.iter().sum::<usize>());
     let mut next = counts.iter();
@@ -190,7 +190,7 @@ mod tests {
             expand_images(&[1, 9, 2, 9], 9, &[2, 3]).unwrap(),
             vec![1, 9, 9, 2, 9, 9, 9]
         );
-        let e = expand_images(&[1, 9], 9, &[2, 3]).unwrap_err();
+        let e = expand_images(&[1, 9], 9, &[2, 3]).unwrap_err().0;
         assert!(e.contains("1 image tokens for 2 images"), "{e}");
     }
 
