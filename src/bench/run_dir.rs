@@ -133,8 +133,7 @@ pub fn write_results(dir: &Path, info: &RunInfo, score: &Score) -> Result<(), Fi
     write_atomically(&report_path, report(info, score).as_bytes())
         .map_err(FileError::io(&report_path))?;
     let png_path = dir.join("confusion.png");
-    let png = confusion_png(&score.metrics)
-        .map_err(|e| FileError::io(&png_path)(std::io::Error::other(e)))?;
+    let png = confusion_png(&score.metrics).map_err(FileError::io(&png_path))?;
     write_atomically(&png_path, &png).map_err(FileError::io(&png_path))
 }
 
@@ -250,43 +249,28 @@ fn radio_llava_section(md: &mut String, ids: &super::metrics_class_id::ClassIdMe
     }
 }
 
-/// A heat map of the row-normalised confusion matrix (multi-label: one 2×2 block per class).
-fn confusion_png(m: &Metrics) -> image::ImageResult<Vec<u8>> {
-    const CELL: u32 = 48;
-    let blocks: Vec<Vec<Vec<f64>>> = m
-        .confusion_matrix
-        .iter()
-        .map(|matrix| {
-            matrix
-                .iter()
-                .map(|row| {
-                    let sum: u64 = row.iter().sum();
-                    row.iter()
-                        .map(|&v| if sum == 0 { 0.0 } else { v as f64 / sum as f64 })
-                        .collect()
-                })
-                .collect()
-        })
-        .collect();
-    let size = blocks.first().map_or(1, |b| b.len().max(1)) as u32;
-    let width = (size * CELL + CELL / 2) * blocks.len().max(1) as u32;
-    let mut picture =
-        image::RgbImage::from_pixel(width.max(1), size * CELL, image::Rgb([255, 255, 255]));
-    for (b, block) in blocks.iter().enumerate() {
-        let x0 = b as u32 * (size * CELL + CELL / 2);
-        for (i, row) in block.iter().enumerate() {
-            for (j, &v) in row.iter().enumerate() {
-                let shade = (255.0 * (1.0 - v)) as u8;
-                let colour = image::Rgb([shade, shade, 255]);
-                for y in 0..CELL - 2 {
-                    for x in 0..CELL - 2 {
-                        picture.put_pixel(x0 + j as u32 * CELL + x, i as u32 * CELL + y, colour);
-                    }
-                }
-            }
-        }
-    }
-    let mut bytes = std::io::Cursor::new(Vec::new());
-    picture.write_to(&mut bytes, image::ImageFormat::Png)?;
-    Ok(bytes.into_inner())
+/// The confusion matrix as a heat map with class names and counts (multi-label: one 2×2
+/// matrix per class, NO/YES for that class).
+fn confusion_png(m: &Metrics) -> std::io::Result<Vec<u8>> {
+    use crate::util::plot::{HeatMap, heat_maps, png};
+    let yes_no = ["NO".to_string(), "YES".to_string()];
+    let maps: Vec<HeatMap> = if m.confusion_matrix.len() == 1 {
+        vec![HeatMap {
+            title: "confusion matrix",
+            labels: &m.labels,
+            counts: &m.confusion_matrix[0],
+        }]
+    } else {
+        m.labels
+            .iter()
+            .zip(&m.confusion_matrix)
+            .map(|(label, counts)| HeatMap {
+                title: label,
+                labels: &yes_no,
+                counts,
+            })
+            .collect()
+    };
+    let picture = heat_maps(&maps, 64).map_err(std::io::Error::other)?;
+    png(&picture).map_err(std::io::Error::other)
 }

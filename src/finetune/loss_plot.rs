@@ -3,13 +3,13 @@
 
 use super::status::{self, MetricLine};
 use crate::util::error::FileError;
-use image::{Rgb, RgbImage};
+use crate::util::plot::{LineChart, line_chart};
+use image::RgbImage;
 use std::path::Path;
 
 pub const LOSS_PNG: &str = "loss.png";
 const WIDTH: u32 = 640;
 const HEIGHT: u32 = 360;
-const MARGIN: u32 = 30;
 
 /// Write `loss.png` if there is a loss to plot and the picture is older than the metrics.
 /// Returns whether it was written.
@@ -26,12 +26,7 @@ pub fn refresh(dir: &Path) -> Result<bool, FileError> {
     let Some(picture) = plot(&lines) else {
         return Ok(false);
     };
-    let mut bytes = Vec::new();
-    picture
-        .write_to(
-            &mut std::io::Cursor::new(&mut bytes),
-            image::ImageFormat::Png,
-        )
+    let bytes = crate::util::plot::png(&picture)
         .map_err(|e| FileError::io(&png)(std::io::Error::other(e)))?;
     crate::util::private_file::write_atomically(&png, &bytes).map_err(FileError::io(&png))?;
     Ok(true)
@@ -39,84 +34,38 @@ pub fn refresh(dir: &Path) -> Result<bool, FileError> {
 
 /// The picture, or `None` without any loss.
 pub fn plot(lines: &[MetricLine]) -> Option<RgbImage> {
-    let points: Vec<(f64, f64)> = lines
+    let train: Vec<(f64, f64)> = lines
         .iter()
         .filter_map(|m| m.loss.map(|l| (m.step as f64, l)))
         .collect();
-    if points.is_empty() {
+    if train.is_empty() {
         return None;
     }
-    let val = lines.iter().rev().find_map(|m| m.val_loss);
-    let max_step = lines
+    let val: Vec<(f64, f64)> = lines
         .iter()
-        .filter_map(|m| m.total_steps)
-        .max()
-        .map_or_else(
-            || points.iter().map(|p| p.0).fold(1.0, f64::max),
-            |t| t as f64,
-        )
-        .max(1.0);
-    let max_loss = points
-        .iter()
-        .map(|p| p.1)
-        .chain(val)
-        .fold(0.0, f64::max)
-        .max(1e-9);
-    let mut img = RgbImage::from_pixel(WIDTH, HEIGHT, Rgb([255, 255, 255]));
-    let to_px = |(step, loss): (f64, f64)| {
-        let x = MARGIN as f64 + step / max_step * (WIDTH - 2 * MARGIN) as f64;
-        let y = (HEIGHT - MARGIN) as f64 - loss / max_loss * (HEIGHT - 2 * MARGIN) as f64;
-        (x.round() as i64, y.round() as i64)
+        .filter_map(|m| m.val_loss.map(|l| (m.step as f64, l)))
+        .collect();
+    let total_steps = lines.iter().filter_map(|m| m.total_steps).max();
+    let title = match total_steps {
+        Some(total) => format!(
+            "training loss ({} of {total} steps)",
+            lines.iter().map(|m| m.step).max().unwrap_or(0)
+        ),
+        None => "training loss".to_string(),
     };
-    let axis = Rgb([0, 0, 0]);
-    line(&mut img, to_px((0.0, 0.0)), to_px((max_step, 0.0)), axis);
-    line(&mut img, to_px((0.0, 0.0)), to_px((0.0, max_loss)), axis);
-    for pair in points.windows(2) {
-        line(
-            &mut img,
-            to_px(pair[0]),
-            to_px(pair[1]),
-            Rgb([31, 119, 180]),
-        );
-    }
-    if let Some(v) = val {
-        let (x, y) = to_px((points.last().map_or(max_step, |p| p.0), v));
-        for dx in -3..=3 {
-            for dy in -3..=3 {
-                put(&mut img, x + dx, y + dy, Rgb([214, 39, 40]));
-            }
-        }
-    }
-    Some(img)
-}
-
-fn put(img: &mut RgbImage, x: i64, y: i64, colour: Rgb<u8>) {
-    if (0..WIDTH as i64).contains(&x) && (0..HEIGHT as i64).contains(&y) {
-        img.put_pixel(x as u32, y as u32, colour);
-    }
-}
-
-/// Bresenham's line.
-fn line(img: &mut RgbImage, from: (i64, i64), to: (i64, i64), colour: Rgb<u8>) {
-    let (mut x, mut y) = from;
-    let (dx, dy) = ((to.0 - x).abs(), -(to.1 - y).abs());
-    let (sx, sy) = (if x < to.0 { 1 } else { -1 }, if y < to.1 { 1 } else { -1 });
-    let mut err = dx + dy;
-    loop {
-        put(img, x, y, colour);
-        if (x, y) == to {
-            break;
-        }
-        let e2 = 2 * err;
-        if e2 >= dy {
-            err += dy;
-            x += sx;
-        }
-        if e2 <= dx {
-            err += dx;
-            y += sy;
-        }
-    }
+    let chart = LineChart {
+        title: &title,
+        x_label: "step",
+        y_label: "loss",
+        series: vec![("train loss", train)],
+        x_max: total_steps.map(|t| t as f64),
+        marks: if val.is_empty() {
+            Vec::new()
+        } else {
+            vec![("validation loss", val)]
+        },
+    };
+    line_chart(&chart, WIDTH, HEIGHT).ok()
 }
 
 #[cfg(test)]
@@ -134,11 +83,22 @@ mod tests {
             })
             .collect();
         let img = plot(&lines).unwrap();
-        let blue = Rgb([31, 119, 180]);
-        let blue_at = |x: u32| (0..HEIGHT).find(|&y| *img.get_pixel(x, y) == blue);
-        let early = blue_at(MARGIN + 70).unwrap();
-        let late = blue_at(WIDTH - MARGIN - 5).unwrap();
+        // The train line is pure blue; the first and last columns holding it.
+        let blue = |x: u32| (0..HEIGHT).find(|&y| img.get_pixel(x, y).0 == [0, 0, 255]);
+        let columns: Vec<u32> = (0..WIDTH).filter(|&x| blue(x).is_some()).collect();
+        let (first, last) = (columns[0], *columns.last().unwrap());
+        assert!(
+            last - first > WIDTH / 2,
+            "the line spans the plot: {first}..{last}"
+        );
+        let (early, late) = (blue(first + 5).unwrap(), blue(last - 5).unwrap());
         assert!(early < late, "higher loss is higher up: {early} vs {late}");
+        // Axes and labels are drawn: dark pixels left of and below the line's extent.
+        let dark = |x: u32, y: u32| img.get_pixel(x, y).0.iter().all(|&c| c < 100);
+        assert!(
+            (0..first).any(|x| (0..HEIGHT).any(|y| dark(x, y))),
+            "a y axis with ticks"
+        );
         assert!(plot(&[]).is_none());
     }
 

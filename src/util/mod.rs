@@ -1,9 +1,10 @@
 //! Helpers owned by no domain: time stamps, content hashes and stable seeds, advisory file
-//! locks, private atomic writes, the error of a user's file.
+//! locks, private atomic writes, the error of a user's file, charts.
 
 pub mod clock;
 pub mod error;
 pub mod hash;
 pub mod lock;
+pub mod plot;
 pub mod private_file;
 pub mod url;
