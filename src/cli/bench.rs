@@ -135,12 +135,8 @@ pub fn run(context: &Context, command: BenchCommand) -> CommandResult<i32> {
 
 fn run_bench_run(context: &Context, run: BenchRunCli) -> CommandResult<i32> {
     use std::io::IsTerminal;
-    let flags = Flags {
-        max_tokens: run.max_tokens,
-        ..run.model.to_flags()
-    };
     let args = commands::bench_run::BenchRunArgs {
-        settings: context.settings(flags)?,
+        settings: context.model_settings(&run.model, run.max_tokens)?,
         flags: run.run,
         demo: run.demo,
     };

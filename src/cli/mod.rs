@@ -101,6 +101,18 @@ impl Context {
             .for_each(|warning| eprintln!("radiochat: {warning}"));
         Ok(settings)
     }
+
+    /// The settings of a command that loads a model: its model flags and `--max-tokens`.
+    pub fn model_settings(
+        &self,
+        model: &ModelFlags,
+        max_tokens: Option<usize>,
+    ) -> CommandResult<Settings> {
+        self.settings(Flags {
+            max_tokens,
+            ..model.to_flags()
+        })
+    }
 }
 
 /// Run the parsed command line; the exit code on success.

@@ -4,7 +4,6 @@ use super::{Context, runtime};
 use clap::Args;
 use radiochat::commands::flags::ModelFlags;
 use radiochat::commands::{self, CommandResult};
-use radiochat::config::Flags;
 
 #[derive(Args)]
 pub struct ServeCli {
@@ -21,12 +20,8 @@ pub struct ServeCli {
 }
 
 pub fn run(context: &Context, serve: ServeCli) -> CommandResult<i32> {
-    let flags = Flags {
-        max_tokens: serve.max_tokens,
-        ..serve.model.to_flags()
-    };
     let args = commands::serve::ServeArgs {
-        settings: context.settings(flags)?,
+        settings: context.model_settings(&serve.model, serve.max_tokens)?,
         flags: serve.serve,
         demo: serve.demo,
     };
