@@ -77,18 +77,10 @@ pub fn run(
         stages.transform_ms += ms(transform);
         pictures.push(image::DynamicImage::ImageRgb8(input));
     }
-    // --demo fills in what was not given: the demo model unless --model names one.
-    let spec = if super::demo::uses_demo_model(args.demo, &args.settings) {
+    if super::demo::uses_demo_model(args.demo, &args.settings) {
         super::demo::fill_system_prompt(&mut args.settings);
-        super::demo::spec(&args.settings)?
-    } else {
-        args.settings.load_spec().ok_or_else(|| {
-            CommandError::bad(format!(
-                "no model: pass --model DIR, set `model` in {}, or try --demo",
-                args.settings.config_path.display()
-            ))
-        })?
-    };
+    }
+    let spec = super::model_choice::required_model_spec(&args.settings, args.demo, None)?;
     let load = Instant::now();
     let engine = runtime.block_on(crate::engine::load(&spec))?;
     stages.load_ms = ms(load);

@@ -12,7 +12,7 @@ pub use crate::bench::runner::Progress;
 use crate::bench::runner::{self, RunSpec};
 use crate::bench::shard::Shard;
 use crate::bench::{self, ParseMode, Score};
-use crate::config::{Origin, Settings};
+use crate::config::Settings;
 use crate::engine::{Engine, LoadSpec, Sampling};
 use crate::imaging::TransformOptions;
 use std::path::PathBuf;
@@ -89,14 +89,7 @@ pub struct RunEnv {
 
 impl RunEnv {
     pub fn from_settings(settings: &Settings, demo: bool) -> RunEnv {
-        let model = if demo && settings.model.origin != Origin::Flag {
-            "demo".to_string()
-        } else {
-            settings
-                .load_spec()
-                .map(|spec| spec.source.to_string())
-                .unwrap_or_default()
-        };
+        let model = super::model_choice::recorded_name(settings, demo);
         RunEnv {
             model,
             sampling: settings.sampling(),
@@ -284,22 +277,8 @@ pub async fn execute(
 
 /// `--model`/`--demo` if given; when resuming without them, the model the run started with.
 fn load_spec(args: &BenchRunArgs, info: &RunInfo) -> CommandResult<LoadSpec> {
-    let flagged = args.settings.model.origin == Origin::Flag;
-    let resuming = args.flags.resume.is_some();
-    let resumed_demo = resuming && !flagged && info.model == "demo";
-    if (args.demo && !flagged) || resumed_demo {
-        return super::demo::spec(&args.settings);
-    }
-    if resuming && !flagged && !info.model.is_empty() {
-        let mut settings = args.settings.clone();
-        settings.model.value = Some(info.model.clone());
-        if let Some(spec) = settings.load_spec() {
-            return Ok(spec);
-        }
-    }
-    args.settings.load_spec().ok_or_else(|| {
-        CommandError::bad("no model: pass --model DIR, set `model` in the config, or --demo")
-    })
+    let recorded = args.flags.resume.is_some().then_some(info.model.as_str());
+    super::model_choice::required_model_spec(&args.settings, args.demo, recorded)
 }
 
 fn new_run(

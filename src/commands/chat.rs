@@ -31,11 +31,7 @@ pub fn prepare(mut args: ChatArgs) -> CommandResult<Prepared> {
     }
     let settings = &args.settings;
     let store = SessionStore::new(settings.sessions_dir.value.clone());
-    let load = if super::demo::uses_demo_model(args.demo, settings) {
-        Some(super::demo::spec(settings)?)
-    } else {
-        settings.load_spec()
-    };
+    let load = super::model_choice::model_spec(settings, args.demo, None)?;
     let mut template = LoadSpec::new(ModelSource::Local(Default::default()));
     template.device = settings.device.value;
     template.dtype = settings.dtype.value;

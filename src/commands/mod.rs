@@ -15,6 +15,7 @@ pub mod finetune_eval;
 pub mod flags;
 pub mod image;
 pub mod model;
+pub mod model_choice;
 pub mod serve;
 pub mod sessions;
 pub mod slash;

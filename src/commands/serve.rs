@@ -106,13 +106,7 @@ pub fn run(
     }
     let client_timeout = Duration::from_secs_f64(args.flags.client_timeout);
     let api_key = api_key.or_else(|| generated.clone());
-    let spec = if super::demo::uses_demo_model(args.demo, &args.settings) {
-        super::demo::spec(&args.settings)?
-    } else {
-        args.settings.load_spec().ok_or_else(|| {
-            CommandError::bad("no model: pass --model DIR, set `model` in the config, or --demo")
-        })?
-    };
+    let spec = super::model_choice::required_model_spec(&args.settings, args.demo, None)?;
     let options = ServeOptions {
         host: args.flags.host.clone(),
         port: args.flags.port,
