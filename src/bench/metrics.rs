@@ -52,7 +52,8 @@ pub struct Metrics {
     pub exact_match: Option<f64>,
 }
 
-fn divide(a: f64, b: f64) -> f64 {
+/// `a / b`, or 0 when `b` is 0 (sklearn's zero_division=0).
+pub(super) fn divide(a: f64, b: f64) -> f64 {
     if b == 0.0 { 0.0 } else { a / b }
 }
 

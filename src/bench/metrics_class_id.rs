@@ -30,12 +30,9 @@ pub struct ClassIdMetrics {
     pub roc_auc_micro: Option<f64>,
 }
 
+/// `part / whole` of counts, 0 for no whole.
 fn share(part: u64, whole: u64) -> f64 {
-    if whole == 0 {
-        0.0
-    } else {
-        part as f64 / whole as f64
-    }
+    metrics::divide(part as f64, whole as f64)
 }
 
 /// The report's common part: what `m`, computed over every class, already holds.

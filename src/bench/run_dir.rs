@@ -5,7 +5,7 @@ use super::metrics::Metrics;
 use super::parse::ParseMode;
 use super::score::Score;
 use crate::util::error::FileError;
-use crate::util::private_file::write_atomically;
+use crate::util::private_file::{write_atomically, write_json_atomically};
 use serde::{Deserialize, Serialize};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -108,11 +108,7 @@ pub fn lock(dir: &Path) -> Result<crate::util::lock::HeldLock, FileError> {
 }
 
 pub fn write_info(dir: &Path, info: &RunInfo) -> Result<(), FileError> {
-    write_json(&dir.join(RUN_FILE), info)
-}
-
-fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<(), FileError> {
-    crate::util::private_file::write_json_atomically(path, value).map_err(FileError::io(path))
+    write_json_atomically(&dir.join(RUN_FILE), info)
 }
 
 pub fn read_info(dir: &Path) -> Result<RunInfo, FileError> {
@@ -123,18 +119,18 @@ pub fn read_info(dir: &Path) -> Result<RunInfo, FileError> {
             dir.display()
         ))
     })?;
-    serde_json::from_str(&text).map_err(|e| FileError::invalid(format!("{}: {e}", path.display())))
+    serde_json::from_str(&text).map_err(FileError::unreadable(&path))
 }
 
 /// `metrics.json`, `report.md`, `confusion.png`.
 pub fn write_results(dir: &Path, info: &RunInfo, score: &Score) -> Result<(), FileError> {
-    write_json(&dir.join("metrics.json"), score)?;
+    write_json_atomically(&dir.join("metrics.json"), score)?;
     let report_path = dir.join("report.md");
     write_atomically(&report_path, report(info, score).as_bytes())
         .map_err(FileError::io(&report_path))?;
     let png_path = dir.join("confusion.png");
-    let png = confusion_png(&score.metrics).map_err(FileError::io(&png_path))?;
-    write_atomically(&png_path, &png).map_err(FileError::io(&png_path))
+    let picture = confusion_picture(&score.metrics).map_err(|e| FileError::io(&png_path)(e))?;
+    crate::util::png::write(&png_path, &picture)
 }
 
 fn report(info: &RunInfo, score: &Score) -> String {
@@ -251,8 +247,8 @@ fn radio_llava_section(md: &mut String, ids: &super::metrics_class_id::ClassIdMe
 
 /// The confusion matrix as a heat map with class names and counts (multi-label: one 2×2
 /// matrix per class, NO/YES for that class).
-fn confusion_png(m: &Metrics) -> std::io::Result<Vec<u8>> {
-    use crate::util::plot::{HeatMap, heat_maps, png};
+fn confusion_picture(m: &Metrics) -> std::io::Result<image::RgbImage> {
+    use crate::util::plot::{HeatMap, heat_maps};
     let yes_no = ["NO".to_string(), "YES".to_string()];
     let maps: Vec<HeatMap> = if m.confusion_matrix.len() == 1 {
         vec![HeatMap {
@@ -271,6 +267,5 @@ fn confusion_png(m: &Metrics) -> std::io::Result<Vec<u8>> {
             })
             .collect()
     };
-    let picture = heat_maps(&maps, 64).map_err(std::io::Error::other)?;
-    png(&picture).map_err(std::io::Error::other)
+    heat_maps(&maps, 64).map_err(std::io::Error::other)
 }

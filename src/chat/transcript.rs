@@ -147,11 +147,7 @@ fn thumbnail(image: &ImageRef, dir: &Path, name: &str) -> Result<PathBuf, String
     );
     create_private_dir(dir).map_err(|e| e.to_string())?;
     let out = dir.join(format!("{name}.png"));
-    let mut bytes = std::io::Cursor::new(Vec::new());
-    thumb
-        .write_to(&mut bytes, image::ImageFormat::Png)
-        .map_err(|e| e.to_string())?;
-    write_atomically(&out, bytes.get_ref()).map_err(|e| e.to_string())?;
+    crate::util::png::write(&out, &thumb).map_err(|e| e.to_string())?;
     Ok(out)
 }
 

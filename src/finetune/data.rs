@@ -9,7 +9,7 @@ use crate::bench::labels::{DatasetLabel, gold_labels};
 use crate::imaging::{FitsOptions, RadioImage, TransformOptions};
 use crate::util::error::FileError;
 use crate::util::hash::{sha256_hex, stable_u64};
-use crate::util::private_file::{write_atomically, write_json_atomically};
+use crate::util::private_file::write_json_atomically;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashSet};
@@ -187,8 +187,8 @@ pub fn build(spec: &DataSpec) -> Result<DataSummary, FileError> {
             skipped.first().map(String::as_str).unwrap_or("")
         )));
     }
-    write_json(&spec.out.join(TRAIN_FILE), &train)?;
-    write_json(&spec.out.join(VAL_FILE), &val)?;
+    write_json_atomically(&spec.out.join(TRAIN_FILE), &train)?;
+    write_json_atomically(&spec.out.join(VAL_FILE), &val)?;
     let summary = DataSummary {
         sources,
         excluded_datasets,
@@ -205,7 +205,7 @@ pub fn build(spec: &DataSpec) -> Result<DataSummary, FileError> {
         skipped_examples: skipped.into_iter().take(5).collect(),
         radiochat_version: crate::version().to_string(),
     };
-    write_json(&spec.out.join(SUMMARY_FILE), &summary)?;
+    write_json_atomically(&spec.out.join(SUMMARY_FILE), &summary)?;
     Ok(summary)
 }
 
@@ -410,19 +410,8 @@ fn write_png(
         Ok(picture) => picture,
         Err(e) => return Ok(Err(e.to_string())),
     };
-    let mut bytes = Vec::new();
-    picture
-        .write_to(
-            &mut std::io::Cursor::new(&mut bytes),
-            image::ImageFormat::Png,
-        )
-        .map_err(|e| FileError::io(out)(std::io::Error::other(e)))?;
-    write_atomically(out, &bytes).map_err(FileError::io(out))?;
+    crate::util::png::write(out, &picture)?;
     Ok(Ok(()))
-}
-
-fn write_json<T: Serialize + ?Sized>(path: &Path, value: &T) -> Result<(), FileError> {
-    write_json_atomically(path, value).map_err(FileError::io(path))
 }
 
 #[cfg(test)]

@@ -63,8 +63,7 @@ pub fn launch(spec: &RunSpec, dir: &Path) -> Result<JobRecord, FileError> {
         Launcher::Slurm => launch_slurm(&script_path, &sbatch_options(spec, dir))?,
     };
     let job_file = dir.join(JOB_FILE);
-    crate::util::private_file::write_json_atomically(&job_file, &record)
-        .map_err(FileError::io(&job_file))?;
+    crate::util::private_file::write_json_atomically(&job_file, &record)?;
     Ok(record)
 }
 
@@ -144,7 +143,7 @@ pub fn read_record(dir: &Path) -> Result<JobRecord, FileError> {
             path.display()
         ))
     })?;
-    serde_json::from_str(&text).map_err(|e| FileError::invalid(format!("{}: {e}", path.display())))
+    serde_json::from_str(&text).map_err(FileError::unreadable(&path))
 }
 
 /// The run directory's log.

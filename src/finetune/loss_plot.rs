@@ -26,9 +26,7 @@ pub fn refresh(dir: &Path) -> Result<bool, FileError> {
     let Some(picture) = plot(&lines) else {
         return Ok(false);
     };
-    let bytes = crate::util::plot::png(&picture)
-        .map_err(|e| FileError::io(&png)(std::io::Error::other(e)))?;
-    crate::util::private_file::write_atomically(&png, &bytes).map_err(FileError::io(&png))?;
+    crate::util::png::write(&png, &picture)?;
     Ok(true)
 }
 

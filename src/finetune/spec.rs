@@ -130,7 +130,7 @@ impl RunSpec {
                 path.display()
             ))
         })?;
-        toml::from_str(&text).map_err(|e| FileError::invalid(format!("{}: {e}", path.display())))
+        toml::from_str(&text).map_err(FileError::unreadable(&path))
     }
 
     pub fn write(&self, dir: &Path) -> Result<(), FileError> {

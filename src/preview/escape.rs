@@ -6,19 +6,9 @@
 //! those (they show boxes), while direct placement works in every one of them.
 
 use base64::Engine as _;
-use image::RgbImage;
-use std::io;
 
 /// kitty's limit for one chunk of base64 payload.
 const KITTY_CHUNK: usize = 4096;
-
-pub fn png_bytes(picture: &RgbImage) -> io::Result<Vec<u8>> {
-    let mut bytes = Vec::new();
-    picture
-        .write_to(&mut io::Cursor::new(&mut bytes), image::ImageFormat::Png)
-        .map_err(io::Error::other)?;
-    Ok(bytes)
-}
 
 /// Send `png` to kitty and show it at the cursor at its own pixel size. With an `id` (the
 /// chat) it can be placed again or deleted later and the cursor stays; without one (printing

@@ -183,11 +183,12 @@ pub fn pixel_escape(
 ) -> io::Result<Option<(String, Fit)>> {
     let fit = fit(picture.width(), picture.height(), columns, rows, cell);
     let escape = match graphics {
-        Graphics::Kitty => {
-            escape::kitty_transmit_and_place(&escape::png_bytes(&scaled(picture, fit))?, kitty_id)
-        }
+        Graphics::Kitty => escape::kitty_transmit_and_place(
+            &crate::util::png::bytes(&scaled(picture, fit))?,
+            kitty_id,
+        ),
         Graphics::Iterm => escape::iterm(
-            &escape::png_bytes(&scaled(picture, fit))?,
+            &crate::util::png::bytes(&scaled(picture, fit))?,
             fit.columns,
             fit.rows,
         ),

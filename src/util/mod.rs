@@ -6,5 +6,6 @@ pub mod error;
 pub mod hash;
 pub mod lock;
 pub mod plot;
+pub mod png;
 pub mod private_file;
 pub mod url;

@@ -212,13 +212,6 @@ fn draw_heat_map(
     Ok(())
 }
 
-/// PNG bytes of `picture`.
-pub fn png(picture: &RgbImage) -> image::ImageResult<Vec<u8>> {
-    let mut bytes = std::io::Cursor::new(Vec::new());
-    picture.write_to(&mut bytes, image::ImageFormat::Png)?;
-    Ok(bytes.into_inner())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

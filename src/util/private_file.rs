@@ -11,8 +11,12 @@ use std::path::Path;
 pub fn write_json_atomically<T: serde::Serialize + ?Sized>(
     out: &Path,
     value: &T,
-) -> std::io::Result<()> {
-    write_atomically(out, serde_json::to_string_pretty(value)?.as_bytes())
+) -> Result<(), super::error::FileError> {
+    let io = super::error::FileError::io(out);
+    serde_json::to_string_pretty(value)
+        .map_err(std::io::Error::from)
+        .and_then(|text| write_atomically(out, text.as_bytes()))
+        .map_err(io)
 }
 
 /// Replace `out` with `bytes`, mode 0600.
