@@ -80,7 +80,7 @@ fn every_key_of_the_help_is_a_row_of_the_chat_page_key_table() {
         .iter()
         .flat_map(|cell| keys_of(cell))
         .collect();
-    for (keys, _) in radiochat::tui::keys::KEY_HELP {
+    for (keys, _) in radiochat::tui::views::help::KEY_HELP {
         for key in keys_of(keys) {
             assert!(
                 documented.contains(&key),

@@ -12,7 +12,8 @@ use radiochat::chat::worker::{SharedEngine, WorkerCommand};
 use radiochat::commands::bench_run::{Progress, RunOutcome};
 use radiochat::engine::{LoadSpec, ModelSource};
 use radiochat::tui::app::{App, Overlay};
-use radiochat::tui::bench_view::{BenchEvent, BenchState};
+use radiochat::tui::views::bench::{BenchEvent, BenchState};
+use radiochat::tui::views::info::InfoView;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -212,13 +213,13 @@ fn bench_needs_a_model_and_refuses_a_second_run_or_a_model_switch() {
     // With no run, /bench alone lists the tasks.
     let mut fresh = common::tui::app(store.path(), "tasks");
     send(&mut fresh, "/bench");
-    let Some(Overlay::Info { lines, .. }) = &fresh.overlay else {
+    let Some(Overlay::Info(InfoView { lines, .. })) = &fresh.overlay else {
         panic!("no task list");
     };
     assert!(lines.iter().any(|l| l.starts_with("B6")), "{lines:?}");
     // /bench prompt shows what an item sends, as `bench prompt` prints it.
     send(&mut fresh, "/bench prompt B3 --prompt clean");
-    let Some(Overlay::Info { lines, .. }) = &fresh.overlay else {
+    let Some(Overlay::Info(InfoView { lines, .. })) = &fresh.overlay else {
         panic!("no prompt shown: {:?}", fresh.notice);
     };
     assert_eq!(lines[0], "B3 · prompt clean");
@@ -240,7 +241,7 @@ fn bench_needs_a_model_and_refuses_a_second_run_or_a_model_switch() {
     key(&mut fresh, KeyCode::PageDown);
     key(&mut fresh, KeyCode::PageDown);
     key(&mut fresh, KeyCode::Up);
-    let Some(Overlay::Info { scroll, title, .. }) = &fresh.overlay else {
+    let Some(Overlay::Info(InfoView { scroll, title, .. })) = &fresh.overlay else {
         panic!("the prompt closed on a scroll key");
     };
     assert_eq!(

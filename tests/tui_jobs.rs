@@ -9,7 +9,7 @@ use radiochat::finetune::spec::Launcher;
 use radiochat::finetune::status::{JobState, MetricLine, Status};
 use radiochat::testkit::tmux::Tmux;
 use radiochat::tui::app::Overlay;
-use radiochat::tui::jobs_view::JobRow;
+use radiochat::tui::views::jobs::JobRow;
 use std::path::PathBuf;
 use std::time::Duration;
 

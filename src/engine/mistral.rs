@@ -1,7 +1,7 @@
 //! The embedded engine: mistralrs 0.8.1 running in this process.
 
 use super::mistral_stream::{EngineProbe, drive};
-use super::validate::ValidatedModel;
+use super::model_dir::ValidatedModel;
 use super::{
     ChatRequest, DType, Device, Engine, EngineEvent, Generation, LoadSpec, ModelInfo, ModelSource,
 };

@@ -3,21 +3,11 @@
 //! as a stream (`stream.rs`).
 
 use super::AppState;
+use super::reply::{Refusal, refuse};
 use crate::engine::{ChatMessage, ChatRequest, Role};
 use crate::openai::{self, ChatCompletionRequest, Content, Part};
-use axum::http::StatusCode;
 use axum::response::Response;
 use image::DynamicImage;
-
-/// A refusal: status and message.
-pub type Refusal = (StatusCode, String);
-
-fn refuse(status: u16, message: impl Into<String>) -> Refusal {
-    (
-        StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST),
-        message.into(),
-    )
-}
 
 pub async fn completions(
     state: &std::sync::Arc<AppState>,
@@ -274,10 +264,4 @@ fn take_pixels(
     }
     *pixels_left -= pixels;
     Ok(())
-}
-
-pub fn unix_now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
 }

@@ -3,7 +3,7 @@
 //! this server is not), then the API key (`/health` excepted). A refused request's body is
 //! never read; hyper closes the connection instead of draining it.
 
-use super::routes::error_response;
+use super::reply::error_response;
 use super::{AppState, Peer};
 use axum::body::Body;
 use axum::extract::{Request, State};

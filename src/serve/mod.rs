@@ -14,6 +14,7 @@
 mod chat;
 mod guard;
 pub mod limits;
+mod reply;
 mod routes;
 mod stream;
 #[cfg(test)]

@@ -2,6 +2,7 @@
 //! OpenAI-style JSON errors for everything else.
 
 use super::guard::{self, Hosts};
+use super::reply::{self, error_response};
 use super::{AppState, Peer, chat};
 use axum::Router;
 use axum::body::Body;
@@ -66,30 +67,13 @@ pub fn service(
     })
 }
 
-/// An OpenAI-style error body with its status.
-pub fn error_response(status: StatusCode, message: &str) -> Response {
-    let kind = match status.as_u16() {
-        401 => "authentication_error",
-        404 if message.contains("model") => "not_found_error",
-        500 | 503 => "server_error",
-        _ => "invalid_request_error",
-    };
-    let code = (status == StatusCode::NOT_FOUND && message.starts_with("model"))
-        .then_some("model_not_found");
-    (
-        status,
-        axum::Json(crate::openai::error_body(message, kind, code)),
-    )
-        .into_response()
-}
-
 async fn models(State(state): State<Arc<AppState>>) -> Response {
     axum::Json(json!({
         "object": "list",
         "data": [{
             "id": state.options.model_name,
             "object": "model",
-            "created": chat::unix_now(),
+            "created": reply::unix_now(),
             "owned_by": "radiochat",
         }]
     }))

@@ -3,7 +3,7 @@
 //! body. A client that goes away — hyper drops the body, or the request — cancels the
 //! generation, so the engine never works for no one.
 
-use super::chat::{Refusal, unix_now};
+use super::reply::{Refusal, unix_now};
 use crate::engine::{CancelHandle, EngineEvent, FinishReason, Generation};
 use crate::openai::{self, WireUsage};
 use axum::body::{Body, Bytes};

@@ -1,7 +1,6 @@
 //! What a submitted line does: a slash command, an image path typed alone, or a message.
 
 use super::app::{App, Background, EngineState, Overlay, short_name};
-use super::sessions_browser::SessionsBrowser;
 use crate::chat::worker::WorkerCommand;
 use crate::chat::{Event, Header, LiveSession, journal};
 use crate::commands::sessions::{Format, export};
@@ -37,7 +36,7 @@ impl App {
 
     pub fn run_slash(&mut self, command: Slash) {
         match command {
-            Slash::Help => self.overlay = Some(Overlay::Help(0)),
+            Slash::Help => self.overlay = Some(Overlay::help()),
             Slash::Image { path, settings } => {
                 self.info(format!("reading {}…", path.display()));
                 self.outbox.push(WorkerCommand::Inspect {
@@ -53,7 +52,7 @@ impl App {
             }
             Slash::Preview => match self.current_image() {
                 Some(path) if self.pictures.contains_key(&path) => {
-                    self.overlay = Some(Overlay::Preview { stretch: 0 })
+                    self.overlay = Some(Overlay::Preview(Default::default()))
                 }
                 Some(path) => {
                     // Seen in an earlier run: read it again, then show it.
@@ -130,16 +129,7 @@ impl App {
                 self.info(note);
             }
             Slash::New => self.new_session(),
-            Slash::Sessions => {
-                let browser = SessionsBrowser::new(&self.store);
-                let sessions = browser.all.clone();
-                let tx = self.background_tx.clone();
-                std::thread::spawn(move || {
-                    let contents = super::sessions_browser::read_contents(&sessions);
-                    let _ = tx.send(Background::SessionContents(contents));
-                });
-                self.overlay = Some(Overlay::Sessions(browser));
-            }
+            Slash::Sessions => self.show_sessions(),
             Slash::Load(query) => self.open_session(&query),
             Slash::Rename(title) => {
                 self.session.record(Event::Renamed {
@@ -151,7 +141,7 @@ impl App {
             Slash::Fork => self.fork_session(),
             Slash::Save(path) => self.save_transcript(path),
             Slash::Clear => {
-                self.clear_from = self.session.conversation.turns.len();
+                self.chat_view.clear(self.session.conversation.turns.len());
                 self.info("cleared the screen; the session keeps everything (/save exports it)");
             }
             Slash::Quit => self.should_quit = true,
@@ -235,8 +225,7 @@ impl App {
 
     fn replace_session(&mut self, session: LiveSession) {
         self.session = session;
-        self.clear_from = 0;
-        self.scroll_up = 0;
+        self.chat_view = Default::default();
         self.notice = None;
         self.announce_session();
     }
@@ -248,9 +237,8 @@ impl App {
         let format = Format::of_path(&out);
         let journal_path = self.store.path_of(&id);
         let conversation = self.session.conversation.clone();
-        let tx = self.background_tx.clone();
         self.info(format!("saving {}…", out.display()));
-        std::thread::spawn(move || {
+        self.spawn(Box::new(move || {
             let result = match format {
                 Format::Json => journal::read(&journal_path)
                     .map_err(|e| e.to_string())
@@ -260,8 +248,18 @@ impl App {
                 Format::Markdown => crate::chat::transcript::write_markdown(&conversation, &out)
                     .map_err(|e| format!("{}: cannot write: {e}", out.display())),
             };
-            let _ = tx.send(Background::Exported(result));
-        });
+            Background::Exported(result)
+        }));
+    }
+
+    /// `/bench prompt TASK …`: what an item of a `/bench` run would send (the chat's runs
+    /// use radio-llava's system prompt).
+    fn bench_prompt(&mut self, flags: &crate::commands::bench_prompt::PromptFlags) {
+        use crate::commands::bench_prompt::{lines, show};
+        match show(flags, None) {
+            Ok(shown) => self.overlay = Some(Overlay::info("bench prompt", lines(&shown))),
+            Err(e) => self.warn(e.to_string()),
+        }
     }
 
     /// Status text for the engine state (status bar).

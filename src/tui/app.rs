@@ -3,15 +3,16 @@
 //! moves commands from `outbox` to the worker, so everything here runs in tests without a
 //! terminal or a model.
 
-use super::bench_view::{BenchEvent, BenchRun};
 use super::input::InputBox;
-use super::jobs_view::{JobRow, JobsView};
-use super::sessions_browser::SessionsBrowser;
-use crate::chat::transcript::Exported;
-use crate::chat::worker::{AskJob, HistoryTurn, WorkerCommand, WorkerEvent};
-use crate::chat::{AnswerState, Event, LiveSession, SessionStore};
-use crate::commands::finetune::Launched;
-use crate::engine::{CancelHandle, FinishReason, LoadSpec, ModelInfo, Sampling, Usage};
+use super::views::bench::{BenchEvent, BenchRun};
+use super::views::conversation::ConversationView;
+use super::views::jobs::{JobRow, JobsView};
+use super::views::palette::Palette;
+use super::views::sessions::SessionsBrowser;
+pub use super::views::{Background, Effect, Overlay, short_name};
+use crate::chat::worker::WorkerCommand;
+use crate::chat::{Event, LiveSession, SessionStore};
+use crate::engine::{CancelHandle, LoadSpec, ModelInfo, Sampling, Usage};
 use crate::imaging::TransformOptions;
 use crate::util::clock;
 use image::RgbImage;
@@ -33,60 +34,11 @@ pub enum EngineState {
     LoadFailed(String),
 }
 
-/// A full-screen layer over the chat.
-#[derive(Debug)]
-pub enum Overlay {
-    /// Help, scrolled down this many lines.
-    Help(u16),
-    /// The current image full screen under `PREVIEW_STRETCHES[stretch]`.
-    Preview {
-        stretch: usize,
-    },
-    /// Lines of text under a title (`/info`, `/bench tasks`, `/bench prompt`), scrolled by
-    /// `scroll` lines.
-    Info {
-        title: &'static str,
-        lines: Vec<String>,
-        scroll: u16,
-    },
-    Sessions(SessionsBrowser),
-    /// The benchmark run (`/bench`).
-    Bench,
-    /// Fine-tune jobs (`/jobs`).
-    Jobs(JobsView),
-}
-
-impl Overlay {
-    /// An [`Overlay::Info`] at its top.
-    pub fn info(title: &'static str, lines: Vec<String>) -> Overlay {
-        Overlay::Info {
-            title,
-            lines,
-            scroll: 0,
-        }
-    }
-}
-
 /// The one-line message above the input.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Notice {
     pub text: String,
     pub error: bool,
-}
-
-/// The stretches the preview cycles through (`s` / `S`); the first is the model input.
-pub const PREVIEW_STRETCHES: &[&str] = crate::imaging::stretch::STRETCH_NAMES;
-
-/// Results of work done on short-lived helper threads.
-pub enum Background {
-    Exported(Result<Exported, String>),
-    /// The sessions browser's message index.
-    SessionContents(HashMap<String, String>),
-    Bench(Box<BenchEvent>),
-    Launched(Result<Launched, String>),
-    Jobs(Vec<JobRow>),
-    /// A one-line result of background work: info, or a warning.
-    Notice(Result<String, String>),
 }
 
 pub struct App {
@@ -102,10 +54,10 @@ pub struct App {
     pub engine: EngineState,
     pub model_info: Option<ModelInfo>,
     pub input: InputBox,
-    pub palette_index: usize,
+    pub palette: Palette,
     pub overlay: Option<Overlay>,
-    /// Lines scrolled up from the bottom of the conversation (0 = follow new text).
-    pub scroll_up: u16,
+    /// The conversation's scroll position and `/clear` cut.
+    pub chat_view: ConversationView,
     pub notice: Option<Notice>,
     /// Model inputs of images seen in this run, by path (thumbnails, preview).
     pub pictures: HashMap<String, RgbImage>,
@@ -123,8 +75,6 @@ pub struct App {
     /// Text to put on the clipboard (the loop writes it as OSC 52).
     pub clipboard: Option<String>,
     pub last_usage: Option<Usage>,
-    /// Turns before this index are hidden by /clear.
-    pub clear_from: usize,
     pub background_tx: mpsc::Sender<Background>,
     pub background_rx: mpsc::Receiver<Background>,
     /// The benchmark running, or the last one run.
@@ -151,9 +101,9 @@ impl App {
             engine: EngineState::NoModel,
             model_info: None,
             input: InputBox::new(),
-            palette_index: 0,
+            palette: Palette::default(),
             overlay: None,
-            scroll_up: 0,
+            chat_view: ConversationView::default(),
             notice: None,
             pictures: HashMap::new(),
             stretched: HashMap::new(),
@@ -166,7 +116,6 @@ impl App {
             outbox: Vec::new(),
             clipboard: None,
             last_usage: None,
-            clear_from: 0,
             background_tx,
             background_rx,
             bench: None,
@@ -204,203 +153,6 @@ impl App {
         });
     }
 
-    pub fn load_model(&mut self, spec: LoadSpec) {
-        self.engine = EngineState::Loading(spec.source.to_string());
-        self.outbox.push(WorkerCommand::Load(spec));
-    }
-
-    /// Send a chat message (attachments pending in the session go with it).
-    pub fn send_message(&mut self, text: String) {
-        match &self.engine {
-            EngineState::Loading(_) => {
-                self.queued = Some(text);
-                self.info("queued: it is sent when the model has loaded");
-                return;
-            }
-            EngineState::NoModel | EngineState::LoadFailed(_) => {
-                self.warn("no model loaded: /model DIR loads one (or start with --demo)");
-                return;
-            }
-            _ if self.awaiting => {
-                self.warn("an answer is still streaming: Esc cancels it");
-                return;
-            }
-            _ => {}
-        }
-        self.session.record(Event::User {
-            at: clock::now(),
-            text,
-        });
-        self.notice = None;
-        self.ask();
-    }
-
-    /// Ask for an answer to the last turn, with the whole history.
-    fn ask(&mut self) {
-        let conversation = &self.session.conversation;
-        let count = conversation.turns.len();
-        let turns = conversation
-            .turns
-            .iter()
-            .enumerate()
-            .map(|(i, t)| HistoryTurn {
-                question: t.question.clone(),
-                images: t.images.clone(),
-                answer: (i + 1 < count).then(|| t.answer.clone()),
-            })
-            .collect();
-        self.outbox.push(WorkerCommand::Ask(AskJob {
-            system_prompt: conversation.system_prompt.clone(),
-            turns,
-            sampling: self.sampling.clone(),
-            transform: self.transform,
-        }));
-        self.awaiting = true;
-        self.scroll_up = 0;
-        self.engine = EngineState::Generating {
-            started: Instant::now(),
-            tokens: 0,
-        };
-    }
-
-    /// Ask the last question again (a new turn; the journal never rewrites history).
-    pub fn regenerate(&mut self) {
-        if self.awaiting {
-            self.warn("an answer is still streaming: Esc cancels it first");
-            return;
-        }
-        let Some(last) = self.session.conversation.turns.last().cloned() else {
-            self.warn("nothing to regenerate yet");
-            return;
-        };
-        for image in &last.images {
-            self.session.record(Event::Image {
-                at: clock::now(),
-                path: image.path.clone(),
-                sha256: image.sha256.clone(),
-                settings: image.settings.clone(),
-            });
-        }
-        self.send_message(last.question);
-        self.info("regenerating the last answer");
-    }
-
-    pub fn cancel_generation(&mut self) {
-        match &self.cancel {
-            Some(handle) => {
-                handle.cancel();
-                self.info("cancelling…");
-            }
-            None => self.info("nothing is being generated"),
-        }
-    }
-
-    pub fn copy_last_answer(&mut self) {
-        match self.session.conversation.turns.last() {
-            Some(turn) if !turn.answer.is_empty() => {
-                let chars = turn.answer.chars().count();
-                self.clipboard = Some(turn.answer.clone());
-                self.info(format!(
-                    "copied the last answer ({chars} characters, OSC 52)"
-                ));
-            }
-            _ => self.warn("no answer to copy yet"),
-        }
-    }
-
-    pub fn on_worker(&mut self, event: WorkerEvent) {
-        match event {
-            WorkerEvent::Loading(name) => self.engine = EngineState::Loading(name),
-            WorkerEvent::Loaded(info) => {
-                self.engine = EngineState::Ready;
-                let verb = if info.device == "remote" {
-                    "connected"
-                } else {
-                    "loaded"
-                };
-                self.info(format!(
-                    "{} {verb} in {:.1} s",
-                    info.name, info.load_seconds
-                ));
-                self.device = info.device.clone();
-                for warning in &info.warnings {
-                    self.warn(warning.clone());
-                }
-                self.model_info = Some(info);
-                if let Some(text) = self.queued.take() {
-                    self.send_message(text);
-                }
-            }
-            WorkerEvent::LoadFailed(message) => {
-                self.warn(format!("model not loaded: {message}"));
-                self.engine = EngineState::LoadFailed(message);
-                self.queued = None;
-            }
-            WorkerEvent::Started(handle) => self.cancel = Some(handle),
-            WorkerEvent::Token(text) => {
-                self.session.token(&text);
-                if let EngineState::Generating { tokens, .. } = &mut self.engine {
-                    *tokens += 1;
-                }
-            }
-            WorkerEvent::Finished { reason, usage } => {
-                self.session.record(Event::Done {
-                    at: clock::now(),
-                    finish: reason,
-                    usage: usage.clone(),
-                });
-                if reason == FinishReason::Cancelled {
-                    self.info("cancelled: the partial answer is kept");
-                }
-                self.end_answer(Some(usage));
-            }
-            WorkerEvent::Failed(message) => {
-                if self.awaiting {
-                    self.session.record(Event::Error {
-                        at: clock::now(),
-                        message: message.clone(),
-                    });
-                }
-                self.warn(message);
-                self.end_answer(None);
-            }
-            WorkerEvent::Inspected(inspected) => {
-                let image = inspected.image;
-                let name = short_name(&image.path);
-                self.pictures.insert(image.path.clone(), inspected.picture);
-                self.image_info.insert(image.path.clone(), inspected.info);
-                self.session.record(Event::Image {
-                    at: clock::now(),
-                    path: image.path,
-                    sha256: image.sha256,
-                    settings: image.settings,
-                });
-                self.info(format!(
-                    "attached {name}: it goes with your next message (/preview shows it)"
-                ));
-            }
-            WorkerEvent::InspectFailed(message) => self.warn(message),
-            WorkerEvent::Rendered {
-                path,
-                stretch,
-                picture,
-            } => {
-                self.stretched.insert((path, stretch), picture);
-            }
-        }
-    }
-
-    fn end_answer(&mut self, usage: Option<Usage>) {
-        self.awaiting = false;
-        self.cancel = None;
-        if usage.is_some() {
-            self.last_usage = usage;
-        }
-        if matches!(self.engine, EngineState::Generating { .. }) {
-            self.engine = EngineState::Ready;
-        }
-    }
-
     pub fn on_background(&mut self, result: Background) {
         match result {
             Background::Exported(Ok(exported)) => {
@@ -430,102 +182,179 @@ impl App {
         }
     }
 
-    /// The image the preview and /info refer to: the newest attachment, else the newest
-    /// image of the conversation.
-    pub fn current_image(&self) -> Option<String> {
-        let c = &self.session.conversation;
-        c.pending_images
-            .last()
-            .or_else(|| c.turns.iter().rev().find_map(|t| t.images.last()))
-            .map(|i| i.path.clone())
-    }
-
-    /// The picture the preview shows under `PREVIEW_STRETCHES[stretch]`, if it is ready;
-    /// asks the worker for it otherwise.
-    pub fn preview_picture(&self, stretch: usize) -> Option<&RgbImage> {
-        let path = self.current_image()?;
-        match stretch {
-            0 => self.pictures.get(&path),
-            i => self.stretched.get(&(
-                path,
-                PREVIEW_STRETCHES[i % PREVIEW_STRETCHES.len()].to_string(),
-            )),
-        }
-    }
-
-    /// Switch the preview to the next (or previous) stretch, rendering it off the UI thread.
-    pub fn cycle_stretch(&mut self, forward: bool) {
-        let Some(Overlay::Preview { stretch }) = &mut self.overlay else {
-            return;
-        };
-        let n = PREVIEW_STRETCHES.len();
-        *stretch = if forward {
-            (*stretch + 1) % n
-        } else {
-            (*stretch + n - 1) % n
-        };
-        let index = *stretch;
-        let name = PREVIEW_STRETCHES[index].to_string();
-        let Some(path) = self.current_image() else {
-            return;
-        };
-        if index == 0 || self.stretched.contains_key(&(path.clone(), name.clone())) {
-            return;
-        }
-        let settings = self
-            .session
-            .conversation
-            .pending_images
-            .iter()
-            .chain(
-                self.session
-                    .conversation
-                    .turns
-                    .iter()
-                    .flat_map(|t| &t.images),
-            )
-            .find(|i| i.path == path)
-            .map(|i| i.settings.clone())
-            .unwrap_or_default();
-        self.outbox.push(WorkerCommand::Render {
-            path,
-            settings,
-            stretch: name,
-            contrast: self.transform.contrast,
-        });
-    }
-
-    /// Tokens per second of the answer streaming now, or of the last one.
-    pub fn rate(&self) -> Option<f64> {
-        match &self.engine {
-            EngineState::Generating { started, tokens } if *tokens > 1 => {
-                Some(*tokens as f64 / started.elapsed().as_secs_f64().max(1e-3))
+    /// Carry out what a window asked for.
+    pub fn apply(&mut self, effects: Vec<Effect>) {
+        for effect in effects {
+            match effect {
+                Effect::Info(text) => self.info(text),
+                Effect::Warn(text) => self.warn(text),
+                Effect::Close => self.overlay = None,
+                Effect::Spawn(work) => self.spawn(work),
+                Effect::OpenSession(id) => self.open_session(&id),
+                Effect::RenameSession { id, title } => self.rename_session(&id, title),
+                Effect::DeleteSession(id) => {
+                    let message = match self.store.delete(&id) {
+                        Ok(s) => format!("deleted '{}'", s.title),
+                        Err(e) => e.to_string(),
+                    };
+                    self.report_to_sessions(message);
+                }
+                Effect::Restretch(index) => self.restretch(index),
+                Effect::StopBench => self.stop_bench(),
             }
-            _ => self.last_usage.as_ref().map(|u| u.decode_tok_per_s),
         }
     }
 
-    /// Whether the last turn's answer is still arriving.
-    pub fn streaming(&self) -> bool {
-        self.session
-            .conversation
-            .turns
-            .last()
-            .is_some_and(|t| t.state == AnswerState::Streaming)
-    }
-}
-
-pub fn short_name(path: &str) -> String {
-    if let Some(remote) = path.strip_prefix("remote:") {
-        // `remote:URL [MODEL]`: the model if named, else the server's host and port.
-        let source = crate::engine::RemoteSource::parse(remote);
-        return source.model.unwrap_or_else(|| {
-            let host = source.url.split("://").nth(1).unwrap_or(&source.url);
-            host.split('/').next().unwrap_or(host).to_string()
+    /// Run helper work off the UI thread; its result comes back through `background_rx`.
+    pub(super) fn spawn(&self, work: super::views::HelperJob) {
+        let tx = self.background_tx.clone();
+        std::thread::spawn(move || {
+            let _ = tx.send(work());
         });
     }
-    std::path::Path::new(path)
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| path.to_string())
+
+    fn rename_session(&mut self, id: &str, title: String) {
+        let result = if id == self.session.conversation.header.id {
+            self.session.record(Event::Renamed {
+                at: clock::now(),
+                title: title.clone(),
+            });
+            Ok(())
+        } else {
+            self.store.rename(id, &title).map(|_| ())
+        };
+        self.report_to_sessions(match result {
+            Ok(()) => format!("renamed to '{title}'"),
+            Err(e) => e.to_string(),
+        });
+    }
+
+    fn report_to_sessions(&mut self, message: String) {
+        if let Some(Overlay::Sessions(browser)) = &mut self.overlay {
+            browser.report(message, &self.store);
+        }
+    }
+
+    /// Called every loop turn: the open window's timers (the jobs window's refresh).
+    pub fn tick(&mut self) {
+        if let Some(Overlay::Jobs(view)) = &mut self.overlay {
+            let effects = view.tick();
+            self.apply(effects);
+        }
+    }
+
+    pub fn bench_running(&self) -> bool {
+        self.bench.as_ref().is_some_and(BenchRun::running)
+    }
+
+    pub fn start_bench(&mut self, flags: crate::commands::bench_run::RunFlags) {
+        if self.bench_running() {
+            self.warn("a benchmark is running: /bench shows it, /bench stop ends it");
+            return;
+        }
+        if !matches!(
+            self.engine,
+            EngineState::Ready | EngineState::Generating { .. }
+        ) {
+            self.warn("no model loaded: /model DIR loads one (or start with --demo)");
+            return;
+        }
+        let settings = super::bench_job::RunSettings {
+            sampling: self.sampling.clone(),
+            transform: self.transform,
+            load_template: self.load_template.clone(),
+            config_path: self.config_path.clone(),
+        };
+        let (run, job) = super::bench_job::start(flags, settings, self.background_tx.clone());
+        self.bench = Some(run);
+        self.outbox.push(WorkerCommand::WithEngine(job));
+        self.overlay = Some(Overlay::Bench);
+    }
+
+    pub fn stop_bench(&mut self) {
+        let effects = match &mut self.bench {
+            Some(run) => run.stop(),
+            None => vec![Effect::Info("no benchmark is running".into())],
+        };
+        self.apply(effects);
+    }
+
+    pub fn show_bench(&mut self) {
+        if self.bench.is_some() {
+            self.overlay = Some(Overlay::Bench);
+        } else {
+            self.bench_tasks();
+        }
+    }
+
+    pub fn bench_tasks(&mut self) {
+        match super::bench_job::tasks_lines() {
+            Ok(lines) => self.overlay = Some(Overlay::info("benchmark tasks", lines)),
+            Err(e) => self.warn(e.to_string()),
+        }
+    }
+
+    pub fn on_bench(&mut self, event: BenchEvent) {
+        if let BenchEvent::Submitted(text) = event {
+            // Queued on SLURM: the run is not this chat's to show.
+            if self.bench.take().is_some() {
+                self.overlay = None;
+                self.info(text);
+            }
+            return;
+        }
+        let Some(run) = &mut self.bench else {
+            return;
+        };
+        let effects = run.update(event);
+        self.apply(effects);
+    }
+
+    pub fn launch_finetune(&mut self, flags: crate::commands::finetune::LaunchFlags) {
+        self.info("checking the base, the data and Python, then launching…");
+        self.spawn(Box::new(move || {
+            let launched = flags
+                .into_args()
+                .and_then(crate::commands::finetune::run)
+                .map_err(|e| e.to_string());
+            Background::Launched(launched)
+        }));
+    }
+
+    fn on_launched(&mut self, launched: Result<crate::commands::finetune::Launched, String>) {
+        match launched {
+            Ok(l) => {
+                let how = match (&l.job.slurm_job, l.job.pid) {
+                    (Some(id), _) => format!("SLURM job {id}"),
+                    (None, Some(pid)) => format!("pid {pid}"),
+                    _ => "started".into(),
+                };
+                self.info(format!("launched {} ({how})", l.run.display()));
+                self.show_jobs();
+            }
+            Err(message) => self.warn(format!("fine-tune not launched: {message}")),
+        }
+    }
+
+    pub fn show_jobs(&mut self) {
+        let mut view = JobsView::default();
+        let effects = view.poll();
+        self.overlay = Some(Overlay::Jobs(view));
+        self.apply(effects);
+    }
+
+    pub fn on_jobs(&mut self, rows: Vec<JobRow>) {
+        if let Some(Overlay::Jobs(view)) = &mut self.overlay {
+            view.update(rows);
+        }
+    }
+
+    pub fn show_sessions(&mut self) {
+        let browser = SessionsBrowser::new(&self.store, &self.session.conversation.header.id);
+        let sessions = browser.all.clone();
+        self.overlay = Some(Overlay::Sessions(browser));
+        self.spawn(Box::new(move || {
+            Background::SessionContents(super::views::sessions::read_contents(&sessions))
+        }));
+    }
 }

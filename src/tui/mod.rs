@@ -1,34 +1,30 @@
 //! The terminal UI: `radiochat` with no subcommand. This module owns the terminal (raw
 //! mode, alternate screen, restored on exit, panic, SIGTERM and SIGHUP) and the event loop;
-//! state lives in `app.rs`, drawing in `ui.rs`. Model loading, inference, image reading and
+//! the app (`app.rs`) routes keys, commands and messages to the windows (`views/`), each of
+//! which owns its state and draws itself; `ui.rs` lays out the screen. Model loading, inference, image reading and
 //! transcript export run on other threads, so a frame is never late because of them.
 
 pub mod actions;
 pub mod app;
-pub mod bench_draw;
-pub mod bench_view;
+pub mod bench_job;
 pub mod completion;
-pub mod conversation_view;
+pub mod conversation;
 pub mod graphics;
 pub mod input;
-pub mod jobs_draw;
-pub mod jobs_view;
 pub mod keys;
-pub mod overlays;
-pub mod picture;
-pub mod sessions_browser;
 pub mod timings;
 pub mod tty_watch;
 pub mod ui;
+pub mod views;
 
 use crate::chat::worker::{Worker, WorkerEvent};
 use app::{App, EngineState};
-use conversation_view::ViewCache;
 use crossterm::event::{self, Event as TermEvent};
 use std::io::Write;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
+use views::ViewCache;
 
 /// Set by SIGTERM / SIGHUP; the loop leaves cleanly when it sees it.
 static STOP: AtomicBool = AtomicBool::new(false);

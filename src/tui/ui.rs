@@ -1,13 +1,13 @@
 //! Drawing the chat screen: status bar, conversation, image pane, notice, palette, input.
 
-use super::app::{App, EngineState, short_name};
-use super::conversation_view::{ViewCache, conversation_lines};
-use super::overlays;
+use super::app::{App, EngineState, Overlay, short_name};
+use super::views::palette::Palette;
+use super::views::{ViewCache, between_bars, conversation, preview};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Position, Rect};
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
+use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 
 /// Smallest usable terminal.
 pub const MIN_WIDTH: u16 = 40;
@@ -51,12 +51,16 @@ pub fn draw(frame: &mut Frame, app: &App, cache: &mut ViewCache) {
                 .title(format!(" {} ", short_name(&path)));
             let inner = block.inner(pane);
             frame.render_widget(block, pane);
-            super::picture::draw_picture(frame, cache, &path, picture, inner);
+            super::views::picture::draw_picture(frame, cache, &path, picture, inner);
             chat
         }
         _ => body,
     };
-    draw_conversation(frame, app, cache, chat_area);
+    let shown = conversation::Shown {
+        conversation: &app.session.conversation,
+        pictures: &app.pictures,
+    };
+    app.chat_view.draw(frame, &shown, cache, chat_area);
     if let Some(n) = &app.notice {
         let style = if n.error {
             Style::default().fg(Color::Red)
@@ -66,11 +70,11 @@ pub fn draw(frame: &mut Frame, app: &App, cache: &mut ViewCache) {
         frame.render_widget(Paragraph::new(Span::styled(n.text.clone(), style)), notice);
     }
     draw_input(frame, app, input);
-    if app.palette_open() && app.overlay.is_none() {
-        overlays::draw_palette(frame, app, input);
+    if Palette::is_open(&app.input) && app.overlay.is_none() {
+        app.palette.draw(frame, &app.input, input);
     }
     if let Some(overlay) = &app.overlay {
-        overlays::draw_overlay(frame, app, overlay, area, cache);
+        draw_overlay(frame, app, overlay, area, cache);
     }
     if let Some(graphics) = cache.graphics.as_mut() {
         graphics.settle(frame.buffer_mut());
@@ -134,31 +138,36 @@ fn draw_status(frame: &mut Frame, app: &App, area: Rect) {
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
 }
 
-fn draw_conversation(frame: &mut Frame, app: &App, cache: &mut ViewCache, area: Rect) {
-    let paragraph = Paragraph::new(conversation_lines(app, cache)).wrap(Wrap { trim: false });
-    let total = paragraph.line_count(area.width);
-    let bottom = total.saturating_sub(area.height as usize);
-    let offset = bottom
-        .saturating_sub(app.scroll_up as usize)
-        .min(u16::MAX as usize);
-    frame.render_widget(paragraph.scroll((offset as u16, 0)), area);
-    if offset < bottom {
-        let hint = format!(" ↓ {} more lines (End) ", bottom - offset);
-        let width = hint.chars().count() as u16;
-        let at = Rect::new(
-            area.right().saturating_sub(width),
-            area.bottom().saturating_sub(1),
-            width.min(area.width),
-            1,
-        );
-        frame.render_widget(Clear, at);
-        frame.render_widget(
-            Paragraph::new(Span::styled(
-                hint,
-                Style::default().fg(Color::Black).bg(Color::Yellow),
-            )),
-            at,
-        );
+/// The open window, between the bars (the preview takes the whole screen).
+fn draw_overlay(
+    frame: &mut Frame,
+    app: &App,
+    overlay: &Overlay,
+    area: Rect,
+    cache: &mut ViewCache,
+) {
+    match overlay {
+        Overlay::Help(view) => view.draw(frame, between_bars(area)),
+        Overlay::Info(view) => view.draw(frame, between_bars(area)),
+        Overlay::Preview(view) => {
+            let Some(path) = app.current_image() else {
+                return;
+            };
+            let shown = preview::Shown {
+                name: short_name(&path),
+                contrast: app.transform.contrast,
+                picture: app.preview_picture(view.stretch),
+                path: &path,
+            };
+            view.draw(frame, &shown, area, cache);
+        }
+        Overlay::Sessions(view) => view.draw(frame, between_bars(area)),
+        Overlay::Jobs(view) => super::views::jobs_draw::draw(frame, view, between_bars(area)),
+        Overlay::Bench => {
+            if let Some(run) = &app.bench {
+                super::views::bench_draw::draw(frame, run, between_bars(area));
+            }
+        }
     }
 }
 

@@ -6,7 +6,7 @@ use super::model::{ModelError, OnevisionModel};
 use super::preprocess::ImageProcessor;
 use super::prompt::ChatTemplate;
 use crate::engine::events::GenerationSink;
-use crate::engine::validate::{ModelDirError, ValidatedModel};
+use crate::engine::model_dir::{ModelDirError, ValidatedModel};
 use crate::engine::{
     ChatRequest, DType, Device, Engine, Generation, LoadError, LoadSpec, ModelInfo, Refused,
 };

@@ -75,7 +75,7 @@ impl Checkpoint {
             vec![single]
         };
         for path in &paths {
-            crate::engine::validate::check_safetensors(path).map_err(|e| WeightError {
+            crate::engine::model_dir::check_safetensors(path).map_err(|e| WeightError {
                 path: path.clone(),
                 problem: e.to_string(),
             })?;

@@ -4,8 +4,8 @@
 //! `image_newline`, `language_model.model…`, `language_model.lm_head`).
 //! The chat template is llava-hf's: images first, then the text, in ChatML.
 
-use super::shards::WeightDtype;
 use super::vision::{VisionDims, llava_projector, siglip_config, siglip_tower};
+use super::weights::WeightDtype;
 use super::weights::{Decoder, Weights, decoder_stack};
 use super::{Scale, TextDims, TinyModel};
 use serde_json::json;

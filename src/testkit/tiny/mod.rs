@@ -13,7 +13,7 @@ mod tokenizer;
 mod vision;
 mod weights;
 
-pub use shards::WeightDtype;
+pub use weights::WeightDtype;
 pub use weights::{Fill, Weights};
 
 use anyhow::Context;

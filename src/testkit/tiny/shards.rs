@@ -126,40 +126,10 @@ fn plan_shards(sizes: &[usize], limit: usize) -> Vec<std::ops::Range<usize>> {
     shards
 }
 
-/// Element type of the written weights: f32, or bf16 as large checkpoints ship.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum WeightDtype {
-    #[default]
-    F32,
-    Bf16,
-}
-
-impl WeightDtype {
-    fn bytes(self) -> usize {
-        match self {
-            WeightDtype::F32 => 4,
-            WeightDtype::Bf16 => 2,
-        }
-    }
-
-    fn name(self) -> &'static str {
-        match self {
-            WeightDtype::F32 => "F32",
-            WeightDtype::Bf16 => "BF16",
-        }
-    }
-
-    fn extend(self, out: &mut Vec<u8>, value: f32) {
-        match self {
-            WeightDtype::F32 => out.extend_from_slice(&value.to_le_bytes()),
-            WeightDtype::Bf16 => out.extend_from_slice(&half::bf16::from_f32(value).to_le_bytes()),
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testkit::tiny::weights::WeightDtype;
 
     fn sample(dtype: WeightDtype) -> Weights {
         let mut w = Weights {

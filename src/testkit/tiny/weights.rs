@@ -1,6 +1,5 @@
 //! A list of named tensors with how to fill them, written as one safetensors file.
 
-use super::shards::WeightDtype;
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
@@ -16,6 +15,37 @@ pub enum Fill {
     /// and whose other rows are zero: a random model then writes readable characters (one
     /// streamed piece per token) instead of invalid UTF-8 and special tokens.
     PrintableHead,
+}
+
+/// Element type of the written weights: f32, or bf16 as large checkpoints ship.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum WeightDtype {
+    #[default]
+    F32,
+    Bf16,
+}
+
+impl WeightDtype {
+    pub(super) fn bytes(self) -> usize {
+        match self {
+            WeightDtype::F32 => 4,
+            WeightDtype::Bf16 => 2,
+        }
+    }
+
+    pub(super) fn name(self) -> &'static str {
+        match self {
+            WeightDtype::F32 => "F32",
+            WeightDtype::Bf16 => "BF16",
+        }
+    }
+
+    pub(super) fn extend(self, out: &mut Vec<u8>, value: f32) {
+        match self {
+            WeightDtype::F32 => out.extend_from_slice(&value.to_le_bytes()),
+            WeightDtype::Bf16 => out.extend_from_slice(&half::bf16::from_f32(value).to_le_bytes()),
+        }
+    }
 }
 
 #[derive(Debug, Default)]

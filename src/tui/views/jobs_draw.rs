@@ -2,7 +2,7 @@
 //! its loss curve (a ratatui Chart) and the end of its log.
 
 use super::bench_draw::clip;
-use super::jobs_view::{JobRow, JobsView, eta_text};
+use super::jobs::{JobRow, JobsView, eta_text};
 use crate::finetune::status::JobState;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};

@@ -2,7 +2,7 @@
 //! the metrics table, and the confusion matrix as a heat map (rows: truth, columns:
 //! prediction; colour: the row-normalised rate).
 
-use super::bench_view::{BenchRun, BenchState};
+use super::bench::{BenchRun, BenchState};
 use crate::bench::metrics::Metrics;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};

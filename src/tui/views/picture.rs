@@ -3,7 +3,7 @@
 //! true colour shows it, over SSH and inside tmux, and ratatui's buffer owns every cell
 //! (graphics protocols draw outside the buffer, which ratatui would paint over).
 
-use super::conversation_view::ViewCache;
+use super::ViewCache;
 use image::RgbImage;
 use ratatui::Frame;
 use ratatui::buffer::Buffer;

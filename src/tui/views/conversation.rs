@@ -1,35 +1,100 @@
 //! The conversation as styled lines: turns, thumbnails, Markdown answers. Finished answers
 //! are rendered once and cached; only the streaming one is rendered again each frame.
 
-use super::app::{App, short_name};
+use super::ViewCache;
 use super::picture::halfblock_lines;
-use crate::chat::{AnswerState, ImageRef, Turn};
+use crate::chat::{AnswerState, Conversation, ImageRef, Turn};
 use crate::engine::FinishReason;
+use image::RgbImage;
+use ratatui::Frame;
+use ratatui::layout::Rect;
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
+use ratatui::widgets::{Clear, Paragraph, Wrap};
 use std::collections::HashMap;
 
 /// Thumbnail size in the conversation.
 const THUMB_COLS: u16 = 24;
 const THUMB_ROWS: u16 = 8;
 
-/// Rendered Markdown of finished answers, by (session id, turn index).
-/// Also holds the terminal's graphics protocol, if it has one (`None`: half blocks).
-#[derive(Default)]
-pub struct ViewCache {
-    answers: HashMap<(String, usize), Vec<Line<'static>>>,
-    pub graphics: Option<super::graphics::Graphics>,
+/// Lines moved by one wheel notch, and by PgUp / PgDn.
+pub const WHEEL_LINES: u16 = 3;
+pub const PAGE_LINES: u16 = 10;
+
+/// Where the conversation is scrolled to, and where `/clear` cut it.
+#[derive(Debug, Default)]
+pub struct ConversationView {
+    /// Lines scrolled up from the bottom (0 = follow new text).
+    pub scroll_up: u16,
+    /// Turns before this index are hidden by /clear.
+    pub clear_from: usize,
 }
 
-pub fn conversation_lines(app: &App, cache: &mut ViewCache) -> Vec<Line<'static>> {
-    let conversation = &app.session.conversation;
+/// What the conversation shows, from the app: the session's turns and the pictures read.
+pub struct Shown<'a> {
+    pub conversation: &'a Conversation,
+    /// Model inputs of images seen in this run, by path.
+    pub pictures: &'a HashMap<String, RgbImage>,
+}
+
+impl ConversationView {
+    /// Scroll by `lines`: positive is up, into the past.
+    pub fn scroll(&mut self, lines: i32) {
+        self.scroll_up = (i32::from(self.scroll_up) + lines).clamp(0, i32::from(u16::MAX)) as u16;
+    }
+
+    pub fn follow(&mut self) {
+        self.scroll_up = 0;
+    }
+
+    /// `/clear`: hide the turns so far (the session keeps them).
+    pub fn clear(&mut self, turns: usize) {
+        self.clear_from = turns;
+    }
+
+    pub fn draw(&self, frame: &mut Frame, shown: &Shown, cache: &mut ViewCache, area: Rect) {
+        let lines = conversation_lines(shown, self.clear_from, cache);
+        let paragraph = Paragraph::new(lines).wrap(Wrap { trim: false });
+        let total = paragraph.line_count(area.width);
+        let bottom = total.saturating_sub(area.height as usize);
+        let offset = bottom
+            .saturating_sub(self.scroll_up as usize)
+            .min(u16::MAX as usize);
+        frame.render_widget(paragraph.scroll((offset as u16, 0)), area);
+        if offset < bottom {
+            let hint = format!(" ↓ {} more lines (End) ", bottom - offset);
+            let width = hint.chars().count() as u16;
+            let at = Rect::new(
+                area.right().saturating_sub(width),
+                area.bottom().saturating_sub(1),
+                width.min(area.width),
+                1,
+            );
+            frame.render_widget(Clear, at);
+            frame.render_widget(
+                Paragraph::new(Span::styled(
+                    hint,
+                    Style::default().fg(Color::Black).bg(Color::Yellow),
+                )),
+                at,
+            );
+        }
+    }
+}
+
+pub fn conversation_lines(
+    shown: &Shown,
+    clear_from: usize,
+    cache: &mut ViewCache,
+) -> Vec<Line<'static>> {
+    let conversation = shown.conversation;
     let mut lines = Vec::new();
-    let visible = &conversation.turns[app.clear_from.min(conversation.turns.len())..];
+    let visible = &conversation.turns[clear_from.min(conversation.turns.len())..];
     if visible.is_empty() && conversation.pending_images.is_empty() {
         lines.extend(welcome());
     }
     for (offset, turn) in visible.iter().enumerate() {
-        let index = app.clear_from + offset;
+        let index = clear_from + offset;
         lines.push(Line::from(vec![
             Span::styled(
                 "You",
@@ -40,7 +105,7 @@ pub fn conversation_lines(app: &App, cache: &mut ViewCache) -> Vec<Line<'static>
             Span::styled(format!(" · {}", time_of(&turn.asked_at)), dim()),
         ]));
         for image in &turn.images {
-            lines.extend(image_lines(app, image));
+            lines.extend(image_lines(shown.pictures, image));
         }
         lines.extend(turn.question.lines().map(|l| Line::from(l.to_string())));
         lines.push(Line::default());
@@ -72,7 +137,7 @@ pub fn conversation_lines(app: &App, cache: &mut ViewCache) -> Vec<Line<'static>
             Style::default().fg(Color::Yellow),
         )));
         for image in &conversation.pending_images {
-            lines.extend(image_lines(app, image));
+            lines.extend(image_lines(shown.pictures, image));
         }
     }
     lines
@@ -89,12 +154,12 @@ fn welcome() -> Vec<Line<'static>> {
     ]
 }
 
-fn image_lines(app: &App, image: &ImageRef) -> Vec<Line<'static>> {
+fn image_lines(pictures: &HashMap<String, RgbImage>, image: &ImageRef) -> Vec<Line<'static>> {
     let caption = Line::from(Span::styled(
-        format!("[image] {}", short_name(&image.path)),
+        format!("[image] {}", super::short_name(&image.path)),
         dim(),
     ));
-    match app.pictures.get(&image.path) {
+    match pictures.get(&image.path) {
         Some(picture) => {
             let mut lines = halfblock_lines(picture, THUMB_COLS, THUMB_ROWS);
             lines.push(caption);

@@ -1,0 +1,155 @@
+//! The chat's windows. Each owns its state, turns a key or a message into changes of that
+//! state plus [`Effect`]s (`key` / `update`), and draws itself. None of them knows `App`: the
+//! app routes keys and messages to the window open, carries out the effects with what is
+//! shared (the session, its store, the model worker, helper threads) and reports back.
+
+pub mod bench;
+pub mod bench_draw;
+pub mod conversation;
+pub mod help;
+pub mod info;
+pub mod jobs;
+pub mod jobs_draw;
+pub mod palette;
+pub mod picture;
+pub mod preview;
+pub mod sessions;
+
+use crate::chat::transcript::Exported;
+use crate::commands::finetune::Launched;
+use crossterm::event::KeyEvent;
+use ratatui::layout::Rect;
+use ratatui::text::Line;
+use std::collections::HashMap;
+
+/// What a window asks of the app after a key or a message.
+pub enum Effect {
+    /// A one-line notice above the input.
+    Info(String),
+    Warn(String),
+    /// Close the window.
+    Close,
+    /// Work for a helper thread (reading files, `squeue`, `scancel`); its result comes back
+    /// as a [`Background`] message.
+    Spawn(HelperJob),
+    /// The sessions window's choices, on the store the app holds.
+    OpenSession(String),
+    RenameSession {
+        id: String,
+        title: String,
+    },
+    DeleteSession(String),
+    /// The preview switched to the stretch at this index: render it if it is not yet.
+    Restretch(usize),
+    /// Stop the benchmark running.
+    StopBench,
+}
+
+pub type HelperJob = Box<dyn FnOnce() -> Background + Send>;
+
+/// Results of work done on short-lived helper threads.
+pub enum Background {
+    Exported(Result<Exported, String>),
+    /// The sessions browser's message index.
+    SessionContents(HashMap<String, String>),
+    Bench(Box<bench::BenchEvent>),
+    Launched(Result<Launched, String>),
+    Jobs(Vec<jobs::JobRow>),
+    /// A one-line result of background work: info, or a warning.
+    Notice(Result<String, String>),
+}
+
+/// A full-screen window over the chat.
+pub enum Overlay {
+    Help(help::HelpView),
+    /// The current image full screen.
+    Preview(preview::PreviewView),
+    /// Lines of text under a title (`/info`, `/bench tasks`, `/bench prompt`).
+    Info(info::InfoView),
+    Sessions(sessions::SessionsBrowser),
+    /// The benchmark run (`/bench`); the run itself is shared (the status bar shows it too).
+    Bench,
+    /// Fine-tune jobs (`/jobs`).
+    Jobs(jobs::JobsView),
+}
+
+impl Overlay {
+    /// An [`Overlay::Info`] at its top.
+    pub fn info(title: &'static str, lines: Vec<String>) -> Overlay {
+        Overlay::Info(info::InfoView::new(title, lines))
+    }
+
+    pub fn help() -> Overlay {
+        Overlay::Help(help::HelpView::default())
+    }
+
+    /// The open window's answer to a key.
+    pub fn key(&mut self, key: KeyEvent) -> Vec<Effect> {
+        match self {
+            Overlay::Help(view) => view.key(key),
+            Overlay::Preview(view) => view.key(key),
+            Overlay::Info(view) => view.key(key),
+            Overlay::Sessions(view) => view.key(key),
+            Overlay::Bench => bench::key(key),
+            Overlay::Jobs(view) => view.key(key),
+        }
+    }
+}
+
+/// Rendered Markdown of finished answers, by (session id, turn index), and the terminal's
+/// graphics protocol, if it has one (`None`: half blocks): what drawing keeps between frames.
+#[derive(Default)]
+pub struct ViewCache {
+    pub answers: HashMap<(String, usize), Vec<Line<'static>>>,
+    pub graphics: Option<super::graphics::Graphics>,
+}
+
+/// How windows name an image or a model: its file name; a remote model by its name, else
+/// its server's host and port.
+pub fn short_name(path: &str) -> String {
+    if let Some(remote) = path.strip_prefix("remote:") {
+        // `remote:URL [MODEL]`: the model if named, else the server's host and port.
+        let source = crate::engine::RemoteSource::parse(remote);
+        return source.model.unwrap_or_else(|| {
+            let host = source.url.split("://").nth(1).unwrap_or(&source.url);
+            host.split('/').next().unwrap_or(host).to_string()
+        });
+    }
+    std::path::Path::new(path)
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| path.to_string())
+}
+
+/// The screen between the status bar and the input box, a little inset: windows never hide
+/// what state the app is in.
+pub fn between_bars(area: Rect) -> Rect {
+    let x = area.x + area.width.min(2);
+    let width = area.width.saturating_sub(4);
+    let y = area.y + 1;
+    let height = area.height.saturating_sub(4);
+    Rect::new(x, y, width, height)
+}
+
+/// Keys that close a window that has no other use for them.
+pub fn closes(key: &KeyEvent) -> bool {
+    use crossterm::event::KeyCode;
+    matches!(key.code, KeyCode::Esc | KeyCode::Char('q'))
+}
+
+/// Lines a key scrolls a text window by: ↑↓ one, PgUp PgDn ten; negative is up.
+pub fn scroll_step(key: &KeyEvent) -> Option<i32> {
+    use crossterm::event::KeyCode;
+    match key.code {
+        KeyCode::Up => Some(-1),
+        KeyCode::Down => Some(1),
+        KeyCode::PageUp => Some(-10),
+        KeyCode::PageDown => Some(10),
+        _ => None,
+    }
+}
+
+/// `scroll` moved by `step`, kept within 0..=last.
+pub fn scrolled(scroll: u16, step: i32, last: u16) -> u16 {
+    (i32::from(scroll) + step).clamp(0, i32::from(last)) as u16
+}
