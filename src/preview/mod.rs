@@ -6,6 +6,7 @@
 
 pub mod cell_size;
 pub mod escape;
+pub mod halfblocks;
 pub mod sixel;
 
 pub use cell_size::CellSize;
@@ -192,7 +193,7 @@ pub fn pixel_escape(
             fit.columns,
             fit.rows,
         ),
-        Graphics::Sixel => sixel::encode(&scaled(picture, fit)),
+        Graphics::Sixel => sixel::encode(&scaled(picture, fit)).map_err(io::Error::other)?,
         Graphics::Halfblocks | Graphics::None => return Ok(None),
     };
     Ok(Some((escape, fit)))
@@ -214,43 +215,12 @@ pub fn draw(
             out.write_all(&escape::passthrough(&escape, in_tmux))?;
             writeln!(out)
         }
-        None if graphics == Graphics::Halfblocks => halfblocks(out, picture, columns),
+        None if graphics == Graphics::Halfblocks => {
+            let cells = halfblocks::cells(picture, columns as u16, max_rows);
+            out.write_all(halfblocks::ansi(&cells).as_bytes())
+        }
         None => Ok(()),
     }
-}
-
-/// Resize to `width` pixels keeping the aspect ratio.
-fn scale_to_width(picture: &RgbImage, width: u32) -> RgbImage {
-    let width = width.max(1);
-    let height = (picture.height() as f64 * width as f64 / picture.width().max(1) as f64)
-        .round()
-        .max(1.0) as u32;
-    image::imageops::resize(picture, width, height, FilterType::Triangle)
-}
-
-/// One character cell per column and per two pixel rows: '▀' in the top pixel's colour on the
-/// bottom pixel's colour (24-bit ANSI).
-fn halfblocks(out: &mut dyn Write, picture: &RgbImage, columns: u32) -> io::Result<()> {
-    let scaled = scale_to_width(picture, columns);
-    let (w, h) = scaled.dimensions();
-    for row in (0..h).step_by(2) {
-        let mut line = String::new();
-        for x in 0..w {
-            let top = scaled.get_pixel(x, row).0;
-            let bottom = if row + 1 < h {
-                scaled.get_pixel(x, row + 1).0
-            } else {
-                [0, 0, 0]
-            };
-            line.push_str(&format!(
-                "\x1b[38;2;{};{};{}m\x1b[48;2;{};{};{}m▀",
-                top[0], top[1], top[2], bottom[0], bottom[1], bottom[2]
-            ));
-        }
-        line.push_str("\x1b[0m\n");
-        out.write_all(line.as_bytes())?;
-    }
-    Ok(())
 }
 
 #[cfg(test)]
@@ -307,7 +277,9 @@ mod tests {
     fn sixel_is_a_complete_dcs_sequence_scaled_by_the_cell_width() {
         let text = drawn(Graphics::Sixel, 2, false);
         assert!(
-            text.starts_with("\x1bPq\"1;1;16;16") && text.trim_end().ends_with("\x1b\\"),
+            text.starts_with("\x1bP")
+                && text.contains("q\"1;1;16;16#")
+                && text.trim_end().ends_with("\x1b\\"),
             "{text:?}"
         );
     }

@@ -1,72 +1,76 @@
-//! Sixel encoding by hand: a 64-level grey palette (radio cutouts are single-channel) with
-//! run-length bands — a few dozen lines, where the crates that do it pull in colour
-//! quantisers this data never needs.
+//! Sixel through `icy_sixel` (the encoder ratatui-image uses), without dithering. A grey
+//! picture — every radio cutout under radiochat's stretches — gets a palette of all 256
+//! greys: the quantisers bin a grey ramp into about 30 levels, which flattens faint emission,
+//! and sixel itself keeps 101 (colours are percentages). Colour pictures get Wu's palette.
 
+use icy_sixel::{EncodeOptions, QuantizeMethod};
 use image::RgbImage;
+use quantette::PaletteInColorSpace;
+use quantette::deps::palette::Srgb;
 
-/// A sixel image with a 64-level grey (or colour-quantised) palette, run-length encoded.
-pub fn encode(picture: &RgbImage) -> String {
-    const LEVELS: u32 = 64;
+/// The DCS sequence that draws `picture` at the cursor.
+pub fn encode(picture: &RgbImage) -> Result<String, icy_sixel::SixelError> {
     let (w, h) = picture.dimensions();
-    let index = |p: [u8; 3]| {
-        ((p[0] as u32 * 299 + p[1] as u32 * 587 + p[2] as u32 * 114) / 1000 * LEVELS / 256) as usize
+    let rgba: Vec<u8> = picture
+        .pixels()
+        .flat_map(|p| [p.0[0], p.0[1], p.0[2], 255])
+        .collect();
+    let grey = picture
+        .pixels()
+        .all(|p| p.0[0] == p.0[1] && p.0[1] == p.0[2]);
+    let greys: Vec<Srgb<u8>> = (0..=255).map(|v| Srgb::new(v, v, v)).collect();
+    let quantize_method = match PaletteInColorSpace::try_from(greys) {
+        Ok(palette) if grey => QuantizeMethod::CustomPalette(palette),
+        _ => QuantizeMethod::Wu,
     };
-    let mut out = String::from("\x1bPq");
-    out.push_str(&format!("\"1;1;{w};{h}"));
-    for level in 0..LEVELS {
-        let percent = level * 100 / (LEVELS - 1);
-        out.push_str(&format!("#{level};2;{percent};{percent};{percent}"));
-    }
-    for band in (0..h).step_by(6) {
-        let mut colours_used = vec![false; LEVELS as usize];
-        for y in band..(band + 6).min(h) {
-            for x in 0..w {
-                colours_used[index(picture.get_pixel(x, y).0)] = true;
-            }
-        }
-        let mut first = true;
-        for (level, used) in colours_used.iter().enumerate() {
-            if !used {
-                continue;
-            }
-            if !first {
-                out.push('$');
-            }
-            first = false;
-            out.push_str(&format!("#{level}"));
-            let mut run: Option<(char, usize)> = None;
-            for x in 0..w {
-                let mut bits = 0u8;
-                for dy in 0..6 {
-                    let y = band + dy;
-                    if y < h && index(picture.get_pixel(x, y).0) == level {
-                        bits |= 1 << dy;
-                    }
-                }
-                let c = (63 + bits) as char;
-                run = match run {
-                    Some((rc, n)) if rc == c => Some((rc, n + 1)),
-                    Some((rc, n)) => {
-                        push_run(&mut out, rc, n);
-                        Some((c, 1))
-                    }
-                    None => Some((c, 1)),
-                };
-            }
-            if let Some((rc, n)) = run {
-                push_run(&mut out, rc, n);
-            }
-        }
-        out.push('-');
-    }
-    out.push_str("\x1b\\");
-    out
+    let options = EncodeOptions {
+        max_colors: 256,
+        diffusion: 0.0,
+        quantize_method,
+    };
+    icy_sixel::sixel_encode(&rgba, w as usize, h as usize, &options)
 }
 
-fn push_run(out: &mut String, c: char, n: usize) {
-    if n > 3 {
-        out.push_str(&format!("!{n}{c}"));
-    } else {
-        (0..n).for_each(|_| out.push(c));
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_grey_ramp_keeps_every_level_sixel_can_say() {
+        let ramp = RgbImage::from_fn(256, 6, |x, _| image::Rgb([x as u8; 3]));
+        let text = encode(&ramp).unwrap();
+        let back = icy_sixel::SixelImage::decode(text.as_bytes()).unwrap();
+        let levels: std::collections::BTreeSet<u8> = back.pixels.chunks(4).map(|p| p[0]).collect();
+        assert_eq!(levels.len(), 101, "one per percent");
+    }
+
+    #[test]
+    fn a_grey_cutout_comes_back_from_the_decoder_pixel_for_pixel() {
+        // 16 grey levels and a bright compact source: what a radio cutout looks like.
+        let picture = RgbImage::from_fn(24, 18, |x, y| {
+            let v = if (10..13).contains(&x) && (7..10).contains(&y) {
+                255
+            } else {
+                ((x + y) % 16 * 16) as u8
+            };
+            image::Rgb([v, v, v])
+        });
+        let text = encode(&picture).unwrap();
+        assert!(
+            text.starts_with("\x1bP") && text.ends_with("\x1b\\"),
+            "{text:?}"
+        );
+        let decoded = icy_sixel::SixelImage::decode(text.as_bytes()).unwrap();
+        assert_eq!((decoded.width, decoded.height), (24, 18));
+        let back: Vec<u8> = decoded.pixels.chunks(4).map(|p| p[0]).collect();
+        let sent: Vec<u8> = picture.pixels().map(|p| p.0[0]).collect();
+        let worst = back
+            .iter()
+            .zip(&sent)
+            .map(|(a, b)| a.abs_diff(*b))
+            .max()
+            .unwrap();
+        // Sixel colours are percentages: a level comes back within 2.55 of itself.
+        assert!(worst <= 3, "largest difference {worst}");
     }
 }

@@ -79,7 +79,7 @@ pub async fn completions(
             .engine
             .check(&request)
             .map_err(|e| refuse(400, e.0))?;
-        Ok(request)
+        Ok::<_, Refusal>(request)
     })
     .await
     .map_err(|_| refuse(500, "reading the images failed"))??;
