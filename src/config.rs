@@ -2,6 +2,7 @@
 //! value remembers where it came from so `radiochat config show` can say.
 
 use crate::engine::{DType, Device, IsqKind, LoadSpec, ModelSource, Sampling};
+use crate::util::error::BadValue;
 use anyhow::Context;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -199,7 +200,7 @@ pub fn read_config_file(path: &Path) -> anyhow::Result<ConfigFile> {
     }
 }
 
-fn parse_in_file<T: std::str::FromStr<Err = String>>(
+fn parse_in_file<T: std::str::FromStr<Err = BadValue>>(
     path: &Path,
     text: &Option<String>,
     what: &str,
@@ -210,13 +211,13 @@ fn parse_in_file<T: std::str::FromStr<Err = String>>(
         .map_err(|e| anyhow::anyhow!("{}: {what}: {e}", path.display()))
 }
 
-fn parse_flag<T: std::str::FromStr<Err = String>>(
+fn parse_flag<T: std::str::FromStr<Err = BadValue>>(
     text: &Option<String>,
 ) -> anyhow::Result<Option<T>> {
     text.as_deref()
         .map(str::parse)
         .transpose()
-        .map_err(anyhow::Error::msg)
+        .map_err(anyhow::Error::from)
 }
 
 /// Conversations whose keys and values mistral.rs keeps for a request that starts the same

@@ -376,7 +376,7 @@ fn without_a_model_the_job_reports_why() {
     let Some(WorkerCommand::WithEngine(job)) = app.outbox.pop() else {
         panic!("no job queued");
     };
-    job(Err("no model loaded: /model DIR loads one".into()));
+    job(Err(radiochat::chat::worker::NoModel));
     let events: Vec<_> = app.background_rx.try_iter().collect();
     events.into_iter().for_each(|e| app.on_background(e));
     assert!(matches!(

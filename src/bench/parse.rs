@@ -2,6 +2,7 @@
 //! lenient also accepts a class named inside a sentence. Both are recorded per item.
 
 use super::task::TaskSpec;
+use crate::util::error::BadValue;
 
 /// How an answer is read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -12,12 +13,12 @@ pub enum ParseMode {
 }
 
 impl std::str::FromStr for ParseMode {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
+    type Err = BadValue;
+    fn from_str(s: &str) -> Result<Self, BadValue> {
         match s {
             "strict" => Ok(ParseMode::Strict),
             "lenient" => Ok(ParseMode::Lenient),
-            other => Err(format!("unknown --parse '{other}': strict or lenient")),
+            other => Err(BadValue::unknown("--parse", other, "strict or lenient")),
         }
     }
 }

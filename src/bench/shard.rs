@@ -2,6 +2,7 @@
 //! i, i+K, …) into `RUNDIR/shard-i-of-K/`, a run directory of its own (resumable the same way);
 //! when all K have finished, their predictions are merged into RUNDIR as one run.
 
+use crate::util::error::BadValue;
 use crate::util::error::FileError;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -14,9 +15,13 @@ pub struct Shard {
 }
 
 impl std::str::FromStr for Shard {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        let bad = || format!("--shard '{s}': expected I/K with 0 ≤ I < K, e.g. 0/4");
+    type Err = BadValue;
+    fn from_str(s: &str) -> Result<Self, BadValue> {
+        let bad = || {
+            BadValue::Malformed(format!(
+                "--shard '{s}': expected I/K with 0 ≤ I < K, e.g. 0/4"
+            ))
+        };
         let (index, count) = s.split_once('/').ok_or_else(bad)?;
         let index: usize = index.trim().parse().map_err(|_| bad())?;
         let count: usize = count.trim().parse().map_err(|_| bad())?;

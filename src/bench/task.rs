@@ -2,6 +2,7 @@
 //! more with `--tasks-dir`): classes, how gold labels come from dataset labels, and the
 //! prompt versions.
 
+use crate::util::error::BadValue;
 use crate::util::error::FileError;
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -84,13 +85,15 @@ impl RetryStyle {
 }
 
 impl std::str::FromStr for RetryStyle {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
+    type Err = BadValue;
+    fn from_str(s: &str) -> Result<Self, BadValue> {
         match s {
             "radio-llava" => Ok(RetryStyle::RadioLlava),
             "restate" => Ok(RetryStyle::Restate),
-            other => Err(format!(
-                "unknown retry style '{other}': radio-llava or restate"
+            other => Err(BadValue::unknown(
+                "retry style",
+                other,
+                "radio-llava or restate",
             )),
         }
     }

@@ -33,8 +33,13 @@ pub struct AskJob {
 }
 
 /// Work that borrows the loaded model on a thread of its own (a benchmark run): it gets the
-/// engine, the model's source, and the runtime; or why there is no model.
-pub type EngineJob = Box<dyn FnOnce(Result<SharedEngine, String>) + Send>;
+/// engine, the model's source, and the runtime; or that there is no model.
+pub type EngineJob = Box<dyn FnOnce(Result<SharedEngine, NoModel>) + Send>;
+
+/// Work needing a model arrived while none was loaded (or the last load failed).
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("no model loaded: /model DIR loads one")]
+pub struct NoModel;
 
 /// The loaded model, shared with work outside the engine thread.
 pub struct SharedEngine {
@@ -184,7 +189,7 @@ fn run(commands: mpsc::Receiver<WorkerCommand>, events: mpsc::Sender<WorkerEvent
                         source: source.clone(),
                         runtime: runtime.handle().clone(),
                     })
-                    .ok_or_else(|| "no model loaded: /model DIR loads one".to_string());
+                    .ok_or(NoModel);
                 let spawned = std::thread::Builder::new()
                     .name("radiochat-engine-job".into())
                     .spawn(move || job(shared));
@@ -194,9 +199,7 @@ fn run(commands: mpsc::Receiver<WorkerCommand>, events: mpsc::Sender<WorkerEvent
             }
             WorkerCommand::Ask(job) => {
                 let Some((model, _)) = &engine else {
-                    emit(WorkerEvent::Failed(
-                        "no model loaded: /model DIR loads one".into(),
-                    ));
+                    emit(WorkerEvent::Failed(NoModel.to_string()));
                     continue;
                 };
                 let request = match pictures.request(&job) {

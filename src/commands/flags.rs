@@ -5,6 +5,7 @@
 use super::{CommandError, CommandResult};
 use crate::config::{Flags, Settings};
 use crate::imaging::FitsOptions;
+use crate::util::error::BadValue;
 use clap::Args;
 use std::path::{Path, PathBuf};
 
@@ -161,8 +162,8 @@ pub enum GraphicsFlag {
 }
 
 impl std::str::FromStr for GraphicsFlag {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
+    type Err = BadValue;
+    fn from_str(s: &str) -> Result<Self, BadValue> {
         match s {
             "auto" => Ok(GraphicsFlag::Auto),
             other => other.parse().map(GraphicsFlag::Fixed),

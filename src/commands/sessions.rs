@@ -6,6 +6,7 @@ use crate::chat::journal::{self, JournalError, Loaded};
 use crate::chat::transcript::{self, Exported};
 use crate::chat::{Conversation, SessionStore, SessionSummary, StoreError};
 use crate::engine::FinishReason;
+use crate::util::error::BadValue;
 use std::path::{Path, PathBuf};
 
 impl From<StoreError> for CommandError {
@@ -31,12 +32,12 @@ pub enum Format {
 }
 
 impl std::str::FromStr for Format {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
+    type Err = BadValue;
+    fn from_str(s: &str) -> Result<Self, BadValue> {
         match s {
             "md" | "markdown" => Ok(Format::Markdown),
             "json" => Ok(Format::Json),
-            other => Err(format!("unknown --format '{other}': md or json")),
+            other => Err(BadValue::unknown("--format", other, "md or json")),
         }
     }
 }

@@ -5,6 +5,7 @@
 use super::{CommandError, CommandResult};
 use crate::imaging::synth::{BEAM_FWHM_PX, Balance, Cutout, SkyKind, cutout};
 use crate::imaging::synth_optical::galaxy;
+use crate::util::error::BadValue;
 use serde_json::json;
 use std::path::{Path, PathBuf};
 
@@ -26,12 +27,12 @@ pub enum SynthKind {
 }
 
 impl std::str::FromStr for SynthKind {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
+    type Err = BadValue;
+    fn from_str(s: &str) -> Result<Self, BadValue> {
         match s {
             "gmnist" => Ok(SynthKind::Gmnist),
             other => other.parse().map(SynthKind::Radio).map_err(|_| {
-                format!("unknown --kind '{other}'; expected radioimg, rgz, mirabest or gmnist")
+                BadValue::unknown("--kind", other, "radioimg, rgz, mirabest or gmnist")
             }),
         }
     }

@@ -19,12 +19,12 @@ use tokio::sync::mpsc::Sender;
 pub struct EngineProbe(Mutex<Sender<mistralrs::Request>>);
 
 impl EngineProbe {
-    pub fn new(model: &mistralrs::Model) -> Result<Self, String> {
-        model
+    pub fn new(model: &mistralrs::Model) -> anyhow::Result<Self> {
+        let sender = model
             .inner()
             .get_sender(None)
-            .map(|s| Self(Mutex::new(s)))
-            .map_err(|e| e.to_string())
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        Ok(Self(Mutex::new(sender)))
     }
 
     /// Wait briefly for a dying engine thread to finish unwinding, then report.

@@ -2,6 +2,7 @@
 //! accepted values.
 
 use super::events::Refused;
+use crate::util::error::BadValue;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
@@ -70,12 +71,12 @@ pub enum Device {
 }
 
 impl FromStr for Device {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
+    type Err = BadValue;
+    fn from_str(s: &str) -> Result<Self, BadValue> {
         match s.to_ascii_lowercase().as_str() {
             "cpu" => Ok(Device::Cpu),
             "cuda" | "gpu" => Ok(Device::Cuda),
-            other => Err(format!("unknown device '{other}'; expected cpu or cuda")),
+            other => Err(BadValue::unknown("device", other, "cpu or cuda")),
         }
     }
 }
@@ -101,16 +102,14 @@ pub enum DType {
 }
 
 impl FromStr for DType {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
+    type Err = BadValue;
+    fn from_str(s: &str) -> Result<Self, BadValue> {
         match s.to_ascii_lowercase().as_str() {
             "auto" => Ok(DType::Auto),
             "f32" | "float32" => Ok(DType::F32),
             "f16" | "float16" => Ok(DType::F16),
             "bf16" | "bfloat16" => Ok(DType::Bf16),
-            other => Err(format!(
-                "unknown dtype '{other}'; expected auto, f32, f16 or bf16"
-            )),
+            other => Err(BadValue::unknown("dtype", other, "auto, f32, f16 or bf16")),
         }
     }
 }
@@ -163,18 +162,15 @@ impl IsqKind {
 }
 
 impl FromStr for IsqKind {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
+    type Err = BadValue;
+    fn from_str(s: &str) -> Result<Self, BadValue> {
         let lowered = s.to_ascii_lowercase();
         ISQ_NAMES
             .iter()
             .find(|name| **name == lowered)
             .map(|name| IsqKind(name))
             .ok_or_else(|| {
-                format!(
-                    "unknown isq value '{s}'; expected one of {}",
-                    ISQ_NAMES.join(", ")
-                )
+                BadValue::unknown("isq value", s, format!("one of {}", ISQ_NAMES.join(", ")))
             })
     }
 }
@@ -208,7 +204,7 @@ mod tests {
             assert_eq!(name.parse::<IsqKind>().unwrap().name(), *name);
         }
         assert_eq!("Q4K".parse::<IsqKind>().unwrap().name(), "q4k");
-        let err = "q9".parse::<IsqKind>().unwrap_err();
+        let err = "q9".parse::<IsqKind>().unwrap_err().to_string();
         assert!(
             err.contains("unknown isq value 'q9'") && err.contains("q8_0"),
             "{err}"

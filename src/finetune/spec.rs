@@ -1,6 +1,7 @@
 //! A fine-tune run's spec (`spec.toml` in its directory): what to train, on what, how, and
 //! where it runs; and the trainer command line it becomes.
 
+use crate::util::error::BadValue;
 use crate::util::error::FileError;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -47,12 +48,12 @@ pub enum Launcher {
 }
 
 impl std::str::FromStr for Launcher {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
+    type Err = BadValue;
+    fn from_str(s: &str) -> Result<Self, BadValue> {
         match s {
             "local" => Ok(Launcher::Local),
             "slurm" => Ok(Launcher::Slurm),
-            other => Err(format!("--launcher {other}: expected local or slurm")),
+            other => Err(BadValue::unknown("--launcher", other, "local or slurm")),
         }
     }
 }

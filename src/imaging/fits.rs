@@ -5,6 +5,7 @@
 use super::header::HeaderSummary;
 use super::{ImageError, Plane};
 use super::{fits_direct, fits_disk};
+use crate::util::error::BadValue;
 use fitsio::FitsFile;
 use fitsio::hdu::HduInfo;
 use std::path::Path;
@@ -19,10 +20,12 @@ pub enum HduSelector {
 }
 
 impl std::str::FromStr for HduSelector {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
+    type Err = BadValue;
+    fn from_str(s: &str) -> Result<Self, BadValue> {
         if s.trim().is_empty() {
-            return Err("--hdu needs an index (0 = primary) or an EXTNAME".into());
+            return Err(BadValue::Malformed(
+                "--hdu needs an index (0 = primary) or an EXTNAME".into(),
+            ));
         }
         Ok(s.parse::<usize>()
             .map(HduSelector::Index)

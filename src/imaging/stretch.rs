@@ -4,6 +4,7 @@
 use super::Plane;
 use super::transform::{TransformError, TransformOptions, radio_llava_levels};
 use super::zscale::{ZscaleParams, zscale_limits};
+use crate::util::error::BadValue;
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Stretch {
@@ -38,8 +39,8 @@ pub const STRETCH_NAMES: &[&str] = &[
 ];
 
 impl std::str::FromStr for Stretch {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
+    type Err = BadValue;
+    fn from_str(s: &str) -> Result<Self, BadValue> {
         match s.to_ascii_lowercase().as_str() {
             "radio-llava" | "model" => Ok(Stretch::RadioLlava),
             "zscale" => Ok(Stretch::Zscale),
@@ -55,9 +56,10 @@ impl std::str::FromStr for Stretch {
                 low: 5.0,
                 high: 30.0,
             }),
-            other => Err(format!(
-                "unknown stretch '{other}'; expected one of {}",
-                STRETCH_NAMES.join(", ")
+            other => Err(BadValue::unknown(
+                "stretch",
+                other,
+                format!("one of {}", STRETCH_NAMES.join(", ")),
             )),
         }
     }
@@ -210,6 +212,7 @@ mod tests {
             "bogus"
                 .parse::<Stretch>()
                 .unwrap_err()
+                .to_string()
                 .contains("radio-llava, zscale")
         );
     }

@@ -2,6 +2,7 @@
 //! construction, in radio-llava's dataset format. The fixture for benchmark and fine-tune
 //! tests, and the demo data.
 
+use crate::util::error::BadValue;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde_json::{Value, json};
@@ -19,14 +20,16 @@ pub enum SkyKind {
 }
 
 impl std::str::FromStr for SkyKind {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
+    type Err = BadValue;
+    fn from_str(s: &str) -> Result<Self, BadValue> {
         match s {
             "radioimg" => Ok(SkyKind::RadioImg),
             "rgz" => Ok(SkyKind::Rgz),
             "mirabest" => Ok(SkyKind::MiraBest),
-            other => Err(format!(
-                "unknown --kind '{other}'; expected radioimg, rgz or mirabest"
+            other => Err(BadValue::unknown(
+                "--kind",
+                other,
+                "radioimg, rgz or mirabest",
             )),
         }
     }
@@ -87,23 +90,26 @@ impl Balance {
 
 /// The defaults with some probabilities replaced: `radio-galaxy=0.5,extended=0`.
 impl std::str::FromStr for Balance {
-    type Err = String;
-    fn from_str(spec: &str) -> Result<Self, String> {
+    type Err = BadValue;
+    fn from_str(spec: &str) -> Result<Self, BadValue> {
         let mut balance = Self::default();
         for item in spec.split(',').map(str::trim).filter(|s| !s.is_empty()) {
             let (name, value) = item
                 .split_once('=')
-                .ok_or_else(|| format!("'{item}' is not NAME=PROBABILITY"))?;
+                .ok_or_else(|| BadValue::Malformed(format!("'{item}' is not NAME=PROBABILITY")))?;
             let probability: f64 = value
                 .trim()
                 .parse()
                 .ok()
                 .filter(|p| (0.0..=1.0).contains(p))
-                .ok_or_else(|| format!("'{value}' is not a probability in 0–1"))?;
+                .ok_or_else(|| {
+                    BadValue::Malformed(format!("'{value}' is not a probability in 0–1"))
+                })?;
             let field = balance.field(name.trim()).ok_or_else(|| {
-                format!(
-                    "unknown ingredient '{name}'; expected {}",
-                    Self::NAMES.join(", ")
+                BadValue::unknown(
+                    "ingredient",
+                    name,
+                    format!("one of {}", Self::NAMES.join(", ")),
                 )
             })?;
             *field = probability;
@@ -506,7 +512,7 @@ mod balance_tests {
 
     #[test]
     fn bad_overrides_say_what_is_wrong() {
-        let unknown = Balance::from_str("galaxy=0.5").unwrap_err();
+        let unknown = Balance::from_str("galaxy=0.5").unwrap_err().to_string();
         assert!(unknown.contains("unknown ingredient 'galaxy'"), "{unknown}");
         assert!(unknown.contains("radio-galaxy"), "{unknown}");
         for bad in ["radio-galaxy=2", "radio-galaxy=x", "radio-galaxy"] {

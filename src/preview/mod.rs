@@ -11,6 +11,7 @@ pub mod sixel;
 
 pub use cell_size::CellSize;
 
+use crate::util::error::BadValue;
 use image::{RgbImage, imageops::FilterType};
 use std::io::{self, Write};
 
@@ -32,16 +33,18 @@ impl Graphics {
 }
 
 impl std::str::FromStr for Graphics {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
+    type Err = BadValue;
+    fn from_str(s: &str) -> Result<Self, BadValue> {
         match s {
             "kitty" => Ok(Graphics::Kitty),
             "iterm" | "iterm2" => Ok(Graphics::Iterm),
             "sixel" => Ok(Graphics::Sixel),
             "halfblocks" => Ok(Graphics::Halfblocks),
             "none" => Ok(Graphics::None),
-            other => Err(format!(
-                "unknown --graphics '{other}'; expected auto, kitty, sixel, iterm, halfblocks or none"
+            other => Err(BadValue::unknown(
+                "--graphics",
+                other,
+                "auto, kitty, sixel, iterm, halfblocks or none",
             )),
         }
     }

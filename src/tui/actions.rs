@@ -7,6 +7,7 @@ use crate::commands::sessions::{Format, export};
 use crate::commands::slash::{self, BenchSlash, Slash};
 use crate::engine::ModelSource;
 use crate::util::clock;
+use anyhow::Context;
 use std::path::{Path, PathBuf};
 
 impl App {
@@ -241,12 +242,12 @@ impl App {
         self.spawn(Box::new(move || {
             let result = match format {
                 Format::Json => journal::read(&journal_path)
-                    .map_err(|e| e.to_string())
+                    .map_err(anyhow::Error::from)
                     .and_then(|loaded| {
-                        export(&loaded, Format::Json, Some(out)).map_err(|e| e.to_string())
+                        export(&loaded, Format::Json, Some(out)).map_err(|e| anyhow::anyhow!("{e}"))
                     }),
                 Format::Markdown => crate::chat::transcript::write_markdown(&conversation, &out)
-                    .map_err(|e| format!("{}: cannot write: {e}", out.display())),
+                    .with_context(|| format!("{}: cannot write", out.display())),
             };
             Background::Exported(result)
         }));

@@ -9,7 +9,7 @@ use super::views::conversation::ConversationView;
 use super::views::jobs::{JobRow, JobsView};
 use super::views::palette::Palette;
 use super::views::sessions::SessionsBrowser;
-pub use super::views::{Background, Effect, Overlay, short_name};
+pub use super::views::{Background, Effect, Notice, Overlay, short_name};
 use crate::chat::worker::WorkerCommand;
 use crate::chat::{Event, LiveSession, SessionStore};
 use crate::engine::{CancelHandle, LoadSpec, ModelInfo, Sampling, Usage};
@@ -32,13 +32,6 @@ pub enum EngineState {
         tokens: usize,
     },
     LoadFailed(String),
-}
-
-/// The one-line message above the input.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Notice {
-    pub text: String,
-    pub error: bool,
 }
 
 pub struct App {
@@ -168,7 +161,7 @@ impl App {
                 }
                 self.info(text);
             }
-            Background::Exported(Err(message)) => self.warn(message),
+            Background::Exported(Err(error)) => self.warn(format!("{error:#}")),
             Background::SessionContents(contents) => {
                 if let Some(Overlay::Sessions(browser)) = &mut self.overlay {
                     browser.contents = Some(contents);
@@ -177,8 +170,7 @@ impl App {
             Background::Bench(event) => self.on_bench(*event),
             Background::Launched(launched) => self.on_launched(launched),
             Background::Jobs(rows) => self.on_jobs(rows),
-            Background::Notice(Ok(text)) => self.info(text),
-            Background::Notice(Err(text)) => self.warn(text),
+            Background::Notice(notice) => self.notice = Some(notice),
         }
     }
 
@@ -313,15 +305,15 @@ impl App {
     pub fn launch_finetune(&mut self, flags: crate::commands::finetune::LaunchFlags) {
         self.info("checking the base, the data and Python, then launching…");
         self.spawn(Box::new(move || {
-            let launched = flags
-                .into_args()
-                .and_then(crate::commands::finetune::run)
-                .map_err(|e| e.to_string());
+            let launched = flags.into_args().and_then(crate::commands::finetune::run);
             Background::Launched(launched)
         }));
     }
 
-    fn on_launched(&mut self, launched: Result<crate::commands::finetune::Launched, String>) {
+    fn on_launched(
+        &mut self,
+        launched: Result<crate::commands::finetune::Launched, crate::commands::CommandError>,
+    ) {
         match launched {
             Ok(l) => {
                 let how = match (&l.job.slurm_job, l.job.pid) {

@@ -5,7 +5,7 @@
 use super::views::Background;
 use super::views::bench::{BenchEvent, BenchRun};
 use crate::bench;
-use crate::chat::worker::{EngineJob, SharedEngine};
+use crate::chat::worker::{EngineJob, NoModel, SharedEngine};
 use crate::commands::bench_run::{self, Progress, RunEnv, RunFlags};
 use crate::engine::{ModelSource, Sampling};
 use crate::imaging::TransformOptions;
@@ -79,10 +79,10 @@ fn run_job(
     flags: RunFlags,
     settings: RunSettings,
     stop: &AtomicBool,
-    shared: Result<SharedEngine, String>,
+    shared: Result<SharedEngine, NoModel>,
     send: &(dyn Fn(BenchEvent) + Sync),
 ) -> Result<(), String> {
-    let shared = shared?;
+    let shared = shared.map_err(|e| e.to_string())?;
     let model = model_name(&shared.source);
     let env = RunEnv {
         model: model.clone(),

@@ -79,3 +79,35 @@ mod tests {
         );
     }
 }
+
+/// A value of a flag, a setting or a slash command's argument that does not parse.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BadValue {
+    /// Not one of the choices.
+    #[error("unknown {what} '{value}'; expected {expected}")]
+    Unknown {
+        what: &'static str,
+        value: String,
+        expected: String,
+    },
+    /// Not of the form the value takes (the message says which).
+    #[error("{0}")]
+    Malformed(String),
+}
+
+impl BadValue {
+    pub fn unknown(what: &'static str, value: &str, expected: impl Into<String>) -> BadValue {
+        BadValue::Unknown {
+            what,
+            value: value.to_string(),
+            expected: expected.into(),
+        }
+    }
+}
+
+/// For the slash-command parser, whose errors are the one line the chat shows.
+impl From<BadValue> for String {
+    fn from(error: BadValue) -> String {
+        error.to_string()
+    }
+}

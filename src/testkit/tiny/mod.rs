@@ -16,6 +16,7 @@ mod weights;
 pub use weights::WeightDtype;
 pub use weights::{Fill, Weights};
 
+use crate::util::error::BadValue;
 use anyhow::Context;
 use serde_json::{Value, json};
 use std::fs;
@@ -35,15 +36,13 @@ pub enum Scale {
 }
 
 impl std::str::FromStr for Scale {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
+    type Err = BadValue;
+    fn from_str(s: &str) -> Result<Self, BadValue> {
         match s {
             "tiny" => Ok(Scale::Tiny),
             "real" => Ok(Scale::Real),
             "7b" => Ok(Scale::Large),
-            other => Err(format!(
-                "unknown --dims '{other}'; expected tiny, real or 7b"
-            )),
+            other => Err(BadValue::unknown("--dims", other, "tiny, real or 7b")),
         }
     }
 }

@@ -1,7 +1,7 @@
 //! `/jobs`: the fine-tune runs, refreshed every second by a helper thread while the window
 //! is open (status reads processes and `squeue`); `c` cancels the selected job.
 
-use super::{Background, Effect, closes};
+use super::{Background, Effect, Notice, closes};
 use crate::commands::finetune;
 use crate::finetune::status::{self, JobState, MetricLine, Status};
 use crossterm::event::{KeyCode, KeyEvent};
@@ -81,10 +81,16 @@ impl JobsView {
         }
         let run = row.status.run.clone();
         vec![Effect::Spawn(Box::new(move || {
-            let result = status::cancel(&run)
-                .map(|_| format!("cancelled {}", run.display()))
-                .map_err(|e| e.to_string());
-            Background::Notice(result)
+            Background::Notice(match status::cancel(&run) {
+                Ok(_) => Notice {
+                    text: format!("cancelled {}", run.display()),
+                    error: false,
+                },
+                Err(e) => Notice {
+                    text: e.to_string(),
+                    error: true,
+                },
+            })
         }))]
     }
 }

@@ -49,14 +49,21 @@ pub type HelperJob = Box<dyn FnOnce() -> Background + Send>;
 
 /// Results of work done on short-lived helper threads.
 pub enum Background {
-    Exported(Result<Exported, String>),
+    Exported(anyhow::Result<Exported>),
     /// The sessions browser's message index.
     SessionContents(HashMap<String, String>),
     Bench(Box<bench::BenchEvent>),
-    Launched(Result<Launched, String>),
+    Launched(Result<Launched, crate::commands::CommandError>),
     Jobs(Vec<jobs::JobRow>),
-    /// A one-line result of background work: info, or a warning.
-    Notice(Result<String, String>),
+    /// A one-line result of background work.
+    Notice(Notice),
+}
+
+/// The one-line message above the input.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Notice {
+    pub text: String,
+    pub error: bool,
 }
 
 /// A full-screen window over the chat.
