@@ -1,8 +1,8 @@
 //! The help window: every key and every slash command, scrolled with ↑↓ PgUp PgDn.
 
-use super::{Effect, scroll_step, scrolled};
+use super::{Effect, text_window_key};
 use crate::commands::slash::SLASH_COMMANDS;
-use crossterm::event::{KeyCode, KeyEvent};
+use crossterm::event::KeyEvent;
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::{Modifier, Style};
@@ -57,14 +57,7 @@ pub struct HelpView {
 
 impl HelpView {
     pub fn key(&mut self, key: KeyEvent) -> Vec<Effect> {
-        if let Some(step) = scroll_step(&key) {
-            self.scroll = scrolled(self.scroll, step, LAST_ROW);
-            return vec![];
-        }
-        match key.code {
-            KeyCode::Esc | KeyCode::Char('q' | '?') | KeyCode::F(1) => vec![Effect::Close],
-            _ => vec![],
-        }
+        text_window_key(&key, &mut self.scroll, LAST_ROW)
     }
 
     pub fn draw(&self, frame: &mut Frame, area: Rect) {

@@ -1,7 +1,7 @@
 //! A window of text lines under a title (`/info`, `/bench tasks`, `/bench prompt`).
 
-use super::{Effect, scroll_step, scrolled};
-use crossterm::event::{KeyCode, KeyEvent};
+use super::{Effect, text_window_key};
+use crossterm::event::KeyEvent;
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::Line;
@@ -24,18 +24,11 @@ impl InfoView {
     }
 
     pub fn key(&mut self, key: KeyEvent) -> Vec<Effect> {
-        if let Some(step) = scroll_step(&key) {
-            // Rows, not lines, scroll: a long line wraps into several (at most one per 16
-            // characters in any window radiochat draws).
-            let rows: usize = self.lines.iter().map(|l| l.chars().count() / 16 + 1).sum();
-            let last = u16::try_from(rows).unwrap_or(u16::MAX);
-            self.scroll = scrolled(self.scroll, step, last);
-            return vec![];
-        }
-        match key.code {
-            KeyCode::Esc | KeyCode::Char('q' | '?') | KeyCode::F(1) => vec![Effect::Close],
-            _ => vec![],
-        }
+        // Rows, not lines, scroll: a long line wraps into several (at most one per 16
+        // characters in any window radiochat draws).
+        let rows: usize = self.lines.iter().map(|l| l.chars().count() / 16 + 1).sum();
+        let last = u16::try_from(rows).unwrap_or(u16::MAX);
+        text_window_key(&key, &mut self.scroll, last)
     }
 
     pub fn draw(&self, frame: &mut Frame, area: Rect) {

@@ -144,19 +144,18 @@ pub fn closes(key: &KeyEvent) -> bool {
     matches!(key.code, KeyCode::Esc | KeyCode::Char('q'))
 }
 
-/// Lines a key scrolls a text window by: ↑↓ one, PgUp PgDn ten; negative is up.
-pub fn scroll_step(key: &KeyEvent) -> Option<i32> {
+/// A text window's keys: ↑↓ one line, PgUp PgDn ten, kept within 0..=last; Esc, q, ? and F1
+/// close it.
+pub fn text_window_key(key: &KeyEvent, scroll: &mut u16, last: u16) -> Vec<Effect> {
     use crossterm::event::KeyCode;
-    match key.code {
-        KeyCode::Up => Some(-1),
-        KeyCode::Down => Some(1),
-        KeyCode::PageUp => Some(-10),
-        KeyCode::PageDown => Some(10),
-        _ => None,
-    }
-}
-
-/// `scroll` moved by `step`, kept within 0..=last.
-pub fn scrolled(scroll: u16, step: i32, last: u16) -> u16 {
-    (i32::from(scroll) + step).clamp(0, i32::from(last)) as u16
+    let step: i32 = match key.code {
+        KeyCode::Up => -1,
+        KeyCode::Down => 1,
+        KeyCode::PageUp => -10,
+        KeyCode::PageDown => 10,
+        KeyCode::Esc | KeyCode::Char('q' | '?') | KeyCode::F(1) => return vec![Effect::Close],
+        _ => return vec![],
+    };
+    *scroll = (i32::from(*scroll) + step).clamp(0, i32::from(last)) as u16;
+    vec![]
 }

@@ -30,8 +30,13 @@ pub struct SessionsBrowser {
 
 impl SessionsBrowser {
     pub fn new(store: &SessionStore, current: &str) -> SessionsBrowser {
+        SessionsBrowser::of(store.list(), current)
+    }
+
+    /// A browser over these sessions, `current` the one open in the chat.
+    pub fn of(all: Vec<SessionSummary>, current: &str) -> SessionsBrowser {
         SessionsBrowser {
-            all: store.list(),
+            all,
             current: current.to_string(),
             filter: String::new(),
             selected: 0,
@@ -257,16 +262,10 @@ mod tests {
     }
 
     fn browser() -> SessionsBrowser {
-        SessionsBrowser {
-            all: vec![summary("open", "this one"), summary("old", "an old one")],
-            current: "open".into(),
-            filter: String::new(),
-            selected: 0,
-            renaming: None,
-            delete_armed: None,
-            message: None,
-            contents: None,
-        }
+        SessionsBrowser::of(
+            vec![summary("open", "this one"), summary("old", "an old one")],
+            "open",
+        )
     }
 
     fn press(view: &mut SessionsBrowser, code: KeyCode, modifiers: KeyModifiers) -> Vec<Effect> {
