@@ -40,10 +40,11 @@ pub fn cells(picture: &RgbImage, max_cols: u16, max_rows: u16) -> Vec<Vec<Cell>>
 
 /// The cells as 24-bit ANSI text, one line per row of cells.
 pub fn ansi(cells: &[Vec<Cell>]) -> String {
+    use std::fmt::Write;
     let mut text = String::new();
     for row in cells {
         for ([r, g, b], [br, bg, bb]) in row {
-            text.push_str(&format!("\x1b[38;2;{r};{g};{b}m\x1b[48;2;{br};{bg};{bb}m▀"));
+            let _ = write!(text, "\x1b[38;2;{r};{g};{b}m\x1b[48;2;{br};{bg};{bb}m▀");
         }
         text.push_str("\x1b[0m\n");
     }

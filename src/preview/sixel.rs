@@ -18,10 +18,12 @@ pub fn encode(picture: &RgbImage) -> Result<String, icy_sixel::SixelError> {
     let grey = picture
         .pixels()
         .all(|p| p.0[0] == p.0[1] && p.0[1] == p.0[2]);
-    let greys: Vec<Srgb<u8>> = (0..=255).map(|v| Srgb::new(v, v, v)).collect();
-    let quantize_method = match PaletteInColorSpace::try_from(greys) {
-        Ok(palette) if grey => QuantizeMethod::CustomPalette(palette),
-        _ => QuantizeMethod::Wu,
+    let quantize_method = if grey {
+        let greys: Vec<Srgb<u8>> = (0..=255).map(|v| Srgb::new(v, v, v)).collect();
+        PaletteInColorSpace::try_from(greys)
+            .map_or(QuantizeMethod::Wu, QuantizeMethod::CustomPalette)
+    } else {
+        QuantizeMethod::Wu
     };
     let options = EncodeOptions {
         max_colors: 256,

@@ -133,10 +133,7 @@ impl App {
             Slash::Sessions => self.show_sessions(),
             Slash::Load(query) => self.open_session(&query),
             Slash::Rename(title) => {
-                self.session.record(Event::Renamed {
-                    at: clock::now(),
-                    title: title.clone(),
-                });
+                self.rename_current(&title);
                 self.info(format!("renamed to '{title}'"));
             }
             Slash::Fork => self.fork_session(),

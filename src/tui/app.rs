@@ -133,17 +133,11 @@ impl App {
     }
 
     pub fn info(&mut self, text: impl Into<String>) {
-        self.notice = Some(Notice {
-            text: text.into(),
-            error: false,
-        });
+        self.notice = Some(Notice::info(text));
     }
 
     pub fn warn(&mut self, text: impl Into<String>) {
-        self.notice = Some(Notice {
-            text: text.into(),
-            error: true,
-        });
+        self.notice = Some(Notice::warn(text));
     }
 
     pub fn on_background(&mut self, result: Background) {
@@ -207,10 +201,7 @@ impl App {
 
     fn rename_session(&mut self, id: &str, title: String) {
         let result = if id == self.session.conversation.header.id {
-            self.session.record(Event::Renamed {
-                at: clock::now(),
-                title: title.clone(),
-            });
+            self.rename_current(&title);
             Ok(())
         } else {
             self.store.rename(id, &title).map(|_| ())
@@ -218,6 +209,14 @@ impl App {
         self.report_to_sessions(match result {
             Ok(()) => format!("renamed to '{title}'"),
             Err(e) => e.to_string(),
+        });
+    }
+
+    /// The open session's new title, journalled.
+    pub(super) fn rename_current(&mut self, title: &str) {
+        self.session.record(Event::Renamed {
+            at: clock::now(),
+            title: title.to_string(),
         });
     }
 
@@ -287,18 +286,16 @@ impl App {
     }
 
     pub fn on_bench(&mut self, event: BenchEvent) {
-        if let BenchEvent::Submitted(text) = event {
-            // Queued on SLURM: the run is not this chat's to show.
-            if self.bench.take().is_some() {
-                self.overlay = None;
-                self.info(text);
-            }
-            return;
-        }
         let Some(run) = &mut self.bench else {
             return;
         };
+        let submitted = matches!(event, BenchEvent::Submitted(_));
         let effects = run.update(event);
+        if submitted {
+            // Queued on SLURM: the run is not this chat's to show.
+            self.bench = None;
+            self.overlay = None;
+        }
         self.apply(effects);
     }
 

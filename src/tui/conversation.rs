@@ -2,7 +2,7 @@
 //! failures back in; what the preview and the status bar read of it.
 
 use super::app::{App, EngineState, short_name};
-use super::views::preview::PREVIEW_STRETCHES;
+use super::views::preview::stretch_name;
 use crate::chat::worker::{AskJob, HistoryTurn, WorkerCommand, WorkerEvent};
 use crate::chat::{AnswerState, Event};
 use crate::engine::{FinishReason, LoadSpec, Usage};
@@ -218,23 +218,21 @@ impl App {
             .map(|i| i.path.clone())
     }
 
-    /// The picture the preview shows under `PREVIEW_STRETCHES[stretch]`, if it is ready;
-    /// asks the worker for it otherwise.
-    pub fn preview_picture(&self, stretch: usize) -> Option<&RgbImage> {
-        let path = self.current_image()?;
-        match stretch {
-            0 => self.pictures.get(&path),
-            i => self.stretched.get(&(
-                path,
-                PREVIEW_STRETCHES[i % PREVIEW_STRETCHES.len()].to_string(),
-            )),
+    /// The picture of `path` under the preview's stretch at `index`, if it is ready (the
+    /// stretches are rendered by `restretch`).
+    pub fn preview_picture(&self, path: &str, index: usize) -> Option<&RgbImage> {
+        match index {
+            0 => self.pictures.get(path),
+            i => self
+                .stretched
+                .get(&(path.to_string(), stretch_name(i).to_string())),
         }
     }
 
     /// The preview switched to the stretch at `index`: render it off the UI thread unless
     /// it is the model input or rendered already.
     pub fn restretch(&mut self, index: usize) {
-        let name = PREVIEW_STRETCHES[index % PREVIEW_STRETCHES.len()].to_string();
+        let name = stretch_name(index).to_string();
         let Some(path) = self.current_image() else {
             return;
         };

@@ -156,7 +156,7 @@ fn draw_overlay(
             let shown = preview::Shown {
                 name: short_name(&path),
                 contrast: app.transform.contrast,
-                picture: app.preview_picture(view.stretch),
+                picture: app.preview_picture(&path, view.stretch),
                 path: &path,
             };
             view.draw(frame, &shown, area, cache);

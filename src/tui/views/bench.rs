@@ -78,8 +78,8 @@ impl BenchRun {
         )]
     }
 
-    /// A report from the run's thread. (`Submitted`, queued on SLURM, the app handles: the
-    /// run is then not this chat's to show.)
+    /// A report from the run's thread. After `Submitted` (queued on SLURM) the app forgets
+    /// the run: it is not this chat's to show.
     pub fn update(&mut self, event: BenchEvent) -> Vec<Effect> {
         match event {
             BenchEvent::Started {

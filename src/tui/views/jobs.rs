@@ -82,14 +82,8 @@ impl JobsView {
         let run = row.status.run.clone();
         vec![Effect::Spawn(Box::new(move || {
             Background::Notice(match status::cancel(&run) {
-                Ok(_) => Notice {
-                    text: format!("cancelled {}", run.display()),
-                    error: false,
-                },
-                Err(e) => Notice {
-                    text: e.to_string(),
-                    error: true,
-                },
+                Ok(_) => Notice::info(format!("cancelled {}", run.display())),
+                Err(e) => Notice::warn(e.to_string()),
             })
         }))]
     }

@@ -66,6 +66,22 @@ pub struct Notice {
     pub error: bool,
 }
 
+impl Notice {
+    pub fn info(text: impl Into<String>) -> Notice {
+        Notice {
+            text: text.into(),
+            error: false,
+        }
+    }
+
+    pub fn warn(text: impl Into<String>) -> Notice {
+        Notice {
+            text: text.into(),
+            error: true,
+        }
+    }
+}
+
 /// A full-screen window over the chat.
 pub enum Overlay {
     Help(help::HelpView),

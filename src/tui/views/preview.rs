@@ -12,6 +12,11 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 /// The stretches the preview cycles through; the first is the model input.
 pub const PREVIEW_STRETCHES: &[&str] = crate::imaging::stretch::STRETCH_NAMES;
 
+/// The stretch at `index` of the cycle.
+pub fn stretch_name(index: usize) -> &'static str {
+    PREVIEW_STRETCHES[index % PREVIEW_STRETCHES.len()]
+}
+
 #[derive(Debug, Default)]
 pub struct PreviewView {
     /// Index into [`PREVIEW_STRETCHES`].
@@ -28,10 +33,6 @@ pub struct Shown<'a> {
 }
 
 impl PreviewView {
-    pub fn stretch_name(&self) -> &'static str {
-        PREVIEW_STRETCHES[self.stretch % PREVIEW_STRETCHES.len()]
-    }
-
     pub fn key(&mut self, key: KeyEvent) -> Vec<Effect> {
         let n = PREVIEW_STRETCHES.len();
         match key.code {
@@ -44,7 +45,7 @@ impl PreviewView {
     }
 
     pub fn draw(&self, frame: &mut Frame, shown: &Shown, area: Rect, cache: &mut ViewCache) {
-        let name = self.stretch_name();
+        let name = stretch_name(self.stretch);
         let what = if self.stretch == 0 {
             format!("the model input (radio-llava, contrast {})", shown.contrast)
         } else {
