@@ -1,4 +1,4 @@
-"""The official `openai` Python client against `radiochat serve` (tests/it/serve.rs runs it).
+"""The official `openai` Python client against `radiochat serve` (tests/serve.rs runs it).
 
 Usage: openai_client.py BASE_URL API_KEY IMAGE.png FITS_PATH
 Prints one JSON object: the models listed, a plain and a streamed answer about the PNG (sent as

@@ -1,6 +1,6 @@
 //! Any byte string, saved under a FITS or PNG name, must be read or refused without a panic
 //! or a crash. Run: `cargo +nightly fuzz run read_image` (needs cargo-fuzz and a nightly
-//! toolchain). tests/it/fuzz_readers.rs runs a deterministic 10 000-case mutation pass in CI.
+//! toolchain). tests/fuzz_readers.rs runs a deterministic 10 000-case mutation pass in CI.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;

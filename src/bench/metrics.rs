@@ -1,5 +1,5 @@
 //! Classification metrics, computed as scikit-learn computes them (checked against it to
-//! 1e-9 in tests/it/metrics_sklearn.rs): zero divisions give 0 (sklearn's default), F1 is
+//! 1e-9 in tests/metrics_sklearn.rs): zero divisions give 0 (sklearn's default), F1 is
 //! 2·tp / (true + predicted), weighted averages weigh by true support.
 //!
 //! Single-label: the labels are those present in truth or predictions, sorted (sklearn's

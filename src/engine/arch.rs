@@ -1,7 +1,7 @@
 //! Which Hugging Face architectures the embedded engine serves, and how.
 //!
 //! The table is the project's own evidence: an architecture is `Supported` only when the
-//! per-architecture integration tests (tests/it/engine_archs.rs) load a tiny model of it, stream
+//! per-architecture integration tests (tests/engine_archs.rs) load a tiny model of it, stream
 //! an answer about an image, take a second turn and cancel a third request.
 
 /// How radiochat treats an architecture on the embedded engine.
@@ -44,7 +44,7 @@ pub struct Architecture {
     pub support: Support,
     pub engine: Backend,
     /// mistral.rs's prefix cache leaves this architecture's answers unchanged
-    /// (tests/it/prefix_cache.rs); with LLaVA and LLaVA-NeXT 0.8.1 answers a follow-up question
+    /// (tests/prefix_cache.rs); with LLaVA and LLaVA-NeXT 0.8.1 answers a follow-up question
     /// differently with the cache on, so radiochat keeps it off for them.
     pub prefix_cache: bool,
 }
