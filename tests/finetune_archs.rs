@@ -19,14 +19,6 @@ use radiochat::testkit::tiny::TINY_ARCHS as ARCHS;
 /// and LLaVA-OneVision on radiochat's own engine (radio-llava's architecture).
 const FULL_ARCHS: [&str; 3] = ["idefics3", "llava", "llava_onevision"];
 
-fn state(home: &Path, run: &Path) -> Value {
-    let out = radiochat(
-        &["finetune", "status", run.to_str().unwrap(), "--json"],
-        home,
-    );
-    serde_json::from_slice::<Value>(&out.stdout).unwrap()[0].clone()
-}
-
 #[test]
 fn every_engine_architecture_trains_merges_and_answers() {
     let home = tempfile::tempdir().unwrap();
@@ -76,7 +68,7 @@ fn every_engine_architecture_trains_merges_and_answers() {
     let deadline = Instant::now() + Duration::from_secs(600);
     let wait = |arch: &str, run: &Path| {
         let done = loop {
-            let s = state(home.path(), run);
+            let s = common::cli::finetune_status(home.path(), run);
             if s["state"] != "RUNNING" && s["state"] != "PENDING" {
                 break s;
             }

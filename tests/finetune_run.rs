@@ -54,25 +54,8 @@ fn launch(
     common::cli::finetune_run(home, base, data, out, extra)
 }
 
-fn status(home: &Path, run: &Path) -> Value {
-    let out = radiochat(
-        &["finetune", "status", run.to_str().unwrap(), "--json"],
-        home,
-    );
-    assert_eq!(out.status.code(), Some(0), "{out:?}");
-    serde_json::from_slice::<Value>(&out.stdout).unwrap()[0].clone()
-}
-
 fn wait_until(home: &Path, run: &Path, limit: Duration, done: impl Fn(&Value) -> bool) -> Value {
-    let deadline = Instant::now() + limit;
-    loop {
-        let s = status(home, run);
-        if done(&s) {
-            return s;
-        }
-        assert!(Instant::now() < deadline, "gave up waiting: {s}");
-        std::thread::sleep(Duration::from_millis(300));
-    }
+    common::cli::wait_for_finetune(home, run, limit, Duration::from_millis(300), done)
 }
 
 #[test]

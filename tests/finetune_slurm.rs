@@ -7,7 +7,7 @@ mod common;
 use common::cli::{assert_bad_input, radiochat};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 fn setup(home: &Path) -> (PathBuf, PathBuf) {
     common::cli::assert_slurm_cluster();
@@ -30,25 +30,8 @@ fn submit(
     )
 }
 
-fn status(home: &Path, run: &Path) -> Value {
-    let out = radiochat(
-        &["finetune", "status", run.to_str().unwrap(), "--json"],
-        home,
-    );
-    assert_eq!(out.status.code(), Some(0), "{out:?}");
-    serde_json::from_slice::<Value>(&out.stdout).unwrap()[0].clone()
-}
-
 fn wait(home: &Path, run: &Path, limit: Duration, done: impl Fn(&Value) -> bool) -> Value {
-    let deadline = Instant::now() + limit;
-    loop {
-        let s = status(home, run);
-        if done(&s) {
-            return s;
-        }
-        assert!(Instant::now() < deadline, "gave up waiting: {s}");
-        std::thread::sleep(Duration::from_millis(500));
-    }
+    common::cli::wait_for_finetune(home, run, limit, Duration::from_millis(500), done)
 }
 
 #[test]

@@ -255,3 +255,32 @@ pub fn score_json(home: &Path, file: &Path, task: &str, extra: &[&str]) -> serde
     assert_eq!(out.status.code(), Some(0), "{out:?}");
     serde_json::from_slice(&out.stdout).unwrap()
 }
+
+/// The run's row of `radiochat finetune status RUN --json`.
+pub fn finetune_status(home: &Path, run: &Path) -> serde_json::Value {
+    let out = radiochat(
+        &["finetune", "status", run.to_str().unwrap(), "--json"],
+        home,
+    );
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()[0].clone()
+}
+
+/// Ask `finetune status` every `every` until `done` holds; fails after `limit`.
+pub fn wait_for_finetune(
+    home: &Path,
+    run: &Path,
+    limit: std::time::Duration,
+    every: std::time::Duration,
+    done: impl Fn(&serde_json::Value) -> bool,
+) -> serde_json::Value {
+    let deadline = std::time::Instant::now() + limit;
+    loop {
+        let s = finetune_status(home, run);
+        if done(&s) {
+            return s;
+        }
+        assert!(std::time::Instant::now() < deadline, "gave up waiting: {s}");
+        std::thread::sleep(every);
+    }
+}
