@@ -193,12 +193,12 @@ fn a_multi_label_run_shows_a_confusion_row_per_class() {
 fn bench_needs_a_model_and_refuses_a_second_run_or_a_model_switch() {
     let store = tempfile::tempdir().unwrap();
     let mut app = app(store.path(), "bench");
-    app.engine = radiochat::tui::app::EngineState::NoModel;
+    app.conversation.engine = radiochat::tui::app::EngineState::NoModel;
     send(&mut app, "/bench B3 --data d.json");
     assert!(notice(&app).starts_with("no model loaded"));
     assert!(app.bench.is_none());
 
-    app.engine = radiochat::tui::app::EngineState::Ready;
+    app.conversation.engine = radiochat::tui::app::EngineState::Ready;
     send(&mut app, "/bench B3 --data d.json");
     assert!(app.bench_running());
     send(&mut app, "/bench B4 --data d.json");
@@ -308,7 +308,7 @@ fn a_run_from_the_chat_writes_its_directory_and_scores_like_bench_score() {
     let model_dir = home.path().join("model");
     let shared = || tiny_engine(&model_dir, &runtime);
     let mut app = app(home.path(), "bench");
-    app.sampling.max_tokens = 6;
+    app.conversation.sampling.max_tokens = 6;
     let run = home.path().join("run");
     let data = sky.join("dataset.json");
     send(

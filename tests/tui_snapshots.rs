@@ -26,23 +26,23 @@ fn picture() -> image::RgbImage {
 
 fn ask(app: &mut App, second: u32, question: &str, image: Option<&str>) {
     if let Some(path) = image {
-        app.pictures.insert(path.to_string(), picture());
-        app.session.record(Event::Image {
+        app.conversation.pictures.inputs.insert(path.to_string(), picture());
+        app.conversation.session.record(Event::Image {
             at: at(second),
             path: path.to_string(),
             sha256: "ab".repeat(32),
             settings: Default::default(),
         });
     }
-    app.session.record(Event::User {
+    app.conversation.session.record(Event::User {
         at: at(second),
         text: question.to_string(),
     });
 }
 
 fn answer(app: &mut App, second: u32, text: &str, finish: FinishReason) {
-    app.session.token(text);
-    app.session.record(Event::Done {
+    app.conversation.session.token(text);
+    app.conversation.session.record(Event::Done {
         at: at(second),
         finish,
         usage: Usage::default(),
@@ -180,7 +180,7 @@ fn an_engine_error_is_shown_on_the_turn_and_in_the_notice() {
     let dir = tempfile::tempdir().unwrap();
     let mut app = app(dir.path(), "error");
     ask(&mut app, 1, "What is this?", None);
-    app.awaiting = true;
+    app.conversation.awaiting = true;
     app.on_worker(radiochat::chat::worker::WorkerEvent::Failed(
         "engine thread crashed: index out of bounds".into(),
     ));
@@ -227,7 +227,7 @@ fn bad_commands_get_a_one_line_notice_and_the_chat_goes_on() {
     assert_eq!(app.input.lines().len(), 10_001);
     let screen = render(&app, 80, 24);
     assert!(screen.contains("row 9999"), "{screen}");
-    assert!(app.session.conversation.turns.is_empty());
+    assert!(app.conversation.session.conversation.turns.is_empty());
 }
 
 #[test]

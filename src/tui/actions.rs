@@ -1,8 +1,8 @@
 //! What a submitted line does: a slash command, an image path typed alone, or a message.
 
-use super::app::{App, Background, EngineState, Overlay, short_name};
-use crate::chat::worker::WorkerCommand;
-use crate::chat::{Event, Header, LiveSession, journal};
+use super::app::{App, Background, Overlay};
+use super::conversation::STILL_STREAMING;
+use crate::chat::{Header, LiveSession, journal};
 use crate::commands::sessions::{Format, export};
 use crate::commands::slash::{self, BenchSlash, Slash};
 use crate::engine::ModelSource;
@@ -39,20 +39,15 @@ impl App {
         match command {
             Slash::Help => self.overlay = Some(Overlay::help()),
             Slash::Image { path, settings } => {
-                self.info(format!("reading {}…", path.display()));
-                self.outbox.push(WorkerCommand::Inspect {
-                    path,
-                    settings,
-                    transform: self.transform,
-                });
+                let effects = self.conversation.attach(path, settings);
+                self.apply(effects);
             }
             Slash::Detach => {
-                let count = self.session.conversation.pending_images.len();
-                self.session.record(Event::Detach { at: clock::now() });
-                self.info(format!("detached {count} image(s)"));
+                let effects = self.conversation.detach();
+                self.apply(effects);
             }
-            Slash::Preview => match self.current_image() {
-                Some(path) if self.pictures.contains_key(&path) => {
+            Slash::Preview => match self.conversation.current_image() {
+                Some(path) if self.conversation.picture(&path).is_some() => {
                     self.overlay = Some(Overlay::Preview(Default::default()))
                 }
                 Some(path) => {
@@ -64,17 +59,15 @@ impl App {
                 }
                 None => self.warn("no image yet: /image PATH attaches one"),
             },
-            Slash::Info => match self.current_image() {
+            Slash::Info => match self.conversation.current_image() {
                 Some(path) => {
-                    let lines = self.image_info.get(&path).cloned().unwrap_or_else(|| {
-                        vec![format!("{path}: /image it again to read its header")]
-                    });
+                    let lines = self.conversation.header_lines(&path);
                     self.overlay = Some(Overlay::info("image header", lines));
                 }
                 None => self.warn("no image yet: /image PATH attaches one"),
             },
             Slash::Model(None) => {
-                let text = match &self.model_info {
+                let text = match &self.conversation.model_info {
                     Some(m) => format!(
                         "{} ({}, {} on {}, context {})",
                         m.source,
@@ -90,56 +83,36 @@ impl App {
                 self.info(text);
             }
             Slash::Model(Some(model)) => {
-                if self.awaiting {
-                    self.warn("an answer is still streaming: Esc cancels it first");
-                    return;
-                }
                 if self.bench_running() {
                     self.warn("a benchmark is running on this model: /bench stop ends it first");
                     return;
                 }
                 let mut spec = self.load_template.clone();
                 spec.source = ModelSource::parse(&model);
-                self.session.record(Event::Model {
-                    at: clock::now(),
-                    model: model.clone(),
-                });
-                self.info(format!("loading {model}…"));
-                self.load_model(spec);
+                let effects = self.conversation.switch_model(model, spec);
+                self.apply(effects);
             }
-            Slash::Set { key, value } => match key.apply(&mut self.sampling, &value) {
-                Ok(()) => {
-                    self.session.record(Event::Set {
-                        at: clock::now(),
-                        key: key.name().into(),
-                        value: value.clone(),
-                    });
-                    self.info(format!("{} = {value}", key.name()));
-                }
-                Err(message) => self.warn(message.to_string()),
-            },
+            Slash::Set { key, value } => {
+                let effects = self.conversation.set(key, value);
+                self.apply(effects);
+            }
             Slash::System(text) => {
-                let note = match &text {
-                    Some(_) => "system prompt set",
-                    None => "system prompt cleared",
-                };
-                self.session.record(Event::System {
-                    at: clock::now(),
-                    text,
-                });
-                self.info(note);
+                let effects = self.conversation.set_system_prompt(text);
+                self.apply(effects);
             }
             Slash::New => self.new_session(),
             Slash::Sessions => self.show_sessions(),
             Slash::Load(query) => self.open_session(&query),
             Slash::Rename(title) => {
-                self.rename_current(&title);
+                self.conversation.rename(&title);
                 self.info(format!("renamed to '{title}'"));
             }
             Slash::Fork => self.fork_session(),
             Slash::Save(path) => self.save_transcript(path),
             Slash::Clear => {
-                self.chat_view.clear(self.session.conversation.turns.len());
+                let conversation = &mut self.conversation;
+                let turns = conversation.session.conversation.turns.len();
+                conversation.view.clear(turns);
                 self.info("cleared the screen; the session keeps everything (/save exports it)");
             }
             Slash::Quit => self.should_quit = true,
@@ -157,8 +130,8 @@ impl App {
     }
 
     fn idle_or_warn(&mut self) -> bool {
-        if self.awaiting {
-            self.warn("an answer is still streaming: Esc cancels it first");
+        if self.conversation.awaiting {
+            self.warn(STILL_STREAMING);
             return false;
         }
         true
@@ -168,7 +141,7 @@ impl App {
         if !self.idle_or_warn() {
             return;
         }
-        let c = &self.session.conversation;
+        let c = &self.conversation.session.conversation;
         let header = Header {
             id: String::new(),
             created: clock::now(),
@@ -206,9 +179,10 @@ impl App {
         if !self.idle_or_warn() {
             return;
         }
-        self.session.flush_tokens();
-        let source = self.store.path_of(&self.session.conversation.header.id);
-        let title = format!("{} (fork)", self.session.conversation.title);
+        let session = &mut self.conversation.session;
+        session.flush_tokens();
+        let source = self.store.path_of(&session.conversation.header.id);
+        let title = format!("{} (fork)", session.conversation.title);
         let forked = journal::read(&source)
             .map_err(|e| e.to_string())
             .and_then(|loaded| self.store.fork(&loaded, &title).map_err(|e| e.to_string()));
@@ -222,19 +196,19 @@ impl App {
     }
 
     fn replace_session(&mut self, session: LiveSession) {
-        self.session = session;
-        self.chat_view = Default::default();
+        self.conversation.replace_session(session);
         self.notice = None;
         self.announce_session();
     }
 
     fn save_transcript(&mut self, path: Option<PathBuf>) {
-        self.session.flush_tokens();
-        let id = self.session.conversation.header.id.clone();
+        let session = &mut self.conversation.session;
+        session.flush_tokens();
+        let id = session.conversation.header.id.clone();
         let out = path.unwrap_or_else(|| PathBuf::from(format!("{id}.md")));
         let format = Format::of_path(&out);
         let journal_path = self.store.path_of(&id);
-        let conversation = self.session.conversation.clone();
+        let conversation = session.conversation.clone();
         self.info(format!("saving {}…", out.display()));
         self.spawn(Box::new(move || {
             let result = match format {
@@ -257,17 +231,6 @@ impl App {
         match show(flags, None) {
             Ok(shown) => self.overlay = Some(Overlay::info("bench prompt", lines(&shown))),
             Err(e) => self.warn(e.to_string()),
-        }
-    }
-
-    /// Status text for the engine state (status bar).
-    pub fn engine_label(&self) -> String {
-        match &self.engine {
-            EngineState::NoModel => "no model".into(),
-            EngineState::Loading(name) => format!("loading {}", short_name(name)),
-            EngineState::Ready => "ready".into(),
-            EngineState::Generating { .. } => "generating".into(),
-            EngineState::LoadFailed(_) => "load failed".into(),
         }
     }
 }

@@ -1,73 +1,40 @@
-//! The TUI's state and how it changes: worker events in, worker commands out. Keys are in
-//! `keys.rs`, slash commands in `actions.rs`, drawing in `ui.rs`; the event loop in `mod.rs`
-//! moves commands from `outbox` to the worker, so everything here runs in tests without a
-//! terminal or a model.
+//! The TUI's shared state and its routing: keys go to the window open (`keys.rs`), submitted
+//! lines become slash commands (`actions.rs`), worker events go to the conversation and helper
+//! results to the window that asked; what they return as [`Effect`]s is carried out here.
+//! The event loop in `mod.rs` moves commands from `outbox` to the worker, so everything here
+//! runs in tests without a terminal or a model.
 
+pub use super::conversation::{ConversationState, EngineState};
 use super::input::InputBox;
 use super::views::bench::{BenchEvent, BenchRun};
-use super::views::conversation::ConversationView;
 use super::views::jobs::{JobRow, JobsView};
 use super::views::palette::Palette;
 use super::views::sessions::SessionsBrowser;
 pub use super::views::{Background, Effect, Notice, Overlay, short_name};
-use crate::chat::worker::WorkerCommand;
-use crate::chat::{Event, LiveSession, SessionStore};
-use crate::engine::{CancelHandle, LoadSpec, ModelInfo, Sampling, Usage};
+use crate::chat::worker::{WorkerCommand, WorkerEvent};
+use crate::chat::{LiveSession, SessionStore};
+use crate::engine::{LoadSpec, Sampling};
 use crate::imaging::TransformOptions;
-use crate::util::clock;
-use image::RgbImage;
-use std::collections::HashMap;
 use std::sync::mpsc;
 use std::time::Instant;
 
-/// What the engine is doing, for the status bar.
-#[derive(Debug, Clone, PartialEq)]
-pub enum EngineState {
-    NoModel,
-    Loading(String),
-    Ready,
-    /// Waiting for or receiving an answer.
-    Generating {
-        started: Instant,
-        tokens: usize,
-    },
-    LoadFailed(String),
-}
-
 pub struct App {
-    pub session: LiveSession,
+    /// The session, the engine's state, the pictures, the answer in flight.
+    pub conversation: ConversationState,
     pub store: SessionStore,
-    pub sampling: Sampling,
-    pub transform: TransformOptions,
-    pub device: String,
     /// What `/model DIR` loads with (device, dtype, ISQ from the settings).
     pub load_template: LoadSpec,
     /// The config file this chat read (handed on to SLURM array tasks).
     pub config_path: std::path::PathBuf,
-    pub engine: EngineState,
-    pub model_info: Option<ModelInfo>,
     pub input: InputBox,
     pub palette: Palette,
     pub overlay: Option<Overlay>,
-    /// The conversation's scroll position and `/clear` cut.
-    pub chat_view: ConversationView,
     pub notice: Option<Notice>,
-    /// Model inputs of images seen in this run, by path (thumbnails, preview).
-    pub pictures: HashMap<String, RgbImage>,
-    /// Display stretches of images for the preview, by (path, stretch name).
-    pub stretched: HashMap<(String, String), RgbImage>,
-    pub image_info: HashMap<String, Vec<String>>,
-    pub cancel: Option<CancelHandle>,
-    /// An answer was asked for and has not ended yet.
-    pub awaiting: bool,
-    /// A message typed before the model was ready; sent once it is.
-    pub queued: Option<String>,
     pub quit_armed: Option<Instant>,
     pub should_quit: bool,
     pub outbox: Vec<WorkerCommand>,
     /// Text to put on the clipboard (the loop writes it as OSC 52).
     pub clipboard: Option<String>,
-    pub last_usage: Option<Usage>,
     pub background_tx: mpsc::Sender<Background>,
     pub background_rx: mpsc::Receiver<Background>,
     /// The benchmark running, or the last one run.
@@ -83,32 +50,20 @@ impl App {
         load_template: LoadSpec,
     ) -> App {
         let (background_tx, background_rx) = mpsc::channel();
+        let device = load_template.device.to_string();
         let mut app = App {
-            device: load_template.device.to_string(),
-            session,
+            conversation: ConversationState::new(session, sampling, transform, device),
             store,
-            sampling,
-            transform,
             load_template,
             config_path: crate::config::default_config_path(),
-            engine: EngineState::NoModel,
-            model_info: None,
             input: InputBox::new(),
             palette: Palette::default(),
             overlay: None,
-            chat_view: ConversationView::default(),
             notice: None,
-            pictures: HashMap::new(),
-            stretched: HashMap::new(),
-            image_info: HashMap::new(),
-            cancel: None,
-            awaiting: false,
-            queued: None,
             quit_armed: None,
             should_quit: false,
             outbox: Vec::new(),
             clipboard: None,
-            last_usage: None,
             background_tx,
             background_rx,
             bench: None,
@@ -119,16 +74,8 @@ impl App {
 
     /// Say what is unusual about the session just opened (skipped lines, read-only, unsaved).
     pub fn announce_session(&mut self) {
-        if let Some(warning) = self.session.warnings.first() {
-            let more = self.session.warnings.len() - 1;
-            let text = if more > 0 {
-                format!("{warning} (and {more} more)")
-            } else {
-                warning.clone()
-            };
-            self.warn(text);
-        } else if let Some(why) = &self.session.unsaved {
-            self.warn(why.clone());
+        if let Some(warning) = self.conversation.session_warning() {
+            self.warn(warning);
         }
     }
 
@@ -185,10 +132,49 @@ impl App {
                     };
                     self.report_to_sessions(message);
                 }
-                Effect::Restretch(index) => self.restretch(index),
+                Effect::Restretch(index) => {
+                    let effects = self.conversation.restretch(index);
+                    self.apply(effects);
+                }
                 Effect::StopBench => self.stop_bench(),
+                Effect::Worker(command) => self.outbox.push(command),
+                Effect::Clipboard(text) => self.clipboard = Some(text),
+                Effect::ClearNotice => self.notice = None,
             }
         }
+    }
+
+    /// What the model worker reported, for the conversation.
+    pub fn on_worker(&mut self, event: WorkerEvent) {
+        let effects = self.conversation.update(event);
+        self.apply(effects);
+    }
+
+    pub fn load_model(&mut self, spec: LoadSpec) {
+        let effects = self.conversation.load_model(spec);
+        self.apply(effects);
+    }
+
+    /// Send a chat message (attachments pending in the session go with it).
+    pub fn send_message(&mut self, text: String) {
+        let effects = self.conversation.send_message(text);
+        self.apply(effects);
+    }
+
+    /// Ask the last question again.
+    pub fn regenerate(&mut self) {
+        let effects = self.conversation.regenerate();
+        self.apply(effects);
+    }
+
+    pub fn cancel_generation(&mut self) {
+        let effects = self.conversation.cancel_generation();
+        self.apply(effects);
+    }
+
+    pub fn copy_last_answer(&mut self) {
+        let effects = self.conversation.copy_last_answer();
+        self.apply(effects);
     }
 
     /// Run helper work off the UI thread; its result comes back through `background_rx`.
@@ -200,8 +186,8 @@ impl App {
     }
 
     fn rename_session(&mut self, id: &str, title: String) {
-        let result = if id == self.session.conversation.header.id {
-            self.rename_current(&title);
+        let result = if id == self.conversation.session.conversation.header.id {
+            self.conversation.rename(&title);
             Ok(())
         } else {
             self.store.rename(id, &title).map(|_| ())
@@ -212,13 +198,6 @@ impl App {
         });
     }
 
-    /// The open session's new title, journalled.
-    pub(super) fn rename_current(&mut self, title: &str) {
-        self.session.record(Event::Renamed {
-            at: clock::now(),
-            title: title.to_string(),
-        });
-    }
 
     fn report_to_sessions(&mut self, message: String) {
         if let Some(Overlay::Sessions(browser)) = &mut self.overlay {
@@ -243,16 +222,13 @@ impl App {
             self.warn("a benchmark is running: /bench shows it, /bench stop ends it");
             return;
         }
-        if !matches!(
-            self.engine,
-            EngineState::Ready | EngineState::Generating { .. }
-        ) {
-            self.warn("no model loaded: /model DIR loads one (or start with --demo)");
+        if !self.conversation.has_model() {
+            self.warn(super::conversation::NO_MODEL);
             return;
         }
         let settings = super::bench_job::RunSettings {
-            sampling: self.sampling.clone(),
-            transform: self.transform,
+            sampling: self.conversation.sampling.clone(),
+            transform: self.conversation.transform,
             load_template: self.load_template.clone(),
             config_path: self.config_path.clone(),
         };
@@ -339,7 +315,8 @@ impl App {
     }
 
     pub fn show_sessions(&mut self) {
-        let browser = SessionsBrowser::new(&self.store, &self.session.conversation.header.id);
+        let open = &self.conversation.session.conversation.header.id;
+        let browser = SessionsBrowser::new(&self.store, open);
         let sessions = browser.all.clone();
         self.overlay = Some(Overlay::Sessions(browser));
         self.spawn(Box::new(move || {

@@ -33,7 +33,7 @@ impl App {
             KeyCode::Enter if alt || shift => self.input.newline(),
             KeyCode::Char('j') if ctrl => self.input.newline(),
             KeyCode::Enter => self.submit(),
-            KeyCode::Esc if self.awaiting => self.cancel_generation(),
+            KeyCode::Esc if self.conversation.awaiting => self.cancel_generation(),
             KeyCode::Esc if palette => self.input.clear(),
             KeyCode::Esc => self.notice = None,
             KeyCode::F(1) => self.overlay = Some(Overlay::help()),
@@ -56,15 +56,15 @@ impl App {
             KeyCode::Left => self.input.left(),
             KeyCode::Right => self.input.right(),
             KeyCode::Home => self.input.home(),
-            KeyCode::End if self.input.is_empty() => self.chat_view.follow(),
+            KeyCode::End if self.input.is_empty() => self.conversation.view.follow(),
             KeyCode::End => self.input.end(),
             KeyCode::Up if palette => self.palette.move_by(&self.input, -1),
             KeyCode::Down if palette => self.palette.move_by(&self.input, 1),
             KeyCode::Up => self.input.up(),
             KeyCode::Down => self.input.down(),
             KeyCode::Tab => self.complete(),
-            KeyCode::PageUp => self.chat_view.scroll(i32::from(PAGE_LINES)),
-            KeyCode::PageDown => self.chat_view.scroll(-i32::from(PAGE_LINES)),
+            KeyCode::PageUp => self.conversation.view.scroll(i32::from(PAGE_LINES)),
+            KeyCode::PageDown => self.conversation.view.scroll(-i32::from(PAGE_LINES)),
             _ => {}
         }
     }
@@ -82,14 +82,14 @@ impl App {
 
     pub fn on_mouse(&mut self, mouse: MouseEvent) {
         match mouse.kind {
-            MouseEventKind::ScrollUp => self.chat_view.scroll(i32::from(WHEEL_LINES)),
-            MouseEventKind::ScrollDown => self.chat_view.scroll(-i32::from(WHEEL_LINES)),
+            MouseEventKind::ScrollUp => self.conversation.view.scroll(i32::from(WHEEL_LINES)),
+            MouseEventKind::ScrollDown => self.conversation.view.scroll(-i32::from(WHEEL_LINES)),
             _ => {}
         }
     }
 
     fn ctrl_c(&mut self) {
-        if self.awaiting {
+        if self.conversation.awaiting {
             self.cancel_generation();
         } else if self.overlay.is_some() {
             self.overlay = None;

@@ -86,7 +86,8 @@ pub fn run(
         if cache.graphics.as_mut().is_some_and(|g| g.poll()) {
             dirty = true;
         }
-        let busy = app.awaiting || matches!(app.engine, EngineState::Loading(_));
+        let busy = app.conversation.awaiting
+            || matches!(app.conversation.engine, EngineState::Loading(_));
         if tty.wait(if busy { BUSY_POLL } else { IDLE_POLL }) == tty_watch::Wait::HungUp {
             break;
         }
@@ -117,7 +118,7 @@ pub fn run(
         for command in app.outbox.drain(..) {
             worker.send(command);
         }
-        app.session.tick();
+        app.conversation.session.tick();
         app.tick();
         if let Some(text) = app.clipboard.take() {
             clipboard.copy(&text);
@@ -130,10 +131,8 @@ pub fn run(
     if let Some(graphics) = cache.graphics.as_mut() {
         let _ = graphics.clear(terminal.backend_mut());
     }
-    if let Some(cancel) = &app.cancel {
-        cancel.cancel();
-    }
-    app.session.flush_tokens();
+    app.conversation.cancel_quietly();
+    app.conversation.session.flush_tokens();
     timings.write();
     outcome
 }
@@ -172,7 +171,7 @@ fn read_input(
     while !tty.is_hung_up() && event::poll(Duration::ZERO)? {
         match event::read()? {
             TermEvent::Key(key) => {
-                timings.key_read(app.streaming());
+                timings.key_read(app.conversation.streaming());
                 app.on_key(key)
             }
             TermEvent::Paste(text) => app.on_paste(&text),

@@ -38,9 +38,10 @@ pub fn draw(frame: &mut Frame, app: &App, cache: &mut ViewCache) {
     ])
     .areas(area);
     draw_status(frame, app, status);
-    let picture = app
+    let conversation = &app.conversation;
+    let picture = conversation
         .current_image()
-        .and_then(|p| app.pictures.get(&p).map(|pic| (p, pic)));
+        .and_then(|p| conversation.picture(&p).map(|pic| (p, pic)));
     let chat_area = match picture {
         Some((path, picture)) if body.width >= PANE_FROM_WIDTH => {
             let [chat, pane] =
@@ -57,10 +58,10 @@ pub fn draw(frame: &mut Frame, app: &App, cache: &mut ViewCache) {
         _ => body,
     };
     let shown = conversation::Shown {
-        conversation: &app.session.conversation,
-        pictures: &app.pictures,
+        conversation: &conversation.session.conversation,
+        pictures: &conversation.pictures.inputs,
     };
-    app.chat_view.draw(frame, &shown, cache, chat_area);
+    conversation.view.draw(frame, &shown, cache, chat_area);
     if let Some(n) = &app.notice {
         let style = if n.error {
             Style::default().fg(Color::Red)
@@ -82,13 +83,14 @@ pub fn draw(frame: &mut Frame, app: &App, cache: &mut ViewCache) {
 }
 
 fn draw_status(frame: &mut Frame, app: &App, area: Rect) {
-    let model = app
+    let conversation = &app.conversation;
+    let model = conversation
         .model_info
         .as_ref()
         .map(|m| m.name.clone())
-        .or_else(|| app.session.conversation.model.as_deref().map(short_name))
+        .or_else(|| conversation.session.conversation.model.as_deref().map(short_name))
         .unwrap_or_else(|| "no model".into());
-    let state_style = match app.engine {
+    let state_style = match conversation.engine {
         EngineState::Ready => Style::default().fg(Color::Green),
         EngineState::Generating { .. } | EngineState::Loading(_) => {
             Style::default().fg(Color::Yellow)
@@ -98,10 +100,10 @@ fn draw_status(frame: &mut Frame, app: &App, area: Rect) {
     let bar = Style::default().bg(Color::DarkGray).fg(Color::White);
     let mut spans = vec![
         Span::styled(" radiochat ", bar.add_modifier(Modifier::BOLD)),
-        Span::raw(format!(" {model} · {} · ", app.device)),
-        Span::styled(app.engine_label(), state_style),
+        Span::raw(format!(" {model} · {} · ", conversation.device)),
+        Span::styled(conversation.engine_label(), state_style),
     ];
-    if let Some(rate) = app.rate() {
+    if let Some(rate) = conversation.rate() {
         spans.push(Span::raw(format!(" · {rate:.1} tok/s")));
     }
     if let Some(run) = app.bench.as_ref().filter(|r| r.running()) {
@@ -115,9 +117,9 @@ fn draw_status(frame: &mut Frame, app: &App, area: Rect) {
             Style::default().fg(Color::Magenta),
         ));
     }
-    if let Some(usage) = &app.last_usage {
+    if let Some(usage) = &conversation.last_usage {
         let used = usage.prompt_tokens + usage.completion_tokens;
-        let max = app
+        let max = conversation
             .model_info
             .as_ref()
             .and_then(|m| m.max_context)
@@ -126,10 +128,10 @@ fn draw_status(frame: &mut Frame, app: &App, area: Rect) {
         spans.push(Span::raw(format!(" · ctx {used}/{max}")));
     }
     spans.push(Span::styled(
-        format!(" · {}", app.session.conversation.title),
+        format!(" · {}", conversation.session.conversation.title),
         Style::default().fg(Color::Cyan),
     ));
-    if !app.session.is_saved() {
+    if !conversation.session.is_saved() {
         spans.push(Span::styled(
             " [not saved]",
             Style::default().fg(Color::Red),
@@ -150,13 +152,14 @@ fn draw_overlay(
         Overlay::Help(view) => view.draw(frame, between_bars(area)),
         Overlay::Info(view) => view.draw(frame, between_bars(area)),
         Overlay::Preview(view) => {
-            let Some(path) = app.current_image() else {
+            let conversation = &app.conversation;
+            let Some(path) = conversation.current_image() else {
                 return;
             };
             let shown = preview::Shown {
                 name: short_name(&path),
-                contrast: app.transform.contrast,
-                picture: app.preview_picture(&path, view.stretch),
+                contrast: conversation.transform.contrast,
+                picture: conversation.preview_picture(&path, view.stretch),
                 path: &path,
             };
             view.draw(frame, &shown, area, cache);
@@ -172,7 +175,7 @@ fn draw_overlay(
 }
 
 fn draw_input(frame: &mut Frame, app: &App, area: Rect) {
-    let title = if app.awaiting {
+    let title = if app.conversation.awaiting {
         " answering… Esc cancels "
     } else {
         " message · Enter sends · Alt-Enter new line · / commands · ? help "

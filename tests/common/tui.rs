@@ -30,7 +30,7 @@ pub fn app(store_dir: &Path, title: &str) -> App {
         TransformOptions::default(),
         LoadSpec::new(ModelSource::Local(PathBuf::from("/models/demo-idefics3"))),
     );
-    app.engine = EngineState::Ready;
+    app.conversation.engine = EngineState::Ready;
     app
 }
 

@@ -43,6 +43,12 @@ pub enum Effect {
     Restretch(usize),
     /// Stop the benchmark running.
     StopBench,
+    /// A job for the model worker (load, ask, read or render an image).
+    Worker(crate::chat::worker::WorkerCommand),
+    /// Text for the terminal's clipboard (OSC 52).
+    Clipboard(String),
+    /// Take the notice away (a message was sent).
+    ClearNotice,
 }
 
 pub type HelperJob = Box<dyn FnOnce() -> Background + Send>;
