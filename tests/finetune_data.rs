@@ -203,8 +203,8 @@ fn benchmark_images_are_left_out_and_tasks_pick_the_questions() {
     let all = records(&single);
     assert_eq!(
         all.len(),
-        12 * 6,
-        "12 images × (5 questions + the description)"
+        12 * 11,
+        "12 images × (5 label questions + 5 box questions + the description)"
     );
     for record in &all {
         let turns = record["conversations"].as_array().unwrap();
@@ -274,4 +274,83 @@ fn bad_input_gets_one_line_errors() {
         std::fs::read_to_string(out.join("keep.txt")).unwrap(),
         "mine"
     );
+}
+
+/// Box turns from radio-YOLO label files, answer for answer as radio-llava's builder writes
+/// them (tests/reference/radioyolo_boxes.py), bad label lines skipped and counted with the
+/// file and line; the dataset's own `objects` win over label files.
+#[test]
+fn box_turns_follow_radio_llavas_builder() {
+    let home = tempfile::tempdir().unwrap();
+    let sky = synth(home.path(), "sky", "radioimg", 10, 8);
+    let folder = sky.parent().unwrap().to_path_buf();
+    // The label files only: drop the dataset's own `objects`.
+    let mut dataset = read_json(&sky);
+    for item in dataset["data"].as_array_mut().unwrap() {
+        item.as_object_mut().unwrap().remove("objects");
+    }
+    std::fs::write(&sky, dataset.to_string()).unwrap();
+    let bad = folder.join("labels/radioimg-000003.txt");
+    let mut text = std::fs::read_to_string(&bad).unwrap();
+    let good_lines = text.lines().count();
+    text.push_str("7 0.5 0.5 0.1 0.1\n1 0.5 0.5 0.1\n1 0.5 1.5 0.1 0.1\n");
+    std::fs::write(&bad, text).unwrap();
+    // An image with no label file: its sources are unknown, so it gets no box turns.
+    std::fs::remove_file(folder.join("labels/radioimg-000005.txt")).unwrap();
+
+    let out = home.path().join("data");
+    let made = build_ok(
+        home.path(),
+        &sky,
+        &out,
+        &["--tasks", "boxes", "--val", "0", "--json"],
+    );
+    let summary: Value = serde_json::from_slice(&made.stdout).unwrap();
+    assert_eq!(summary["annotated"], 9, "{summary}");
+    assert_eq!(summary["skipped_boxes"], 3, "{summary}");
+    let examples = summary["skipped_box_examples"].to_string();
+    for line in good_lines + 1..=good_lines + 3 {
+        let place = format!("labels/radioimg-000003.txt:{line}: ");
+        assert!(examples.contains(&place), "{place} in {examples}");
+    }
+    assert!(examples.contains("class id 7 is out of range"), "{examples}");
+    assert_eq!(summary["turns"]["boxes-compact"], 9);
+
+    let all = records(&out);
+    assert_eq!(all.len(), 9, "the image without labels fits no chosen question");
+    let label_texts: Vec<String> = all
+        .iter()
+        .map(|r| {
+            let labels = folder.join(format!("labels/{}.txt", r["id"].as_str().unwrap()));
+            std::fs::read_to_string(labels).unwrap()
+        })
+        .collect();
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/reference/radioyolo_boxes.py");
+    let expected: Vec<Vec<String>> = serde_json::from_str(&common::reference_python(
+        &[script],
+        &serde_json::to_string(&label_texts).unwrap(),
+    ))
+    .unwrap();
+    let mut with_boxes = 0;
+    for (record, expected) in all.iter().zip(&expected) {
+        let turns = record["conversations"].as_array().unwrap();
+        let answers: Vec<&str> = turns
+            .iter()
+            .skip(1)
+            .step_by(2)
+            .map(|t| t["value"].as_str().unwrap())
+            .collect();
+        assert_eq!(answers, *expected, "{}", record["id"]);
+        with_boxes += answers.iter().filter(|a| a.contains('[')).count();
+    }
+    assert!(with_boxes >= 9, "most images hold some source: {with_boxes}");
+
+    // The dataset's `objects` list is read before any label file.
+    let listed = synth(home.path(), "listed", "radioimg", 3, 8);
+    std::fs::remove_dir_all(listed.parent().unwrap().join("labels")).unwrap();
+    let out = home.path().join("listed-data");
+    let made = build_ok(home.path(), &listed, &out, &["--tasks", "boxes-compact", "--json"]);
+    let summary: Value = serde_json::from_slice(&made.stdout).unwrap();
+    assert_eq!(summary["annotated"], 3, "{summary}");
+    assert_eq!(summary["questions"], serde_json::json!(["boxes-compact"]));
 }

@@ -173,3 +173,74 @@ fn synth_command_writes_a_radio_llava_dataset_deterministically() {
     );
     assert_eq!(bad.status.code(), Some(2));
 }
+
+/// Every source drawn has a box that holds its emission: each pixel brighter than 15σ lies in
+/// some box, and every box lies inside the image; the label files and the dataset's `objects`
+/// say the same.
+#[test]
+fn source_boxes_hold_the_emission_they_name() {
+    use radiochat::bench::objects::{SourceClass, from_entries, read_yolo};
+    use radiochat::commands::synth::source_boxes;
+    let every = Balance {
+        radio_galaxy: 0.5,
+        extended: 0.5,
+        diffuse: 0.5,
+        diffuse_large: 0.5,
+        artefact: 0.3,
+        peculiar: 0.3,
+        border: 0.2,
+    };
+    let mut classes = std::collections::HashSet::new();
+    for kind in [SkyKind::RadioImg, SkyKind::Rgz, SkyKind::MiraBest] {
+        for index in 0..40 {
+            let sky = cutout(kind, 96, 11, index, &every);
+            let boxes = source_boxes(kind, &sky);
+            classes.extend(boxes.iter().map(|b| b.class));
+            let n = sky.size;
+            for (i, v) in sky.pixels.iter().enumerate() {
+                if !(v.is_finite() && *v > 15.0 * NOISE_JY) {
+                    continue;
+                }
+                let (x, y) = (((i % n) as f64 + 0.5) / n as f64, ((i / n) as f64 + 0.5) / n as f64);
+                assert!(
+                    boxes.iter().any(|b| (x - b.x).abs() <= b.w / 2.0
+                        && (y - b.y).abs() <= b.h / 2.0),
+                    "{kind:?} {index}: a {v} Jy/beam pixel at ({x:.3}, {y:.3}) is in no box: {boxes:?}"
+                );
+            }
+            for b in &boxes {
+                assert!(b.w > 0.0 && b.h > 0.0 && b.x - b.w / 2.0 >= -1e-9 && b.x + b.w / 2.0 <= 1.0 + 1e-9);
+            }
+        }
+    }
+    assert_eq!(classes.len(), 4, "all but FLAGGED appear: {classes:?}");
+    assert!(!classes.contains(&SourceClass::Flagged));
+
+    let home = tempfile::tempdir().unwrap();
+    let out = home.path().join("sky");
+    let done = radiochat(
+        &["synth", "--out", out.to_str().unwrap(), "--n", "8", "--size", "64", "--seed", "5"],
+        home.path(),
+    );
+    assert_eq!(done.status.code(), Some(0), "{done:?}");
+    let dataset: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("dataset.json")).unwrap()).unwrap();
+    let mut seen = 0;
+    for (index, entry) in dataset["data"].as_array().unwrap().iter().enumerate() {
+        let sname = entry["sname"].as_str().unwrap();
+        let listed = from_entries(entry["objects"].as_array().unwrap(), sname);
+        let filed = read_yolo(&out.join(format!("labels/{sname}.txt"))).unwrap();
+        assert!(listed.skipped.is_empty() && filed.skipped.is_empty());
+        assert_eq!(listed.boxes.len(), filed.boxes.len());
+        for (a, b) in listed.boxes.iter().zip(&filed.boxes) {
+            assert_eq!(a.class, b.class);
+            for (p, q) in a.numbers().iter().zip(b.numbers()) {
+                assert!((p - q).abs() < 1e-6, "{sname}: {a:?} vs {b:?}");
+            }
+        }
+        let sky = cutout(SkyKind::RadioImg, 64, 5, index, &Balance::default());
+        assert_eq!(listed.boxes.len(), source_boxes(SkyKind::RadioImg, &sky).len());
+        seen += listed.boxes.len();
+    }
+    assert!(seen > 0, "some sources in 8 cutouts");
+}

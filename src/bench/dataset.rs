@@ -2,6 +2,7 @@
 //! image paths relative to the file's folder. Only `filepaths[0]` is used, as radio-llava does.
 
 use super::labels::{DatasetLabel, Unfit, context_answer, gold_labels};
+use super::objects::{self, Annotations};
 use super::task::TaskSpec;
 use crate::util::error::FileError;
 use serde::Deserialize;
@@ -18,6 +19,9 @@ pub struct RawItem {
     pub sname: String,
     pub filepaths: Vec<String>,
     pub label: DatasetLabel,
+    /// Source boxes (`[{"class", "bbox": [x, y, w, h]}]`), when the dataset carries them.
+    #[serde(default)]
+    pub objects: Option<Vec<serde_json::Value>>,
 }
 
 /// A dataset file as it is, before any task looks at it.
@@ -41,6 +45,21 @@ impl RawDataset {
             Ok(image)
         } else {
             Err(Unfit(format!("image {} is missing", image.display())))
+        }
+    }
+
+    /// The item's source boxes: its `objects` list, else a radio-YOLO label file beside its
+    /// `image`; `Ok(None)` when it has neither (its sources are not known, which is not "none").
+    pub fn annotations(&self, item: &RawItem, image: &Path) -> Result<Option<Annotations>, String> {
+        if let Some(entries) = &item.objects {
+            let origin = format!("{} item '{}'", self.path.display(), item.sname);
+            return Ok(Some(objects::from_entries(entries, &origin)));
+        }
+        let labels = objects::yolo_label_path(image);
+        match objects::read_yolo(&labels) {
+            Ok(read) => Ok(Some(read)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(format!("{}: cannot read: {e}", labels.display())),
         }
     }
 }

@@ -5,6 +5,7 @@ pub mod dataset;
 pub mod labels;
 pub mod metrics;
 pub mod metrics_class_id;
+pub mod objects;
 pub mod parse;
 pub mod predictions;
 pub mod prompt;

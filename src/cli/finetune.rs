@@ -83,7 +83,8 @@ pub struct FinetuneDataCli {
     /// Output directory (must not exist, or be empty).
     #[arg(long)]
     pub out: PathBuf,
-    /// Questions to ask: benchmark ids (B1,B3,…), question ids (border, …) or all.
+    /// Questions to ask: benchmark ids (B1,B3,…), question ids (border, …), boxes (where the
+    /// sources of each class are, for annotated images; or boxes-compact, …) or all.
     #[arg(long, value_delimiter = ',', default_value = "all")]
     pub tasks: Vec<String>,
     /// Add the rule-based description turn.

@@ -41,6 +41,19 @@ pub fn data_lines(spec: &DataSpec, summary: &DataSummary) -> Vec<String> {
             summary.skipped_examples.join("; ")
         ));
     }
+    if summary.annotated > 0 {
+        lines.push(format!(
+            "source boxes for {} image(s)",
+            summary.annotated
+        ));
+    }
+    if summary.skipped_boxes > 0 {
+        lines.push(format!(
+            "skipped {} box annotation(s), e.g. {}",
+            summary.skipped_boxes,
+            summary.skipped_box_examples.join("; ")
+        ));
+    }
     lines
 }
 

@@ -1,8 +1,10 @@
 //! `radiochat synth`: write a synthetic labelled sky as FITS cutouts plus a radio-llava
-//! dataset JSON (`{"data":[{"sname","filepaths":[…],"label":…,"id"}]}`, paths relative to
-//! the JSON file's folder).
+//! dataset JSON (`{"data":[{"sname","filepaths":[…],"label":…,"id","objects"}]}`, paths
+//! relative to the JSON file's folder), and each radio cutout's source boxes as a radio-YOLO
+//! label file (`labels/NAME.txt`).
 
 use super::{CommandError, CommandResult};
+use crate::bench::objects::{ObjectEntry, SourceBox, SourceClass, yolo_text};
 use crate::imaging::synth::{BEAM_FWHM_PX, Balance, Cutout, SkyKind, cutout};
 use crate::imaging::synth_optical::galaxy;
 use crate::util::error::BadValue;
@@ -58,6 +60,9 @@ pub fn run(args: &SynthArgs) -> CommandResult<PathBuf> {
         SynthKind::Radio(kind) => kind,
         SynthKind::Gmnist => return write_dataset(&args.out, gmnist_entries(args)?),
     };
+    let labels = args.out.join("labels");
+    std::fs::create_dir_all(&labels)
+        .map_err(|e| CommandError::bad(format!("{}: cannot create: {e}", labels.display())))?;
     let prefix = match sky_kind {
         SkyKind::RadioImg => "radioimg",
         SkyKind::Rgz => "rgz",
@@ -69,11 +74,61 @@ pub fn run(args: &SynthArgs) -> CommandResult<PathBuf> {
         let sname = format!("{prefix}-{:06}", index);
         let relative = format!("images/{sname}.fits");
         write_cutout(&args.out.join(&relative), &sky, index).map_err(CommandError::Failed)?;
-        entries.push(
-            json!({"sname": sname, "filepaths": [relative], "label": sky.label, "id": index}),
-        );
+        let boxes = source_boxes(sky_kind, &sky);
+        let label_file = labels.join(format!("{sname}.txt"));
+        std::fs::write(&label_file, yolo_text(&boxes)).map_err(|e| {
+            CommandError::bad(format!("{}: cannot write: {e}", label_file.display()))
+        })?;
+        let objects: Vec<ObjectEntry> = boxes.iter().map(ObjectEntry::from).collect();
+        entries.push(json!({
+            "sname": sname, "filepaths": [relative], "label": sky.label, "id": index,
+            "objects": objects,
+        }));
     }
     write_dataset(&args.out, entries)
+}
+
+/// The boxes of the sources drawn, in radio-YOLO's classes: compact sources; single-island
+/// extended emission (extended and diffuse sources, FR-I galaxies, the peculiar ring); FR-II
+/// galaxies, whose lobes are islands apart, as multi-island; the artefact's core and rings as
+/// spurious. An RGZ source is one box around its components (multi-island when there are
+/// several, compact when it is one peak).
+pub fn source_boxes(kind: SkyKind, sky: &Cutout) -> Vec<SourceBox> {
+    let boxed = |class: SourceClass, extent: &crate::imaging::synth::Extent| {
+        extent
+            .normalised(sky.size)
+            .and_then(|numbers| SourceBox::new(class, numbers).ok())
+    };
+    if kind == SkyKind::Rgz {
+        let Some(first) = sky.truth.first() else {
+            return Vec::new();
+        };
+        let extent = sky
+            .truth
+            .iter()
+            .fold(first.extent, |e, placed| e.union(placed.extent));
+        let class = match (sky.truth.len(), first.scale) {
+            (1, peaks) if peaks <= 1.0 => SourceClass::Compact,
+            (1, _) => SourceClass::Extended,
+            _ => SourceClass::ExtendedMultisland,
+        };
+        return boxed(class, &extent).into_iter().collect();
+    }
+    sky.truth
+        .iter()
+        .filter_map(|placed| {
+            let class = match placed.what {
+                "COMPACT" => SourceClass::Compact,
+                "EXTENDED" | "DIFFUSE" | "DIFFUSE-LARGE" | "FR-I" | "WTF" => {
+                    SourceClass::Extended
+                }
+                "FR-II" => SourceClass::ExtendedMultisland,
+                "ARTEFACT" => SourceClass::Spurious,
+                _ => return None,
+            };
+            boxed(class, &placed.extent)
+        })
+        .collect()
 }
 
 /// Galaxy MNIST-like colour PNGs, labelled with the class name.

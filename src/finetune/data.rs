@@ -3,12 +3,13 @@
 //! `describe`); images are written as PNG through the benchmarks' model-input transform, so
 //! training and evaluation see the same pixels.
 
-use super::questions::{self, Describe, Question};
-use crate::bench::dataset::{self, RawItem};
-use crate::bench::labels::{DatasetLabel, gold_labels};
+use super::boxes;
+use super::questions;
+use super::turns::{Asked, conversation, select, single_turns, unit};
+use crate::bench::dataset;
 use crate::imaging::{FitsOptions, RadioImage, TransformOptions};
 use crate::util::error::FileError;
-use crate::util::hash::{sha256_hex, stable_u64};
+use crate::util::hash::sha256_hex;
 use crate::util::private_file::write_json_atomically;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -77,17 +78,15 @@ pub struct DataSummary {
     /// Items left out: how many, and the first few with why.
     pub skipped: usize,
     pub skipped_examples: Vec<String>,
+    /// Images whose sources are annotated (box turns).
+    #[serde(default)]
+    pub annotated: usize,
+    /// Annotation lines or entries left out (bad class, box, columns): how many, the first few.
+    #[serde(default)]
+    pub skipped_boxes: usize,
+    #[serde(default)]
+    pub skipped_box_examples: Vec<String>,
     pub radiochat_version: String,
-}
-
-/// An image with its questions, before its PNG is written.
-struct Planned {
-    id: String,
-    image: PathBuf,
-    file: String,
-    turns: Vec<Turn>,
-    val: bool,
-    counted: Vec<String>,
 }
 
 pub fn build(spec: &DataSpec) -> Result<DataSummary, FileError> {
@@ -102,12 +101,20 @@ pub fn build(spec: &DataSpec) -> Result<DataSummary, FileError> {
     }
     check_out(&spec.out)?;
     let tasks = crate::bench::load_tasks(None)?;
-    let chosen = select(questions::questions(&tasks)?, &spec.tasks)?;
+    let all_boxes = boxes::box_questions()?;
+    let chosen = select(questions::questions(&tasks)?, &all_boxes, &spec.tasks)?;
+    let chosen_boxes = boxes::select(all_boxes, &spec.tasks);
     let describe = if spec.describe {
         Some(questions::describe()?)
     } else {
         None
     };
+    let asked = Asked {
+        questions: &chosen,
+        boxes: &chosen_boxes,
+        describe: describe.as_ref(),
+    };
+    let mut bad_boxes = Vec::new();
     let (excluded_hashes, excluded_datasets) = exclusion_set(&spec.exclude)?;
     let mut plans = Vec::new();
     let mut sources = Vec::new();
@@ -133,8 +140,21 @@ pub fn build(spec: &DataSpec) -> Result<DataSummary, FileError> {
                 continue;
             }
             let id = unique_id(&mut ids, &item.sname);
-            let Some((turns, counted)) = conversation(spec, &chosen, describe.as_ref(), &id, item)
-            else {
+            let annotations = if chosen_boxes.is_empty() {
+                None
+            } else {
+                match raw.annotations(item, &image) {
+                    Ok(read) => read.map(|read| {
+                        bad_boxes.extend(read.skipped);
+                        read.boxes
+                    }),
+                    Err(why) => {
+                        bad_boxes.push(why);
+                        None
+                    }
+                }
+            };
+            let Some(planned) = conversation(spec, &asked, &id, item, annotations) else {
                 skipped.push(format!("{}: no chosen question fits its label", item.sname));
                 continue;
             };
@@ -144,9 +164,8 @@ pub fn build(spec: &DataSpec) -> Result<DataSummary, FileError> {
                 id,
                 image,
                 file,
-                turns,
                 val,
-                counted,
+                ..planned
             });
         }
     }
@@ -159,10 +178,21 @@ pub fn build(spec: &DataSpec) -> Result<DataSummary, FileError> {
     let mut train = Vec::new();
     let mut val = Vec::new();
     let mut turns: BTreeMap<String, usize> = BTreeMap::new();
-    for (plan, result) in plans.into_iter().zip(written) {
-        if let Err(why) = result? {
-            skipped.push(format!("{}: {why}", plan.id));
-            continue;
+    let mut annotated = 0;
+    for (mut plan, result) in plans.into_iter().zip(written) {
+        let shape = match result? {
+            Ok(shape) => shape,
+            Err(why) => {
+                skipped.push(format!("{}: {why}", plan.id));
+                continue;
+            }
+        };
+        if !plan.box_answers.is_empty() {
+            annotated += 1;
+            let placed = boxes::on_model_input(&plan.boxes, &spec.transform, shape.0, shape.1);
+            for &(turn, question) in &plan.box_answers {
+                plan.turns[turn].value = chosen_boxes[question].answer(&placed);
+            }
         }
         for q in &plan.counted {
             *turns.entry(q.clone()).or_default() += 1;
@@ -192,7 +222,11 @@ pub fn build(spec: &DataSpec) -> Result<DataSummary, FileError> {
     let summary = DataSummary {
         sources,
         excluded_datasets,
-        questions: chosen.iter().map(|q| q.id.clone()).collect(),
+        questions: chosen
+            .iter()
+            .map(|q| q.id.clone())
+            .chain(chosen_boxes.iter().map(|q| q.id.clone()))
+            .collect(),
         describe: spec.describe,
         single_turn: spec.single_turn,
         seed: spec.seed,
@@ -203,129 +237,13 @@ pub fn build(spec: &DataSpec) -> Result<DataSummary, FileError> {
         excluded,
         skipped: skipped.len(),
         skipped_examples: skipped.into_iter().take(5).collect(),
+        annotated,
+        skipped_boxes: bad_boxes.len(),
+        skipped_box_examples: bad_boxes.into_iter().take(5).collect(),
         radiochat_version: crate::version().to_string(),
     };
     write_json_atomically(&spec.out.join(SUMMARY_FILE), &summary)?;
     Ok(summary)
-}
-
-/// The questions named by `wanted` (benchmark ids or question ids); all when it is empty.
-fn select(all: Vec<Question>, wanted: &[String]) -> Result<Vec<Question>, FileError> {
-    if wanted.is_empty() || wanted.iter().any(|w| w.eq_ignore_ascii_case("all")) {
-        return Ok(all);
-    }
-    let names = |q: &Question| [Some(q.id.clone()), q.bench_task.clone()];
-    for w in wanted {
-        if !all
-            .iter()
-            .any(|q| names(q).iter().flatten().any(|n| n.eq_ignore_ascii_case(w)))
-        {
-            let known: Vec<String> = all
-                .iter()
-                .map(|q| match &q.bench_task {
-                    Some(t) => format!("{t} ({})", q.id),
-                    None => q.id.clone(),
-                })
-                .collect();
-            return Err(FileError::invalid(format!(
-                "--tasks: unknown '{w}' (known: {}, all)",
-                known.join(", ")
-            )));
-        }
-    }
-    Ok(all
-        .into_iter()
-        .filter(|q| {
-            names(q)
-                .iter()
-                .flatten()
-                .any(|n| wanted.iter().any(|w| n.eq_ignore_ascii_case(w)))
-        })
-        .collect())
-}
-
-/// A conversation split into one per question, each starting with the image (the split
-/// stays by image: all of an image's questions are on the same side).
-fn single_turns(record: Record, questions: &[String]) -> Vec<Record> {
-    record
-        .conversations
-        .chunks(2)
-        .zip(questions)
-        .map(|(pair, question)| {
-            let asked = pair[0].value.trim_start_matches("<image>\n");
-            Record {
-                id: format!("{}#{question}", record.id),
-                image: record.image.clone(),
-                conversations: vec![
-                    Turn {
-                        from: "human".into(),
-                        value: format!("<image>\n{asked}"),
-                    },
-                    pair[1].clone(),
-                ],
-            }
-        })
-        .collect()
-}
-
-/// The turns for one image, and the questions they count for; `None` if none fits.
-fn conversation(
-    spec: &DataSpec,
-    chosen: &[Question],
-    describe: Option<&Describe>,
-    id: &str,
-    item: &RawItem,
-) -> Option<(Vec<Turn>, Vec<String>)> {
-    let mut pairs = Vec::new();
-    let mut counted = Vec::new();
-    for q in chosen {
-        if let Ok(truth) = gold_labels(&q.task, &item.label) {
-            let i = pick(spec.seed, &[id, &q.id], q.phrasings.len());
-            pairs.push((q.text(i), q.task.answer_text(&truth)));
-            counted.push(q.id.clone());
-        }
-    }
-    if let Some(d) = describe {
-        let i = pick(spec.seed, &[id, "describe"], d.phrasings.len());
-        pairs.push((d.phrasings[i].clone(), d.answer(&tags(&item.label))));
-        counted.push("describe".into());
-    }
-    if pairs.is_empty() {
-        return None;
-    }
-    let mut turns = Vec::new();
-    for (i, (question, answer)) in pairs.into_iter().enumerate() {
-        let value = if i == 0 {
-            format!("<image>\n{question}")
-        } else {
-            question
-        };
-        turns.push(Turn {
-            from: "human".into(),
-            value,
-        });
-        turns.push(Turn {
-            from: "gpt".into(),
-            value: answer,
-        });
-    }
-    Some((turns, counted))
-}
-
-fn tags(label: &DatasetLabel) -> Vec<String> {
-    match label {
-        DatasetLabel::One(s) => vec![s.clone()],
-        DatasetLabel::Tags(t) => t.clone(),
-    }
-}
-
-/// A deterministic number in [0, 1) from the seed and some words.
-fn unit(seed: u64, words: &[&str]) -> f64 {
-    (stable_u64(seed, words) >> 11) as f64 / (1u64 << 53) as f64
-}
-
-fn pick(seed: u64, words: &[&str], n: usize) -> usize {
-    ((unit(seed, words) * n as f64) as usize).min(n.saturating_sub(1))
 }
 
 fn unique_id(seen: &mut HashSet<String>, sname: &str) -> String {
@@ -397,21 +315,22 @@ fn check_out(out: &Path) -> Result<(), FileError> {
     }
 }
 
-/// The item's model input as a PNG in `out`. `Ok(Err(why))`: its image cannot be read, so the
-/// item is skipped; `Err`: writing failed (a full disk), so the whole build stops.
+/// The item's model input as a PNG in `out`, and the image's width and height and whether it
+/// is a plane (not a colour picture). `Ok(Err(why))`: its image cannot be read, so the item is
+/// skipped; `Err`: writing failed (a full disk), so the whole build stops.
 fn write_png(
     image: &Path,
     out: &Path,
     transform: &TransformOptions,
-) -> Result<Result<(), String>, FileError> {
-    let picture = match RadioImage::open(image, &FitsOptions::default())
-        .and_then(|i| i.model_input(transform))
-    {
-        Ok(picture) => picture,
+) -> Result<Result<((usize, usize), bool), String>, FileError> {
+    let read = RadioImage::open(image, &FitsOptions::default());
+    let (picture, read) = match read.and_then(|i| i.model_input(transform).map(|p| (p, i))) {
+        Ok(both) => both,
         Err(e) => return Ok(Err(e.to_string())),
     };
     crate::util::png::write(out, &picture)?;
-    Ok(Ok(()))
+    let is_plane = matches!(read.pixels, crate::imaging::Pixels::Plane(_));
+    Ok(Ok((read.dimensions(), is_plane)))
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! Fine-tuning: the training set built from labelled datasets (`data`), the questions it asks
 //! (`questions`), and later the run spec, launchers, job monitor and LoRA merge.
 
+pub mod boxes;
 pub mod data;
 pub mod job;
 pub mod loss_plot;
@@ -8,3 +9,4 @@ pub mod merge;
 pub mod questions;
 pub mod spec;
 pub mod status;
+mod turns;

@@ -2,6 +2,7 @@
 //! construction, in radio-llava's dataset format. The fixture for benchmark and fine-tune
 //! tests, and the demo data.
 
+pub use super::synth_extent::{Extent, REACH_SIGMAS};
 use crate::util::error::BadValue;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -134,13 +135,15 @@ pub struct Cutout {
     pub truth: Vec<Placed>,
 }
 
-/// A placed ingredient: what and where (pixel centre, scale in pixels).
+/// A placed ingredient: what and where (pixel centre, scale in pixels, the box its emission
+/// fills).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Placed {
     pub what: &'static str,
     pub x: f32,
     pub y: f32,
     pub scale: f32,
+    pub extent: Extent,
 }
 
 struct Canvas {
@@ -264,6 +267,17 @@ fn radio_galaxy(
     let length = rng.random_range(12.0..(c.size as f32 * 0.3).max(14.0));
     let flux = rng.random_range(5e-3..2e-2);
     let (dx, dy) = (angle.cos(), angle.sin());
+    let ends = |sigma_x: f32, sigma_y: f32| {
+        Extent::gaussian(x + dx * length, y + dy * length, sigma_x, sigma_y, angle).union(
+            Extent::gaussian(x - dx * length, y - dy * length, sigma_x, sigma_y, angle),
+        )
+    };
+    let extent = if fr2 {
+        ends(SIGMA_BEAM * 2.0, SIGMA_BEAM * 1.5)
+    } else {
+        ends(SIGMA_BEAM * 2.6, SIGMA_BEAM)
+    }
+    .union(Extent::gaussian(x, y, SIGMA_BEAM, SIGMA_BEAM, 0.0));
     if fr2 {
         c.gaussian(x, y, SIGMA_BEAM, SIGMA_BEAM, 0.0, flux * 0.15);
         for side in [-1.0f32, 1.0] {
@@ -309,6 +323,7 @@ fn radio_galaxy(
         x,
         y,
         scale: length,
+        extent,
     });
 }
 
@@ -339,22 +354,21 @@ fn rgz(c: &mut Canvas, rng: &mut ChaCha8Rng, truth: &mut Vec<Placed>) -> &'stati
         };
         let (cx, cy) = (centre + offset * theta.cos(), centre + offset * theta.sin());
         let angle = rng.random_range(0.0..std::f32::consts::PI);
+        let mut extent: Option<Extent> = None;
         for p in 0..n {
             let t = (p as f32 - (n - 1) as f32 / 2.0) * 2.5 * BEAM_FWHM_PX;
-            c.gaussian(
-                cx + t * angle.cos(),
-                cy + t * angle.sin(),
-                SIGMA_BEAM * 1.2,
-                SIGMA_BEAM * 1.2,
-                0.0,
-                rng.random_range(3e-3..1e-2),
-            );
+            let (px, py) = (cx + t * angle.cos(), cy + t * angle.sin());
+            let sigma = SIGMA_BEAM * 1.2;
+            c.gaussian(px, py, sigma, sigma, 0.0, rng.random_range(3e-3..1e-2));
+            let peak = Extent::gaussian(px, py, sigma, sigma, 0.0);
+            extent = Some(extent.map_or(peak, |e| e.union(peak)));
         }
         truth.push(Placed {
             what: "component",
             x: cx,
             y: cy,
             scale: n as f32,
+            extent: extent.unwrap_or(Extent::disc(cx, cy, 0.0)),
         });
     }
     name
@@ -384,7 +398,8 @@ fn radioimg(
             0.0,
             rng.random_range(1e-3..1e-2),
         );
-        mark(truth, &mut tags, "COMPACT", x, y, SIGMA_BEAM);
+        let extent = Extent::gaussian(x, y, SIGMA_BEAM, SIGMA_BEAM, 0.0);
+        mark(truth, &mut tags, ("COMPACT", extent), x, y, SIGMA_BEAM);
     }
     if rng.random_bool(b.radio_galaxy) {
         let (x, y) = anywhere(rng, size * 0.3);
@@ -397,46 +412,33 @@ fn radioimg(
     if rng.random_bool(b.extended) {
         let (x, y) = anywhere(rng, size * 0.2);
         let angle = rng.random_range(0.0..std::f32::consts::PI);
-        c.gaussian(
-            x,
-            y,
-            SIGMA_BEAM * 4.0,
-            SIGMA_BEAM * 1.5,
-            angle,
-            rng.random_range(2e-3..8e-3),
-        );
-        mark(truth, &mut tags, "EXTENDED", x, y, SIGMA_BEAM * 4.0);
+        let (sigma_x, sigma_y) = (SIGMA_BEAM * 4.0, SIGMA_BEAM * 1.5);
+        c.gaussian(x, y, sigma_x, sigma_y, angle, rng.random_range(2e-3..8e-3));
+        let extent = Extent::gaussian(x, y, sigma_x, sigma_y, angle);
+        mark(truth, &mut tags, ("EXTENDED", extent), x, y, sigma_x);
     }
     if rng.random_bool(b.diffuse) {
         let (x, y) = anywhere(rng, size * 0.25);
-        c.gaussian(
-            x,
-            y,
-            SIGMA_BEAM * 3.0,
-            SIGMA_BEAM * 3.0,
-            0.0,
-            rng.random_range(6e-4..1.5e-3),
-        );
-        mark(truth, &mut tags, "DIFFUSE", x, y, SIGMA_BEAM * 3.0);
+        let sigma = SIGMA_BEAM * 3.0;
+        c.gaussian(x, y, sigma, sigma, 0.0, rng.random_range(6e-4..1.5e-3));
+        let extent = Extent::gaussian(x, y, sigma, sigma, 0.0);
+        mark(truth, &mut tags, ("DIFFUSE", extent), x, y, sigma);
     }
     if rng.random_bool(b.diffuse_large) {
         let (x, y) = anywhere(rng, size * 0.3);
+        let mut extent = Extent::disc(x, y, 0.0);
         for _ in 0..4 {
             let (ox, oy) = (
                 rng.random_range(-size * 0.15..size * 0.15),
                 rng.random_range(-size * 0.15..size * 0.15),
             );
             let spread = size * rng.random_range(0.08..0.15);
-            c.gaussian(
-                x + ox,
-                y + oy,
-                spread,
-                spread * 0.7,
-                rng.random_range(0.0..3.0),
-                rng.random_range(4e-4..9e-4),
-            );
+            let angle = rng.random_range(0.0..3.0);
+            let (bx, by) = (x + ox, y + oy);
+            c.gaussian(bx, by, spread, spread * 0.7, angle, rng.random_range(4e-4..9e-4));
+            extent = extent.union(Extent::gaussian(bx, by, spread, spread * 0.7, angle));
         }
-        mark(truth, &mut tags, "DIFFUSE-LARGE", x, y, size * 0.15);
+        mark(truth, &mut tags, ("DIFFUSE-LARGE", extent), x, y, size * 0.15);
     }
     if rng.random_bool(b.artefact) {
         // A very bright source with ring-shaped sidelobes, as residual calibration errors leave.
@@ -445,13 +447,18 @@ fn radioimg(
         for (radius, sign) in [(3.0, -1.0f32), (5.0, 1.0), (7.0, -1.0)] {
             c.ring(x, y, radius * BEAM_FWHM_PX, SIGMA_BEAM, sign * 2e-3);
         }
-        mark(truth, &mut tags, "ARTEFACT", x, y, 5.0 * BEAM_FWHM_PX);
+        // The box holds the bright core and its positive ring.
+        let radius = 5.0 * BEAM_FWHM_PX;
+        let extent = Extent::disc(x, y, radius + REACH_SIGMAS * SIGMA_BEAM);
+        mark(truth, &mut tags, ("ARTEFACT", extent), x, y, radius);
     }
     if rng.random_bool(b.peculiar) {
         // An odd, ring-shaped extended source: the kind of "WTF" object radioimg flags.
         let (x, y) = anywhere(rng, size * 0.3);
-        c.ring(x, y, size * 0.12, SIGMA_BEAM * 1.5, 3e-3);
-        mark(truth, &mut tags, "WTF", x, y, size * 0.12);
+        let radius = size * 0.12;
+        c.ring(x, y, radius, SIGMA_BEAM * 1.5, 3e-3);
+        let extent = Extent::disc(x, y, radius + REACH_SIGMAS * SIGMA_BEAM * 1.5);
+        mark(truth, &mut tags, ("WTF", extent), x, y, radius);
     }
     if rng.random_bool(b.border) {
         // Beyond a mosaic's edge: NaN columns on one side.
@@ -462,10 +469,16 @@ fn radioimg(
                 c.pixels[y * n + x] = f32::NAN;
             }
         }
+        let strip = Extent {
+            x0: size - width as f32,
+            y0: 0.0,
+            x1: size,
+            y1: size,
+        };
         mark(
             truth,
             &mut tags,
-            "BORDER",
+            ("BORDER", strip),
             size - width as f32 / 2.0,
             size / 2.0,
             width as f32,
@@ -481,12 +494,18 @@ fn radioimg(
 fn mark(
     truth: &mut Vec<Placed>,
     tags: &mut Vec<&'static str>,
-    what: &'static str,
+    (what, extent): (&'static str, Extent),
     x: f32,
     y: f32,
     scale: f32,
 ) {
-    truth.push(Placed { what, x, y, scale });
+    truth.push(Placed {
+        what,
+        x,
+        y,
+        scale,
+        extent,
+    });
     push_once(tags, what);
 }
 

@@ -1,0 +1,183 @@
+//! Which turns an image gets in `finetune data`: the label questions its label answers, the
+//! box questions when its sources are annotated, the description; phrasings picked by a hash
+//! of the seed and the image id; one conversation per image or per question.
+
+use super::boxes::{self, BoxQuestion};
+use super::data::{DataSpec, Record, Turn};
+use super::questions::{Describe, Question};
+use crate::bench::dataset::RawItem;
+use crate::bench::labels::{DatasetLabel, gold_labels};
+use crate::bench::objects::SourceBox;
+use crate::util::error::FileError;
+use crate::util::hash::stable_u64;
+use std::path::PathBuf;
+
+/// An image with its questions, before its PNG is written.
+pub(super) struct Planned {
+    pub id: String,
+    pub image: PathBuf,
+    pub file: String,
+    pub turns: Vec<Turn>,
+    pub val: bool,
+    pub counted: Vec<String>,
+    /// The image's sources, and which answer turn holds which box question's answer.
+    pub boxes: Vec<SourceBox>,
+    pub box_answers: Vec<(usize, usize)>,
+}
+
+/// What an image is asked: the label questions, the box questions, the description.
+pub(super) struct Asked<'a> {
+    pub questions: &'a [Question],
+    pub boxes: &'a [BoxQuestion],
+    pub describe: Option<&'a Describe>,
+}
+
+/// The questions named by `wanted` (benchmark ids or question ids); all when it is empty.
+/// A name may also be a box question's (`boxes`, `boxes-compact`…), chosen by `boxes::select`.
+pub(super) fn select(
+    all: Vec<Question>,
+    box_questions: &[BoxQuestion],
+    wanted: &[String],
+) -> Result<Vec<Question>, FileError> {
+    if wanted.is_empty() || wanted.iter().any(|w| w.eq_ignore_ascii_case("all")) {
+        return Ok(all);
+    }
+    let names = |q: &Question| [Some(q.id.clone()), q.bench_task.clone()];
+    for w in wanted {
+        if !all
+            .iter()
+            .any(|q| names(q).iter().flatten().any(|n| n.eq_ignore_ascii_case(w)))
+            && !boxes::names_a_box_question(box_questions, w)
+        {
+            let known: Vec<String> = all
+                .iter()
+                .map(|q| match &q.bench_task {
+                    Some(t) => format!("{t} ({})", q.id),
+                    None => q.id.clone(),
+                })
+                .chain([format!("{} ({})", boxes::BOXES, "a question per source class")])
+                .collect();
+            return Err(FileError::invalid(format!(
+                "--tasks: unknown '{w}' (known: {}, all)",
+                known.join(", ")
+            )));
+        }
+    }
+    Ok(all
+        .into_iter()
+        .filter(|q| {
+            names(q)
+                .iter()
+                .flatten()
+                .any(|n| wanted.iter().any(|w| n.eq_ignore_ascii_case(w)))
+        })
+        .collect())
+}
+
+/// A conversation split into one per question, each starting with the image (the split
+/// stays by image: all of an image's questions are on the same side).
+pub(super) fn single_turns(record: Record, questions: &[String]) -> Vec<Record> {
+    record
+        .conversations
+        .chunks(2)
+        .zip(questions)
+        .map(|(pair, question)| {
+            let asked = pair[0].value.trim_start_matches("<image>\n");
+            Record {
+                id: format!("{}#{question}", record.id),
+                image: record.image.clone(),
+                conversations: vec![
+                    Turn {
+                        from: "human".into(),
+                        value: format!("<image>\n{asked}"),
+                    },
+                    pair[1].clone(),
+                ],
+            }
+        })
+        .collect()
+}
+
+/// The turns for one image and the questions they count for (`id`, `image`, `file` and `val`
+/// are the caller's); `None` if no question fits.
+pub(super) fn conversation(
+    spec: &DataSpec,
+    asked: &Asked,
+    id: &str,
+    item: &RawItem,
+    annotations: Option<Vec<SourceBox>>,
+) -> Option<Planned> {
+    let mut pairs = Vec::new();
+    let mut counted = Vec::new();
+    for q in asked.questions {
+        if let Ok(truth) = gold_labels(&q.task, &item.label) {
+            let i = pick(spec.seed, &[id, &q.id], q.phrasings.len());
+            pairs.push((q.text(i), q.task.answer_text(&truth)));
+            counted.push(q.id.clone());
+        }
+    }
+    // Box turns only where the sources are known (an image without annotations is not one
+    // without sources).
+    let mut box_answers = Vec::new();
+    let known = annotations.is_some();
+    let boxes = annotations.unwrap_or_default();
+    if known {
+        for (n, q) in asked.boxes.iter().enumerate() {
+            let i = pick(spec.seed, &[id, &q.id], q.phrasings.len());
+            box_answers.push((pairs.len() * 2 + 1, n));
+            pairs.push((q.phrasings[i].clone(), q.answer(&boxes)));
+            counted.push(q.id.clone());
+        }
+    }
+    if let Some(d) = asked.describe {
+        let i = pick(spec.seed, &[id, "describe"], d.phrasings.len());
+        pairs.push((d.phrasings[i].clone(), d.answer(&tags(&item.label))));
+        counted.push("describe".into());
+    }
+    if pairs.is_empty() {
+        return None;
+    }
+    let mut turns = Vec::new();
+    for (i, (question, answer)) in pairs.into_iter().enumerate() {
+        let value = if i == 0 {
+            format!("<image>\n{question}")
+        } else {
+            question
+        };
+        turns.push(Turn {
+            from: "human".into(),
+            value,
+        });
+        turns.push(Turn {
+            from: "gpt".into(),
+            value: answer,
+        });
+    }
+    Some(Planned {
+        id: String::new(),
+        image: PathBuf::new(),
+        file: String::new(),
+        turns,
+        val: false,
+        counted,
+        boxes,
+        box_answers,
+    })
+}
+
+fn tags(label: &DatasetLabel) -> Vec<String> {
+    match label {
+        DatasetLabel::One(s) => vec![s.clone()],
+        DatasetLabel::Tags(t) => t.clone(),
+    }
+}
+
+/// A deterministic number in [0, 1) from the seed and some words.
+pub(super) fn unit(seed: u64, words: &[&str]) -> f64 {
+    (stable_u64(seed, words) >> 11) as f64 / (1u64 << 53) as f64
+}
+
+fn pick(seed: u64, words: &[&str], n: usize) -> usize {
+    ((unit(seed, words) * n as f64) as usize).min(n.saturating_sub(1))
+}
+
