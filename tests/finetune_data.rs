@@ -203,8 +203,8 @@ fn benchmark_images_are_left_out_and_tasks_pick_the_questions() {
     let all = records(&single);
     assert_eq!(
         all.len(),
-        12 * 11,
-        "12 images × (5 label questions + 5 box questions + the description)"
+        12 * 12,
+        "12 images × (5 label questions + the anomaly sentence + 5 box questions + the description)"
     );
     for record in &all {
         let turns = record["conversations"].as_array().unwrap();
@@ -353,4 +353,62 @@ fn box_turns_follow_radio_llavas_builder() {
     let summary: Value = serde_json::from_slice(&made.stdout).unwrap();
     assert_eq!(summary["annotated"], 3, "{summary}");
     assert_eq!(summary["questions"], serde_json::json!(["boxes-compact"]));
+}
+
+/// `--order radio-llava`: the description first, with the image; the free-text anomaly turn
+/// right before the peculiarity class, its sentence chosen by radio-llava's rule.
+#[test]
+fn radio_llava_order_puts_the_description_first_and_the_anomaly_sentence_before_its_class() {
+    let home = tempfile::tempdir().unwrap();
+    let sky = synth(home.path(), "sky", "radioimg", 8, 4);
+    let out = home.path().join("data");
+    let made = build_ok(
+        home.path(),
+        &sky,
+        &out,
+        &["--describe", "--order", "radio-llava", "--tasks", "B5,anomaly-text", "--json"],
+    );
+    let summary: Value = serde_json::from_slice(&made.stdout).unwrap();
+    assert_eq!(summary["description_first"], true);
+    assert_eq!(summary["questions"], serde_json::json!(["peculiarity", "anomaly-text"]));
+    let dataset = read_json(&sky);
+    for record in records(&out) {
+        let turns = record["conversations"].as_array().unwrap();
+        let text = |i: usize| turns[i]["value"].as_str().unwrap().to_string();
+        assert_eq!(turns.len(), 6, "{record}");
+        assert!(text(0).starts_with("<image>\n"));
+        assert!(text(1).starts_with("The image is a radio astronomical image cutout"));
+        let item = dataset["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["sname"] == record["id"])
+            .unwrap();
+        let tags: Vec<&str> = item["label"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t.as_str().unwrap())
+            .collect();
+        let complex = ["EXTENDED", "DIFFUSE", "RADIO-GALAXY"]
+            .iter()
+            .any(|t| tags.contains(t));
+        let sentence = text(3);
+        assert_eq!(
+            sentence.contains("extended or diffuse morphology"),
+            complex,
+            "{tags:?}: {sentence}"
+        );
+        assert_eq!(sentence.contains("very peculiar"), tags.contains(&"WTF"));
+        let class = text(5);
+        assert!(["ORDINARY", "COMPLEX", "PECULIAR"].contains(&class.as_str()), "{class}");
+        assert_eq!(class == "COMPLEX", complex && !tags.contains(&"WTF"));
+    }
+    // The default order keeps the description last.
+    let last = home.path().join("last");
+    build_ok(home.path(), &sky, &last, &["--describe", "--tasks", "B3"]);
+    for record in records(&last) {
+        let turns = record["conversations"].as_array().unwrap();
+        assert!(turns[3]["value"].as_str().unwrap().starts_with("The image is a radio"));
+    }
 }

@@ -83,13 +83,18 @@ pub struct FinetuneDataCli {
     /// Output directory (must not exist, or be empty).
     #[arg(long)]
     pub out: PathBuf,
-    /// Questions to ask: benchmark ids (B1,B3,…), question ids (border, …), boxes (where the
-    /// sources of each class are, for annotated images; or boxes-compact, …) or all.
+    /// Questions to ask: benchmark ids (B1,B3,…), question ids (border, anomaly-text, …),
+    /// boxes (where the sources of each class are, for annotated images; or boxes-compact, …)
+    /// or all.
     #[arg(long, value_delimiter = ',', default_value = "all")]
     pub tasks: Vec<String>,
     /// Add the rule-based description turn.
     #[arg(long)]
     pub describe: bool,
+    /// Turn order: radiochat (questions, boxes, the description last) or radio-llava (the
+    /// description first).
+    #[arg(long, value_enum, default_value_t)]
+    pub order: radiochat::finetune::data::TurnOrder,
     /// One conversation per question (each with the image) instead of one per image.
     #[arg(long)]
     pub single_turn: bool,
@@ -202,6 +207,7 @@ pub fn run(context: &Context, command: FinetuneCommand) -> CommandResult<i32> {
                 out: data.out,
                 tasks: data.tasks,
                 describe: data.describe,
+                order: data.order,
                 single_turn: data.single_turn,
                 val: data.val,
                 seed: data.seed,

@@ -5,7 +5,9 @@
 
 use super::boxes;
 use super::questions;
-use super::turns::{Asked, conversation, select, single_turns, unit};
+use super::anomaly_text;
+pub use super::turns::TurnOrder;
+use super::turns::{Asked, conversation, select, single_turns, unit, wants};
 use crate::bench::dataset;
 use crate::imaging::{FitsOptions, RadioImage, TransformOptions};
 use crate::util::error::FileError;
@@ -27,6 +29,8 @@ pub struct DataSpec {
     /// Benchmark ids (B1…) or question ids; empty = every question.
     pub tasks: Vec<String>,
     pub describe: bool,
+    /// Where the description goes: last, or first as radio-llava puts it.
+    pub order: TurnOrder,
     /// One conversation per question instead of one per image (each with the image).
     pub single_turn: bool,
     /// Fraction of images for validation.
@@ -65,6 +69,9 @@ pub struct DataSummary {
     pub excluded_datasets: Vec<Source>,
     pub questions: Vec<String>,
     pub describe: bool,
+    /// `--order radio-llava`: the description is the first turn.
+    #[serde(default)]
+    pub description_first: bool,
     #[serde(default)]
     pub single_turn: bool,
     pub seed: u64,
@@ -102,8 +109,15 @@ pub fn build(spec: &DataSpec) -> Result<DataSummary, FileError> {
     check_out(&spec.out)?;
     let tasks = crate::bench::load_tasks(None)?;
     let all_boxes = boxes::box_questions()?;
-    let chosen = select(questions::questions(&tasks)?, &all_boxes, &spec.tasks)?;
+    let anomaly = anomaly_text::anomaly_text()?;
+    let chosen = select(
+        questions::questions(&tasks)?,
+        &all_boxes,
+        &anomaly.id,
+        &spec.tasks,
+    )?;
     let chosen_boxes = boxes::select(all_boxes, &spec.tasks);
+    let anomaly = wants(&spec.tasks, &anomaly.id).then_some(anomaly);
     let describe = if spec.describe {
         Some(questions::describe()?)
     } else {
@@ -111,6 +125,7 @@ pub fn build(spec: &DataSpec) -> Result<DataSummary, FileError> {
     };
     let asked = Asked {
         questions: &chosen,
+        anomaly: anomaly.as_ref(),
         boxes: &chosen_boxes,
         describe: describe.as_ref(),
     };
@@ -225,9 +240,11 @@ pub fn build(spec: &DataSpec) -> Result<DataSummary, FileError> {
         questions: chosen
             .iter()
             .map(|q| q.id.clone())
+            .chain(anomaly.iter().map(|a| a.id.clone()))
             .chain(chosen_boxes.iter().map(|q| q.id.clone()))
             .collect(),
         describe: spec.describe,
+        description_first: spec.describe && spec.order == TurnOrder::RadioLlava,
         single_turn: spec.single_turn,
         seed: spec.seed,
         val_fraction: spec.val,

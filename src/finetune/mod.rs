@@ -1,6 +1,7 @@
 //! Fine-tuning: the training set built from labelled datasets (`data`), the questions it asks
 //! (`questions`), and later the run spec, launchers, job monitor and LoRA merge.
 
+pub mod anomaly_text;
 pub mod boxes;
 pub mod data;
 pub mod job;

@@ -2,6 +2,7 @@
 //! box questions when its sources are annotated, the description; phrasings picked by a hash
 //! of the seed and the image id; one conversation per image or per question.
 
+use super::anomaly_text::AnomalyText;
 use super::boxes::{self, BoxQuestion};
 use super::data::{DataSpec, Record, Turn};
 use super::questions::{Describe, Question};
@@ -25,18 +26,44 @@ pub(super) struct Planned {
     pub box_answers: Vec<(usize, usize)>,
 }
 
-/// What an image is asked: the label questions, the box questions, the description.
+/// What an image is asked: the label questions, the free-text anomaly question, the box
+/// questions, the description.
 pub(super) struct Asked<'a> {
     pub questions: &'a [Question],
+    pub anomaly: Option<&'a AnomalyText>,
     pub boxes: &'a [BoxQuestion],
     pub describe: Option<&'a Describe>,
 }
 
+/// The order of an image's turns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum TurnOrder {
+    /// The label questions, the boxes, the description last.
+    #[default]
+    Radiochat,
+    /// radio-llava's: the description first (with the image), then the questions.
+    RadioLlava,
+}
+
+/// The id of the peculiarity-class question, before which the free-text anomaly turn goes
+/// (radio-llava asks the sentence, then the class).
+const PECULIARITY: &str = "peculiarity";
+
+/// Whether `wanted` (`--tasks`) asks for the question `id`: by name, or all of them.
+pub(super) fn wants(wanted: &[String], id: &str) -> bool {
+    wanted.is_empty()
+        || wanted
+            .iter()
+            .any(|w| w.eq_ignore_ascii_case("all") || w.eq_ignore_ascii_case(id))
+}
+
 /// The questions named by `wanted` (benchmark ids or question ids); all when it is empty.
-/// A name may also be a box question's (`boxes`, `boxes-compact`…), chosen by `boxes::select`.
+/// A name may also be a box question's (`boxes`, `boxes-compact`…), chosen by `boxes::select`,
+/// or the free-text anomaly question's (`anomaly_id`).
 pub(super) fn select(
     all: Vec<Question>,
     box_questions: &[BoxQuestion],
+    anomaly_id: &str,
     wanted: &[String],
 ) -> Result<Vec<Question>, FileError> {
     if wanted.is_empty() || wanted.iter().any(|w| w.eq_ignore_ascii_case("all")) {
@@ -48,6 +75,7 @@ pub(super) fn select(
             .iter()
             .any(|q| names(q).iter().flatten().any(|n| n.eq_ignore_ascii_case(w)))
             && !boxes::names_a_box_question(box_questions, w)
+            && !w.eq_ignore_ascii_case(anomaly_id)
         {
             let known: Vec<String> = all
                 .iter()
@@ -55,7 +83,10 @@ pub(super) fn select(
                     Some(t) => format!("{t} ({})", q.id),
                     None => q.id.clone(),
                 })
-                .chain([format!("{} ({})", boxes::BOXES, "a question per source class")])
+                .chain([
+                    anomaly_id.to_string(),
+                    format!("{} (a question per source class)", boxes::BOXES),
+                ])
                 .collect();
             return Err(FileError::invalid(format!(
                 "--tasks: unknown '{w}' (known: {}, all)",
@@ -109,12 +140,35 @@ pub(super) fn conversation(
 ) -> Option<Planned> {
     let mut pairs = Vec::new();
     let mut counted = Vec::new();
+    let describe = asked.describe.map(|d| {
+        let i = pick(spec.seed, &[id, "describe"], d.phrasings.len());
+        (d.phrasings[i].clone(), d.answer(&tags(&item.label)))
+    });
+    if let (TurnOrder::RadioLlava, Some(first)) = (spec.order, &describe) {
+        pairs.push(first.clone());
+        counted.push("describe".into());
+    }
+    let mut anomaly = asked.anomaly.and_then(|a| {
+        let answer = a.answer(&item.label)?;
+        let i = pick(spec.seed, &[id, &a.id], a.phrasings.len());
+        Some((a.id.clone(), (a.phrasings[i].clone(), answer)))
+    });
     for q in asked.questions {
+        if q.id == PECULIARITY
+            && let Some((anomaly_id, pair)) = anomaly.take()
+        {
+            pairs.push(pair);
+            counted.push(anomaly_id);
+        }
         if let Ok(truth) = gold_labels(&q.task, &item.label) {
             let i = pick(spec.seed, &[id, &q.id], q.phrasings.len());
             pairs.push((q.text(i), q.task.answer_text(&truth)));
             counted.push(q.id.clone());
         }
+    }
+    if let Some((anomaly_id, pair)) = anomaly {
+        pairs.push(pair);
+        counted.push(anomaly_id);
     }
     // Box turns only where the sources are known (an image without annotations is not one
     // without sources).
@@ -129,9 +183,8 @@ pub(super) fn conversation(
             counted.push(q.id.clone());
         }
     }
-    if let Some(d) = asked.describe {
-        let i = pick(spec.seed, &[id, "describe"], d.phrasings.len());
-        pairs.push((d.phrasings[i].clone(), d.answer(&tags(&item.label))));
+    if let (TurnOrder::Radiochat, Some(last)) = (spec.order, describe) {
+        pairs.push(last);
         counted.push("describe".into());
     }
     if pairs.is_empty() {

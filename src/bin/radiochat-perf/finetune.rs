@@ -49,6 +49,7 @@ pub fn run(images: usize, steps: usize, python: Option<PathBuf>) -> CommandResul
         out: data.clone(),
         tasks: vec!["B3".into()],
         describe: false,
+        order: Default::default(),
         single_turn: false,
         val: 0.1,
         seed: 0,
