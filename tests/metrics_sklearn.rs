@@ -190,3 +190,106 @@ fn metrics_equal_scikit_learn_on_random_cases() {
         compare_by_class_id(&by_class_id[i], &b["by_class_id"], i);
     }
 }
+
+/// Localisation counts and scores against tests/reference/box_matching.py (numpy) on random
+/// images: true boxes, jittered copies of most of them (some of another class), false alarms.
+#[test]
+fn localisation_equals_a_numpy_implementation_on_random_cases() {
+    use radiochat::bench::localisation::{ImageBoxes, localisation};
+    use radiochat::bench::objects::{SourceBox, SourceClass};
+    let mut rng = ChaCha8Rng::seed_from_u64(23);
+    let random_box = |rng: &mut ChaCha8Rng, class: usize| -> (usize, [f64; 4]) {
+        let size = rng.random_range(0.05..0.2);
+        (
+            class,
+            [rng.random_range(0.15..0.85), rng.random_range(0.15..0.85), size, size * rng.random_range(0.6..1.4)],
+        )
+    };
+    let mut cases = Vec::new();
+    for _ in 0..CASES_PER_KIND {
+        let mut images = Vec::new();
+        for _ in 0..rng.random_range(1..6) {
+            let truth: Vec<(usize, [f64; 4])> = (0..rng.random_range(0..5))
+                .map(|_| {
+                    let class = rng.random_range(0..3);
+                    random_box(&mut rng, class)
+                })
+                .collect();
+            let mut predicted = Vec::new();
+            for (class, [x, y, w, h]) in &truth {
+                if rng.random_bool(0.75) {
+                    let class = if rng.random_bool(0.85) { *class } else { (class + 1) % 3 };
+                    let jitter = |rng: &mut ChaCha8Rng| rng.random_range(-0.03..0.03);
+                    let box_ = [
+                        x + jitter(&mut rng),
+                        y + jitter(&mut rng),
+                        w * rng.random_range(0.8..1.25),
+                        h * rng.random_range(0.8..1.25),
+                    ];
+                    predicted.push((class, box_));
+                }
+            }
+            for _ in 0..rng.random_range(0..3) {
+                let class = rng.random_range(0..3);
+                predicted.push(random_box(&mut rng, class));
+            }
+            images.push((predicted, truth));
+        }
+        cases.push(images);
+    }
+    let as_json = |boxes: &[(usize, [f64; 4])]| -> Value {
+        boxes
+            .iter()
+            .map(|(c, [x, y, w, h])| json!([SourceClass::ALL[*c].name(), x, y, w, h]))
+            .collect()
+    };
+    let input: Value = cases
+        .iter()
+        .map(|images| {
+            images
+                .iter()
+                .map(|(p, t)| json!({"predicted": as_json(p), "truth": as_json(t)}))
+                .collect::<Value>()
+        })
+        .collect();
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/reference/box_matching.py");
+    let theirs: Vec<Value> =
+        serde_json::from_str(&common::reference_python(&[script], &input.to_string())).unwrap();
+    let to_boxes = |boxes: &[(usize, [f64; 4])]| -> Vec<SourceBox> {
+        boxes
+            .iter()
+            .map(|(c, b)| SourceBox {
+                class: SourceClass::ALL[*c],
+                x: b[0],
+                y: b[1],
+                w: b[2],
+                h: b[3],
+            })
+            .collect()
+    };
+    let mut matched = 0;
+    for (n, (images, theirs)) in cases.iter().zip(&theirs).enumerate() {
+        let images: Vec<ImageBoxes> = images
+            .iter()
+            .map(|(p, t)| ImageBoxes {
+                predicted: to_boxes(p),
+                truth: to_boxes(t),
+            })
+            .collect();
+        let ours = serde_json::to_value(localisation(&images)).unwrap();
+        let c = |what: &str| format!("case {n} {what}");
+        let rows = theirs["per_class"].as_object().unwrap();
+        assert_eq!(ours["per_class"].as_object().unwrap().len(), rows.len(), "{}", c("classes"));
+        for (class, row) in rows.iter().map(|(k, v)| (k.clone(), v)).chain([("overall".to_string(), &theirs["overall"])]) {
+            let mine = if class == "overall" { &ours["overall"] } else { &ours["per_class"][&class] };
+            for count in ["true_positives", "false_positives", "false_negatives"] {
+                assert_eq!(mine[count], row[count], "{}", c(&format!("{class} {count}")));
+            }
+            for metric in ["precision", "recall", "f1", "mean_iou"] {
+                close(mine[metric].as_f64().unwrap(), &row[metric], &c(&format!("{class} {metric}")));
+            }
+        }
+        matched += ours["overall"]["true_positives"].as_u64().unwrap();
+    }
+    assert!(matched > 50, "the cases match boxes: {matched}");
+}
