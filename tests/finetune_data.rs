@@ -313,11 +313,18 @@ fn box_turns_follow_radio_llavas_builder() {
         let place = format!("labels/radioimg-000003.txt:{line}: ");
         assert!(examples.contains(&place), "{place} in {examples}");
     }
-    assert!(examples.contains("class id 7 is out of range"), "{examples}");
+    assert!(
+        examples.contains("class id 7 is out of range"),
+        "{examples}"
+    );
     assert_eq!(summary["turns"]["boxes-compact"], 9);
 
     let all = records(&out);
-    assert_eq!(all.len(), 9, "the image without labels fits no chosen question");
+    assert_eq!(
+        all.len(),
+        9,
+        "the image without labels fits no chosen question"
+    );
     let label_texts: Vec<String> = all
         .iter()
         .map(|r| {
@@ -325,7 +332,10 @@ fn box_turns_follow_radio_llavas_builder() {
             std::fs::read_to_string(labels).unwrap()
         })
         .collect();
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/reference/radioyolo_boxes.py");
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/reference/radioyolo_boxes.py"
+    );
     let expected: Vec<Vec<String>> = serde_json::from_str(&common::reference_python(
         &[script],
         &serde_json::to_string(&label_texts).unwrap(),
@@ -343,13 +353,21 @@ fn box_turns_follow_radio_llavas_builder() {
         assert_eq!(answers, *expected, "{}", record["id"]);
         with_boxes += answers.iter().filter(|a| a.contains('[')).count();
     }
-    assert!(with_boxes >= 9, "most images hold some source: {with_boxes}");
+    assert!(
+        with_boxes >= 9,
+        "most images hold some source: {with_boxes}"
+    );
 
     // The dataset's `objects` list is read before any label file.
     let listed = synth(home.path(), "listed", "radioimg", 3, 8);
     std::fs::remove_dir_all(listed.parent().unwrap().join("labels")).unwrap();
     let out = home.path().join("listed-data");
-    let made = build_ok(home.path(), &listed, &out, &["--tasks", "boxes-compact", "--json"]);
+    let made = build_ok(
+        home.path(),
+        &listed,
+        &out,
+        &["--tasks", "boxes-compact", "--json"],
+    );
     let summary: Value = serde_json::from_slice(&made.stdout).unwrap();
     assert_eq!(summary["annotated"], 3, "{summary}");
     assert_eq!(summary["questions"], serde_json::json!(["boxes-compact"]));
@@ -366,11 +384,21 @@ fn radio_llava_order_puts_the_description_first_and_the_anomaly_sentence_before_
         home.path(),
         &sky,
         &out,
-        &["--describe", "--order", "radio-llava", "--tasks", "B5,anomaly-text", "--json"],
+        &[
+            "--describe",
+            "--order",
+            "radio-llava",
+            "--tasks",
+            "B5,anomaly-text",
+            "--json",
+        ],
     );
     let summary: Value = serde_json::from_slice(&made.stdout).unwrap();
     assert_eq!(summary["description_first"], true);
-    assert_eq!(summary["questions"], serde_json::json!(["peculiarity", "anomaly-text"]));
+    assert_eq!(
+        summary["questions"],
+        serde_json::json!(["peculiarity", "anomaly-text"])
+    );
     let dataset = read_json(&sky);
     for record in records(&out) {
         let turns = record["conversations"].as_array().unwrap();
@@ -401,7 +429,10 @@ fn radio_llava_order_puts_the_description_first_and_the_anomaly_sentence_before_
         );
         assert_eq!(sentence.contains("very peculiar"), tags.contains(&"WTF"));
         let class = text(5);
-        assert!(["ORDINARY", "COMPLEX", "PECULIAR"].contains(&class.as_str()), "{class}");
+        assert!(
+            ["ORDINARY", "COMPLEX", "PECULIAR"].contains(&class.as_str()),
+            "{class}"
+        );
         assert_eq!(class == "COMPLEX", complex && !tags.contains(&"WTF"));
     }
     // The default order keeps the description last.
@@ -409,6 +440,11 @@ fn radio_llava_order_puts_the_description_first_and_the_anomaly_sentence_before_
     build_ok(home.path(), &sky, &last, &["--describe", "--tasks", "B3"]);
     for record in records(&last) {
         let turns = record["conversations"].as_array().unwrap();
-        assert!(turns[3]["value"].as_str().unwrap().starts_with("The image is a radio"));
+        assert!(
+            turns[3]["value"]
+                .as_str()
+                .unwrap()
+                .starts_with("The image is a radio")
+        );
     }
 }

@@ -202,7 +202,12 @@ fn localisation_equals_a_numpy_implementation_on_random_cases() {
         let size = rng.random_range(0.05..0.2);
         (
             class,
-            [rng.random_range(0.15..0.85), rng.random_range(0.15..0.85), size, size * rng.random_range(0.6..1.4)],
+            [
+                rng.random_range(0.15..0.85),
+                rng.random_range(0.15..0.85),
+                size,
+                size * rng.random_range(0.6..1.4),
+            ],
         )
     };
     let mut cases = Vec::new();
@@ -218,7 +223,11 @@ fn localisation_equals_a_numpy_implementation_on_random_cases() {
             let mut predicted = Vec::new();
             for (class, [x, y, w, h]) in &truth {
                 if rng.random_bool(0.75) {
-                    let class = if rng.random_bool(0.85) { *class } else { (class + 1) % 3 };
+                    let class = if rng.random_bool(0.85) {
+                        *class
+                    } else {
+                        (class + 1) % 3
+                    };
                     let jitter = |rng: &mut ChaCha8Rng| rng.random_range(-0.03..0.03);
                     let box_ = [
                         x + jitter(&mut rng),
@@ -252,7 +261,10 @@ fn localisation_equals_a_numpy_implementation_on_random_cases() {
                 .collect::<Value>()
         })
         .collect();
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/reference/box_matching.py");
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/reference/box_matching.py"
+    );
     let theirs: Vec<Value> =
         serde_json::from_str(&common::reference_python(&[script], &input.to_string())).unwrap();
     let to_boxes = |boxes: &[(usize, [f64; 4])]| -> Vec<SourceBox> {
@@ -279,14 +291,36 @@ fn localisation_equals_a_numpy_implementation_on_random_cases() {
         let ours = serde_json::to_value(localisation(&images)).unwrap();
         let c = |what: &str| format!("case {n} {what}");
         let rows = theirs["per_class"].as_object().unwrap();
-        assert_eq!(ours["per_class"].as_object().unwrap().len(), rows.len(), "{}", c("classes"));
-        for (class, row) in rows.iter().map(|(k, v)| (k.clone(), v)).chain([("overall".to_string(), &theirs["overall"])]) {
-            let mine = if class == "overall" { &ours["overall"] } else { &ours["per_class"][&class] };
+        assert_eq!(
+            ours["per_class"].as_object().unwrap().len(),
+            rows.len(),
+            "{}",
+            c("classes")
+        );
+        for (class, row) in rows
+            .iter()
+            .map(|(k, v)| (k.clone(), v))
+            .chain([("overall".to_string(), &theirs["overall"])])
+        {
+            let mine = if class == "overall" {
+                &ours["overall"]
+            } else {
+                &ours["per_class"][&class]
+            };
             for count in ["true_positives", "false_positives", "false_negatives"] {
-                assert_eq!(mine[count], row[count], "{}", c(&format!("{class} {count}")));
+                assert_eq!(
+                    mine[count],
+                    row[count],
+                    "{}",
+                    c(&format!("{class} {count}"))
+                );
             }
             for metric in ["precision", "recall", "f1", "mean_iou"] {
-                close(mine[metric].as_f64().unwrap(), &row[metric], &c(&format!("{class} {metric}")));
+                close(
+                    mine[metric].as_f64().unwrap(),
+                    &row[metric],
+                    &c(&format!("{class} {metric}")),
+                );
             }
         }
         matched += ours["overall"]["true_positives"].as_u64().unwrap();

@@ -201,15 +201,24 @@ fn source_boxes_hold_the_emission_they_name() {
                 if !(v.is_finite() && *v > 15.0 * NOISE_JY) {
                     continue;
                 }
-                let (x, y) = (((i % n) as f64 + 0.5) / n as f64, ((i / n) as f64 + 0.5) / n as f64);
+                let (x, y) = (
+                    ((i % n) as f64 + 0.5) / n as f64,
+                    ((i / n) as f64 + 0.5) / n as f64,
+                );
                 assert!(
-                    boxes.iter().any(|b| (x - b.x).abs() <= b.w / 2.0
-                        && (y - b.y).abs() <= b.h / 2.0),
+                    boxes
+                        .iter()
+                        .any(|b| (x - b.x).abs() <= b.w / 2.0 && (y - b.y).abs() <= b.h / 2.0),
                     "{kind:?} {index}: a {v} Jy/beam pixel at ({x:.3}, {y:.3}) is in no box: {boxes:?}"
                 );
             }
             for b in &boxes {
-                assert!(b.w > 0.0 && b.h > 0.0 && b.x - b.w / 2.0 >= -1e-9 && b.x + b.w / 2.0 <= 1.0 + 1e-9);
+                assert!(
+                    b.w > 0.0
+                        && b.h > 0.0
+                        && b.x - b.w / 2.0 >= -1e-9
+                        && b.x + b.w / 2.0 <= 1.0 + 1e-9
+                );
             }
         }
     }
@@ -219,7 +228,17 @@ fn source_boxes_hold_the_emission_they_name() {
     let home = tempfile::tempdir().unwrap();
     let out = home.path().join("sky");
     let done = radiochat(
-        &["synth", "--out", out.to_str().unwrap(), "--n", "8", "--size", "64", "--seed", "5"],
+        &[
+            "synth",
+            "--out",
+            out.to_str().unwrap(),
+            "--n",
+            "8",
+            "--size",
+            "64",
+            "--seed",
+            "5",
+        ],
         home.path(),
     );
     assert_eq!(done.status.code(), Some(0), "{done:?}");
@@ -239,7 +258,10 @@ fn source_boxes_hold_the_emission_they_name() {
             }
         }
         let sky = cutout(SkyKind::RadioImg, 64, 5, index, &Balance::default());
-        assert_eq!(listed.boxes.len(), source_boxes(SkyKind::RadioImg, &sky).len());
+        assert_eq!(
+            listed.boxes.len(),
+            source_boxes(SkyKind::RadioImg, &sky).len()
+        );
         seen += listed.boxes.len();
     }
     assert!(seen > 0, "some sources in 8 cutouts");

@@ -26,7 +26,10 @@ fn picture() -> image::RgbImage {
 
 fn ask(app: &mut App, second: u32, question: &str, image: Option<&str>) {
     if let Some(path) = image {
-        app.conversation.pictures.inputs.insert(path.to_string(), picture());
+        app.conversation
+            .pictures
+            .inputs
+            .insert(path.to_string(), picture());
         app.conversation.session.record(Event::Image {
             at: at(second),
             path: path.to_string(),

@@ -30,7 +30,12 @@ pub fn match_boxes(predicted: &[[f64; 4]], truth: &[[f64; 4]]) -> Vec<(usize, us
     let mut pairs: Vec<(usize, usize, f64)> = predicted
         .iter()
         .enumerate()
-        .flat_map(|(p, a)| truth.iter().enumerate().map(move |(t, b)| (p, t, iou(*a, *b))))
+        .flat_map(|(p, a)| {
+            truth
+                .iter()
+                .enumerate()
+                .map(move |(t, b)| (p, t, iou(*a, *b)))
+        })
         .filter(|&(_, _, v)| v >= IOU_THRESHOLD)
         .collect();
     pairs.sort_by(|a, b| b.2.total_cmp(&a.2).then(a.0.cmp(&b.0)).then(a.1.cmp(&b.1)));

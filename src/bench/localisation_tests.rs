@@ -22,7 +22,11 @@ fn iou_by_hand() {
 fn each_box_is_matched_once_best_iou_first() {
     let truth = [[0.5, 0.5, 0.2, 0.2], [0.55, 0.5, 0.2, 0.2]];
     // Prediction 0 overlaps truth 1 best (IoU 1), then truth 0; prediction 1 only truth 0.
-    let predicted = [[0.55, 0.5, 0.2, 0.2], [0.5, 0.5, 0.2, 0.2], [0.1, 0.1, 0.05, 0.05]];
+    let predicted = [
+        [0.55, 0.5, 0.2, 0.2],
+        [0.5, 0.5, 0.2, 0.2],
+        [0.1, 0.1, 0.05, 0.05],
+    ];
     let matched = match_boxes(&predicted, &truth);
     let pairs: Vec<(usize, usize)> = matched.iter().map(|m| (m.0, m.1)).collect();
     assert_eq!(pairs, [(0, 1), (1, 0)]);
@@ -58,7 +62,11 @@ fn counts_and_scores_by_hand() {
     let scored = localisation(&images);
     let compact = &scored.per_class["COMPACT"];
     assert_eq!(
-        (compact.true_positives, compact.false_positives, compact.false_negatives),
+        (
+            compact.true_positives,
+            compact.false_positives,
+            compact.false_negatives
+        ),
         (2, 0, 1)
     );
     close(compact.precision, 1.0);
@@ -67,10 +75,19 @@ fn counts_and_scores_by_hand() {
     close(compact.mean_iou, (1.0 + 0.8) / 2.0);
     let extended = &scored.per_class["EXTENDED"];
     assert_eq!((extended.true_positives, extended.false_positives), (0, 1));
-    assert_eq!((extended.precision, extended.f1, extended.mean_iou), (0.0, 0.0, 0.0));
-    assert!(!scored.per_class.contains_key("FLAGGED"), "classes never seen are left out");
+    assert_eq!(
+        (extended.precision, extended.f1, extended.mean_iou),
+        (0.0, 0.0, 0.0)
+    );
+    assert!(
+        !scored.per_class.contains_key("FLAGGED"),
+        "classes never seen are left out"
+    );
     let all = &scored.overall;
-    assert_eq!((all.true_positives, all.false_positives, all.false_negatives), (2, 1, 1));
+    assert_eq!(
+        (all.true_positives, all.false_positives, all.false_negatives),
+        (2, 1, 1)
+    );
     close(all.precision, 2.0 / 3.0);
     close(all.recall, 2.0 / 3.0);
     close(all.mean_iou, 0.9);

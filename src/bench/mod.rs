@@ -3,10 +3,10 @@
 
 pub mod dataset;
 pub mod labels;
+pub mod localisation;
 pub mod metrics;
 pub mod metrics_class_id;
 pub mod objects;
-pub mod localisation;
 pub mod parse;
 pub mod parse_boxes;
 pub mod predictions;

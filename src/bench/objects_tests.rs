@@ -55,7 +55,10 @@ fn written_label_text_reads_back() {
         SourceBox::new(SourceClass::Spurious, [1.0, 0.0, 1.0, 0.01]).unwrap(),
     ];
     let text = yolo_text(&boxes);
-    assert_eq!(text.lines().next(), Some("4 0.123457 0.500000 0.250000 0.125000"));
+    assert_eq!(
+        text.lines().next(),
+        Some("4 0.123457 0.500000 0.250000 0.125000")
+    );
     let read = parse_yolo(&text, "x");
     assert!(read.skipped.is_empty());
     assert_eq!(read.boxes[1], boxes[1]);

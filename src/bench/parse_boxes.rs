@@ -56,7 +56,7 @@ fn lenient(answer: &str) -> Option<Vec<[f64; 4]>> {
         if all.is_empty() {
             return says_none(answer).then(Vec::new);
         }
-        if all.len() % 4 != 0 {
+        if !all.len().is_multiple_of(4) {
             return None;
         }
         all.chunks(4).map(<[f64]>::to_vec).collect()
@@ -78,7 +78,11 @@ fn bracketed_groups(text: &str) -> Vec<Vec<f64>> {
     let mut groups = Vec::new();
     let mut rest = text;
     while let Some(open) = rest.find(['[', '(']) {
-        let close = if rest[open..].starts_with('[') { ']' } else { ')' };
+        let close = if rest[open..].starts_with('[') {
+            ']'
+        } else {
+            ')'
+        };
         let Some(len) = rest[open + 1..].find(close) else {
             break;
         };
@@ -126,8 +130,7 @@ mod tests {
         let boxes = vec![[0.5, 0.25, 0.1, 0.12], [0.3, 0.7, 0.2, 0.2]];
         assert_eq!(strict(own), Some(boxes.clone()));
         assert_eq!(lenient(own), Some(boxes));
-        let prefixed =
-            "The image contains imaging artefacts. Their bounding box coordinates are: [0.5, 0.5, 0.4, 0.4]";
+        let prefixed = "The image contains imaging artefacts. Their bounding box coordinates are: [0.5, 0.5, 0.4, 0.4]";
         assert_eq!(strict(prefixed), Some(vec![[0.5, 0.5, 0.4, 0.4]]));
         let none = "The image does not contain compact radio sources.";
         assert_eq!(strict(none), Some(vec![]));

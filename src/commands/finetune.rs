@@ -42,10 +42,7 @@ pub fn data_lines(spec: &DataSpec, summary: &DataSummary) -> Vec<String> {
         ));
     }
     if summary.annotated > 0 {
-        lines.push(format!(
-            "source boxes for {} image(s)",
-            summary.annotated
-        ));
+        lines.push(format!("source boxes for {} image(s)", summary.annotated));
     }
     if summary.skipped_boxes > 0 {
         lines.push(format!(

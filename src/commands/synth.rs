@@ -119,9 +119,7 @@ pub fn source_boxes(kind: SkyKind, sky: &Cutout) -> Vec<SourceBox> {
         .filter_map(|placed| {
             let class = match placed.what {
                 "COMPACT" => SourceClass::Compact,
-                "EXTENDED" | "DIFFUSE" | "DIFFUSE-LARGE" | "FR-I" | "WTF" => {
-                    SourceClass::Extended
-                }
+                "EXTENDED" | "DIFFUSE" | "DIFFUSE-LARGE" | "FR-I" | "WTF" => SourceClass::Extended,
                 "FR-II" => SourceClass::ExtendedMultisland,
                 "ARTEFACT" => SourceClass::Spurious,
                 _ => return None,

@@ -70,9 +70,18 @@ mod tests {
     fn the_answer_follows_radio_llavas_rule() {
         let q = anomaly_text().unwrap();
         let answer = |list: &[&str]| q.answer(&tags(list)).unwrap();
-        assert!(answer(&["COMPACT", "EXTENDED"]).starts_with("The image contains radio sources with an extended or diffuse"));
-        assert!(answer(&["RADIO-GALAXY", "WTF"]).ends_with(" Some of these radio sources have a very peculiar morphology."));
-        assert_eq!(answer(&["WTF", "COMPACT"]), "The image contains radio sources with a very peculiar morphology.");
+        assert!(
+            answer(&["COMPACT", "EXTENDED"])
+                .starts_with("The image contains radio sources with an extended or diffuse")
+        );
+        assert!(
+            answer(&["RADIO-GALAXY", "WTF"])
+                .ends_with(" Some of these radio sources have a very peculiar morphology.")
+        );
+        assert_eq!(
+            answer(&["WTF", "COMPACT"]),
+            "The image contains radio sources with a very peculiar morphology."
+        );
         assert!(answer(&["BACKGROUND"]).starts_with("The image is very ordinary"));
         assert!(answer(&["COMPACT"]).starts_with("The image is very ordinary"));
         assert!(answer(&["COMPACT", "ARTEFACT"]).starts_with("The image is ordinary and"));

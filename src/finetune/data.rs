@@ -3,11 +3,11 @@
 //! `describe`); images are written as PNG through the benchmarks' model-input transform, so
 //! training and evaluation see the same pixels.
 
+use super::anomaly_text;
 use super::boxes;
 use super::questions;
-use super::anomaly_text;
-pub use super::turns::TurnOrder;
-use super::turns::{Asked, conversation, select, single_turns, unit, wants};
+use super::turns::{Asked, Planned, conversation, select, single_turns, unit, wants};
+pub use super::turns::{Record, Turn, TurnOrder};
 use crate::bench::dataset;
 use crate::imaging::{FitsOptions, RadioImage, TransformOptions};
 use crate::util::error::FileError;
@@ -39,21 +39,6 @@ pub struct DataSpec {
     /// Datasets whose images must not be trained on (benchmark sets).
     pub exclude: Vec<PathBuf>,
     pub transform: TransformOptions,
-}
-
-/// One LLaVA training record.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Record {
-    pub id: String,
-    /// Relative to the data directory.
-    pub image: String,
-    pub conversations: Vec<Turn>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Turn {
-    pub from: String,
-    pub value: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -128,6 +113,8 @@ pub fn build(spec: &DataSpec) -> Result<DataSummary, FileError> {
         anomaly: anomaly.as_ref(),
         boxes: &chosen_boxes,
         describe: describe.as_ref(),
+        seed: spec.seed,
+        order: spec.order,
     };
     let mut bad_boxes = Vec::new();
     let (excluded_hashes, excluded_datasets) = exclusion_set(&spec.exclude)?;
@@ -169,7 +156,7 @@ pub fn build(spec: &DataSpec) -> Result<DataSummary, FileError> {
                     }
                 }
             };
-            let Some(planned) = conversation(spec, &asked, &id, item, annotations) else {
+            let Some(planned) = conversation(&asked, &id, item, annotations) else {
                 skipped.push(format!("{}: no chosen question fits its label", item.sname));
                 continue;
             };
@@ -186,7 +173,7 @@ pub fn build(spec: &DataSpec) -> Result<DataSummary, FileError> {
     }
     crate::util::private_file::create_private_dir(&spec.out.join("images"))
         .map_err(FileError::io(&spec.out))?;
-    let written: Vec<Result<Result<(), String>, FileError>> = plans
+    let written: Vec<Result<Result<Shape, String>, FileError>> = plans
         .par_iter()
         .map(|p| write_png(&p.image, &spec.out.join(&p.file), &spec.transform))
         .collect();
@@ -204,7 +191,8 @@ pub fn build(spec: &DataSpec) -> Result<DataSummary, FileError> {
         };
         if !plan.box_answers.is_empty() {
             annotated += 1;
-            let placed = boxes::on_model_input(&plan.boxes, &spec.transform, shape.0, shape.1);
+            let placed =
+                boxes::on_model_input(&plan.boxes, &spec.transform, shape.size, shape.is_plane);
             for &(turn, question) in &plan.box_answers {
                 plan.turns[turn].value = chosen_boxes[question].answer(&placed);
             }
@@ -332,14 +320,21 @@ fn check_out(out: &Path) -> Result<(), FileError> {
     }
 }
 
-/// The item's model input as a PNG in `out`, and the image's width and height and whether it
-/// is a plane (not a colour picture). `Ok(Err(why))`: its image cannot be read, so the item is
-/// skipped; `Err`: writing failed (a full disk), so the whole build stops.
+/// An image's width and height, and whether it is a plane (not a colour picture): what moves
+/// its boxes on the model input.
+struct Shape {
+    size: (usize, usize),
+    is_plane: bool,
+}
+
+/// The item's model input as a PNG in `out`, and the image's shape. `Ok(Err(why))`: its image
+/// cannot be read, so the item is skipped; `Err`: writing failed (a full disk), so the whole
+/// build stops.
 fn write_png(
     image: &Path,
     out: &Path,
     transform: &TransformOptions,
-) -> Result<Result<((usize, usize), bool), String>, FileError> {
+) -> Result<Result<Shape, String>, FileError> {
     let read = RadioImage::open(image, &FitsOptions::default());
     let (picture, read) = match read.and_then(|i| i.model_input(transform).map(|p| (p, i))) {
         Ok(both) => both,
@@ -347,7 +342,10 @@ fn write_png(
     };
     crate::util::png::write(out, &picture)?;
     let is_plane = matches!(read.pixels, crate::imaging::Pixels::Plane(_));
-    Ok(Ok((read.dimensions(), is_plane)))
+    Ok(Ok(Shape {
+        size: read.dimensions(),
+        is_plane,
+    }))
 }
 
 #[cfg(test)]

@@ -4,14 +4,29 @@
 
 use super::anomaly_text::AnomalyText;
 use super::boxes::{self, BoxQuestion};
-use super::data::{DataSpec, Record, Turn};
 use super::questions::{Describe, Question};
 use crate::bench::dataset::RawItem;
 use crate::bench::labels::{DatasetLabel, gold_labels};
 use crate::bench::objects::SourceBox;
 use crate::util::error::FileError;
 use crate::util::hash::stable_u64;
+use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
+
+/// One LLaVA training record.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Record {
+    pub id: String,
+    /// Relative to the data directory.
+    pub image: String,
+    pub conversations: Vec<Turn>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Turn {
+    pub from: String,
+    pub value: String,
+}
 
 /// An image with its questions, before its PNG is written.
 pub(super) struct Planned {
@@ -33,6 +48,9 @@ pub(super) struct Asked<'a> {
     pub anomaly: Option<&'a AnomalyText>,
     pub boxes: &'a [BoxQuestion],
     pub describe: Option<&'a Describe>,
+    /// Picks the phrasings (with the image id).
+    pub seed: u64,
+    pub order: TurnOrder,
 }
 
 /// The order of an image's turns.
@@ -132,7 +150,6 @@ pub(super) fn single_turns(record: Record, questions: &[String]) -> Vec<Record> 
 /// The turns for one image and the questions they count for (`id`, `image`, `file` and `val`
 /// are the caller's); `None` if no question fits.
 pub(super) fn conversation(
-    spec: &DataSpec,
     asked: &Asked,
     id: &str,
     item: &RawItem,
@@ -141,16 +158,16 @@ pub(super) fn conversation(
     let mut pairs = Vec::new();
     let mut counted = Vec::new();
     let describe = asked.describe.map(|d| {
-        let i = pick(spec.seed, &[id, "describe"], d.phrasings.len());
+        let i = pick(asked.seed, &[id, "describe"], d.phrasings.len());
         (d.phrasings[i].clone(), d.answer(&tags(&item.label)))
     });
-    if let (TurnOrder::RadioLlava, Some(first)) = (spec.order, &describe) {
+    if let (TurnOrder::RadioLlava, Some(first)) = (asked.order, &describe) {
         pairs.push(first.clone());
         counted.push("describe".into());
     }
     let mut anomaly = asked.anomaly.and_then(|a| {
         let answer = a.answer(&item.label)?;
-        let i = pick(spec.seed, &[id, &a.id], a.phrasings.len());
+        let i = pick(asked.seed, &[id, &a.id], a.phrasings.len());
         Some((a.id.clone(), (a.phrasings[i].clone(), answer)))
     });
     for q in asked.questions {
@@ -161,7 +178,7 @@ pub(super) fn conversation(
             counted.push(anomaly_id);
         }
         if let Ok(truth) = gold_labels(&q.task, &item.label) {
-            let i = pick(spec.seed, &[id, &q.id], q.phrasings.len());
+            let i = pick(asked.seed, &[id, &q.id], q.phrasings.len());
             pairs.push((q.text(i), q.task.answer_text(&truth)));
             counted.push(q.id.clone());
         }
@@ -177,13 +194,13 @@ pub(super) fn conversation(
     let boxes = annotations.unwrap_or_default();
     if known {
         for (n, q) in asked.boxes.iter().enumerate() {
-            let i = pick(spec.seed, &[id, &q.id], q.phrasings.len());
+            let i = pick(asked.seed, &[id, &q.id], q.phrasings.len());
             box_answers.push((pairs.len() * 2 + 1, n));
             pairs.push((q.phrasings[i].clone(), q.answer(&boxes)));
             counted.push(q.id.clone());
         }
     }
-    if let (TurnOrder::Radiochat, Some(last)) = (spec.order, describe) {
+    if let (TurnOrder::Radiochat, Some(last)) = (asked.order, describe) {
         pairs.push(last);
         counted.push("describe".into());
     }
@@ -233,4 +250,3 @@ pub(super) fn unit(seed: u64, words: &[&str]) -> f64 {
 fn pick(seed: u64, words: &[&str], n: usize) -> usize {
     ((unit(seed, words) * n as f64) as usize).min(n.saturating_sub(1))
 }
-

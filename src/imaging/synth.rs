@@ -435,10 +435,24 @@ fn radioimg(
             let spread = size * rng.random_range(0.08..0.15);
             let angle = rng.random_range(0.0..3.0);
             let (bx, by) = (x + ox, y + oy);
-            c.gaussian(bx, by, spread, spread * 0.7, angle, rng.random_range(4e-4..9e-4));
+            c.gaussian(
+                bx,
+                by,
+                spread,
+                spread * 0.7,
+                angle,
+                rng.random_range(4e-4..9e-4),
+            );
             extent = extent.union(Extent::gaussian(bx, by, spread, spread * 0.7, angle));
         }
-        mark(truth, &mut tags, ("DIFFUSE-LARGE", extent), x, y, size * 0.15);
+        mark(
+            truth,
+            &mut tags,
+            ("DIFFUSE-LARGE", extent),
+            x,
+            y,
+            size * 0.15,
+        );
     }
     if rng.random_bool(b.artefact) {
         // A very bright source with ring-shaped sidelobes, as residual calibration errors leave.

@@ -198,7 +198,6 @@ impl App {
         });
     }
 
-
     fn report_to_sessions(&mut self, message: String) {
         if let Some(Overlay::Sessions(browser)) = &mut self.overlay {
             browser.report(message, &self.store);

@@ -86,8 +86,8 @@ pub fn run(
         if cache.graphics.as_mut().is_some_and(|g| g.poll()) {
             dirty = true;
         }
-        let busy = app.conversation.awaiting
-            || matches!(app.conversation.engine, EngineState::Loading(_));
+        let busy =
+            app.conversation.awaiting || matches!(app.conversation.engine, EngineState::Loading(_));
         if tty.wait(if busy { BUSY_POLL } else { IDLE_POLL }) == tty_watch::Wait::HungUp {
             break;
         }

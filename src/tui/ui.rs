@@ -88,7 +88,14 @@ fn draw_status(frame: &mut Frame, app: &App, area: Rect) {
         .model_info
         .as_ref()
         .map(|m| m.name.clone())
-        .or_else(|| conversation.session.conversation.model.as_deref().map(short_name))
+        .or_else(|| {
+            conversation
+                .session
+                .conversation
+                .model
+                .as_deref()
+                .map(short_name)
+        })
         .unwrap_or_else(|| "no model".into());
     let state_style = match conversation.engine {
         EngineState::Ready => Style::default().fg(Color::Green),

@@ -103,8 +103,14 @@ fn a_failed_load_drops_the_queued_message() {
     state.load_model(LoadSpec::new(ModelSource::parse("/models/tiny")));
     state.send_message("lost?".into());
     let effects = state.update(WorkerEvent::LoadFailed("no config.json".into()));
-    assert_eq!(notices(&effects), ["warn: model not loaded: no config.json"]);
-    assert_eq!(state.engine, EngineState::LoadFailed("no config.json".into()));
+    assert_eq!(
+        notices(&effects),
+        ["warn: model not loaded: no config.json"]
+    );
+    assert_eq!(
+        state.engine,
+        EngineState::LoadFailed("no config.json".into())
+    );
     let effects = state.send_message("again".into());
     assert!(asked(&effects).is_empty());
     assert_eq!(notices(&effects), [format!("warn: {NO_MODEL}")]);
@@ -121,7 +127,10 @@ fn an_answer_streams_into_the_turn_and_a_cancel_keeps_it() {
     for token in ["An ", "extended ", "source"] {
         state.update(WorkerEvent::Token(token.into()));
     }
-    assert!(matches!(state.engine, EngineState::Generating { tokens: 3, .. }));
+    assert!(matches!(
+        state.engine,
+        EngineState::Generating { tokens: 3, .. }
+    ));
     assert!(state.streaming());
     assert_eq!(
         notices(&state.send_message("too soon".into())),
