@@ -20,7 +20,7 @@ export RADIOCHAT_DATA="$work/data" RADIOCHAT_CONFIG="$work/config.toml"
   --balance radio-galaxy=0.4,artefact=0.15,border=0.15 >/dev/null
 "$radiochat" synth --out "$work/mirabest" --n 150 --seed 7 --size 64 --kind mirabest >/dev/null
 "$radiochat" finetune data --from "$work/radioimg/dataset.json" --from "$work/mirabest/dataset.json" \
-  --out "$work/ftdata" --describe --single-turn --val 0.05 --seed 0
+  --out "$work/ftdata" --tasks B1,B2,B3,B4,border,B5,B6 --describe --single-turn --val 0.05 --seed 0
 "$radiochat" finetune run --base "$work/base" --data "$work/ftdata" --out "$work/run" \
   --full --max-steps "$steps" --batch-size 8 --lr 2e-3 --warmup-ratio 0.05 --seed 0 --log-every 100
 state() { "$radiochat" finetune status "$work/run" --json | sed -n 's/.*"state": *"\([A-Z]*\)".*/\1/p'; }
