@@ -448,3 +448,126 @@ fn radio_llava_order_puts_the_description_first_and_the_anomaly_sentence_before_
         );
     }
 }
+
+/// `--captions`: figure–caption pairs (radioimg-arxiv's layout and a plain list) become
+/// "describe the image" conversations, the long phrasings for long captions, colour figures as
+/// they are; `--caption-ratio` sets their share; bad entries are skipped and counted.
+#[test]
+fn captions_become_description_conversations() {
+    let home = tempfile::tempdir().unwrap();
+    let figures = synth(home.path(), "figures", "gmnist", 6, 2);
+    let folder = figures.parent().unwrap();
+    let long = "A radio continuum map of the field with contours of the extended emission overlaid \
+                on the optical image, showing two lobes, a bright core and a faint bridge between \
+                them that reaches the edge of the cluster.";
+    let arxiv = serde_json::json!({"data": [{"filepath": "p.pdf", "figures": [
+        {"figure_path": "images/gmnist-000000.png", "caption_text": long},
+        {"figure_path": "images/gmnist-000001.png", "caption_text": "Short caption.", "caption_text_nwords": 2},
+        {"figure_path": "images/none.png", "caption_text": "Lost figure."},
+        {"figure_path": "images/gmnist-000002.png", "caption_text": ""}]}]});
+    std::fs::write(folder.join("arxiv.json"), arxiv.to_string()).unwrap();
+    let plain: Vec<Value> = (3..6)
+        .map(|i| serde_json::json!({"image": format!("images/gmnist-{i:06}.png"), "caption": format!("Figure {i}.")}))
+        .collect();
+    std::fs::write(folder.join("plain.json"), Value::from(plain).to_string()).unwrap();
+    let (arxiv, plain) = (folder.join("arxiv.json"), folder.join("plain.json"));
+
+    let out = home.path().join("captions-only");
+    let made = build(
+        home.path(),
+        &[
+            "--captions",
+            arxiv.to_str().unwrap(),
+            "--captions",
+            plain.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--val",
+            "0",
+            "--json",
+        ],
+    );
+    assert_eq!(made.status.code(), Some(0), "{made:?}");
+    let summary: Value = serde_json::from_slice(&made.stdout).unwrap();
+    assert_eq!(summary["turns"]["caption"], 5, "{summary}");
+    assert_eq!(summary["skipped"], 2, "{summary}");
+    let why = summary["skipped_examples"].to_string();
+    assert!(
+        why.contains("arxiv.json entry 3: image") && why.contains("entry 4: empty caption"),
+        "{why}"
+    );
+    let all = records(&out);
+    assert_eq!(all.len(), 5);
+    let phrasings: toml::Value =
+        toml::from_str(include_str!("../prompts/finetune/captions.toml")).unwrap();
+    let list = |key: &str| -> Vec<String> {
+        phrasings[key]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| format!("<image>\n{}", v.as_str().unwrap()))
+            .collect()
+    };
+    for record in &all {
+        let turns = record["conversations"].as_array().unwrap();
+        assert_eq!(turns.len(), 2);
+        let (question, answer) = (
+            turns[0]["value"].as_str().unwrap(),
+            turns[1]["value"].as_str().unwrap(),
+        );
+        let asked_long = answer.starts_with("A radio continuum map");
+        assert!(
+            list(if asked_long { "long" } else { "short" }).contains(&question.to_string()),
+            "{question}"
+        );
+        if answer == "Short caption." {
+            assert_eq!(record["id"], "arxiv#2");
+        }
+    }
+    // A colour figure is written as it is.
+    let first = all.iter().find(|r| r["id"] == "arxiv#1").unwrap();
+    let written = image::open(out.join(first["image"].as_str().unwrap()))
+        .unwrap()
+        .to_rgb8();
+    let original = image::open(folder.join("images/gmnist-000000.png"))
+        .unwrap()
+        .to_rgb8();
+    assert_eq!(written, original);
+
+    // Mixed with labelled data: captions a quarter of all conversations (12 images → 4).
+    let sky = synth(home.path(), "sky", "radioimg", 12, 3);
+    let mixed = home.path().join("mixed");
+    build_ok(
+        home.path(),
+        &sky,
+        &mixed,
+        &[
+            "--tasks",
+            "B3",
+            "--captions",
+            plain.to_str().unwrap(),
+            "--captions",
+            arxiv.to_str().unwrap(),
+            "--caption-ratio",
+            "0.25",
+            "--val",
+            "0",
+        ],
+    );
+    let summary = read_json(&mixed.join("data.json"));
+    assert_eq!(summary["turns"]["caption"], 4, "{summary}");
+    assert_eq!(summary["caption_files"].as_array().unwrap().len(), 2);
+    let bad = build(
+        home.path(),
+        &[
+            "--captions",
+            plain.to_str().unwrap(),
+            "--out",
+            home.path().join("x").to_str().unwrap(),
+            "--caption-ratio",
+            "1.5",
+        ],
+    );
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("--caption-ratio 1.5"));
+}

@@ -77,8 +77,12 @@ pub struct FinetuneRunCli {
 
 #[derive(Args)]
 pub struct FinetuneDataCli {
-    /// Labelled radio-llava dataset JSON (repeat for several).
-    #[arg(long, required = true, value_name = "DATASET.json")]
+    /// Labelled radio-llava dataset JSON (repeat for several; not needed with --captions).
+    #[arg(
+        long,
+        required_unless_present = "captions",
+        value_name = "DATASET.json"
+    )]
     pub from: Vec<PathBuf>,
     /// Output directory (must not exist, or be empty).
     #[arg(long)]
@@ -91,6 +95,14 @@ pub struct FinetuneDataCli {
     /// Add the rule-based description turn.
     #[arg(long)]
     pub describe: bool,
+    /// Figure–caption pairs to add as "describe the image" conversations (radioimg-arxiv's
+    /// JSON or [{"image", "caption"}]; repeat for several).
+    #[arg(long)]
+    pub captions: Vec<PathBuf>,
+    /// The share of caption conversations among all, e.g. 0.3 (a seeded choice of captions;
+    /// default: every caption).
+    #[arg(long)]
+    pub caption_ratio: Option<f64>,
     /// Turn order: radiochat (questions, boxes, the description last) or radio-llava (the
     /// description first).
     #[arg(long, value_enum, default_value_t)]
@@ -212,6 +224,8 @@ pub fn run(context: &Context, command: FinetuneCommand) -> CommandResult<i32> {
                 val: data.val,
                 seed: data.seed,
                 exclude: data.exclude,
+                captions: data.captions,
+                caption_ratio: data.caption_ratio,
                 transform: context
                     .settings(data.image.over(Flags::default()))?
                     .transform(),

@@ -5,13 +5,14 @@
 
 use super::anomaly_text;
 use super::boxes;
+use super::captions;
+use super::data_io::{file_hash, file_stem, unique_id};
 use super::questions;
 use super::turns::{Asked, Planned, conversation, select, single_turns, unit, wants};
 pub use super::turns::{Record, Turn, TurnOrder};
 use crate::bench::dataset;
 use crate::imaging::{FitsOptions, RadioImage, TransformOptions};
 use crate::util::error::FileError;
-use crate::util::hash::sha256_hex;
 use crate::util::private_file::write_json_atomically;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -38,6 +39,10 @@ pub struct DataSpec {
     pub seed: u64,
     /// Datasets whose images must not be trained on (benchmark sets).
     pub exclude: Vec<PathBuf>,
+    /// Figure–caption files (radioimg-arxiv's JSON or `[{"image", "caption"}]`).
+    pub captions: Vec<PathBuf>,
+    /// The share of caption conversations among all (a seeded choice); all captions if unset.
+    pub caption_ratio: Option<f64>,
     pub transform: TransformOptions,
 }
 
@@ -52,6 +57,9 @@ pub struct Source {
 pub struct DataSummary {
     pub sources: Vec<Source>,
     pub excluded_datasets: Vec<Source>,
+    /// Figure–caption files read.
+    #[serde(default)]
+    pub caption_files: Vec<Source>,
     pub questions: Vec<String>,
     pub describe: bool,
     /// `--order radio-llava`: the description is the first turn.
@@ -88,8 +96,17 @@ pub fn build(spec: &DataSpec) -> Result<DataSummary, FileError> {
             spec.val
         )));
     }
-    if spec.sources.is_empty() {
-        return Err(FileError::invalid("--from DATASET.json is needed"));
+    if spec.sources.is_empty() && spec.captions.is_empty() {
+        return Err(FileError::invalid(
+            "--from DATASET.json (or --captions FILE) is needed",
+        ));
+    }
+    if let Some(ratio) = spec.caption_ratio
+        && !(ratio > 0.0 && ratio < 1.0)
+    {
+        return Err(FileError::invalid(format!(
+            "--caption-ratio {ratio}: expected a share in (0, 1)"
+        )));
     }
     check_out(&spec.out)?;
     let tasks = crate::bench::load_tasks(None)?;
@@ -171,6 +188,34 @@ pub fn build(spec: &DataSpec) -> Result<DataSummary, FileError> {
             });
         }
     }
+    let mut caption_files = Vec::new();
+    let mut found = Vec::new();
+    for path in &spec.captions {
+        let (read, bad) = captions::read(path)?;
+        skipped.extend(bad);
+        caption_files.push(Source {
+            path: std::path::absolute(path).unwrap_or(path.clone()),
+            sha256: file_hash(path)?,
+        });
+        for caption in read {
+            if !excluded_hashes.is_empty() && excluded_hashes.contains(&file_hash(&caption.image)?)
+            {
+                excluded += 1;
+                continue;
+            }
+            found.push(caption);
+        }
+    }
+    let phrasings = captions::phrasings()?;
+    let chosen_captions = captions::mix(found, plans.len(), spec.caption_ratio, spec.seed);
+    let first = plans.len();
+    plans.extend(captions::plans(
+        chosen_captions,
+        &phrasings,
+        first,
+        (spec.seed, spec.val),
+        &mut ids,
+    ));
     crate::util::private_file::create_private_dir(&spec.out.join("images"))
         .map_err(FileError::io(&spec.out))?;
     let written: Vec<Result<Result<Shape, String>, FileError>> = plans
@@ -225,6 +270,7 @@ pub fn build(spec: &DataSpec) -> Result<DataSummary, FileError> {
     let summary = DataSummary {
         sources,
         excluded_datasets,
+        caption_files,
         questions: chosen
             .iter()
             .map(|q| q.id.clone())
@@ -249,42 +295,6 @@ pub fn build(spec: &DataSpec) -> Result<DataSummary, FileError> {
     };
     write_json_atomically(&spec.out.join(SUMMARY_FILE), &summary)?;
     Ok(summary)
-}
-
-fn unique_id(seen: &mut HashSet<String>, sname: &str) -> String {
-    let mut id = sname.to_string();
-    let mut n = 2;
-    while !seen.insert(id.clone()) {
-        id = format!("{sname}-{n}");
-        n += 1;
-    }
-    id
-}
-
-/// A file-name-safe form of an id.
-fn file_stem(id: &str) -> String {
-    let stem: String = id
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .take(80)
-        .collect();
-    if stem.is_empty() {
-        "image".into()
-    } else {
-        stem
-    }
-}
-
-fn file_hash(path: &Path) -> Result<String, FileError> {
-    std::fs::read(path)
-        .map(|bytes| sha256_hex(&bytes))
-        .map_err(FileError::io(path))
 }
 
 /// The image hashes of the excluded datasets (missing images are simply not in it).

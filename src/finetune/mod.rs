@@ -3,7 +3,9 @@
 
 pub mod anomaly_text;
 pub mod boxes;
+pub mod captions;
 pub mod data;
+mod data_io;
 pub mod job;
 pub mod loss_plot;
 pub mod merge;

@@ -54,6 +54,8 @@ pub fn run(images: usize, steps: usize, python: Option<PathBuf>) -> CommandResul
         val: 0.1,
         seed: 0,
         exclude: Vec::new(),
+        captions: Vec::new(),
+        caption_ratio: None,
         transform: Default::default(),
     })?;
     let started = Instant::now();
