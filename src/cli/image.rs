@@ -85,7 +85,17 @@ pub fn run_synth(synth: SynthCli) -> CommandResult<i32> {
         balance: synth.balance,
     };
     let dataset = commands::synth::run(&args)?;
-    println!("wrote {} cutouts and {}", args.n, dataset.display());
+    let labels = dataset.with_file_name("labels");
+    if matches!(args.kind, commands::synth::SynthKind::Radio(_)) {
+        println!(
+            "wrote {} cutouts, {} and their source boxes in {}",
+            args.n,
+            dataset.display(),
+            labels.display()
+        );
+    } else {
+        println!("wrote {} cutouts and {}", args.n, dataset.display());
+    }
     Ok(0)
 }
 

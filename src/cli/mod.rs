@@ -65,8 +65,8 @@ pub enum Command {
     View(image::ViewCli),
     /// Print a FITS header summary (shape, BITPIX, units, axes, beam, frequency, centre).
     Info(image::InfoCli),
-    /// Write a synthetic labelled sky: FITS cutouts (PNG for gmnist) and a radio-llava dataset
-    /// JSON.
+    /// Write a synthetic labelled sky: FITS cutouts (PNG for gmnist), a radio-llava dataset
+    /// JSON and, for radio skies, each source's box (radio-YOLO label files in labels/).
     Synth(image::SynthCli),
     /// Stored chat sessions: list, show, search, export, rename, delete.
     #[command(subcommand)]
