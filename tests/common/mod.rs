@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod cli;
+pub mod finetune_data;
 pub mod fits;
 pub mod serve;
 pub mod tui;
