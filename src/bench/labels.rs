@@ -16,8 +16,14 @@ pub enum DatasetLabel {
     Tags(Vec<String>),
 }
 
+/// Tags that make an image COMPLEX in radio-llava's peculiarity rule, and the one that makes
+/// it PECULIAR.
+pub const COMPLEX_TAGS: [&str; 3] = ["EXTENDED", "DIFFUSE", "RADIO-GALAXY"];
+pub const PECULIAR_TAG: &str = "WTF";
+
 impl DatasetLabel {
-    fn tags(&self) -> Vec<String> {
+    /// The label's tags, trimmed and upper-case (a single label is one tag).
+    pub fn tags(&self) -> Vec<String> {
         match self {
             DatasetLabel::One(s) => vec![s.trim().to_uppercase()],
             DatasetLabel::Tags(t) => t.iter().map(|s| s.trim().to_uppercase()).collect(),
@@ -60,9 +66,9 @@ pub fn gold_labels(task: &TaskSpec, label: &DatasetLabel) -> Result<Vec<String>,
             vec![if has(tag) { yes.clone() } else { no.clone() }]
         }
         LabelRule::Anomaly => vec![
-            if has("WTF") {
+            if has(PECULIAR_TAG) {
                 "PECULIAR"
-            } else if has("EXTENDED") || has("DIFFUSE") || has("RADIO-GALAXY") {
+            } else if COMPLEX_TAGS.iter().any(|t| has(t)) {
                 "COMPLEX"
             } else {
                 "ORDINARY"

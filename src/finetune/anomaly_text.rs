@@ -2,7 +2,7 @@
 //! image with radioimg tags is ordinary or peculiar, answered in a sentence chosen by rule from
 //! its tags. The phrasings and sentences are data (`prompts/finetune/anomaly-text.toml`).
 
-use crate::bench::labels::DatasetLabel;
+use crate::bench::labels::{COMPLEX_TAGS, DatasetLabel, PECULIAR_TAG};
 use crate::util::error::FileError;
 use serde::Deserialize;
 
@@ -39,12 +39,13 @@ pub fn anomaly_text() -> Result<AnomalyText, FileError> {
 impl AnomalyText {
     /// The answer for a label; `None` unless it is a tag list (radioimg's labels).
     pub fn answer(&self, label: &DatasetLabel) -> Option<String> {
-        let DatasetLabel::Tags(tags) = label else {
+        if !matches!(label, DatasetLabel::Tags(_)) {
             return None;
-        };
-        let has = |tag: &str| tags.iter().any(|t| t.trim().eq_ignore_ascii_case(tag));
-        let complex = has("EXTENDED") || has("DIFFUSE") || has("RADIO-GALAXY");
-        let peculiar = has("WTF");
+        }
+        let tags = label.tags();
+        let has = |tag: &str| tags.iter().any(|t| t == tag);
+        let complex = COMPLEX_TAGS.iter().any(|t| has(t));
+        let peculiar = has(PECULIAR_TAG);
         let a = &self.answers;
         Some(match (complex, peculiar) {
             (true, true) => format!("{}{}", a.complex, a.complex_and_peculiar),

@@ -59,8 +59,17 @@ pub struct Caption {
     pub words: usize,
 }
 
-/// The captions of a file, and the entries skipped (one line each, naming the file and entry).
-pub fn read(path: &Path) -> Result<(Vec<Caption>, Vec<String>), FileError> {
+/// A caption file as read.
+#[derive(Debug)]
+pub struct CaptionFile {
+    pub captions: Vec<Caption>,
+    /// Entries left out, one line each naming the file and entry.
+    pub skipped: Vec<String>,
+    pub sha256: String,
+}
+
+/// The captions of a file.
+pub fn read(path: &Path) -> Result<CaptionFile, FileError> {
     let bytes = std::fs::read(path).map_err(FileError::io(path))?;
     let value: Value = serde_json::from_slice(&bytes)
         .map_err(|e| FileError::invalid(format!("{}: not JSON: {e}", path.display())))?;
@@ -101,7 +110,11 @@ pub fn read(path: &Path) -> Result<(Vec<Caption>, Vec<String>), FileError> {
             words,
         });
     }
-    Ok((captions, skipped))
+    Ok(CaptionFile {
+        captions,
+        skipped,
+        sha256: crate::util::hash::sha256_hex(&bytes),
+    })
 }
 
 type Entry = Option<(String, String, Option<usize>)>;
@@ -227,7 +240,9 @@ mod tests {
             {"filepath": "paper2.pdf", "figures": [{"caption_text": "No image."}]}]});
         let path = dir.path().join("arxiv.json");
         std::fs::write(&path, arxiv.to_string()).unwrap();
-        let (captions, skipped) = read(&path).unwrap();
+        let CaptionFile {
+            captions, skipped, ..
+        } = read(&path).unwrap();
         assert_eq!(captions.len(), 1);
         assert_eq!(captions[0].words, 42, "the file's own count");
         assert_eq!(captions[0].id, "arxiv#1");
@@ -244,7 +259,9 @@ mod tests {
         let plain = serde_json::json!([{"image": "a.png", "caption": "Two lobes and a core."}]);
         let path = dir.path().join("plain.json");
         std::fs::write(&path, plain.to_string()).unwrap();
-        let (captions, skipped) = read(&path).unwrap();
+        let CaptionFile {
+            captions, skipped, ..
+        } = read(&path).unwrap();
         assert!(skipped.is_empty());
         assert_eq!(captions[0].words, 5);
 

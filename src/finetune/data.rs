@@ -135,6 +135,9 @@ pub fn build(spec: &DataSpec) -> Result<DataSummary, FileError> {
     };
     let mut bad_boxes = Vec::new();
     let (excluded_hashes, excluded_datasets) = exclusion_set(&spec.exclude)?;
+    let is_excluded = |image: &Path| -> Result<bool, FileError> {
+        Ok(!excluded_hashes.is_empty() && excluded_hashes.contains(&file_hash(image)?))
+    };
     let mut plans = Vec::new();
     let mut sources = Vec::new();
     let mut skipped = Vec::new();
@@ -154,7 +157,7 @@ pub fn build(spec: &DataSpec) -> Result<DataSummary, FileError> {
                     continue;
                 }
             };
-            if !excluded_hashes.is_empty() && excluded_hashes.contains(&file_hash(&image)?) {
+            if is_excluded(&image)? {
                 excluded += 1;
                 continue;
             }
@@ -191,15 +194,14 @@ pub fn build(spec: &DataSpec) -> Result<DataSummary, FileError> {
     let mut caption_files = Vec::new();
     let mut found = Vec::new();
     for path in &spec.captions {
-        let (read, bad) = captions::read(path)?;
-        skipped.extend(bad);
+        let read = captions::read(path)?;
+        skipped.extend(read.skipped);
         caption_files.push(Source {
             path: std::path::absolute(path).unwrap_or(path.clone()),
-            sha256: file_hash(path)?,
+            sha256: read.sha256,
         });
-        for caption in read {
-            if !excluded_hashes.is_empty() && excluded_hashes.contains(&file_hash(&caption.image)?)
-            {
+        for caption in read.captions {
+            if is_excluded(&caption.image)? {
                 excluded += 1;
                 continue;
             }

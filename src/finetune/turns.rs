@@ -6,7 +6,7 @@ use super::anomaly_text::AnomalyText;
 use super::boxes::{self, BoxQuestion};
 use super::questions::{Describe, Question};
 use crate::bench::dataset::RawItem;
-use crate::bench::labels::{DatasetLabel, gold_labels};
+use crate::bench::labels::gold_labels;
 use crate::bench::objects::SourceBox;
 use crate::util::error::FileError;
 use crate::util::hash::stable_u64;
@@ -159,7 +159,7 @@ pub(super) fn conversation(
     let mut counted = Vec::new();
     let describe = asked.describe.map(|d| {
         let i = pick(asked.seed, &[id, "describe"], d.phrasings.len());
-        (d.phrasings[i].clone(), d.answer(&tags(&item.label)))
+        (d.phrasings[i].clone(), d.answer(&item.label.tags()))
     });
     if let (TurnOrder::RadioLlava, Some(first)) = (asked.order, &describe) {
         pairs.push(first.clone());
@@ -233,13 +233,6 @@ pub(super) fn conversation(
         boxes,
         box_answers,
     })
-}
-
-fn tags(label: &DatasetLabel) -> Vec<String> {
-    match label {
-        DatasetLabel::One(s) => vec![s.clone()],
-        DatasetLabel::Tags(t) => t.clone(),
-    }
 }
 
 /// A deterministic number in [0, 1) from the seed and some words.
