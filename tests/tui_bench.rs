@@ -190,6 +190,66 @@ fn a_multi_label_run_shows_a_confusion_row_per_class() {
 }
 
 #[test]
+fn a_box_task_shows_its_boxes_table_and_box_f1() {
+    let store = tempfile::tempdir().unwrap();
+    let mut app = app(store.path(), "bench");
+    send(&mut app, "/bench L1 --data sky/dataset.json");
+    let tasks = load_tasks(None).unwrap();
+    let l1 = find_task(&tasks, "L1").unwrap();
+    let predictions = vec![
+        prediction(
+            "a:COMPACT",
+            &["[0.5, 0.5, 0.2, 0.2]"],
+            "[0.5, 0.5, 0.2, 0.2]",
+        ),
+        prediction(
+            "a:SPURIOUS",
+            &[],
+            "The image does not contain imaging artefacts.",
+        ),
+        prediction(
+            "b:COMPACT",
+            &["[0.3, 0.3, 0.2, 0.2]", "[0.7, 0.7, 0.1, 0.1]"],
+            "[0.35, 0.3, 0.2, 0.2]",
+        ),
+        prediction("b:EXTENDED", &["[0.5, 0.5, 0.4, 0.3]"], "no idea"),
+    ];
+    app.on_bench(started(
+        "L1 · sourcedet-radioyolo",
+        "source localisation",
+        4,
+    ));
+    let final_score = score(&l1, &predictions, ParseMode::Strict);
+    app.on_bench(BenchEvent::Finished(Box::new(RunOutcome {
+        dir: PathBuf::from("/work/runs/L1-run"),
+        score: final_score,
+        progress: Progress {
+            done: 4,
+            total: 4,
+            correct: 2,
+            invalid: 1,
+            items_per_s: 2.0,
+            ..Progress::default()
+        },
+        skipped: None,
+        stopped: false,
+        merged: None,
+    })));
+    // COMPACT: 2 of 3 boxes found, none wrong; EXTENDED's unreadable answer counts only in
+    // the last row.
+    let notice = notice(&app);
+    assert!(
+        notice.starts_with("benchmark finished: box F1 0.800"),
+        "{notice}"
+    );
+    let screen = render(&app, 120, 32);
+    for needle in ["boxes at IoU ≥ 0.5", "COMPACT", "overall+inv.", "presence"] {
+        assert!(screen.contains(needle), "{needle}: {screen}");
+    }
+    check("bench_boxes_120x32", &screen);
+}
+
+#[test]
 fn bench_needs_a_model_and_refuses_a_second_run_or_a_model_switch() {
     let store = tempfile::tempdir().unwrap();
     let mut app = app(store.path(), "bench");

@@ -1,6 +1,7 @@
 //! radio-llava dataset files: `{"data":[{"sname","filepaths":[…],"label":str|[str]}]}`,
 //! image paths relative to the file's folder. Only `filepaths[0]` is used, as radio-llava does.
 
+use super::box_task;
 use super::labels::{DatasetLabel, Unfit, context_answer, gold_labels};
 use super::objects::{self, Annotations};
 use super::task::TaskSpec;
@@ -135,16 +136,26 @@ pub fn load(path: &Path, task: &TaskSpec, strict: bool) -> Result<Dataset, FileE
     let mut skipped = Vec::new();
     for item in &raw.items {
         let checked = raw.image(item).and_then(|image| {
-            let truth = gold_labels(task, &item.label)?;
-            Ok((image, truth, context_answer(task, &item.label)?))
+            if task.asks_for_boxes() {
+                let annotations = raw.annotations(item, &image);
+                let fitting = box_task::items(&item.sname, &image, annotations, task)?;
+                let as_item = |b: box_task::BoxItem| Item {
+                    sname: b.sname,
+                    image: image.clone(),
+                    truth: b.truth,
+                    context_answer: b.context_answer,
+                };
+                return Ok(fitting.into_iter().map(as_item).collect());
+            }
+            Ok(vec![Item {
+                sname: item.sname.clone(),
+                truth: gold_labels(task, &item.label)?,
+                context_answer: context_answer(task, &item.label)?,
+                image,
+            }])
         });
         match checked {
-            Ok((image, truth, context_answer)) => items.push(Item {
-                sname: item.sname.clone(),
-                image,
-                truth,
-                context_answer,
-            }),
+            Ok(fitting) => items.extend(fitting),
             Err(why) if strict => {
                 return Err(FileError::invalid(format!(
                     "{}: item {}: {why}",

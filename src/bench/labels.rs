@@ -76,6 +76,12 @@ pub fn gold_labels(task: &TaskSpec, label: &DatasetLabel) -> Result<Vec<String>,
             .to_string(),
         ],
         LabelRule::Smorph => smorph(task, &tags),
+        LabelRule::Boxes => {
+            return Err(Unfit(format!(
+                "{}'s truth is an image's source boxes, not its label",
+                task.id
+            )));
+        }
     };
     Ok(labels)
 }

@@ -93,6 +93,17 @@ pub struct Localisation {
     pub overall: Detection,
 }
 
+impl Localisation {
+    /// Rows for tables: each class, then `overall`.
+    pub fn rows(&self) -> Vec<(&str, &Detection)> {
+        self.per_class
+            .iter()
+            .map(|(name, d)| (name.as_str(), d))
+            .chain(std::iter::once(("overall", &self.overall)))
+            .collect()
+    }
+}
+
 /// One image's boxes, predicted and true (any classes).
 pub struct ImageBoxes {
     pub predicted: Vec<SourceBox>,

@@ -1,6 +1,7 @@
 //! The radio VLM benchmarks (B1–B7 and users' own tasks): task files, gold labels, answer
 //! parsing, predictions files, and scikit-learn-exact metrics.
 
+pub mod box_task;
 pub mod dataset;
 pub mod labels;
 pub mod localisation;

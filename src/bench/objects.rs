@@ -253,6 +253,27 @@ pub fn box_list(boxes: &[SourceBox], class: SourceClass) -> String {
         .join(", ")
 }
 
+/// The boxes as they lie on the model input: moved when the transform pads a non-square plane
+/// to a square (the picture keeps its aspect; a plain resize stretches, which keeps fractions).
+pub fn on_model_input(
+    boxes: &[SourceBox],
+    transform: &crate::imaging::TransformOptions,
+    (width, height): (usize, usize),
+    is_plane: bool,
+) -> Vec<SourceBox> {
+    let pads = is_plane && transform.resize.is_some_and(|r| r.square) && width != height;
+    boxes
+        .iter()
+        .map(|b| {
+            if pads {
+                b.padded_to_square(width, height)
+            } else {
+                *b
+            }
+        })
+        .collect()
+}
+
 fn round6(v: f64) -> f64 {
     (v * 1e6).round() / 1e6
 }

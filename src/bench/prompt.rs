@@ -58,6 +58,14 @@ impl Turn {
     }
 }
 
+/// A few-shot example: its item key (a box task's `IMAGE:CLASS` names the class asked) and
+/// the answer it is given.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Shot {
+    pub key: String,
+    pub answer: String,
+}
+
 /// A request's first turn: the system prompt, if any.
 fn opening(system: Option<&str>) -> Vec<Turn> {
     system
@@ -115,10 +123,26 @@ impl<'a> Prompter<'a> {
         )
     }
 
+    /// The question proper: the version's prefix, or a box task's question for the class the
+    /// item asks about.
+    fn prefix(&self, item_key: &str) -> &'a str {
+        let prefix = if self.task.asks_for_boxes() {
+            self.version.per_class.get(self.task.subject(item_key))
+        } else {
+            self.version.prefix.as_ref()
+        };
+        prefix.map_or("", String::as_str)
+    }
+
     /// radio-llava's join: `description + ' \n' + prefix + ' \n ' [+ options joined by
     /// ' \n ' + ' \n '] + subfix`; a later few-shot turn with options drops the description.
-    fn question(&self, options: Option<&[String]>, with_description: bool) -> String {
-        let prefix = self.version.prefix.as_deref().unwrap_or_default();
+    fn question(
+        &self,
+        options: Option<&[String]>,
+        with_description: bool,
+        item_key: &str,
+    ) -> String {
+        let prefix = self.prefix(item_key);
         let subfix = self.subfix();
         let description = if self.describes() {
             self.version.context.as_str()
@@ -160,35 +184,30 @@ impl<'a> Prompter<'a> {
 
     /// The text of the item's question (`item_key` seeds the option shuffle).
     pub fn item_text(&self, item_key: &str) -> String {
-        self.question(self.item_options(item_key).as_deref(), true)
+        self.question(self.item_options(item_key).as_deref(), true, item_key)
     }
 
     /// Every turn of the first request: system prompt, each example asked and answered with
     /// its gold answer, then the item.
-    pub fn conversation(
-        &self,
-        system: Option<&str>,
-        shot_answers: &[String],
-        item_key: &str,
-    ) -> Vec<Turn> {
+    pub fn conversation(&self, system: Option<&str>, shots: &[Shot], item_key: &str) -> Vec<Turn> {
         let mut turns = opening(system);
-        for (i, answer) in shot_answers.iter().enumerate() {
-            let text = self.question(self.listed_options(), i == 0);
+        for (i, shot) in shots.iter().enumerate() {
+            let text = self.question(self.listed_options(), i == 0, &shot.key);
             turns.push(Turn::new(Speaker::User, text, Some(i)));
-            turns.push(Turn::new(Speaker::Assistant, answer.clone(), None));
+            turns.push(Turn::new(Speaker::Assistant, shot.answer.clone(), None));
         }
-        let item = Some(shot_answers.len());
+        let item = Some(shots.len());
         turns.push(Turn::new(Speaker::User, self.item_text(item_key), item));
         turns
     }
 
-    /// The next request after an unreadable `answer` to `asked`.
+    /// The next request after an unreadable `answer` to `asked` (item `item_key`'s).
     pub fn retry(
         &self,
         style: RetryStyle,
         system: Option<&str>,
-        asked: &[Turn],
-        answer: &str,
+        (asked, answer): (&[Turn], &str),
+        item_key: &str,
     ) -> Vec<Turn> {
         match style {
             RetryStyle::RadioLlava => {
@@ -200,7 +219,7 @@ impl<'a> Prompter<'a> {
             RetryStyle::Restate => {
                 let mut turns = asked.to_vec();
                 turns.push(Turn::new(Speaker::Assistant, answer.to_string(), None));
-                turns.push(Turn::new(Speaker::User, self.restated(), None));
+                turns.push(Turn::new(Speaker::User, self.restated(item_key), None));
                 turns
             }
         }
@@ -208,19 +227,22 @@ impl<'a> Prompter<'a> {
 
     /// radiochat's retry: the question, every option and the instructions, without the
     /// section headings.
-    fn restated(&self) -> String {
-        let prefix = self.version.prefix.as_deref().unwrap_or_default();
+    fn restated(&self, item_key: &str) -> String {
+        let question = self.prefix(item_key).trim_start_matches("## Question\n");
         let subfix = self.version.subfix.as_deref().unwrap_or_default();
+        let subfix = subfix.trim_start_matches("## Instructions\n");
+        if self.task.asks_for_boxes() {
+            return format!("{} \n {subfix}", question.trim());
+        }
         let options = self
             .version
             .options
             .clone()
             .unwrap_or_else(|| self.task.classes.clone());
         format!(
-            "{} \n Options: {} \n {}",
-            prefix.trim_start_matches("## Question\n").trim(),
+            "{} \n Options: {} \n {subfix}",
+            question.trim(),
             options.join(", "),
-            subfix.trim_start_matches("## Instructions\n")
         )
     }
 }

@@ -35,7 +35,7 @@ fn every_zero_shot_question_is_radio_llavas_byte_for_byte() {
 
 #[test]
 fn later_shots_drop_the_description_only_when_options_are_listed() {
-    let answers = ["EXTENDED".to_string(), "DIFFUSE".to_string()];
+    let answers = [shot("a", "EXTENDED"), shot("b", "DIFFUSE")];
     let b1 = task("B1");
     let with = choice(&b1, true);
     let turns = Prompter::new(&b1, &with, 2)
@@ -88,7 +88,7 @@ fn shuffled_options_are_a_seeded_permutation_per_item_and_shots_keep_the_file_or
     assert!(orders.iter().any(|o| *o != file_order));
     assert!(orders.windows(2).any(|w| w[0] != w[1]));
     assert_eq!(prompter.item_options("item3").unwrap(), orders[3]);
-    let turns = prompter.conversation(None, &["1C-1P".into()], "item3");
+    let turns = prompter.conversation(None, &[shot("a", "1C-1P")], "item3");
     assert!(turns[0].text.contains(&file_order.join(" \n ")));
     assert!(turns[2].text.contains(&orders[3].join(" \n ")));
 }
@@ -99,14 +99,19 @@ fn retries_are_radio_llavas_fresh_turn_or_radiochats_restatement() {
     let plain = choice(&b3, false);
     let prompter = Prompter::new(&b3, &plain, 0).unwrap();
     let asked = prompter.conversation(Some("sys"), &[], "item");
-    let fresh = prompter.retry(RetryStyle::RadioLlava, Some("sys"), &asked, "maybe");
+    let fresh = prompter.retry(
+        RetryStyle::RadioLlava,
+        Some("sys"),
+        (&asked, "maybe"),
+        "item",
+    );
     assert_eq!(fresh.len(), 2);
     assert_eq!(
         fresh[1].text,
         format!("{RETRY_LEAD}Answer concisely: Yes or No.")
     );
     assert_eq!(fresh[1].image, Some(0));
-    let restated = prompter.retry(RetryStyle::Restate, Some("sys"), &asked, "maybe");
+    let restated = prompter.retry(RetryStyle::Restate, Some("sys"), (&asked, "maybe"), "item");
     assert_eq!(restated.len(), 4);
     assert_eq!(restated[2].text, "maybe");
     assert_eq!(
@@ -134,4 +139,45 @@ fn options_asked_of_a_version_without_them_name_the_file_and_key() {
     };
     let text = Prompter::new(&b3, &clean, 0).unwrap().item_text("x");
     assert!(text.contains("image? \n NO \n YES \n Answer"), "{text}");
+}
+
+fn shot(key: &str, answer: &str) -> Shot {
+    Shot {
+        key: key.into(),
+        answer: answer.into(),
+    }
+}
+
+#[test]
+fn a_box_task_asks_each_item_about_its_own_class_shots_included() {
+    let l1 = task("L1");
+    let plain = choice(&l1, false);
+    let prompter = Prompter::new(&l1, &plain, 1).unwrap();
+    let shots = [shot("a:EXTENDED", "[0.5, 0.5, 0.2, 0.2]")];
+    let turns = prompter.conversation(None, &shots, "b:COMPACT");
+    assert_eq!(
+        turns[0].text,
+        " \nPlease provide the bounding box coordinates of all single-island extended sources present in the image. \n Answer with the bounding boxes as [x_center, y_center, width, height], normalised to the image size with 2 decimals and separated by commas, or say that the image does not contain such sources."
+    );
+    assert!(
+        turns[2].text.contains("all compact sources"),
+        "{}",
+        turns[2].text
+    );
+    let restated = prompter.retry(
+        RetryStyle::Restate,
+        None,
+        (&turns, "somewhere"),
+        "b:COMPACT",
+    );
+    assert!(
+        restated[4]
+            .text
+            .starts_with("Please provide the bounding box coordinates of all compact sources present in the image. \n Answer with"),
+        "{}",
+        restated[4].text
+    );
+    assert!(!restated[4].text.contains("Options"));
+    // A key without a class (`bench prompt --item x`) asks about the first class.
+    assert!(prompter.item_text("x").contains("spurious sources"));
 }

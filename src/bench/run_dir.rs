@@ -177,6 +177,9 @@ fn report(info: &RunInfo, score: &Score) -> String {
         "- dataset sha256 {}, radiochat {}\n",
         info.dataset_sha256, info.radiochat_version
     );
+    if score.localisation.is_some() {
+        let _ = writeln!(md, "Box task: {}.\n", super::box_task::PRESENCE_NOTE);
+    }
     md.push_str("| metric | invalid excluded | invalid = wrong |\n|---|---|---|\n");
     for (name, a, b) in score.headline() {
         let _ = writeln!(md, "| {name} | {a:.4} | {b:.4} |");
@@ -211,6 +214,9 @@ fn report(info: &RunInfo, score: &Score) -> String {
     if let Some(ids) = &score.radio_llava {
         radio_llava_section(&mut md, ids);
     }
+    if let Some(boxes) = &score.localisation {
+        localisation_section(&mut md, boxes);
+    }
     md.push_str("\n![confusion matrix](confusion.png)\n");
     md
 }
@@ -242,6 +248,29 @@ fn radio_llava_section(md: &mut String, ids: &super::metrics_class_id::ClassIdMe
     );
     if let Some(auc) = ids.roc_auc_micro {
         let _ = writeln!(md, "\nROC AUC (micro, hard predictions): {auc:.4}");
+    }
+}
+
+/// A box task's boxes: matched per class at IoU ≥ 0.5.
+fn localisation_section(md: &mut String, boxes: &super::box_task::LocalisationScore) {
+    let _ = writeln!(
+        md,
+        "\nBoxes matched to the truth at IoU ≥ {} (invalid answers left out, but in the last row, where they found nothing):\n",
+        super::localisation::IOU_THRESHOLD,
+    );
+    md.push_str("| class | precision | recall | F1 | mean IoU | TP | FP | FN |\n|---|---|---|---|---|---|---|---|\n");
+    for (class, d) in boxes.rows() {
+        let _ = writeln!(
+            md,
+            "| {class} | {:.4} | {:.4} | {:.4} | {:.4} | {} | {} | {} |",
+            d.precision,
+            d.recall,
+            d.f1,
+            d.mean_iou,
+            d.true_positives,
+            d.false_positives,
+            d.false_negatives
+        );
     }
 }
 

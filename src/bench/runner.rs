@@ -3,10 +3,13 @@
 //! and a report at the end. A run killed at any moment continues with `resume`: finished items
 //! are skipped, and with greedy decoding the metrics equal an uninterrupted run's.
 
+use super::box_task;
 use super::dataset::{Dataset, Item};
-use super::parse::{self, ParseMode};
+use super::objects;
+use super::parse::ParseMode;
 use super::predictions::{self, Prediction};
-use super::prompt::{PromptChoice, Prompter, Speaker, Turn};
+use super::prompt::{PromptChoice, Prompter, Shot, Speaker, Turn};
+use super::score;
 use super::task::{RetryStyle, TaskSpec};
 use crate::engine::{ChatMessage, ChatRequest, Engine, EngineEvent, Sampling};
 use crate::imaging::{FitsOptions, RadioImage, TransformOptions};
@@ -102,6 +105,7 @@ pub async fn run(
         .cloned()
         .collect();
     let shots = Arc::new(load_shots(spec)?);
+    let task = Arc::new(spec.task.clone());
     let mut out = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
@@ -120,21 +124,23 @@ pub async fn run(
     // Pictures are decoded one item ahead of the engine, so a FITS read never waits between
     // two answers.
     let mut answers = futures::stream::iter(todo)
-        .map(|item| start_loading(item, spec.transform))
+        .map(|item| start_loading(task.clone(), item, spec.transform))
         .buffered(in_flight + 1)
-        .map(|(item, picture)| ask_item(spec, engine.clone(), shots.clone(), item, picture))
+        .map(|loaded| ask_item(spec, engine.clone(), shots.clone(), loaded))
         .buffer_unordered(in_flight);
     // Checked before the first item, after each item and every 100 ms while items are in
     // flight; dropping the stream cancels those (their generations stop inside the engine).
     while !stop.load(Ordering::Relaxed) {
         match tokio::time::timeout(STOP_POLL, answers.next()).await {
             Ok(Some((prediction, engine_s))) => {
+                let correct = score::is_correct(&spec.task, &prediction);
+                let counted = Counted { engine_s, correct };
                 record(
                     &mut out,
                     predictions_path,
                     &mut progress,
                     &prediction,
-                    engine_s,
+                    counted,
                 )?;
                 let fresh = progress.done - progress.resumed;
                 progress.items_per_s = fresh as f64 / started.elapsed().as_secs_f64().max(1e-9);
@@ -150,23 +156,29 @@ pub async fn run(
     Ok(progress)
 }
 
+/// What a finished item adds to the progress besides its record.
+struct Counted {
+    engine_s: f64,
+    correct: bool,
+}
+
 /// Append a finished item to the predictions file and count it.
 fn record(
     out: &mut std::fs::File,
     path: &Path,
     progress: &mut Progress,
     prediction: &Prediction,
-    engine_s: f64,
+    counted: Counted,
 ) -> Result<(), FileError> {
     let line = serde_json::to_string(prediction).map_err(|e| FileError::io(path)(e.into()))? + "\n";
     out.write_all(line.as_bytes())
         .map_err(FileError::io(path))?;
     progress.done += 1;
-    progress.engine_s += engine_s;
+    progress.engine_s += counted.engine_s;
     match (&prediction.error, &prediction.pred) {
         (Some(_), _) => progress.errors += 1,
         (None, None) => progress.invalid += 1,
-        (None, Some(pred)) if *pred == prediction.truth => progress.correct += 1,
+        _ if counted.correct => progress.correct += 1,
         _ => {}
     }
     Ok(())
@@ -189,20 +201,52 @@ fn drop_torn_last_line(path: &Path) -> Result<(), FileError> {
     file.set_len(keep as u64).map_err(FileError::io(path))
 }
 
-fn load_picture(path: &Path, transform: &TransformOptions) -> Result<DynamicImage, String> {
-    RadioImage::open(path, &FitsOptions::default())
-        .and_then(|i| i.model_input(transform))
-        .map(DynamicImage::ImageRgb8)
-        .map_err(|e| e.to_string())
+/// A model input, and the item as it lies on it.
+struct Loaded {
+    picture: DynamicImage,
+    item: Item,
 }
 
-fn load_shots(spec: &RunSpec) -> Result<Vec<(DynamicImage, String)>, FileError> {
+/// The item's picture as the model sees it; a box task's truth (and few-shot answer) moved
+/// with the picture when the transform pads it to a square.
+fn load_picture(
+    task: &TaskSpec,
+    mut item: Item,
+    transform: &TransformOptions,
+) -> Result<Loaded, (Item, String)> {
+    let read = RadioImage::open(&item.image, &FitsOptions::default());
+    let (picture, image) = match read.and_then(|i| i.model_input(transform).map(|p| (p, i))) {
+        Ok(both) => both,
+        Err(e) => return Err((item, e.to_string())),
+    };
+    if let Some(class) = box_task::subject(task, &item.sname).filter(|_| task.asks_for_boxes()) {
+        let is_plane = matches!(image.pixels, crate::imaging::Pixels::Plane(_));
+        let place = |boxes: &[objects::SourceBox]| {
+            objects::on_model_input(boxes, transform, image.dimensions(), is_plane)
+        };
+        item.truth = box_task::truth_on_input(class, &item.truth, place);
+        let placed = box_task::truth_boxes(class, &item.truth);
+        item.context_answer = box_task::context_answer(class, &placed);
+    }
+    Ok(Loaded {
+        picture: DynamicImage::ImageRgb8(picture),
+        item,
+    })
+}
+
+fn load_shots(spec: &RunSpec) -> Result<Vec<(DynamicImage, Shot)>, FileError> {
     spec.shots
         .iter()
         .map(|item| {
-            let picture = load_picture(&item.image, &spec.transform)
-                .map_err(|e| FileError::invalid(format!("few-shot example {}: {e}", item.sname)))?;
-            Ok((picture, item.context_answer.clone()))
+            let loaded =
+                load_picture(&spec.task, item.clone(), &spec.transform).map_err(|(item, e)| {
+                    FileError::invalid(format!("few-shot example {}: {e}", item.sname))
+                })?;
+            let shot = Shot {
+                key: loaded.item.sname,
+                answer: loaded.item.context_answer,
+            };
+            Ok((loaded.picture, shot))
         })
         .collect()
 }
@@ -210,14 +254,17 @@ fn load_shots(spec: &RunSpec) -> Result<Vec<(DynamicImage, String)>, FileError> 
 /// The item's picture, decoded on a blocking thread that starts at once (not when the
 /// returned future is first polled).
 fn start_loading(
+    task: Arc<TaskSpec>,
     item: Item,
     transform: TransformOptions,
-) -> impl std::future::Future<Output = (Item, Result<DynamicImage, String>)> {
-    let path = item.image.clone();
-    let decoding = tokio::task::spawn_blocking(move || load_picture(&path, &transform));
+) -> impl std::future::Future<Output = Result<Loaded, (Item, String)>> {
+    let kept = item.clone();
+    let decoding = tokio::task::spawn_blocking(move || load_picture(&task, item, &transform));
     async move {
-        let picture = decoding.await.map_err(|e| e.to_string()).and_then(|r| r);
-        (item, picture)
+        decoding
+            .await
+            .map_err(|e| (kept, e.to_string()))
+            .and_then(|r| r)
     }
 }
 
@@ -226,10 +273,13 @@ fn start_loading(
 async fn ask_item(
     spec: &RunSpec,
     engine: Arc<dyn Engine>,
-    shots: Arc<Vec<(DynamicImage, String)>>,
-    item: Item,
-    picture: Result<DynamicImage, String>,
+    shots: Arc<Vec<(DynamicImage, Shot)>>,
+    loaded: Result<Loaded, (Item, String)>,
 ) -> (Prediction, f64) {
+    let (item, picture) = match loaded {
+        Ok(Loaded { picture, item }) => (item, Ok(picture)),
+        Err((item, message)) => (item, Err(message)),
+    };
     let mut prediction = Prediction {
         sname: item.sname.clone(),
         truth: item.truth.clone(),
@@ -257,8 +307,8 @@ async fn ask_item(
         }
     };
     let system = spec.system_prompt.as_deref();
-    let answers: Vec<String> = shots.iter().map(|(_, answer)| answer.clone()).collect();
-    let mut turns = prompter.conversation(system, &answers, &item.sname);
+    let examples: Vec<Shot> = shots.iter().map(|(_, shot)| shot.clone()).collect();
+    let mut turns = prompter.conversation(system, &examples, &item.sname);
     let mut engine_s = 0.0;
     loop {
         prediction.attempts += 1;
@@ -277,18 +327,18 @@ async fn ask_item(
         prediction.raw = text.clone();
         prediction.prompt_tokens += prompt_tokens;
         prediction.completion_tokens += completion_tokens;
-        prediction.pred = parse::parse(task, &text, spec.parse);
+        prediction.pred = score::read(task, &text, spec.parse);
         if prediction.pred.is_some() || prediction.attempts > spec.retries {
             return (prediction, engine_s);
         }
-        turns = prompter.retry(spec.retry, system, &turns, &text);
+        turns = prompter.retry(spec.retry, system, (&turns, &text), &item.sname);
     }
 }
 
 /// The engine's messages for `turns`: image `i` is example `i`'s, the last the item's.
 fn chat_messages(
     turns: &[Turn],
-    shots: &[(DynamicImage, String)],
+    shots: &[(DynamicImage, Shot)],
     picture: &DynamicImage,
 ) -> Vec<ChatMessage> {
     turns

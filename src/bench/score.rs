@@ -1,6 +1,7 @@
 //! Metrics of a set of predictions: invalid answers excluded (radio-llava's convention) and,
 //! separately, counted as wrong; the invalid rate under both parsers.
 
+use super::box_task::{self, LocalisationScore};
 use super::metrics::{self, Metrics};
 use super::metrics_class_id::{self, ClassIdMetrics};
 use super::parse::{self, ParseMode};
@@ -33,6 +34,9 @@ pub struct Score {
     /// radio-llava's report over the valid answers: every class in class-id order.
     #[serde(default)]
     pub radio_llava: Option<ClassIdMetrics>,
+    /// A box task's boxes matched to the truth (its `metrics` are then presence, YES/NO).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub localisation: Option<LocalisationScore>,
 }
 
 impl Score {
@@ -54,9 +58,26 @@ impl Score {
     }
 }
 
+/// An answer as the task reads it: labels, or a box task's boxes as texts.
+pub fn read(task: &TaskSpec, answer: &str, mode: ParseMode) -> Option<Vec<String>> {
+    if task.asks_for_boxes() {
+        box_task::read_answer(answer, mode)
+    } else {
+        parse::parse(task, answer, mode)
+    }
+}
+
+/// Whether a finished item was answered right: its labels, or every box found and no other.
+pub fn is_correct(task: &TaskSpec, prediction: &Prediction) -> bool {
+    if task.asks_for_boxes() {
+        return box_task::all_found(task, prediction);
+    }
+    prediction.error.is_none() && prediction.pred.as_ref() == Some(&prediction.truth)
+}
+
 pub fn score(task: &TaskSpec, predictions: &[Prediction], mode: ParseMode) -> Score {
     let asked: Vec<&Prediction> = predictions.iter().filter(|p| p.error.is_none()).collect();
-    let read = |p: &Prediction, mode| parse::parse(task, &p.raw, mode);
+    let read = |p: &Prediction, mode| read(task, &p.raw, mode);
     let parsed: Vec<Option<Vec<String>>> = asked.iter().map(|p| read(p, mode)).collect();
     let count_invalid = |mode| asked.iter().filter(|p| read(p, mode).is_none()).count();
     let invalid = parsed.iter().filter(|p| p.is_none()).count();
@@ -65,7 +86,13 @@ pub fn score(task: &TaskSpec, predictions: &[Prediction], mode: ParseMode) -> Sc
         .zip(&parsed)
         .filter_map(|(p, q)| q.as_ref().map(|q| (*p, q)))
         .collect();
-    let (metrics, as_wrong, by_class_id) = if task.multi_label {
+    let mut localisation = None;
+    let (metrics, as_wrong, by_class_id) = if task.asks_for_boxes() {
+        let (presence, presence_as_wrong, boxes) =
+            box_task::scores(task, &asked, &parsed, INVALID_LABEL);
+        localisation = Some(boxes);
+        (presence, presence_as_wrong, None)
+    } else if task.multi_label {
         let truth: Vec<Vec<String>> = valid.iter().map(|(p, _)| p.truth.clone()).collect();
         let pred: Vec<Vec<String>> = valid.iter().map(|(_, q)| (*q).clone()).collect();
         let all_truth: Vec<Vec<String>> = asked.iter().map(|p| p.truth.clone()).collect();
@@ -78,7 +105,7 @@ pub fn score(task: &TaskSpec, predictions: &[Prediction], mode: ParseMode) -> Sc
         (
             valid_only,
             metrics::multi_label(&all_truth, &all_pred, &task.classes),
-            by_class_id,
+            Some(by_class_id),
         )
     } else {
         let first = |labels: &Vec<String>| labels.first().cloned().unwrap_or_default();
@@ -96,7 +123,7 @@ pub fn score(task: &TaskSpec, predictions: &[Prediction], mode: ParseMode) -> Sc
         (
             metrics::single_label(&truth, &pred),
             metrics::single_label(&all_truth, &all_pred),
-            metrics_class_id::single_label(&truth, &pred, &task.classes),
+            Some(metrics_class_id::single_label(&truth, &pred, &task.classes)),
         )
     };
     Score {
@@ -114,6 +141,7 @@ pub fn score(task: &TaskSpec, predictions: &[Prediction], mode: ParseMode) -> Sc
         invalid_lenient: count_invalid(ParseMode::Lenient),
         metrics,
         metrics_invalid_as_wrong: as_wrong,
-        radio_llava: Some(by_class_id),
+        radio_llava: by_class_id,
+        localisation,
     }
 }

@@ -2,6 +2,7 @@
 //! more with `--tasks-dir`): classes, how gold labels come from dataset labels, and the
 //! prompt versions.
 
+use super::objects::SourceClass;
 use crate::util::error::BadValue;
 use crate::util::error::FileError;
 use serde::Deserialize;
@@ -24,6 +25,9 @@ pub enum LabelRule {
     Smorph,
     /// PECULIAR if WTF; else COMPLEX if EXTENDED, DIFFUSE or RADIO-GALAXY; else ORDINARY (B5).
     Anomaly,
+    /// Source localisation: the truth is the item's source boxes (its `objects` or radio-YOLO
+    /// label file), an item per image and class, the answer a list of boxes.
+    Boxes,
 }
 
 /// One prompt version: radio-llava's parts of a question.
@@ -38,6 +42,9 @@ pub struct PromptVersion {
     /// The question.
     #[serde(default)]
     pub prefix: Option<String>,
+    /// A box task's question for each class (in place of `prefix`).
+    #[serde(default)]
+    pub per_class: BTreeMap<String, String>,
     /// radio-llava's `class_options`: listed with `--add-options`.
     #[serde(default)]
     pub options: Option<Vec<String>>,
@@ -166,6 +173,10 @@ const BUILT_IN: &[(&str, &str)] = &[
         "B7-galaxymorphclass-gmnist.toml",
         include_str!("../../prompts/benchmarks/B7-galaxymorphclass-gmnist.toml"),
     ),
+    (
+        "L1-sourcedet-radioyolo.toml",
+        include_str!("../../prompts/benchmarks/L1-sourcedet-radioyolo.toml"),
+    ),
 ];
 
 impl TaskSpec {
@@ -188,11 +199,34 @@ impl TaskSpec {
                 self.defaults.prompt
             ));
         }
+        let not_a_source_class =
+            |c: &&String| SourceClass::parse(c).is_none_or(|s| s.name() != c.as_str());
+        if let Some(other) = self
+            .classes
+            .iter()
+            .find(|c| self.asks_for_boxes() && not_a_source_class(c))
+        {
+            return Err(format!(
+                "'{other}' is not a radio-YOLO source class ({})",
+                SourceClass::ALL.map(SourceClass::name).join(", ")
+            ));
+        }
         for (name, version) in &self.prompts {
-            for (key, value) in [("prefix", &version.prefix), ("subfix", &version.subfix)] {
-                if value.is_none() {
+            let boxes = self.asks_for_boxes();
+            let prefix = (!boxes).then_some(&version.prefix);
+            for (key, value) in [("prefix", prefix), ("subfix", Some(&version.subfix))] {
+                if value.is_some_and(Option::is_none) {
                     return Err(format!("[prompts.{name}] has no `{key}`"));
                 }
+            }
+            if let Some(class) = self
+                .classes
+                .iter()
+                .find(|c| boxes && !version.per_class.contains_key(*c))
+            {
+                return Err(format!(
+                    "[prompts.{name}] per_class has no question for '{class}'"
+                ));
             }
             if let Some(other) = version
                 .options
@@ -215,6 +249,22 @@ impl TaskSpec {
             }
             _ => Ok(()),
         }
+    }
+
+    /// Whether the answers are box lists (a localisation task).
+    pub fn asks_for_boxes(&self) -> bool {
+        self.rule == LabelRule::Boxes
+    }
+
+    /// The class a box task's item asks about: its key's part after the last ':' (items are
+    /// `IMAGE:CLASS`), else the first class.
+    pub fn subject<'a>(&'a self, item_key: &str) -> &'a str {
+        let named = item_key.rsplit_once(':').map(|(_, class)| class);
+        self.classes
+            .iter()
+            .find(|c| Some(c.as_str()) == named)
+            .or(self.classes.first())
+            .map_or("", String::as_str)
     }
 
     /// Whether `id` names this task (its id or key, any case).
@@ -294,83 +344,5 @@ pub fn find_task(tasks: &[TaskSpec], id: &str) -> Result<TaskSpec, FileError> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_seven_built_in_tasks_load_with_radio_llavas_and_radiochats_prompts() {
-        let tasks = load_tasks(None).unwrap();
-        let ids: Vec<&str> = tasks.iter().map(|t| t.id.as_str()).collect();
-        assert_eq!(ids, ["B1", "B2", "B3", "B4", "B5", "B6", "B7"]);
-        for task in &tasks {
-            assert_eq!(task.defaults.prompt, "v1", "{}", task.id);
-            assert!(task.prompts.contains_key("v1"), "{}", task.id);
-            let options = task.prompts["v1"].options.iter().flatten();
-            assert!(options.clone().all(|o| o != "NONE"), "{}", task.id);
-        }
-        for task in tasks.iter().filter(|t| t.id != "B7") {
-            assert!(task.prompts.contains_key("clean") && task.prompts.contains_key("clean-v2"));
-        }
-        let options_on: Vec<&str> = tasks
-            .iter()
-            .filter(|t| t.defaults.add_options)
-            .map(|t| t.id.as_str())
-            .collect();
-        assert_eq!(options_on, ["B1", "B2", "B6", "B7"]);
-        assert_eq!(find_task(&tasks, "galaxydet-radioimg").unwrap().id, "B3");
-        assert_eq!(
-            find_task(&tasks, "galaxymorphclass-gmnist").unwrap().id,
-            "B7"
-        );
-        assert!(
-            find_task(&tasks, "B9")
-                .unwrap_err()
-                .to_string()
-                .starts_with("unknown task 'B9': B1 (smorph-radioimg)")
-        );
-        let b3 = find_task(&tasks, "B3").unwrap();
-        assert_eq!(
-            b3.version("v2").unwrap_err().to_string(),
-            "task B3 has no prompt version 'v2' (choices: clean, clean-v2, v1)"
-        );
-    }
-
-    #[test]
-    fn a_task_file_missing_a_part_is_refused_on_one_line_naming_file_and_key() {
-        let b3 = BUILT_IN[2].1;
-        let no_subfix = b3.replacen("subfix = \"Answer concisely: Yes or No.\"\n", "", 1);
-        let err = TaskSpec::parse("mine.toml", &no_subfix)
-            .unwrap_err()
-            .to_string();
-        assert_eq!(err, "mine.toml: [prompts.v1] has no `subfix`");
-        let bad_option = b3.replace("options = [\"NO\", \"YES\"]", "options = [\"MAYBE\"]");
-        let err = TaskSpec::parse("mine.toml", &bad_option)
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("'MAYBE' is not a class"), "{err}");
-        let err = TaskSpec::parse("mine.toml", "id = \"X\"\nkey = 3\n")
-            .unwrap_err()
-            .to_string();
-        assert!(err.starts_with("mine.toml: line 2: "), "{err}");
-        assert!(!err.contains('\n'), "{err}");
-    }
-
-    #[test]
-    fn a_users_task_dir_adds_or_replaces_tasks() {
-        let dir = tempfile::tempdir().unwrap();
-        let b3 = BUILT_IN[2].1.replace(
-            "title = \"Radio-galaxy detection (radioimg)\"",
-            "title = \"mine\"",
-        );
-        std::fs::write(dir.path().join("b3.toml"), b3).unwrap();
-        std::fs::write(dir.path().join("broken.toml"), "id = 3").unwrap();
-        let err = load_tasks(Some(dir.path())).unwrap_err().to_string();
-        assert!(err.contains("broken.toml"), "{err}");
-        std::fs::remove_file(dir.path().join("broken.toml")).unwrap();
-        let tasks = load_tasks(Some(dir.path())).unwrap();
-        let mine = find_task(&tasks, "B3").unwrap();
-        assert_eq!(mine.title, "mine");
-        assert!(mine.source.ends_with("b3.toml"), "{}", mine.source);
-        assert_eq!(tasks.len(), 7);
-    }
-}
+#[path = "task_tests.rs"]
+mod tests;

@@ -1,4 +1,4 @@
-//! `radiochat bench …`: the radio benchmarks B1–B7.
+//! `radiochat bench …`: the radio benchmarks B1–B7 and L1.
 
 use super::{Context, print_json, print_lines, runtime};
 use clap::{Args, Subcommand};
@@ -42,7 +42,7 @@ pub enum BenchCommand {
     /// Recompute metrics from a predictions.jsonl file alone.
     Score {
         predictions: PathBuf,
-        /// Task id (B1…B7) or key.
+        /// Task id (B1…B7, L1) or key.
         #[arg(long)]
         task: String,
         /// How answers are read: strict is radio-llava's rule.

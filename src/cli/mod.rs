@@ -71,7 +71,7 @@ pub enum Command {
     /// Stored chat sessions: list, show, search, export, rename, delete.
     #[command(subcommand)]
     Sessions(sessions::SessionsCommand),
-    /// The radio benchmarks B1–B7: run a task, merge shards, compare runs, show a prompt, list
+    /// The radio benchmarks B1–B7 and L1: run a task, merge shards, compare runs, show a prompt, list
     /// the tasks, score predictions.
     #[command(subcommand)]
     Bench(bench::BenchCommand),

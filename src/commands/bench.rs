@@ -33,26 +33,27 @@ pub fn score(
 /// The score as a terminal table.
 pub fn score_lines(score: &Score) -> Vec<String> {
     let m = &score.metrics;
-    let mut lines = vec![
-        format!(
-            "{}: {} items, {} errors, {} invalid ({:.1} %, {} parser; strict {}, lenient {})",
-            score.task,
-            score.items,
-            score.errors,
-            score.invalid,
-            score.invalid_rate * 100.0,
-            match score.parse {
-                ParseMode::Strict => "strict",
-                ParseMode::Lenient => "lenient",
-            },
-            score.invalid_strict,
-            score.invalid_lenient
-        ),
-        format!(
-            "{:<22} {:>10} {:>16}",
-            "metric", "valid only", "invalid = wrong"
-        ),
-    ];
+    let mut lines = vec![format!(
+        "{}: {} items, {} errors, {} invalid ({:.1} %, {} parser; strict {}, lenient {})",
+        score.task,
+        score.items,
+        score.errors,
+        score.invalid,
+        score.invalid_rate * 100.0,
+        match score.parse {
+            ParseMode::Strict => "strict",
+            ParseMode::Lenient => "lenient",
+        },
+        score.invalid_strict,
+        score.invalid_lenient
+    )];
+    if score.localisation.is_some() {
+        lines.push(crate::bench::box_task::PRESENCE_NOTE.to_string());
+    }
+    lines.push(format!(
+        "{:<22} {:>10} {:>16}",
+        "metric", "valid only", "invalid = wrong"
+    ));
     for (name, a, b) in score.headline() {
         lines.push(format!("{name:<22} {a:>10.4} {b:>16.4}"));
     }
@@ -70,6 +71,29 @@ pub fn score_lines(score: &Score) -> Vec<String> {
             "{:<16} {:>9.4} {:>9.4} {:>9.4} {:>8}",
             c.label, c.precision, c.recall, c.f1, c.support
         ));
+    }
+    if let Some(boxes) = &score.localisation {
+        lines.push(String::new());
+        lines.push(format!(
+            "boxes matched at IoU ≥ {} (invalid answers left out, but in the last row)",
+            crate::bench::localisation::IOU_THRESHOLD,
+        ));
+        lines.push(format!(
+            "{:<23} {:>9} {:>9} {:>9} {:>8} {:>5} {:>5} {:>5}",
+            "class", "precision", "recall", "f1", "mean IoU", "TP", "FP", "FN"
+        ));
+        for (class, d) in boxes.rows() {
+            lines.push(format!(
+                "{class:<23} {:>9.4} {:>9.4} {:>9.4} {:>8.4} {:>5} {:>5} {:>5}",
+                d.precision,
+                d.recall,
+                d.f1,
+                d.mean_iou,
+                d.true_positives,
+                d.false_positives,
+                d.false_negatives
+            ));
+        }
     }
     if let Some(ids) = &score.radio_llava {
         let auc = ids
@@ -156,6 +180,17 @@ pub fn compare_lines(runs: &[ComparedRun], markdown: bool) -> Vec<String> {
         add(label, &move |s: &Score| s.headline()[i].1);
     }
     add("invalid rate", &|s: &Score| s.invalid_rate);
+    if runs[0].score.localisation.is_some() {
+        let overall = |s: &Score| {
+            s.localisation
+                .as_ref()
+                .map(|l| l.valid_only.overall.clone())
+        };
+        add("box F1", &|s: &Score| overall(s).map_or(0.0, |d| d.f1));
+        add("box mean IoU", &|s: &Score| {
+            overall(s).map_or(0.0, |d| d.mean_iou)
+        });
+    }
     if runs[0].score.metrics.hamming_score.is_some() {
         add("hamming score", &|s: &Score| {
             s.metrics.hamming_score.unwrap_or(0.0)

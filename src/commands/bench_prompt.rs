@@ -4,7 +4,7 @@
 
 use super::{CommandError, CommandResult};
 use crate::bench::dataset::{self, Item};
-use crate::bench::prompt::{PromptChoice, Prompter, Speaker, Turn};
+use crate::bench::prompt::{PromptChoice, Prompter, Shot, Speaker, Turn};
 use crate::bench::{self, TaskSpec};
 use std::path::{Path, PathBuf};
 
@@ -101,7 +101,7 @@ pub fn few_shot_examples(
 /// `bench prompt`: the task, the flags, and which request to show.
 #[derive(clap::Args, Debug, Clone, PartialEq)]
 pub struct PromptFlags {
-    /// Task id (B1…B7) or key.
+    /// Task id (B1…B7, L1) or key.
     pub task: String,
     #[command(flatten)]
     pub question: QuestionFlags,
@@ -147,12 +147,19 @@ pub fn show(flags: &PromptFlags, system: Option<&str>) -> CommandResult<ShownPro
     let shots = few_shot_examples(q.context.as_deref(), &task, q.shots, q.shuffle_context)?;
     let prompter = Prompter::new(&task, &choice, shots.len())?;
     let system = system.unwrap_or(bench::runner::RADIO_LLAVA_SYSTEM);
-    let answers: Vec<String> = shots.iter().map(|s| s.context_answer.clone()).collect();
-    let first = prompter.conversation(Some(system), &answers, &flags.item);
+    let examples: Vec<Shot> = shots
+        .iter()
+        .map(|s| Shot {
+            key: s.sname.clone(),
+            answer: s.context_answer.clone(),
+        })
+        .collect();
+    let first = prompter.conversation(Some(system), &examples, &flags.item);
     let text = prompter.item_text(&flags.item);
     let mut turns: Vec<Turn> = first;
     for _ in 0..flags.retry {
-        turns = prompter.retry(style, Some(system), &turns, "(an unreadable answer)");
+        let asked = (turns.as_slice(), "(an unreadable answer)");
+        turns = prompter.retry(style, Some(system), asked, &flags.item);
     }
     let image_of = |i: usize| match shots.get(i) {
         Some(shot) => format!("example {} ({})", i + 1, shot.image.display()),

@@ -22,7 +22,7 @@ use std::sync::atomic::AtomicBool;
 /// What a run is asked to do; the same flags after `radiochat bench run` and `/bench`.
 #[derive(clap::Args, Debug, Clone, PartialEq)]
 pub struct RunFlags {
-    /// Task id (B1…B7) or key; not needed with --resume.
+    /// Task id (B1…B7, L1) or key; not needed with --resume.
     pub task: Option<String>,
     /// radio-llava dataset JSON.
     #[arg(long)]

@@ -208,7 +208,7 @@ pub const SLASH_COMMANDS: &[SlashSpec] = &[
     spec(
         "bench",
         "/bench [TASK --data FILE [--limit N] [--prompt v1|clean] … | --resume DIR | stop | tasks | prompt TASK …]",
-        "run a radio benchmark (B1–B7) on this model; alone: show the run",
+        "run a radio benchmark (B1–B7, L1) on this model; alone: show the run",
     ),
     spec(
         "finetune",

@@ -4,7 +4,6 @@
 //! data (`prompts/finetune/boxes.toml`, built in).
 
 use crate::bench::objects::{SourceBox, SourceClass, box_list};
-use crate::imaging::TransformOptions;
 use crate::util::error::FileError;
 use serde::Deserialize;
 
@@ -98,27 +97,6 @@ pub fn names_a_box_question(all: &[BoxQuestion], name: &str) -> bool {
     name.eq_ignore_ascii_case(BOXES) || all.iter().any(|q| q.id.eq_ignore_ascii_case(name))
 }
 
-/// The boxes as they lie on the model input: moved when the transform pads a non-square plane
-/// to a square (the picture keeps its aspect; a plain resize stretches, which keeps fractions).
-pub fn on_model_input(
-    boxes: &[SourceBox],
-    transform: &TransformOptions,
-    (width, height): (usize, usize),
-    is_plane: bool,
-) -> Vec<SourceBox> {
-    let pads = is_plane && transform.resize.is_some_and(|r| r.square) && width != height;
-    boxes
-        .iter()
-        .map(|b| {
-            if pads {
-                b.padded_to_square(width, height)
-            } else {
-                *b
-            }
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -146,6 +124,17 @@ mod tests {
             "Please provide the bounding box coordinates of all compact sources present in the image."
         );
         assert!(all.iter().all(|q| q.phrasings.len() >= 3));
+        // The localisation benchmark asks what training asked first.
+        let tasks = crate::bench::load_tasks(None).unwrap();
+        let l1 = crate::bench::find_task(&tasks, "L1").unwrap();
+        for q in &all {
+            assert_eq!(
+                l1.prompts["v1"].per_class[q.class.name()],
+                q.phrasings[0],
+                "{}",
+                q.id
+            );
+        }
     }
 
     #[test]

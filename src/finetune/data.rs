@@ -238,8 +238,12 @@ pub fn build(spec: &DataSpec) -> Result<DataSummary, FileError> {
         };
         if !plan.box_answers.is_empty() {
             annotated += 1;
-            let placed =
-                boxes::on_model_input(&plan.boxes, &spec.transform, shape.size, shape.is_plane);
+            let placed = crate::bench::objects::on_model_input(
+                &plan.boxes,
+                &spec.transform,
+                shape.size,
+                shape.is_plane,
+            );
             for &(turn, question) in &plan.box_answers {
                 plan.turns[turn].value = chosen_boxes[question].answer(&placed);
             }

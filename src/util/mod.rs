@@ -1,5 +1,5 @@
 //! Helpers owned by no domain: time stamps, content hashes and stable seeds, advisory file
-//! locks, private atomic writes, the error of a user's file, charts.
+//! locks, private atomic writes, the error of a user's file, charts, text cut to a width.
 
 pub mod clock;
 pub mod error;
@@ -8,4 +8,5 @@ pub mod lock;
 pub mod plot;
 pub mod png;
 pub mod private_file;
+pub mod text;
 pub mod url;

@@ -145,9 +145,15 @@ impl BenchRun {
                 dir.display()
             )
         } else {
+            let headline = match self.score.as_ref() {
+                Some(Score {
+                    localisation: Some(boxes),
+                    ..
+                }) => format!("box F1 {:.3}", boxes.valid_only.overall.f1),
+                score => format!("accuracy {:.3}", score.map_or(0.0, |s| s.metrics.accuracy)),
+            };
             format!(
-                "benchmark finished: accuracy {:.3} · report in {}",
-                self.score.as_ref().map_or(0.0, |s| s.metrics.accuracy),
+                "benchmark finished: {headline} · report in {}",
                 dir.display()
             )
         };

@@ -4,6 +4,7 @@
 
 use super::bench::{BenchRun, BenchState};
 use crate::bench::metrics::Metrics;
+use crate::util::text::clip;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style};
@@ -36,11 +37,18 @@ pub fn draw(frame: &mut Frame, run: &BenchRun, area: Rect) {
         return;
     };
     let headline = headline_lines(&score.metrics, &score.metrics_invalid_as_wrong);
-    let classes = class_lines(&score.metrics);
+    let classes = match &score.localisation {
+        Some(boxes) => super::bench_boxes::localisation_lines(boxes),
+        None => class_lines(&score.metrics),
+    };
     let heat = heatmap_lines(&score.metrics);
     let heat_width = heat.iter().map(Line::width).max().unwrap_or(0) as u16;
     let table_width = TABLE_WIDTH + GAP;
     let mut left = headline;
+    if score.localisation.is_some() {
+        let note = "(presence: YES = sources there / boxes given)";
+        left.insert(0, Line::from(Span::styled(note, bold())));
+    }
     left.push(Line::default());
     if body.width >= table_width + heat_width {
         left.extend(classes);
@@ -121,8 +129,14 @@ fn stats_lines(run: &BenchRun) -> Vec<Line<'static>> {
         ),
         BenchState::Failed(message) => Span::styled(format!("failed: {message}"), red()),
     };
+    let boxes = run.score.as_ref().is_some_and(|s| s.localisation.is_some());
     let mut counts = format!(
-        "accuracy so far {:.3} · {} invalid · {} errors",
+        "{} {:.3} · {} invalid · {} errors",
+        if boxes {
+            "items with every box found"
+        } else {
+            "accuracy so far"
+        },
         p.accuracy(),
         p.invalid,
         p.errors
@@ -314,17 +328,6 @@ fn heat(rate: f64) -> (u8, u8, u8) {
     (mix(a.0, b.0), mix(a.1, b.1), mix(a.2, b.2))
 }
 
-pub fn clip(text: &str, width: usize) -> String {
-    if text.chars().count() <= width {
-        text.to_string()
-    } else {
-        text.chars()
-            .take(width.saturating_sub(1))
-            .collect::<String>()
-            + "…"
-    }
-}
-
 fn bold() -> Style {
     Style::default().add_modifier(Modifier::BOLD)
 }
@@ -365,11 +368,5 @@ mod tests {
         assert_eq!(bg(1), rgb(heat(0.0)));
         assert_eq!(bg(2), rgb(heat(0.5)));
         assert_eq!(bg(3), rgb(heat(0.5)));
-    }
-
-    #[test]
-    fn long_labels_are_clipped_with_an_ellipsis() {
-        assert_eq!(clip("DIFFUSE-LARGE", 6), "DIFFU…");
-        assert_eq!(clip("NO", 6), "NO");
     }
 }

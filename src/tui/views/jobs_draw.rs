@@ -1,9 +1,9 @@
 //! The jobs window: every fine-tune run with its state, step and loss; for the selected one
 //! its loss curve (a ratatui Chart) and the end of its log.
 
-use super::bench_draw::clip;
 use super::jobs::{JobRow, JobsView, eta_text};
 use crate::finetune::status::JobState;
+use crate::util::text::clip;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style};

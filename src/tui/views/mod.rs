@@ -4,6 +4,7 @@
 //! shared (the session, its store, the model worker, helper threads) and reports back.
 
 pub mod bench;
+pub mod bench_boxes;
 pub mod bench_draw;
 pub mod conversation;
 pub mod help;

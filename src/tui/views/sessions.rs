@@ -2,8 +2,8 @@
 //! the background — what was said); Enter opens, F2 renames, Ctrl-D deletes (pressed twice).
 
 use super::Effect;
-use super::bench_draw::clip;
 use crate::chat::{Conversation, SessionStore, SessionSummary, journal};
+use crate::util::text::clip;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
