@@ -183,6 +183,46 @@ fn a_lora_run_trains_merges_and_beats_its_base_on_b3() {
         text.contains("F1 (weighted)") && text.contains("merged"),
         "{text}"
     );
+
+    // The forgetting check: the radio gains (B3, read again; L1 on the held-out sky's boxes)
+    // and a general set (G1 on synthetic shapes) in one table.
+    let shapes = common::cli::synth_sky(home.path(), "shapes", "shapes", 12, 3);
+    let benches = format!("B3,L1,G1={}", shapes.display());
+    let args = [
+        "finetune",
+        "eval",
+        r,
+        "--bench",
+        &benches,
+        "--data",
+        h,
+        "--limit",
+        "20",
+        "--max-tokens",
+        "24",
+        "--concurrency",
+        "4",
+    ];
+    let forgetting = radiochat(&args, home.path());
+    assert_eq!(forgetting.status.code(), Some(0), "{forgetting:?}");
+    let text = String::from_utf8_lossy(&forgetting.stdout);
+    eprintln!("{text}");
+    let row = |task: &str, domain: &str, metric: &str| {
+        text.lines().any(|l| {
+            let cells: Vec<&str> = l.split("  ").filter(|c| !c.trim().is_empty()).collect();
+            cells.len() == 6
+                && cells[0].trim() == task
+                && cells[1].trim() == domain
+                && cells[2].trim() == metric
+        })
+    };
+    assert!(row("B3", "radio", "F1 (weighted)"), "{text}");
+    assert!(row("L1", "radio", "box F1"), "{text}");
+    assert!(row("G1", "general", "accuracy"), "{text}");
+    assert!(
+        text.contains("radio: mean Δ") && text.contains("over 2 task(s) · general: mean Δ"),
+        "{text}"
+    );
 }
 
 #[test]

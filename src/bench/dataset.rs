@@ -2,6 +2,7 @@
 //! image paths relative to the file's folder. Only `filepaths[0]` is used, as radio-llava does.
 
 use super::box_task;
+use super::choice;
 use super::labels::{DatasetLabel, Unfit, context_answer, gold_labels};
 use super::objects::{self, Annotations};
 use super::task::TaskSpec;
@@ -23,6 +24,29 @@ pub struct RawItem {
     /// Source boxes (`[{"class", "bbox": [x, y, w, h]}]`), when the dataset carries them.
     #[serde(default)]
     pub objects: Option<Vec<serde_json::Value>>,
+    /// A multiple-choice item's own question, options and hint (the label: the letter).
+    #[serde(default)]
+    pub question: Option<String>,
+    #[serde(default)]
+    pub options: Option<Vec<String>>,
+    #[serde(default)]
+    pub hint: Option<String>,
+}
+
+impl RawItem {
+    /// The question text of a multiple-choice item.
+    fn own_question(&self, task: &TaskSpec) -> Result<Option<String>, Unfit> {
+        if !task.brings_questions() {
+            return Ok(None);
+        }
+        let own = choice::OwnQuestion {
+            question: self.question.as_deref(),
+            options: self.options.as_deref(),
+            hint: self.hint.as_deref(),
+        };
+        let letter = gold_labels(task, &self.label)?.concat();
+        choice::question_text(task, &own, &letter).map(Some)
+    }
 }
 
 /// A dataset file as it is, before any task looks at it.
@@ -95,6 +119,8 @@ pub struct Item {
     pub truth: Vec<String>,
     /// The answer a few-shot turn gives for this item (radio-llava's formatting).
     pub context_answer: String,
+    /// A multiple-choice item's question with its lettered options.
+    pub question: Option<String>,
 }
 
 /// A dataset read for a task.
@@ -144,6 +170,7 @@ pub fn load(path: &Path, task: &TaskSpec, strict: bool) -> Result<Dataset, FileE
                     image: image.clone(),
                     truth: b.truth,
                     context_answer: b.context_answer,
+                    question: None,
                 };
                 return Ok(fitting.into_iter().map(as_item).collect());
             }
@@ -151,6 +178,7 @@ pub fn load(path: &Path, task: &TaskSpec, strict: bool) -> Result<Dataset, FileE
                 sname: item.sname.clone(),
                 truth: gold_labels(task, &item.label)?,
                 context_answer: context_answer(task, &item.label)?,
+                question: item.own_question(task)?,
                 image,
             }])
         });

@@ -50,7 +50,7 @@ pub fn gold_labels(task: &TaskSpec, label: &DatasetLabel) -> Result<Vec<String>,
     let tags = task_tags(task, label)?;
     let has = |t: &str| tags.iter().any(|x| x == t);
     let labels = match &task.rule {
-        LabelRule::Label => {
+        LabelRule::Label | LabelRule::Choice => {
             let [one] = tags.as_slice() else {
                 return Err(Unfit(format!("expected one label, got {}", tags.join(","))));
             };

@@ -2,7 +2,9 @@
 //! parsing, predictions files, and scikit-learn-exact metrics.
 
 pub mod box_task;
+pub mod choice;
 pub mod dataset;
+pub mod import;
 pub mod labels;
 pub mod localisation;
 pub mod metrics;

@@ -64,7 +64,12 @@ impl Turn {
 pub struct Shot {
     pub key: String,
     pub answer: String,
+    /// A multiple-choice example's own question.
+    pub question: Option<String>,
 }
+
+/// What a multiple-choice question reads as when no item is at hand (`bench prompt`).
+pub const OWN_QUESTION_PLACEHOLDER: &str = "(the item's question, then its options lettered A. …)";
 
 /// A request's first turn: the system prompt, if any.
 fn opening(system: Option<&str>) -> Vec<Turn> {
@@ -80,6 +85,8 @@ pub struct Prompter<'a> {
     version: &'a PromptVersion,
     choice: &'a PromptChoice,
     shots: usize,
+    /// The item's own question (multiple-choice tasks).
+    own_question: Option<&'a str>,
 }
 
 impl<'a> Prompter<'a> {
@@ -101,7 +108,16 @@ impl<'a> Prompter<'a> {
             version,
             choice,
             shots,
+            own_question: None,
         })
+    }
+
+    /// The same prompter for an item that brings its own question.
+    pub fn asking(self, own_question: Option<&'a str>) -> Prompter<'a> {
+        Prompter {
+            own_question,
+            ..self
+        }
     }
 
     fn describes(&self) -> bool {
@@ -123,9 +139,15 @@ impl<'a> Prompter<'a> {
         )
     }
 
-    /// The question proper: the version's prefix, or a box task's question for the class the
-    /// item asks about.
-    fn prefix(&self, item_key: &str) -> &'a str {
+    /// The question proper: the version's prefix, a box task's question for the class the
+    /// item asks about, or a multiple-choice item's own question.
+    fn prefix<'q>(&self, item_key: &str, own: Option<&'q str>) -> &'q str
+    where
+        'a: 'q,
+    {
+        if self.task.brings_questions() {
+            return own.unwrap_or(OWN_QUESTION_PLACEHOLDER);
+        }
         let prefix = if self.task.asks_for_boxes() {
             self.version.per_class.get(self.task.subject(item_key))
         } else {
@@ -140,10 +162,13 @@ impl<'a> Prompter<'a> {
         &self,
         options: Option<&[String]>,
         with_description: bool,
-        item_key: &str,
+        (item_key, own): (&str, Option<&str>),
     ) -> String {
-        let prefix = self.prefix(item_key);
+        let prefix = self.prefix(item_key, own);
         let subfix = self.subfix();
+        if self.task.brings_questions() {
+            return format!("{prefix}\n{subfix}");
+        }
         let description = if self.describes() {
             self.version.context.as_str()
         } else {
@@ -184,7 +209,8 @@ impl<'a> Prompter<'a> {
 
     /// The text of the item's question (`item_key` seeds the option shuffle).
     pub fn item_text(&self, item_key: &str) -> String {
-        self.question(self.item_options(item_key).as_deref(), true, item_key)
+        let options = self.item_options(item_key);
+        self.question(options.as_deref(), true, (item_key, self.own_question))
     }
 
     /// Every turn of the first request: system prompt, each example asked and answered with
@@ -192,7 +218,8 @@ impl<'a> Prompter<'a> {
     pub fn conversation(&self, system: Option<&str>, shots: &[Shot], item_key: &str) -> Vec<Turn> {
         let mut turns = opening(system);
         for (i, shot) in shots.iter().enumerate() {
-            let text = self.question(self.listed_options(), i == 0, &shot.key);
+            let asked = (shot.key.as_str(), shot.question.as_deref());
+            let text = self.question(self.listed_options(), i == 0, asked);
             turns.push(Turn::new(Speaker::User, text, Some(i)));
             turns.push(Turn::new(Speaker::Assistant, shot.answer.clone(), None));
         }
@@ -228,10 +255,12 @@ impl<'a> Prompter<'a> {
     /// radiochat's retry: the question, every option and the instructions, without the
     /// section headings.
     fn restated(&self, item_key: &str) -> String {
-        let question = self.prefix(item_key).trim_start_matches("## Question\n");
+        let question = self
+            .prefix(item_key, self.own_question)
+            .trim_start_matches("## Question\n");
         let subfix = self.version.subfix.as_deref().unwrap_or_default();
         let subfix = subfix.trim_start_matches("## Instructions\n");
-        if self.task.asks_for_boxes() {
+        if self.task.asks_for_boxes() || self.task.brings_questions() {
             return format!("{} \n {subfix}", question.trim());
         }
         let options = self

@@ -145,6 +145,7 @@ fn shot(key: &str, answer: &str) -> Shot {
     Shot {
         key: key.into(),
         answer: answer.into(),
+        question: None,
     }
 }
 

@@ -201,23 +201,24 @@ fn drop_torn_last_line(path: &Path) -> Result<(), FileError> {
     file.set_len(keep as u64).map_err(FileError::io(path))
 }
 
-/// A model input, and the item as it lies on it.
+/// An item and its model input (or why it could not be read), the item as it lies on it.
 struct Loaded {
-    picture: DynamicImage,
+    picture: Result<DynamicImage, String>,
     item: Item,
 }
 
 /// The item's picture as the model sees it; a box task's truth (and few-shot answer) moved
 /// with the picture when the transform pads it to a square.
-fn load_picture(
-    task: &TaskSpec,
-    mut item: Item,
-    transform: &TransformOptions,
-) -> Result<Loaded, (Item, String)> {
+fn load_picture(task: &TaskSpec, mut item: Item, transform: &TransformOptions) -> Loaded {
     let read = RadioImage::open(&item.image, &FitsOptions::default());
     let (picture, image) = match read.and_then(|i| i.model_input(transform).map(|p| (p, i))) {
         Ok(both) => both,
-        Err(e) => return Err((item, e.to_string())),
+        Err(e) => {
+            return Loaded {
+                picture: Err(e.to_string()),
+                item,
+            };
+        }
     };
     if let Some(class) = box_task::subject(task, &item.sname).filter(|_| task.asks_for_boxes()) {
         let is_plane = matches!(image.pixels, crate::imaging::Pixels::Plane(_));
@@ -228,25 +229,26 @@ fn load_picture(
         let placed = box_task::truth_boxes(class, &item.truth);
         item.context_answer = box_task::context_answer(class, &placed);
     }
-    Ok(Loaded {
-        picture: DynamicImage::ImageRgb8(picture),
+    Loaded {
+        picture: Ok(DynamicImage::ImageRgb8(picture)),
         item,
-    })
+    }
 }
 
 fn load_shots(spec: &RunSpec) -> Result<Vec<(DynamicImage, Shot)>, FileError> {
     spec.shots
         .iter()
         .map(|item| {
-            let loaded =
-                load_picture(&spec.task, item.clone(), &spec.transform).map_err(|(item, e)| {
-                    FileError::invalid(format!("few-shot example {}: {e}", item.sname))
-                })?;
+            let loaded = load_picture(&spec.task, item.clone(), &spec.transform);
+            let picture = loaded
+                .picture
+                .map_err(|e| FileError::invalid(format!("few-shot example {}: {e}", item.sname)))?;
             let shot = Shot {
                 key: loaded.item.sname,
                 answer: loaded.item.context_answer,
+                question: loaded.item.question,
             };
-            Ok((loaded.picture, shot))
+            Ok((picture, shot))
         })
         .collect()
 }
@@ -257,14 +259,14 @@ fn start_loading(
     task: Arc<TaskSpec>,
     item: Item,
     transform: TransformOptions,
-) -> impl std::future::Future<Output = Result<Loaded, (Item, String)>> {
+) -> impl std::future::Future<Output = Loaded> {
     let kept = item.clone();
     let decoding = tokio::task::spawn_blocking(move || load_picture(&task, item, &transform));
     async move {
-        decoding
-            .await
-            .map_err(|e| (kept, e.to_string()))
-            .and_then(|r| r)
+        decoding.await.unwrap_or_else(|e| Loaded {
+            picture: Err(e.to_string()),
+            item: kept,
+        })
     }
 }
 
@@ -274,12 +276,9 @@ async fn ask_item(
     spec: &RunSpec,
     engine: Arc<dyn Engine>,
     shots: Arc<Vec<(DynamicImage, Shot)>>,
-    loaded: Result<Loaded, (Item, String)>,
+    loaded: Loaded,
 ) -> (Prediction, f64) {
-    let (item, picture) = match loaded {
-        Ok(Loaded { picture, item }) => (item, Ok(picture)),
-        Err((item, message)) => (item, Err(message)),
-    };
+    let Loaded { picture, item } = loaded;
     let mut prediction = Prediction {
         sname: item.sname.clone(),
         truth: item.truth.clone(),
@@ -300,7 +299,7 @@ async fn ask_item(
     };
     let task = &spec.task;
     let prompter = match Prompter::new(task, &spec.prompt, shots.len()) {
-        Ok(prompter) => prompter,
+        Ok(prompter) => prompter.asking(item.question.as_deref()),
         Err(message) => {
             prediction.error = Some(message.to_string());
             return (prediction, 0.0);

@@ -28,6 +28,18 @@ pub enum LabelRule {
     /// Source localisation: the truth is the item's source boxes (its `objects` or radio-YOLO
     /// label file), an item per image and class, the answer a list of boxes.
     Boxes,
+    /// Multiple choice: each item brings its own question and options (`question`,
+    /// `options`, optional `hint`); the label is the answer's letter.
+    Choice,
+}
+
+/// What a task measures: radio knowledge, or general vision (what fine-tuning may forget).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Domain {
+    #[default]
+    Radio,
+    General,
 }
 
 /// One prompt version: radio-llava's parts of a question.
@@ -129,6 +141,8 @@ pub struct TaskSpec {
     /// Class names as the model must answer them.
     pub classes: Vec<String>,
     pub multi_label: bool,
+    #[serde(default)]
+    pub domain: Domain,
     /// Multi-label: the class meaning "none of the others" (may not combine with them).
     #[serde(default)]
     pub none_class: Option<String>,
@@ -177,6 +191,10 @@ const BUILT_IN: &[(&str, &str)] = &[
         "L1-sourcedet-radioyolo.toml",
         include_str!("../../prompts/benchmarks/L1-sourcedet-radioyolo.toml"),
     ),
+    (
+        "G1-general-mc.toml",
+        include_str!("../../prompts/benchmarks/G1-general-mc.toml"),
+    ),
 ];
 
 impl TaskSpec {
@@ -213,7 +231,7 @@ impl TaskSpec {
         }
         for (name, version) in &self.prompts {
             let boxes = self.asks_for_boxes();
-            let prefix = (!boxes).then_some(&version.prefix);
+            let prefix = (!boxes && !self.brings_questions()).then_some(&version.prefix);
             for (key, value) in [("prefix", prefix), ("subfix", Some(&version.subfix))] {
                 if value.is_some_and(Option::is_none) {
                     return Err(format!("[prompts.{name}] has no `{key}`"));
@@ -249,6 +267,11 @@ impl TaskSpec {
             }
             _ => Ok(()),
         }
+    }
+
+    /// Whether each item brings its own question (a multiple-choice task).
+    pub fn brings_questions(&self) -> bool {
+        self.rule == LabelRule::Choice
     }
 
     /// Whether the answers are box lists (a localisation task).

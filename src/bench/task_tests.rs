@@ -4,7 +4,7 @@ use super::*;
 fn the_built_in_tasks_load_with_radio_llavas_and_radiochats_prompts() {
     let tasks = load_tasks(None).unwrap();
     let ids: Vec<&str> = tasks.iter().map(|t| t.id.as_str()).collect();
-    assert_eq!(ids, ["B1", "B2", "B3", "B4", "B5", "B6", "B7", "L1"]);
+    assert_eq!(ids, ["B1", "B2", "B3", "B4", "B5", "B6", "B7", "L1", "G1"]);
     for task in &tasks {
         assert_eq!(task.defaults.prompt, "v1", "{}", task.id);
         assert!(task.prompts.contains_key("v1"), "{}", task.id);
@@ -77,7 +77,7 @@ fn a_users_task_dir_adds_or_replaces_tasks() {
     let mine = find_task(&tasks, "B3").unwrap();
     assert_eq!(mine.title, "mine");
     assert!(mine.source.ends_with("b3.toml"), "{}", mine.source);
-    assert_eq!(tasks.len(), 8);
+    assert_eq!(tasks.len(), 9);
 }
 
 #[test]

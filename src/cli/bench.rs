@@ -34,6 +34,11 @@ pub enum BenchCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Convert a public general multiple-choice set into a dataset for G1.
+    Import {
+        #[command(subcommand)]
+        source: ImportSource,
+    },
     /// The benchmark tasks (built in, plus --tasks-dir).
     Tasks {
         #[arg(long, value_name = "DIR")]
@@ -52,6 +57,28 @@ pub enum BenchCommand {
         tasks_dir: Option<PathBuf>,
         #[arg(long)]
         json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum ImportSource {
+    /// MMBench's TSV (images base64 in it; decoded into OUT/images/).
+    Mmbench {
+        tsv: PathBuf,
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// ScienceQA's problems.json; only questions with an image.
+    Scienceqa {
+        problems: PathBuf,
+        /// Its images folder (SPLIT/PID/image.png); default: images/ beside problems.json.
+        #[arg(long)]
+        images: Option<PathBuf>,
+        /// Only this split (train, val, test, minival…).
+        #[arg(long)]
+        split: Option<String>,
+        #[arg(long)]
+        out: PathBuf,
     },
 }
 
@@ -90,6 +117,32 @@ pub fn run(context: &Context, command: BenchCommand) -> CommandResult<i32> {
             } else {
                 print_lines(&commands::bench_prompt::lines(&shown));
             }
+        }
+        BenchCommand::Import { source } => {
+            let imported = match source {
+                ImportSource::Mmbench { tsv, out } => commands::bench::import_mmbench(&tsv, &out)?,
+                ImportSource::Scienceqa {
+                    problems,
+                    images,
+                    split,
+                    out,
+                } => commands::bench::import_scienceqa(
+                    &problems,
+                    images.as_deref(),
+                    split.as_deref(),
+                    &out,
+                )?,
+            };
+            for (at, why) in imported.skipped.iter().take(5) {
+                eprintln!("skipped {at}: {why}");
+            }
+            println!(
+                "wrote {} ({} items, {} skipped): radiochat bench run G1 --data {}",
+                imported.dataset.display(),
+                imported.items,
+                imported.skipped.len(),
+                imported.dataset.display()
+            );
         }
         BenchCommand::Tasks { tasks_dir } => {
             for task in commands::bench::tasks(tasks_dir.as_deref())? {

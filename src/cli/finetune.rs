@@ -34,12 +34,14 @@ pub enum FinetuneCommand {
     /// Benchmark the run's base and fine-tuned model (merged if needed) side by side.
     Eval {
         run: PathBuf,
-        /// Benchmark tasks, comma-separated (B1…B7).
+        /// Benchmark tasks, comma-separated (B1…B7, L1, G1), each `TASK` or `TASK=DATASET`
+        /// (e.g. `B3,L1,G1=shapes/dataset.json`): radio tasks show the gains, general ones
+        /// (G1) what fine-tuning forgot.
         #[arg(long, value_delimiter = ',', required = true)]
         bench: Vec<String>,
-        /// radio-llava dataset JSON (held out from training).
+        /// radio-llava dataset JSON (held out from training), for tasks without their own.
         #[arg(long)]
-        data: PathBuf,
+        data: Option<PathBuf>,
         #[arg(long)]
         limit: Option<usize>,
         #[arg(long, default_value_t = 1)]

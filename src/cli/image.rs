@@ -55,8 +55,9 @@ pub struct SynthCli {
     /// Cutout side in pixels (2″ pixels, 8″ beam).
     #[arg(long, default_value_t = 132)]
     pub size: usize,
-    /// radioimg (tags), rgz (1C-1P … 3C-3P), mirabest (FR-I / FR-II) or gmnist (Galaxy
-    /// MNIST's four optical classes, colour PNGs).
+    /// radioimg (tags), rgz (1C-1P … 3C-3P), mirabest (FR-I / FR-II), gmnist (Galaxy
+    /// MNIST's four optical classes, colour PNGs) or shapes (general multiple-choice
+    /// questions on shapes, colours and counts, for G1).
     #[arg(long, value_enum, default_value = "radioimg")]
     pub kind: SynthKind,
     /// radioimg: probabilities of the ingredients, e.g. `radio-galaxy=0.5,extended=0`
@@ -94,7 +95,7 @@ pub fn run_synth(synth: SynthCli) -> CommandResult<i32> {
             labels.display()
         );
     } else {
-        println!("wrote {} cutouts and {}", args.n, dataset.display());
+        println!("wrote {} pictures and {}", args.n, dataset.display());
     }
     Ok(0)
 }

@@ -65,7 +65,7 @@ fn choice_flags_list_their_choices_and_defaults_are_among_them() {
     );
     assert_eq!(
         choice("radiochat synth", "kind"),
-        ["radioimg", "rgz", "mirabest", "gmnist"]
+        ["radioimg", "rgz", "mirabest", "gmnist", "shapes"]
     );
     assert_eq!(
         choice("radiochat model tiny", "dims"),

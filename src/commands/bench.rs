@@ -9,6 +9,23 @@ pub fn tasks(tasks_dir: Option<&Path>) -> CommandResult<Vec<TaskSpec>> {
     Ok(bench::load_tasks(tasks_dir)?)
 }
 
+/// `bench import mmbench TSV --out DIR`.
+pub fn import_mmbench(tsv: &Path, out: &Path) -> CommandResult<bench::import::Imported> {
+    Ok(bench::import::mmbench(tsv, out)?)
+}
+
+/// `bench import scienceqa PROBLEMS.json [--images DIR] [--split S] --out DIR`.
+pub fn import_scienceqa(
+    problems: &Path,
+    images: Option<&Path>,
+    split: Option<&str>,
+    out: &Path,
+) -> CommandResult<bench::import::Imported> {
+    let beside = problems.parent().unwrap_or(Path::new(".")).join("images");
+    let images = images.map_or(beside, Path::to_path_buf);
+    Ok(bench::import::scienceqa(problems, &images, split, out)?)
+}
+
 /// Metrics of `predictions` for `task`; warnings (a torn last line) go to `warn`.
 pub fn score(
     predictions: &Path,
@@ -199,24 +216,5 @@ pub fn compare_lines(runs: &[ComparedRun], markdown: bool) -> Vec<String> {
             s.metrics.hamming_loss.unwrap_or(0.0)
         });
     }
-    let widths: Vec<usize> = (0..rows[0].len())
-        .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
-        .collect();
-    let mut lines: Vec<String> = Vec::new();
-    for (n, row) in rows.iter().enumerate() {
-        let cells: Vec<String> = row
-            .iter()
-            .zip(&widths)
-            .map(|(cell, w)| format!("{cell:<w$}"))
-            .collect();
-        if markdown {
-            lines.push(format!("| {} |", cells.join(" | ")));
-            if n == 0 {
-                lines.push(format!("|{}", "---|".repeat(cells.len())));
-            }
-        } else {
-            lines.push(cells.join("  ").trim_end().to_string());
-        }
-    }
-    lines
+    crate::util::text::table(&rows, markdown)
 }

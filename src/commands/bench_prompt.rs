@@ -152,6 +152,7 @@ pub fn show(flags: &PromptFlags, system: Option<&str>) -> CommandResult<ShownPro
         .map(|s| Shot {
             key: s.sname.clone(),
             answer: s.context_answer.clone(),
+            question: s.question.clone(),
         })
         .collect();
     let first = prompter.conversation(Some(system), &examples, &flags.item);

@@ -223,7 +223,7 @@ choice_flag!(crate::bench::parse::ParseMode, ["strict", "lenient"]);
 choice_flag!(super::sessions::Format, ["md", "json"]);
 choice_flag!(
     super::synth::SynthKind,
-    ["radioimg", "rgz", "mirabest", "gmnist"]
+    ["radioimg", "rgz", "mirabest", "gmnist", "shapes"]
 );
 choice_flag!(crate::testkit::tiny::Scale, ["tiny", "real", "7b"]);
 
@@ -248,7 +248,7 @@ mod tests {
             ["strict", "lenient"]
         );
         assert_eq!(names::<super::super::sessions::Format>(), ["md", "json"]);
-        assert_eq!(names::<super::super::synth::SynthKind>().len(), 4);
+        assert_eq!(names::<super::super::synth::SynthKind>().len(), 5);
         assert_eq!(
             names::<crate::testkit::tiny::Scale>(),
             ["tiny", "real", "7b"]

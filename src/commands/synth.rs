@@ -7,6 +7,7 @@ use super::{CommandError, CommandResult};
 use crate::bench::objects::{ObjectEntry, SourceBox, SourceClass, yolo_text};
 use crate::imaging::synth::{BEAM_FWHM_PX, Balance, Cutout, SkyKind, cutout};
 use crate::imaging::synth_optical::galaxy;
+use crate::imaging::synth_shapes::shapes_scene;
 use crate::util::error::BadValue;
 use serde_json::json;
 use std::path::{Path, PathBuf};
@@ -21,11 +22,13 @@ pub struct SynthArgs {
     pub balance: Balance,
 }
 
-/// What to draw: a radio sky (FITS cutouts) or Galaxy MNIST's optical galaxies (PNG).
+/// What to draw: a radio sky (FITS cutouts), Galaxy MNIST's optical galaxies (PNG), or a
+/// general multiple-choice set of shapes (PNG, for G1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SynthKind {
     Radio(SkyKind),
     Gmnist,
+    Shapes,
 }
 
 impl std::str::FromStr for SynthKind {
@@ -33,8 +36,9 @@ impl std::str::FromStr for SynthKind {
     fn from_str(s: &str) -> Result<Self, BadValue> {
         match s {
             "gmnist" => Ok(SynthKind::Gmnist),
+            "shapes" => Ok(SynthKind::Shapes),
             other => other.parse().map(SynthKind::Radio).map_err(|_| {
-                BadValue::unknown("--kind", other, "radioimg, rgz, mirabest or gmnist")
+                BadValue::unknown("--kind", other, "radioimg, rgz, mirabest, gmnist or shapes")
             }),
         }
     }
@@ -59,6 +63,7 @@ pub fn run(args: &SynthArgs) -> CommandResult<PathBuf> {
     let sky_kind = match args.kind {
         SynthKind::Radio(kind) => kind,
         SynthKind::Gmnist => return write_dataset(&args.out, gmnist_entries(args)?),
+        SynthKind::Shapes => return write_dataset(&args.out, shapes_entries(args)?),
     };
     let labels = args.out.join("labels");
     std::fs::create_dir_all(&labels)
@@ -141,6 +146,25 @@ fn gmnist_entries(args: &SynthArgs) -> CommandResult<Vec<serde_json::Value>> {
                 .save(&path)
                 .map_err(|e| CommandError::bad(format!("{}: cannot write: {e}", path.display())))?;
             Ok(json!({"sname": sname, "filepaths": [relative], "label": class, "id": index}))
+        })
+        .collect()
+}
+
+/// Shapes, colours and counts, each image with its multiple-choice question (G1's fields).
+fn shapes_entries(args: &SynthArgs) -> CommandResult<Vec<serde_json::Value>> {
+    (0..args.n)
+        .map(|index| {
+            let (picture, asked) = shapes_scene(args.size, args.seed, index);
+            let sname = format!("shapes-{index:06}");
+            let relative = format!("images/{sname}.png");
+            let path = args.out.join(&relative);
+            picture
+                .save(&path)
+                .map_err(|e| CommandError::bad(format!("{}: cannot write: {e}", path.display())))?;
+            Ok(json!({
+                "sname": sname, "filepaths": [relative], "label": asked.answer, "id": index,
+                "question": asked.question, "options": asked.options, "category": asked.category,
+            }))
         })
         .collect()
 }

@@ -175,6 +175,7 @@ fn resolve(file: QuestionFile, tasks: &[TaskSpec]) -> Result<Question, FileError
                 title: file.title.clone(),
                 classes,
                 multi_label: false,
+                domain: Default::default(),
                 none_class: None,
                 rule,
                 vocabulary: Vec::new(),

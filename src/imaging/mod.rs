@@ -17,6 +17,7 @@ pub mod stretch;
 pub mod synth;
 pub mod synth_extent;
 pub mod synth_optical;
+pub mod synth_shapes;
 pub mod transform;
 pub mod zscale;
 
