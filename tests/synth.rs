@@ -167,6 +167,35 @@ fn synth_command_writes_a_radio_llava_dataset_deterministically() {
             "same seed, same bytes"
         );
     }
+    // A figure caption per cutout, from what was drawn, in the form `--captions` reads.
+    let captions: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(a.join("captions.json")).unwrap()).unwrap();
+    let captions = captions.as_array().unwrap();
+    assert_eq!(captions.len(), 6);
+    for (caption, entry) in captions.iter().zip(data) {
+        assert_eq!(caption["image"], entry["filepaths"][0]);
+        let text = caption["caption"].as_str().unwrap();
+        assert!(
+            text.starts_with("Radio continuum cutout (64 × 64 pixels"),
+            "{text}"
+        );
+        let tags: Vec<&str> = entry["label"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t.as_str().unwrap())
+            .collect();
+        assert_eq!(
+            tags == ["BACKGROUND"],
+            text.contains("noise only"),
+            "{tags:?}: {text}"
+        );
+        assert_eq!(
+            tags.contains(&"RADIO-GALAXY"),
+            text.contains("radio galaxy"),
+            "{tags:?}: {text}"
+        );
+    }
     let bad = radiochat(
         &["synth", "--out", a.to_str().unwrap(), "--kind", "nvss"],
         home.path(),

@@ -11,7 +11,7 @@ use std::path::PathBuf;
 #[derive(Subcommand)]
 pub enum FinetuneCommand {
     /// LLaVA conversation JSON (train.json, val.json, images/) from labelled radio-llava datasets.
-    Data(FinetuneDataCli),
+    Data(Box<FinetuneDataCli>),
     /// Launch a LoRA (or full) fine-tune, locally (detached) or on SLURM.
     Run(Box<FinetuneRunCli>),
     /// State, progress, loss and ETA of a run (all runs without RUN).
@@ -120,6 +120,33 @@ pub struct FinetuneDataCli {
     /// Benchmark dataset whose images are left out (repeat for several).
     #[arg(long, value_name = "DATASET.json")]
     pub exclude: Vec<PathBuf>,
+    /// Add question–answer pairs a model writes about each image from its labels or caption
+    /// (radio-llava's method): a model directory, hf:OWNER/NAME, or demo.
+    #[arg(long, value_name = "MODEL", conflicts_with = "remote")]
+    pub generate_with: Option<String>,
+    /// … or an OpenAI-compatible server writes them, e.g. http://gpu07:8000/v1.
+    #[arg(long, value_name = "URL")]
+    pub remote: Option<String>,
+    /// The server's model (default: the first it lists).
+    #[arg(long, value_name = "NAME", requires = "remote")]
+    pub remote_model: Option<String>,
+    /// The environment variable holding the server's API key.
+    #[arg(long, value_name = "VAR", requires = "remote")]
+    pub api_key_env: Option<String>,
+    /// Pairs asked for per image (at least).
+    #[arg(long, default_value_t = 5)]
+    pub generate_k: usize,
+    /// Where answers are kept so a rerun asks nothing twice [default: generated-qa.jsonl in
+    /// radiochat's data directory].
+    #[arg(long, value_name = "FILE")]
+    pub generate_cache: Option<PathBuf>,
+    /// A prompt file in place of radio-llava's (the fields of prompts/finetune/generate.toml),
+    /// e.g. a shorter one for a model with a small context.
+    #[arg(long, value_name = "FILE")]
+    pub generate_prompt: Option<PathBuf>,
+    /// Most tokens of a generated answer [default: 1024, radio-llava's].
+    #[arg(long)]
+    pub max_tokens: Option<usize>,
     #[command(flatten)]
     pub image: ImageFlags,
     #[arg(long)]
@@ -232,7 +259,40 @@ pub fn run(context: &Context, command: FinetuneCommand) -> CommandResult<i32> {
                     .settings(data.image.over(Flags::default()))?
                     .transform(),
             };
-            let summary = commands::finetune::data(&spec)?;
+            let generate = (data.generate_with.is_some() || data.remote.is_some())
+                .then(|| -> CommandResult<_> {
+                    let demo = data.generate_with.as_deref() == Some("demo");
+                    let flags = Flags {
+                        model: data.generate_with.clone().filter(|_| !demo),
+                        remote: data.remote.clone(),
+                        remote_model: data.remote_model.clone(),
+                        api_key_env: data.api_key_env.clone(),
+                        max_tokens: Some(data.max_tokens.unwrap_or(1024)),
+                        ..Flags::default()
+                    };
+                    Ok(commands::finetune_generate::GenerateArgs {
+                        settings: context.settings(flags)?,
+                        demo,
+                        k: data.generate_k,
+                        cache: data.generate_cache.clone(),
+                        prompt: data.generate_prompt.clone(),
+                    })
+                })
+                .transpose()?;
+            let mut on_progress = |g: &radiochat::finetune::generate::Generated| {
+                if g.images.is_multiple_of(10) {
+                    eprintln!(
+                        "writing Q&A: {} images ({} cached), {} pairs kept, {} answers not JSON, {} pairs contradicting the labels",
+                        g.images, g.cached, g.pairs, g.invalid_json, g.contradictions
+                    );
+                }
+            };
+            let summary = commands::finetune_generate::data_with_pairs(
+                &spec,
+                generate,
+                &runtime()?,
+                &mut on_progress,
+            )?;
             if data.json {
                 print_json(&summary)?;
             } else {

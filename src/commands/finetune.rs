@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 /// `finetune data`: build the LLaVA conversation set.
 pub fn data(spec: &DataSpec) -> CommandResult<DataSummary> {
-    data::build(spec).map_err(CommandError::from)
+    data::build(spec, None).map_err(CommandError::from)
 }
 
 /// What `finetune data` prints.
@@ -50,6 +50,15 @@ pub fn data_lines(spec: &DataSpec, summary: &DataSummary) -> Vec<String> {
             summary.skipped_boxes,
             summary.skipped_box_examples.join("; ")
         ));
+    }
+    if let Some(g) = &summary.generated {
+        lines.push(format!(
+            "model-written Q&A: {} pairs kept for {} images ({} answers cached, {} asked, {} failed); dropped: {} answers not JSON, {} malformed pairs, {} pairs contradicting the labels",
+            g.pairs, g.images, g.cached, g.asked, g.failed, g.invalid_json, g.malformed_pairs, g.contradictions
+        ));
+        if let Some(example) = g.dropped_examples.first() {
+            lines.push(format!("  e.g. {example}"));
+        }
     }
     lines
 }

@@ -1,11 +1,13 @@
 //! `radiochat synth`: write a synthetic labelled sky as FITS cutouts plus a radio-llava
 //! dataset JSON (`{"data":[{"sname","filepaths":[…],"label":…,"id","objects"}]}`, paths
 //! relative to the JSON file's folder), and each radio cutout's source boxes as a radio-YOLO
-//! label file (`labels/NAME.txt`).
+//! label file (`labels/NAME.txt`), and a figure caption of each (`captions.json`,
+//! `[{"image", "caption"}]`, the form `finetune data --captions` reads).
 
 use super::{CommandError, CommandResult};
 use crate::bench::objects::{ObjectEntry, SourceBox, SourceClass, yolo_text};
 use crate::imaging::synth::{BEAM_FWHM_PX, Balance, Cutout, SkyKind, cutout};
+use crate::imaging::synth_caption::caption;
 use crate::imaging::synth_optical::galaxy;
 use crate::imaging::synth_shapes::shapes_scene;
 use crate::util::error::BadValue;
@@ -74,6 +76,7 @@ pub fn run(args: &SynthArgs) -> CommandResult<PathBuf> {
         SkyKind::MiraBest => "mirabest",
     };
     let mut entries = Vec::with_capacity(args.n);
+    let mut captions = Vec::with_capacity(args.n);
     for index in 0..args.n {
         let sky = cutout(sky_kind, args.size, args.seed, index, &args.balance);
         let sname = format!("{prefix}-{:06}", index);
@@ -85,11 +88,13 @@ pub fn run(args: &SynthArgs) -> CommandResult<PathBuf> {
             CommandError::bad(format!("{}: cannot write: {e}", label_file.display()))
         })?;
         let objects: Vec<ObjectEntry> = boxes.iter().map(ObjectEntry::from).collect();
+        captions.push(json!({"image": relative, "caption": caption(args.size, &sky.truth)}));
         entries.push(json!({
             "sname": sname, "filepaths": [relative], "label": sky.label, "id": index,
             "objects": objects,
         }));
     }
+    write_json(&args.out.join("captions.json"), &json!(captions))?;
     write_dataset(&args.out, entries)
 }
 
@@ -171,13 +176,14 @@ fn shapes_entries(args: &SynthArgs) -> CommandResult<Vec<serde_json::Value>> {
 
 fn write_dataset(out: &Path, entries: Vec<serde_json::Value>) -> CommandResult<PathBuf> {
     let dataset = out.join("dataset.json");
-    let text = serde_json::to_string_pretty(&json!({ "data": entries }))
-        .map_err(|e| CommandError::Failed(e.into()))?;
-    let temp = out.join(".dataset.json.partial");
-    std::fs::write(&temp, text + "\n")
-        .and_then(|_| std::fs::rename(&temp, &dataset))
-        .map_err(|e| CommandError::bad(format!("{}: cannot write: {e}", dataset.display())))?;
+    write_json(&dataset, &json!({ "data": entries }))?;
     Ok(dataset)
+}
+
+fn write_json(path: &Path, value: &serde_json::Value) -> CommandResult<()> {
+    let text = serde_json::to_string_pretty(value).map_err(|e| CommandError::Failed(e.into()))?;
+    crate::util::private_file::write_atomically(path, (text + "\n").as_bytes())
+        .map_err(|e| CommandError::bad(format!("{}: cannot write: {e}", path.display())))
 }
 
 /// A float32 primary image with a minimal radio header (SIN projection, beam, units).

@@ -198,7 +198,7 @@ pub(super) fn plans(
                     },
                     Turn {
                         from: "gpt".into(),
-                        value: caption.text,
+                        value: caption.text.clone(),
                     },
                 ],
                 id,
@@ -206,6 +206,8 @@ pub(super) fn plans(
                 counted: vec![CAPTION.into()],
                 boxes: Vec::new(),
                 box_answers: Vec::new(),
+                tags: Vec::new(),
+                caption: Some(caption.text),
             }
         })
         .collect()

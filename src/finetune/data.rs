@@ -7,6 +7,7 @@ use super::anomaly_text;
 use super::boxes;
 use super::captions;
 use super::data_io::{file_hash, file_stem, unique_id};
+use super::generate::{Generated, Generator};
 use super::questions;
 use super::turns::{Asked, Planned, conversation, select, single_turns, unit, wants};
 pub use super::turns::{Record, Turn, TurnOrder};
@@ -86,10 +87,16 @@ pub struct DataSummary {
     pub skipped_boxes: usize,
     #[serde(default)]
     pub skipped_box_examples: Vec<String>,
+    /// LLM-written Q&A (`--generate-with`): what was asked, kept and dropped.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub generated: Option<Generated>,
     pub radiochat_version: String,
 }
 
-pub fn build(spec: &DataSpec) -> Result<DataSummary, FileError> {
+pub fn build(
+    spec: &DataSpec,
+    mut generator: Option<&mut Generator>,
+) -> Result<DataSummary, FileError> {
     if !(0.0..1.0).contains(&spec.val) {
         return Err(FileError::invalid(format!(
             "--val {}: expected a fraction in [0, 1)",
@@ -248,6 +255,10 @@ pub fn build(spec: &DataSpec) -> Result<DataSummary, FileError> {
                 plan.turns[turn].value = chosen_boxes[question].answer(&placed);
             }
         }
+        if let Some(generator) = generator.as_deref_mut() {
+            let png = spec.out.join(&plan.file);
+            add_generated(generator, &mut plan, &png)?;
+        }
         for q in &plan.counted {
             *turns.entry(q.clone()).or_default() += 1;
         }
@@ -297,11 +308,39 @@ pub fn build(spec: &DataSpec) -> Result<DataSummary, FileError> {
         annotated,
         skipped_boxes: bad_boxes.len(),
         skipped_box_examples: bad_boxes.into_iter().take(5).collect(),
+        generated: generator.map(|g| g.counts.clone()),
         radiochat_version: crate::version().to_string(),
     };
     write_json_atomically(&spec.out.join(SUMMARY_FILE), &summary)?;
     Ok(summary)
 }
+
+/// The pairs a model writes about the image as it was saved for training, after its other
+/// turns; each counted as a `generated` question.
+fn add_generated(
+    generator: &mut Generator,
+    plan: &mut Planned,
+    png: &Path,
+) -> Result<(), FileError> {
+    if plan.tags.is_empty() && plan.caption.is_none() {
+        return Ok(());
+    }
+    for pair in generator.pairs(&plan.tags, plan.caption.as_deref(), png)? {
+        plan.turns.push(Turn {
+            from: "human".into(),
+            value: pair.question,
+        });
+        plan.turns.push(Turn {
+            from: "gpt".into(),
+            value: pair.answer,
+        });
+        plan.counted.push(GENERATED.into());
+    }
+    Ok(())
+}
+
+/// What generated turns count as.
+pub const GENERATED: &str = "generated";
 
 /// The image hashes of the excluded datasets (missing images are simply not in it).
 fn exclusion_set(paths: &[PathBuf]) -> Result<(HashSet<String>, Vec<Source>), FileError> {

@@ -6,6 +6,7 @@ pub mod boxes;
 pub mod captions;
 pub mod data;
 mod data_io;
+pub mod generate;
 pub mod job;
 pub mod loss_plot;
 pub mod merge;

@@ -39,6 +39,9 @@ pub(super) struct Planned {
     /// The image's sources, and which answer turn holds which box question's answer.
     pub boxes: Vec<SourceBox>,
     pub box_answers: Vec<(usize, usize)>,
+    /// What a model writing Q&A is told of the image: its label tags, or its paper caption.
+    pub tags: Vec<String>,
+    pub caption: Option<String>,
 }
 
 /// What an image is asked: the label questions, the free-text anomaly question, the box
@@ -232,6 +235,8 @@ pub(super) fn conversation(
         counted,
         boxes,
         box_answers,
+        tags: item.label.tags(),
+        caption: None,
     })
 }
 

@@ -15,6 +15,7 @@ pub mod resize;
 mod spread;
 pub mod stretch;
 pub mod synth;
+pub mod synth_caption;
 pub mod synth_extent;
 pub mod synth_optical;
 pub mod synth_shapes;

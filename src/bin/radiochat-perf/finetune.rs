@@ -44,20 +44,23 @@ pub fn run(images: usize, steps: usize, python: Option<PathBuf>) -> CommandResul
         balance: Default::default(),
     })?;
     let data = home.join("data");
-    radiochat::finetune::data::build(&radiochat::finetune::data::DataSpec {
-        sources: vec![sky.join("dataset.json")],
-        out: data.clone(),
-        tasks: vec!["B3".into()],
-        describe: false,
-        order: Default::default(),
-        single_turn: false,
-        val: 0.1,
-        seed: 0,
-        exclude: Vec::new(),
-        captions: Vec::new(),
-        caption_ratio: None,
-        transform: Default::default(),
-    })?;
+    radiochat::finetune::data::build(
+        &radiochat::finetune::data::DataSpec {
+            sources: vec![sky.join("dataset.json")],
+            out: data.clone(),
+            tasks: vec!["B3".into()],
+            describe: false,
+            order: Default::default(),
+            single_turn: false,
+            val: 0.1,
+            seed: 0,
+            exclude: Vec::new(),
+            captions: Vec::new(),
+            caption_ratio: None,
+            transform: Default::default(),
+        },
+        None,
+    )?;
     let started = Instant::now();
     let launched = finetune::run(FinetuneRunArgs {
         base,
