@@ -8,6 +8,23 @@ mod common;
 use common::cli::{assert_bad_input, radiochat};
 use serde_json::{Value, json};
 
+/// `bench prompt G1 --shots 1 --context DATA --json`: the first example's question.
+fn one_shot_question(home: &std::path::Path, data: &str) -> Value {
+    let args = ["bench", "prompt", "G1", "--shots", "1", "--context", data, "--json"];
+    let out = radiochat(&args, home);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let shown: Value = serde_json::from_slice(&out.stdout).unwrap();
+    shown["messages"].clone()
+}
+
+/// `bench run G1 --demo` on DATA, its score.
+fn run_g1(home: &std::path::Path, data: &str, extra: &[&str]) -> Value {
+    let args = ["bench", "run", "G1", "--demo", "--max-tokens", "2", "--data", data, "--json"];
+    let ran = radiochat(&[&args[..], extra].concat(), home);
+    assert_eq!(ran.status.code(), Some(0), "{ran:?}");
+    serde_json::from_slice(&ran.stdout).unwrap()
+}
+
 #[test]
 fn a_shapes_set_runs_as_g1_with_each_items_own_question() {
     let home = tempfile::tempdir().unwrap();
@@ -27,21 +44,7 @@ fn a_shapes_set_runs_as_g1_with_each_items_own_question() {
 
     // A one-shot prompt: the example's question and answer, then the item's question.
     let d = data.to_str().unwrap();
-    let out = radiochat(
-        &[
-            "bench",
-            "prompt",
-            "G1",
-            "--shots",
-            "1",
-            "--context",
-            d,
-            "--json",
-        ],
-        home.path(),
-    );
-    assert_eq!(out.status.code(), Some(0), "{out:?}");
-    let shown: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let messages = one_shot_question(home.path(), d);
     let options = first["options"].as_array().unwrap();
     let lettered: Vec<String> = ["A", "B", "C", "D"]
         .iter()
@@ -49,31 +52,16 @@ fn a_shapes_set_runs_as_g1_with_each_items_own_question() {
         .map(|(l, o)| format!("{l}. {}", o.as_str().unwrap()))
         .collect();
     assert_eq!(
-        shown["messages"][1]["content"],
+        messages[1]["content"],
         format!(
             "What shape are the objects in the image?\n{}\nAnswer with the option's letter from the given choices directly.",
             lettered.join("\n")
         )
     );
-    assert_eq!(shown["messages"][2]["content"], first["label"]);
+    assert_eq!(messages[2]["content"], first["label"]);
 
     let run = home.path().join("runs/g1");
-    let args = [
-        "bench",
-        "run",
-        "G1",
-        "--demo",
-        "--max-tokens",
-        "4",
-        "--data",
-        d,
-        "--out",
-        run.to_str().unwrap(),
-        "--json",
-    ];
-    let ran = radiochat(&args, home.path());
-    assert_eq!(ran.status.code(), Some(0), "{ran:?}");
-    let score: Value = serde_json::from_slice(&ran.stdout).unwrap();
+    let score = run_g1(home.path(), d, &["--out", run.to_str().unwrap()]);
     assert_eq!(score["task"], "G1");
     assert_eq!(score["items"], 6);
     let records = std::fs::read_to_string(run.join("predictions.jsonl")).unwrap();
@@ -166,39 +154,10 @@ fn an_imported_mmbench_file_runs_as_g1() {
     );
     let dataset = out.join("dataset.json");
     let d = dataset.to_str().unwrap();
-    let shown = radiochat(
-        &[
-            "bench",
-            "prompt",
-            "G1",
-            "--shots",
-            "1",
-            "--context",
-            d,
-            "--json",
-        ],
-        home.path(),
-    );
-    let shown: Value = serde_json::from_slice(&shown.stdout).unwrap();
     assert_eq!(
-        shown["messages"][1]["content"],
+        one_shot_question(home.path(), d)[1]["content"],
         "What colour is the picture?\nA. red\nB. green\nC. blue\nAnswer with the option's letter from the given choices directly."
     );
-    let ran = radiochat(
-        &[
-            "bench",
-            "run",
-            "G1",
-            "--demo",
-            "--max-tokens",
-            "2",
-            "--data",
-            d,
-            "--json",
-        ],
-        home.path(),
-    );
-    assert_eq!(ran.status.code(), Some(0), "{ran:?}");
-    let score: Value = serde_json::from_slice(&ran.stdout).unwrap();
+    let score = run_g1(home.path(), d, &[]);
     assert_eq!(score["items"], 2);
 }

@@ -45,6 +45,22 @@ impl LocalisationScore {
         rows.push(("overall, invalid = none", &self.invalid_as_wrong.overall));
         rows
     }
+
+    /// [`rows`](Self::rows) as table cells under a header: class, precision, recall, F1, mean
+    /// IoU (to `decimals`), TP, FP, FN.
+    pub fn table(&self, decimals: usize) -> Vec<Vec<String>> {
+        let header = ["class", "precision", "recall", "F1", "mean IoU", "TP", "FP", "FN"];
+        let mut table = vec![header.map(String::from).to_vec()];
+        for (class, d) in self.rows() {
+            let mut row = vec![class.to_string()];
+            row.extend(
+                [d.precision, d.recall, d.f1, d.mean_iou].map(|v| format!("{v:.decimals$}")),
+            );
+            row.extend(d.counts().map(|n| n.to_string()));
+            table.push(row);
+        }
+        table
+    }
 }
 
 /// The items of one dataset entry (`sname`, its `image` and what its annotations read): one

@@ -123,14 +123,7 @@ fn box_scores_by_hand() {
     assert!(score.radio_llava.is_none());
     let boxes = score.localisation.unwrap();
     let compact = &boxes.valid_only.per_class["COMPACT"];
-    assert_eq!(
-        (
-            compact.true_positives,
-            compact.false_positives,
-            compact.false_negatives
-        ),
-        (2, 0, 1)
-    );
+    assert_eq!(compact.counts(), [2, 0, 1]);
     close(compact.precision, 1.0);
     close(compact.recall, 2.0 / 3.0);
     close(compact.f1, 0.8);

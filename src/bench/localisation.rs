@@ -65,6 +65,15 @@ pub struct Detection {
 }
 
 impl Detection {
+    /// True positives, false positives, false negatives.
+    pub fn counts(&self) -> [usize; 3] {
+        [
+            self.true_positives,
+            self.false_positives,
+            self.false_negatives,
+        ]
+    }
+
     fn from_counts(tp: usize, fp: usize, fn_: usize, iou_sum: f64) -> Detection {
         let ratio = |a: usize, b: usize| if b == 0 { 0.0 } else { a as f64 / b as f64 };
         let precision = ratio(tp, tp + fp);

@@ -258,19 +258,8 @@ fn localisation_section(md: &mut String, boxes: &super::box_task::LocalisationSc
         "\nBoxes matched to the truth at IoU ≥ {} (invalid answers left out, but in the last row, where they found nothing):\n",
         super::localisation::IOU_THRESHOLD,
     );
-    md.push_str("| class | precision | recall | F1 | mean IoU | TP | FP | FN |\n|---|---|---|---|---|---|---|---|\n");
-    for (class, d) in boxes.rows() {
-        let _ = writeln!(
-            md,
-            "| {class} | {:.4} | {:.4} | {:.4} | {:.4} | {} | {} | {} |",
-            d.precision,
-            d.recall,
-            d.f1,
-            d.mean_iou,
-            d.true_positives,
-            d.false_positives,
-            d.false_negatives
-        );
+    for line in crate::util::text::table(&boxes.table(4), true) {
+        let _ = writeln!(md, "{line}");
     }
 }
 

@@ -1,4 +1,4 @@
-//! `radiochat bench …`: the radio benchmarks B1–B7 and L1.
+//! `radiochat bench …`: the radio benchmarks B1–B7, L1 and G1.
 
 use super::{Context, print_json, print_lines, runtime};
 use clap::{Args, Subcommand};

@@ -71,8 +71,8 @@ pub enum Command {
     /// Stored chat sessions: list, show, search, export, rename, delete.
     #[command(subcommand)]
     Sessions(sessions::SessionsCommand),
-    /// The radio benchmarks B1–B7 and L1: run a task, merge shards, compare runs, show a prompt, list
-    /// the tasks, score predictions.
+    /// The radio benchmarks B1–B7, L1 and G1: run a task, merge shards, compare runs, show a
+    /// prompt, import a general set, list the tasks, score predictions.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
     /// Fine-tuning: build the training set (data), launch a job (run), watch it (status,

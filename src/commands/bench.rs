@@ -95,22 +95,7 @@ pub fn score_lines(score: &Score) -> Vec<String> {
             "boxes matched at IoU ≥ {} (invalid answers left out, but in the last row)",
             crate::bench::localisation::IOU_THRESHOLD,
         ));
-        lines.push(format!(
-            "{:<23} {:>9} {:>9} {:>9} {:>8} {:>5} {:>5} {:>5}",
-            "class", "precision", "recall", "f1", "mean IoU", "TP", "FP", "FN"
-        ));
-        for (class, d) in boxes.rows() {
-            lines.push(format!(
-                "{class:<23} {:>9.4} {:>9.4} {:>9.4} {:>8.4} {:>5} {:>5} {:>5}",
-                d.precision,
-                d.recall,
-                d.f1,
-                d.mean_iou,
-                d.true_positives,
-                d.false_positives,
-                d.false_negatives
-            ));
-        }
+        lines.extend(crate::util::text::table(&boxes.table(4), false));
     }
     if let Some(ids) = &score.radio_llava {
         let auc = ids
