@@ -10,7 +10,16 @@ use serde_json::{Value, json};
 
 /// `bench prompt G1 --shots 1 --context DATA --json`: the first example's question.
 fn one_shot_question(home: &std::path::Path, data: &str) -> Value {
-    let args = ["bench", "prompt", "G1", "--shots", "1", "--context", data, "--json"];
+    let args = [
+        "bench",
+        "prompt",
+        "G1",
+        "--shots",
+        "1",
+        "--context",
+        data,
+        "--json",
+    ];
     let out = radiochat(&args, home);
     assert_eq!(out.status.code(), Some(0), "{out:?}");
     let shown: Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -19,7 +28,17 @@ fn one_shot_question(home: &std::path::Path, data: &str) -> Value {
 
 /// `bench run G1 --demo` on DATA, its score.
 fn run_g1(home: &std::path::Path, data: &str, extra: &[&str]) -> Value {
-    let args = ["bench", "run", "G1", "--demo", "--max-tokens", "2", "--data", data, "--json"];
+    let args = [
+        "bench",
+        "run",
+        "G1",
+        "--demo",
+        "--max-tokens",
+        "2",
+        "--data",
+        data,
+        "--json",
+    ];
     let ran = radiochat(&[&args[..], extra].concat(), home);
     assert_eq!(ran.status.code(), Some(0), "{ran:?}");
     serde_json::from_slice(&ran.stdout).unwrap()

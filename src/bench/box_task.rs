@@ -49,7 +49,16 @@ impl LocalisationScore {
     /// [`rows`](Self::rows) as table cells under a header: class, precision, recall, F1, mean
     /// IoU (to `decimals`), TP, FP, FN.
     pub fn table(&self, decimals: usize) -> Vec<Vec<String>> {
-        let header = ["class", "precision", "recall", "F1", "mean IoU", "TP", "FP", "FN"];
+        let header = [
+            "class",
+            "precision",
+            "recall",
+            "F1",
+            "mean IoU",
+            "TP",
+            "FP",
+            "FN",
+        ];
         let mut table = vec![header.map(String::from).to_vec()];
         for (class, d) in self.rows() {
             let mut row = vec![class.to_string()];
