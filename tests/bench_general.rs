@@ -180,3 +180,41 @@ fn an_imported_mmbench_file_runs_as_g1() {
     let score = run_g1(home.path(), d, &[]);
     assert_eq!(score["items"], 2);
 }
+
+#[test]
+fn multiple_choice_items_train_with_the_benchmarks_own_question() {
+    let home = tempfile::tempdir().unwrap();
+    let data = common::cli::synth_sky(home.path(), "shapes", "shapes", 5, 4);
+    let out = home.path().join("train");
+    let args = [
+        "finetune",
+        "data",
+        "--from",
+        data.to_str().unwrap(),
+        "--val",
+        "0",
+        "--out",
+        out.to_str().unwrap(),
+        "--json",
+    ];
+    let built = radiochat(&args, home.path());
+    assert_eq!(built.status.code(), Some(0), "{built:?}");
+    let summary: Value = serde_json::from_slice(&built.stdout).unwrap();
+    assert_eq!(summary["turns"]["G1"], 5, "{summary}");
+    let train: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("train.json")).unwrap()).unwrap();
+    let dataset: Value = serde_json::from_str(&std::fs::read_to_string(&data).unwrap()).unwrap();
+    let first = &train[0]["conversations"];
+    assert_eq!(
+        first.as_array().unwrap().len(),
+        2,
+        "only the G1 turn: {first}"
+    );
+    // The question the benchmark asks, answered with the letter.
+    let asked = one_shot_question(home.path(), data.to_str().unwrap());
+    assert_eq!(
+        first[0]["value"],
+        format!("<image>\n{}", asked[1]["content"].as_str().unwrap())
+    );
+    assert_eq!(first[1]["value"], dataset["data"][0]["label"]);
+}

@@ -35,7 +35,7 @@ pub struct RawItem {
 
 impl RawItem {
     /// The question text of a multiple-choice item.
-    fn own_question(&self, task: &TaskSpec) -> Result<Option<String>, Unfit> {
+    pub fn own_question(&self, task: &TaskSpec) -> Result<Option<String>, Unfit> {
         if !task.brings_questions() {
             return Ok(None);
         }

@@ -119,10 +119,11 @@ pub fn build(
     let tasks = crate::bench::load_tasks(None)?;
     let all_boxes = boxes::box_questions()?;
     let anomaly = anomaly_text::anomaly_text()?;
+    let multiple_choice = crate::bench::find_task(&tasks, MULTIPLE_CHOICE)?;
     let chosen = select(
         questions::questions(&tasks)?,
         &all_boxes,
-        &anomaly.id,
+        &[&anomaly.id, MULTIPLE_CHOICE],
         &spec.tasks,
     )?;
     let chosen_boxes = boxes::select(all_boxes, &spec.tasks);
@@ -132,7 +133,9 @@ pub fn build(
     } else {
         None
     };
+    let choice = wants(&spec.tasks, MULTIPLE_CHOICE).then_some(&multiple_choice);
     let asked = Asked {
+        choice,
         questions: &chosen,
         anomaly: anomaly.as_ref(),
         boxes: &chosen_boxes,
@@ -293,6 +296,7 @@ pub fn build(
             .map(|q| q.id.clone())
             .chain(anomaly.iter().map(|a| a.id.clone()))
             .chain(chosen_boxes.iter().map(|q| q.id.clone()))
+            .chain(choice.map(|t| t.id.clone()))
             .collect(),
         describe: spec.describe,
         description_first: spec.describe && spec.order == TurnOrder::RadioLlava,
@@ -338,6 +342,10 @@ fn add_generated(
     }
     Ok(())
 }
+
+/// The multiple-choice task whose items' own questions are training turns (the general
+/// skills a radio fine-tune may erode, or a general warm-up for a tiny base).
+pub const MULTIPLE_CHOICE: &str = "G1";
 
 /// What generated turns count as.
 pub const GENERATED: &str = "generated";

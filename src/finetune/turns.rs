@@ -8,6 +8,8 @@ use super::questions::{Describe, Question};
 use crate::bench::dataset::RawItem;
 use crate::bench::labels::gold_labels;
 use crate::bench::objects::SourceBox;
+use crate::bench::prompt::{PromptChoice, Prompter};
+use crate::bench::task::TaskSpec;
 use crate::util::error::FileError;
 use crate::util::hash::stable_u64;
 use serde::{Deserialize, Serialize};
@@ -51,6 +53,9 @@ pub(super) struct Asked<'a> {
     pub anomaly: Option<&'a AnomalyText>,
     pub boxes: &'a [BoxQuestion],
     pub describe: Option<&'a Describe>,
+    /// A multiple-choice task (G1) whose items bring their own question: asked as the
+    /// benchmark asks it, answered with the letter.
+    pub choice: Option<&'a TaskSpec>,
     /// Picks the phrasings (with the image id).
     pub seed: u64,
     pub order: TurnOrder,
@@ -84,7 +89,7 @@ pub(super) fn wants(wanted: &[String], id: &str) -> bool {
 pub(super) fn select(
     all: Vec<Question>,
     box_questions: &[BoxQuestion],
-    anomaly_id: &str,
+    other_ids: &[&str],
     wanted: &[String],
 ) -> Result<Vec<Question>, FileError> {
     if wanted.is_empty() || wanted.iter().any(|w| w.eq_ignore_ascii_case("all")) {
@@ -96,7 +101,7 @@ pub(super) fn select(
             .iter()
             .any(|q| names(q).iter().flatten().any(|n| n.eq_ignore_ascii_case(w)))
             && !boxes::names_a_box_question(box_questions, w)
-            && !w.eq_ignore_ascii_case(anomaly_id)
+            && !other_ids.iter().any(|id| w.eq_ignore_ascii_case(id))
         {
             let known: Vec<String> = all
                 .iter()
@@ -104,10 +109,8 @@ pub(super) fn select(
                     Some(t) => format!("{t} ({})", q.id),
                     None => q.id.clone(),
                 })
-                .chain([
-                    anomaly_id.to_string(),
-                    format!("{} (a question per source class)", boxes::BOXES),
-                ])
+                .chain(other_ids.iter().map(|id| id.to_string()))
+                .chain([format!("{} (a question per source class)", boxes::BOXES)])
                 .collect();
             return Err(FileError::invalid(format!(
                 "--tasks: unknown '{w}' (known: {}, all)",
@@ -160,7 +163,10 @@ pub(super) fn conversation(
 ) -> Option<Planned> {
     let mut pairs = Vec::new();
     let mut counted = Vec::new();
-    let describe = asked.describe.map(|d| {
+    // A multiple-choice item (it brings its question) is a general picture: no radio question
+    // is asked of it.
+    let radio = item.question.is_none();
+    let describe = asked.describe.filter(|_| radio).map(|d| {
         let i = pick(asked.seed, &[id, "describe"], d.phrasings.len());
         (d.phrasings[i].clone(), d.answer(&item.label.tags()))
     });
@@ -168,12 +174,23 @@ pub(super) fn conversation(
         pairs.push(first.clone());
         counted.push("describe".into());
     }
-    let mut anomaly = asked.anomaly.and_then(|a| {
+    let mut anomaly = asked.anomaly.filter(|_| radio).and_then(|a| {
         let answer = a.answer(&item.label)?;
         let i = pick(asked.seed, &[id, &a.id], a.phrasings.len());
         Some((a.id.clone(), (a.phrasings[i].clone(), answer)))
     });
-    for q in asked.questions {
+    if let Some(task) = asked.choice
+        && let Ok(Some(question)) = item.own_question(task)
+        && let Ok(letter) = gold_labels(task, &item.label)
+    {
+        let choice = PromptChoice::of_task(task);
+        if let Ok(prompter) = Prompter::new(task, &choice, 0) {
+            let text = prompter.asking(Some(&question)).item_text(&item.sname);
+            pairs.push((text, task.answer_text(&letter)));
+            counted.push(task.id.clone());
+        }
+    }
+    for q in asked.questions.iter().filter(|_| radio) {
         if q.id == PECULIARITY
             && let Some((anomaly_id, pair)) = anomaly.take()
         {
