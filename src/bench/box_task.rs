@@ -103,17 +103,20 @@ pub fn items(
                 .collect();
             BoxItem {
                 sname: format!("{sname}:{}", class.name()),
-                truth: boxes.iter().map(exact_text).collect(),
+                truth: truth_texts(&boxes),
                 context_answer: context_answer(class, &boxes),
             }
         })
         .collect())
 }
 
-/// A box as the truth keeps it: six decimals, enough to rebuild the annotation.
-fn exact_text(b: &SourceBox) -> String {
-    let numbers = b.numbers().map(|v| format!("{}", (v * 1e6).round() / 1e6));
-    format!("[{}]", numbers.join(", "))
+/// Boxes as the truth keeps them: six decimals, enough to rebuild the annotation.
+pub fn truth_texts(boxes: &[SourceBox]) -> Vec<String> {
+    let text = |b: &SourceBox| {
+        let numbers = b.numbers().map(|v| format!("{}", (v * 1e6).round() / 1e6));
+        format!("[{}]", numbers.join(", "))
+    };
+    boxes.iter().map(text).collect()
 }
 
 /// A few-shot example's answer: the boxes as radio-llava writes them, or that there are none.
@@ -140,18 +143,6 @@ pub fn truth_boxes(class: SourceClass, truth: &[String]) -> Vec<SourceBox> {
         .filter_map(|t| parse_boxes(t, ParseMode::Strict))
         .flatten()
         .filter_map(|numbers| SourceBox::new(class, numbers).ok())
-        .collect()
-}
-
-/// The truth moved onto the model input (a plane padded to a square moves its boxes).
-pub fn truth_on_input(
-    class: SourceClass,
-    truth: &[String],
-    place: impl Fn(&[SourceBox]) -> Vec<SourceBox>,
-) -> Vec<String> {
-    place(&truth_boxes(class, truth))
-        .iter()
-        .map(exact_text)
         .collect()
 }
 
@@ -189,6 +180,7 @@ pub fn scores(
     let presence = |boxes: &[String]| if boxes.is_empty() { ABSENT } else { PRESENT };
     let mut truth = Vec::new();
     let mut pred = Vec::new();
+    let mut all_truth = Vec::new();
     let mut all_pred = Vec::new();
     let mut valid_images = Vec::new();
     let mut all_images = Vec::new();
@@ -198,6 +190,7 @@ pub fn scores(
         };
         let true_boxes = truth_boxes(class, &p.truth);
         let answered = q.as_deref().map(|q| truth_boxes(class, q));
+        all_truth.push(presence(&p.truth).to_string());
         all_pred.push(q.as_deref().map_or(invalid_label, presence).to_string());
         all_images.push(ImageBoxes {
             predicted: answered.clone().unwrap_or_default(),
@@ -212,11 +205,6 @@ pub fn scores(
             });
         }
     }
-    let all_truth: Vec<String> = asked
-        .iter()
-        .filter(|p| subject(task, &p.sname).is_some())
-        .map(|p| presence(&p.truth).to_string())
-        .collect();
     (
         metrics::single_label(&truth, &pred),
         metrics::single_label(&all_truth, &all_pred),

@@ -160,8 +160,14 @@ fn an_item_is_right_when_every_box_is_found_and_no_other() {
 fn padding_to_a_square_moves_the_truth_with_the_picture() {
     let truth = vec!["[0.5, 0.5, 0.2, 0.2]".to_string()];
     // A 200 × 100 plane padded to 200 × 200: y and h halve about the centre.
-    let placed = truth_on_input(SourceClass::Compact, &truth, |boxes| {
-        boxes.iter().map(|b| b.padded_to_square(200, 100)).collect()
-    });
-    assert_eq!(placed, ["[0.5, 0.5, 0.2, 0.1]"]);
+    let boxes = truth_boxes(SourceClass::Compact, &truth);
+    let square = crate::imaging::TransformOptions {
+        resize: Some(crate::imaging::resize::Resize {
+            size: 64,
+            square: true,
+        }),
+        ..Default::default()
+    };
+    let placed = objects::on_model_input(&boxes, &square, (200, 100), true);
+    assert_eq!(truth_texts(&placed), ["[0.5, 0.5, 0.2, 0.1]"]);
 }

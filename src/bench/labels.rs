@@ -21,6 +21,31 @@ pub enum DatasetLabel {
 pub const COMPLEX_TAGS: [&str; 3] = ["EXTENDED", "DIFFUSE", "RADIO-GALAXY"];
 pub const PECULIAR_TAG: &str = "WTF";
 
+/// How radio-llava's free-text answers and captions class an image by its tags: complex (an
+/// EXTENDED, DIFFUSE or RADIO-GALAXY tag, perhaps peculiar too), peculiar only (WTF), very
+/// ordinary (a lone BACKGROUND or COMPACT tag), or ordinary.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Peculiarity {
+    Complex { peculiar: bool },
+    Peculiar,
+    VeryOrdinary,
+    Ordinary,
+}
+
+pub fn peculiarity(tags: &[String]) -> Peculiarity {
+    let has = |tag: &str| tags.iter().any(|t| t == tag);
+    let peculiar = has(PECULIAR_TAG);
+    if COMPLEX_TAGS.iter().any(|t| has(t)) {
+        Peculiarity::Complex { peculiar }
+    } else if peculiar {
+        Peculiarity::Peculiar
+    } else if tags.len() == 1 && (has("BACKGROUND") || has("COMPACT")) {
+        Peculiarity::VeryOrdinary
+    } else {
+        Peculiarity::Ordinary
+    }
+}
+
 impl DatasetLabel {
     /// The label's tags, trimmed and upper-case (a single label is one tag).
     pub fn tags(&self) -> Vec<String> {

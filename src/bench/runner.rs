@@ -220,13 +220,15 @@ fn load_picture(task: &TaskSpec, mut item: Item, transform: &TransformOptions) -
             };
         }
     };
-    if let Some(class) = box_task::subject(task, &item.sname).filter(|_| task.asks_for_boxes()) {
+    let class = task
+        .asks_for_boxes()
+        .then(|| box_task::subject(task, &item.sname))
+        .flatten();
+    if let Some(class) = class {
         let is_plane = matches!(image.pixels, crate::imaging::Pixels::Plane(_));
-        let place = |boxes: &[objects::SourceBox]| {
-            objects::on_model_input(boxes, transform, image.dimensions(), is_plane)
-        };
-        item.truth = box_task::truth_on_input(class, &item.truth, place);
-        let placed = box_task::truth_boxes(class, &item.truth);
+        let truth = box_task::truth_boxes(class, &item.truth);
+        let placed = objects::on_model_input(&truth, transform, image.dimensions(), is_plane);
+        item.truth = box_task::truth_texts(&placed);
         item.context_answer = box_task::context_answer(class, &placed);
     }
     Loaded {

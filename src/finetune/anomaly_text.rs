@@ -2,7 +2,7 @@
 //! image with radioimg tags is ordinary or peculiar, answered in a sentence chosen by rule from
 //! its tags. The phrasings and sentences are data (`prompts/finetune/anomaly-text.toml`).
 
-use crate::bench::labels::{COMPLEX_TAGS, DatasetLabel, PECULIAR_TAG};
+use crate::bench::labels::{DatasetLabel, Peculiarity, peculiarity};
 use crate::util::error::FileError;
 use serde::Deserialize;
 
@@ -42,19 +42,15 @@ impl AnomalyText {
         if !matches!(label, DatasetLabel::Tags(_)) {
             return None;
         }
-        let tags = label.tags();
-        let has = |tag: &str| tags.iter().any(|t| t == tag);
-        let complex = COMPLEX_TAGS.iter().any(|t| has(t));
-        let peculiar = has(PECULIAR_TAG);
         let a = &self.answers;
-        Some(match (complex, peculiar) {
-            (true, true) => format!("{}{}", a.complex, a.complex_and_peculiar),
-            (true, false) => a.complex.clone(),
-            (false, true) => a.peculiar.clone(),
-            _ if tags.len() == 1 && (has("BACKGROUND") || has("COMPACT")) => {
-                a.very_ordinary.clone()
+        Some(match peculiarity(&label.tags()) {
+            Peculiarity::Complex { peculiar: true } => {
+                format!("{}{}", a.complex, a.complex_and_peculiar)
             }
-            _ => a.ordinary.clone(),
+            Peculiarity::Complex { peculiar: false } => a.complex.clone(),
+            Peculiarity::Peculiar => a.peculiar.clone(),
+            Peculiarity::VeryOrdinary => a.very_ordinary.clone(),
+            Peculiarity::Ordinary => a.ordinary.clone(),
         })
     }
 }

@@ -7,6 +7,7 @@
 //! (`prompts/finetune/generate.toml`); asking is the caller's (`Ask`: the embedded engine or
 //! an OpenAI-compatible server).
 
+use crate::bench::labels::{Peculiarity, peculiarity};
 use crate::util::error::FileError;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -73,15 +74,17 @@ impl Prompt {
                 &sentence.absent
             };
         }
-        let complex = has("EXTENDED") || has("DIFFUSE") || has("RADIO-GALAXY");
-        let lone = tags.len() == 1 && (has("BACKGROUND") || has("COMPACT"));
-        text += match (complex, has("WTF"), lone) {
-            (true, true, _) => return text + &c.complex + &c.complex_peculiar,
-            (true, false, _) => &c.complex,
-            (false, true, _) => &c.peculiar,
-            (false, false, true) => &c.very_ordinary,
-            (false, false, false) => &c.ordinary,
-        };
+        match peculiarity(tags) {
+            Peculiarity::Complex { peculiar } => {
+                text += &c.complex;
+                if peculiar {
+                    text += &c.complex_peculiar;
+                }
+            }
+            Peculiarity::Peculiar => text += &c.peculiar,
+            Peculiarity::VeryOrdinary => text += &c.very_ordinary,
+            Peculiarity::Ordinary => text += &c.ordinary,
+        }
         text
     }
 
