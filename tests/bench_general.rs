@@ -218,3 +218,52 @@ fn multiple_choice_items_train_with_the_benchmarks_own_question() {
     );
     assert_eq!(first[1]["value"], dataset["data"][0]["label"]);
 }
+
+#[test]
+fn fixed_options_keep_the_pictures_and_answers_in_one_order() {
+    let home = tempfile::tempdir().unwrap();
+    let shuffled = common::cli::synth_sky(home.path(), "shuffled", "shapes", 9, 4);
+    let fixed =
+        common::cli::synth_sky_with(home.path(), "fixed", "shapes", 9, 4, &["--fixed-options"]);
+    let items = |path: &std::path::Path| -> Vec<Value> {
+        let data: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        data["data"].as_array().unwrap().clone()
+    };
+    let right = |item: &Value| -> String {
+        let at = item["label"].as_str().unwrap().as_bytes()[0] - b'A';
+        item["options"][at as usize].as_str().unwrap().to_string()
+    };
+    let orders: std::collections::HashSet<String> = items(&fixed)
+        .iter()
+        .map(|item| item["options"].to_string())
+        .collect();
+    assert_eq!(
+        orders,
+        [
+            r#"["circle","square","triangle","diamond"]"#,
+            r#"["red","green","blue","yellow"]"#,
+            r#"["1","2","3","4"]"#,
+        ]
+        .map(String::from)
+        .into()
+    );
+    for (a, b) in items(&shuffled).iter().zip(items(&fixed).iter()) {
+        assert_eq!(right(a), right(b), "{a} vs {b}");
+        let picture = |root: &str, item: &Value| {
+            std::fs::read(
+                home.path()
+                    .join(root)
+                    .join(item["filepaths"][0].as_str().unwrap()),
+            )
+            .unwrap()
+        };
+        assert_eq!(picture("shuffled", a), picture("fixed", b));
+    }
+    let radio = home.path().join("radio");
+    let refused = radiochat(
+        &["synth", "--out", radio.to_str().unwrap(), "--fixed-options"],
+        home.path(),
+    );
+    assert_bad_input(&refused, &["--fixed-options is for --kind shapes"]);
+    assert!(!radio.exists());
+}

@@ -226,7 +226,13 @@ fn kill_9_then_resume_gives_the_uninterrupted_metrics() {
         home.path(),
     );
     let table = String::from_utf8_lossy(&compare.stdout);
+    // One model with one prompt twice: the columns carry the runs' names instead.
     assert!(table.starts_with("| metric"), "{table}");
+    let header = table.lines().next().unwrap();
+    assert!(
+        header.contains("whole v1") && header.contains("broken v1"),
+        "{header}"
+    );
     assert!(
         table
             .lines()

@@ -362,6 +362,7 @@ fn a_run_from_the_chat_writes_its_directory_and_scores_like_bench_score() {
             radiochat::imaging::synth::SkyKind::RadioImg,
         ),
         balance: Default::default(),
+        option_order: Default::default(),
     })
     .unwrap();
     let runtime = tokio::runtime::Runtime::new().unwrap();

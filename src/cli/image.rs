@@ -8,6 +8,7 @@ use radiochat::commands::{self, CommandError, CommandResult};
 use radiochat::config::Flags;
 use radiochat::imaging::stretch::Stretch;
 use radiochat::imaging::synth::Balance;
+use radiochat::imaging::synth_shapes::OptionOrder;
 use std::path::PathBuf;
 
 #[derive(Args)]
@@ -64,6 +65,11 @@ pub struct SynthCli {
     /// (radio-galaxy, extended, diffuse, diffuse-large, artefact, peculiar, border).
     #[arg(long, value_name = "NAME=P,…", default_value = "")]
     pub balance: Balance,
+    /// shapes: each question kind's options always in one order, so the answer letter names
+    /// what is seen (a skill a tiny model can learn; shuffled options, the default, need the
+    /// option texts matched against the picture).
+    #[arg(long)]
+    pub fixed_options: bool,
 }
 
 pub fn run_info(info: InfoCli) -> CommandResult<i32> {
@@ -84,6 +90,11 @@ pub fn run_synth(synth: SynthCli) -> CommandResult<i32> {
         size: synth.size,
         kind: synth.kind,
         balance: synth.balance,
+        option_order: if synth.fixed_options {
+            OptionOrder::Fixed
+        } else {
+            OptionOrder::Shuffled
+        },
     };
     let dataset = commands::synth::run(&args)?;
     let labels = dataset.with_file_name("labels");

@@ -151,13 +151,17 @@ pub fn compare(dirs: &[std::path::PathBuf]) -> CommandResult<Vec<ComparedRun>> {
 
 /// Side by side: one column per run, each metric with its change against the first run.
 pub fn compare_lines(runs: &[ComparedRun], markdown: bool) -> Vec<String> {
-    let name = |r: &ComparedRun| {
-        format!(
-            "{} {} {}",
-            r.info.task,
-            r.info.model.rsplit('/').next().unwrap_or(&r.info.model),
-            r.info.prompt
-        )
+    let by_model = |r: &ComparedRun| {
+        let model = r.info.model.rsplit('/').next().unwrap_or(&r.info.model);
+        format!("{} {model} {}", r.info.task, r.info.prompt)
+    };
+    // Two models of one name (`base/model`, `run/model`) are told apart by their runs' names.
+    let distinct: std::collections::HashSet<String> = runs.iter().map(by_model).collect();
+    let name = |r: &ComparedRun| match r.dir.file_name() {
+        Some(dir) if distinct.len() < runs.len() => {
+            format!("{} {}", dir.to_string_lossy(), r.info.prompt)
+        }
+        _ => by_model(r),
     };
     let mut rows: Vec<Vec<String>> = vec![
         std::iter::once("metric".to_string())

@@ -9,7 +9,7 @@ use crate::bench::objects::{ObjectEntry, SourceBox, SourceClass, yolo_text};
 use crate::imaging::synth::{BEAM_FWHM_PX, Balance, Cutout, SkyKind, cutout};
 use crate::imaging::synth_caption::caption;
 use crate::imaging::synth_optical::galaxy;
-use crate::imaging::synth_shapes::shapes_scene;
+use crate::imaging::synth_shapes::{OptionOrder, shapes_scene};
 use crate::util::error::BadValue;
 use serde_json::json;
 use std::path::{Path, PathBuf};
@@ -22,6 +22,8 @@ pub struct SynthArgs {
     pub kind: SynthKind,
     /// Probability of each radioimg ingredient.
     pub balance: Balance,
+    /// shapes: how each question's options are ordered.
+    pub option_order: OptionOrder,
 }
 
 /// What to draw: a radio sky (FITS cutouts), Galaxy MNIST's optical galaxies (PNG), or a
@@ -58,6 +60,11 @@ pub fn run(args: &SynthArgs) -> CommandResult<PathBuf> {
             "--size must be 32–4096 pixels, got {}",
             args.size
         )));
+    }
+    if args.option_order != OptionOrder::default() && args.kind != SynthKind::Shapes {
+        return Err(CommandError::bad(
+            "--fixed-options is for --kind shapes (the other kinds ask no multiple-choice question)",
+        ));
     }
     let images = args.out.join("images");
     std::fs::create_dir_all(&images)
@@ -159,7 +166,7 @@ fn gmnist_entries(args: &SynthArgs) -> CommandResult<Vec<serde_json::Value>> {
 fn shapes_entries(args: &SynthArgs) -> CommandResult<Vec<serde_json::Value>> {
     (0..args.n)
         .map(|index| {
-            let (picture, asked) = shapes_scene(args.size, args.seed, index);
+            let (picture, asked) = shapes_scene(args.size, args.seed, index, args.option_order);
             let sname = format!("shapes-{index:06}");
             let relative = format!("images/{sname}.png");
             let path = args.out.join(&relative);

@@ -17,6 +17,19 @@ pub const COLOURS: [(&str, [u8; 3]); 4] = [
 ];
 const LETTERS: [&str; 4] = ["A", "B", "C", "D"];
 
+/// How the four options of a question are ordered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OptionOrder {
+    /// A new order for each question (MMBench's way): the answer letter says nothing until the
+    /// option texts are read and matched against the picture.
+    #[default]
+    Shuffled,
+    /// Each question kind's options always in one order (circle, square, triangle, diamond;
+    /// red, green, blue, yellow; 1–4): the letter names what is seen. A skill a tiny model can
+    /// learn, where matching option texts is beyond it (the forgetting proof's general base).
+    Fixed,
+}
+
 /// An image's question: its text, four options, the right one's letter, and what it asks.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ShapesQuestion {
@@ -27,8 +40,13 @@ pub struct ShapesQuestion {
 }
 
 /// Image `index` of a set (deterministic for seed and index) and its question; the question
-/// kind cycles shape, colour, count.
-pub fn shapes_scene(size: usize, seed: u64, index: usize) -> (RgbImage, ShapesQuestion) {
+/// kind cycles shape, colour, count. The picture does not depend on the option order.
+pub fn shapes_scene(
+    size: usize,
+    seed: u64,
+    index: usize,
+    option_order: OptionOrder,
+) -> (RgbImage, ShapesQuestion) {
     let mut rng =
         ChaCha8Rng::seed_from_u64(seed ^ (index as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
     let shape = rng.random_range(0..SHAPES.len());
@@ -85,7 +103,9 @@ pub fn shapes_scene(size: usize, seed: u64, index: usize) -> (RgbImage, ShapesQu
         ),
     };
     let mut order = [0usize, 1, 2, 3];
-    order.shuffle(&mut rng);
+    if option_order == OptionOrder::Shuffled {
+        order.shuffle(&mut rng);
+    }
     let at = order.iter().position(|&i| i == right).unwrap_or(0);
     let asked = ShapesQuestion {
         question: question.to_string(),
@@ -114,7 +134,7 @@ mod tests {
     #[test]
     fn the_answer_is_true_of_the_picture_and_sets_are_reproducible() {
         for index in 0..12 {
-            let (picture, asked) = shapes_scene(64, 5, index);
+            let (picture, asked) = shapes_scene(64, 5, index, OptionOrder::Shuffled);
             let right = &asked.options[LETTERS.iter().position(|l| *l == asked.answer).unwrap()];
             let lit: Vec<[u8; 3]> = picture
                 .pixels()
@@ -138,10 +158,29 @@ mod tests {
             sorted.sort();
             sorted.dedup();
             assert_eq!(sorted.len(), 4);
-            assert_eq!(shapes_scene(64, 5, index).1, asked);
+            assert_eq!(shapes_scene(64, 5, index, OptionOrder::Shuffled).1, asked);
+            // In a fixed order: the same picture and the same right answer, in one list.
+            let (same, fixed) = shapes_scene(64, 5, index, OptionOrder::Fixed);
+            assert_eq!(same, picture);
+            let canonical: Vec<String> = match asked.category {
+                "shape" => SHAPES.map(String::from).to_vec(),
+                "colour" => COLOURS.map(|(n, _)| n.to_string()).to_vec(),
+                _ => ["1", "2", "3", "4"].map(String::from).to_vec(),
+            };
+            assert_eq!(fixed.options, canonical);
+            let fixed_right = LETTERS.iter().position(|l| *l == fixed.answer).unwrap();
+            assert_eq!(&fixed.options[fixed_right], right);
         }
-        let categories: Vec<&str> = (0..3).map(|i| shapes_scene(64, 5, i).1.category).collect();
+        let categories: Vec<&str> = (0..3)
+            .map(|i| shapes_scene(64, 5, i, OptionOrder::Shuffled).1.category)
+            .collect();
         assert_eq!(categories, ["shape", "colour", "count"]);
+        // Shuffled orders differ between questions.
+        let orders: std::collections::HashSet<Vec<String>> = (0..12)
+            .filter(|i| i % 3 == 0)
+            .map(|i| shapes_scene(64, 5, i, OptionOrder::Shuffled).1.options)
+            .collect();
+        assert!(orders.len() > 1);
     }
 
     #[test]

@@ -42,6 +42,7 @@ pub fn run(images: usize, steps: usize, python: Option<PathBuf>) -> CommandResul
             radiochat::imaging::synth::SkyKind::RadioImg,
         ),
         balance: Default::default(),
+        option_order: Default::default(),
     })?;
     let data = home.join("data");
     radiochat::finetune::data::build(

@@ -40,6 +40,7 @@ pub fn run(
             radiochat::imaging::synth::SkyKind::RadioImg,
         ),
         balance: Default::default(),
+        option_order: Default::default(),
     })?;
     let runtime = tokio::runtime::Runtime::new().map_err(|e| failed(e.to_string()))?;
     let mut rows = Vec::new();
