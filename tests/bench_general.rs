@@ -26,8 +26,8 @@ fn one_shot_question(home: &std::path::Path, data: &str) -> Value {
     shown["messages"].clone()
 }
 
-/// `bench run G1 --demo` on DATA, its score.
-fn run_g1(home: &std::path::Path, data: &str, extra: &[&str]) -> Value {
+/// `bench run G1 --demo --json` on DATA, as it exited.
+fn run_g1_output(home: &std::path::Path, data: &str, extra: &[&str]) -> std::process::Output {
     let args = [
         "bench",
         "run",
@@ -39,7 +39,12 @@ fn run_g1(home: &std::path::Path, data: &str, extra: &[&str]) -> Value {
         data,
         "--json",
     ];
-    let ran = radiochat(&[&args[..], extra].concat(), home);
+    radiochat(&[&args[..], extra].concat(), home)
+}
+
+/// `bench run G1 --demo` on DATA, its score.
+fn run_g1(home: &std::path::Path, data: &str, extra: &[&str]) -> Value {
+    let ran = run_g1_output(home, data, extra);
     assert_eq!(ran.status.code(), Some(0), "{ran:?}");
     serde_json::from_slice(&ran.stdout).unwrap()
 }
@@ -106,17 +111,7 @@ fn multiple_choice_items_that_cannot_be_asked_are_skipped_with_the_reason() {
     let edited = data.with_file_name("edited.json");
     std::fs::write(&edited, dataset.to_string()).unwrap();
     let e = edited.to_str().unwrap();
-    let args = [
-        "bench",
-        "run",
-        "G1",
-        "--demo",
-        "--max-tokens",
-        "2",
-        "--data",
-        e,
-    ];
-    let out = radiochat(&[&args[..], &["--json"]].concat(), home.path());
+    let out = run_g1_output(home.path(), e, &[]);
     assert_eq!(out.status.code(), Some(0), "{out:?}");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("3 item(s) skipped"), "{stderr}");
@@ -132,7 +127,7 @@ fn multiple_choice_items_that_cannot_be_asked_are_skipped_with_the_reason() {
     let score: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(score["items"], 1);
     assert_bad_input(
-        &radiochat(&[&args[..], &["--strict"]].concat(), home.path()),
+        &run_g1_output(home.path(), e, &["--strict"]),
         &["item shapes-000000: 5 options"],
     );
 }

@@ -11,7 +11,7 @@ use super::predictions::{self, Prediction};
 use super::prompt::{PromptChoice, Prompter, Shot, Speaker, Turn};
 use super::score;
 use super::task::{RetryStyle, TaskSpec};
-use crate::engine::{ChatMessage, ChatRequest, Engine, EngineEvent, Sampling};
+use crate::engine::{ChatMessage, ChatRequest, Engine, Sampling};
 use crate::imaging::{FitsOptions, RadioImage, TransformOptions};
 use crate::util::error::FileError;
 use futures::StreamExt;
@@ -315,10 +315,16 @@ async fn ask_item(
         prediction.attempts += 1;
         let messages = chat_messages(&turns, &shots, &picture);
         let started = Instant::now();
-        let answer = complete(engine.as_ref(), &messages, &spec.sampling).await;
+        let answer = engine
+            .stream(ChatRequest {
+                messages,
+                sampling: spec.sampling.clone(),
+            })
+            .answer()
+            .await;
         engine_s += started.elapsed().as_secs_f64();
         prediction.latency_ms += started.elapsed().as_secs_f64() * 1e3;
-        let (text, prompt_tokens, completion_tokens) = match answer {
+        let (text, usage) = match answer {
             Ok(answer) => answer,
             Err(message) => {
                 prediction.error = Some(message);
@@ -326,8 +332,8 @@ async fn ask_item(
             }
         };
         prediction.raw = text.clone();
-        prediction.prompt_tokens += prompt_tokens;
-        prediction.completion_tokens += completion_tokens;
+        prediction.prompt_tokens += usage.prompt_tokens;
+        prediction.completion_tokens += usage.completion_tokens;
         prediction.pred = score::read(task, &text, spec.parse);
         if prediction.pred.is_some() || prediction.attempts > spec.retries {
             return (prediction, engine_s);
@@ -355,27 +361,4 @@ fn chat_messages(
             }
         })
         .collect()
-}
-
-/// The whole answer of one request: (text, prompt tokens, completion tokens).
-async fn complete(
-    engine: &dyn Engine,
-    messages: &[ChatMessage],
-    sampling: &Sampling,
-) -> Result<(String, usize, usize), String> {
-    let mut generation = engine.stream(ChatRequest {
-        messages: messages.to_vec(),
-        sampling: sampling.clone(),
-    });
-    let mut text = String::new();
-    while let Some(event) = generation.next().await {
-        match event {
-            EngineEvent::Token(piece) => text.push_str(&piece),
-            EngineEvent::Finished { usage, .. } => {
-                return Ok((text, usage.prompt_tokens, usage.completion_tokens));
-            }
-            EngineEvent::Failed(message) => return Err(message),
-        }
-    }
-    Err("the engine closed the answer stream unexpectedly".into())
 }

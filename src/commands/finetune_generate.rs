@@ -4,7 +4,7 @@
 
 use super::{CommandError, CommandResult};
 use crate::config::Settings;
-use crate::engine::{ChatMessage, ChatRequest, Engine, EngineEvent, Sampling};
+use crate::engine::{ChatMessage, ChatRequest, Engine, Sampling};
 use crate::finetune::data::{self, DataSpec, DataSummary};
 use crate::finetune::generate::{Ask, Cache, Generated, Generator, Prompt};
 use std::path::{Path, PathBuf};
@@ -27,14 +27,15 @@ pub fn default_cache() -> PathBuf {
     crate::config::data_dir().join("generated-qa.jsonl")
 }
 
-struct EngineAsk {
+struct EngineAsk<'r> {
+    runtime: &'r tokio::runtime::Runtime,
     engine: Box<dyn Engine>,
     name: String,
     sampling: Sampling,
     system: Option<String>,
 }
 
-impl Ask for EngineAsk {
+impl Ask for EngineAsk<'_> {
     fn model(&self) -> String {
         self.name.clone()
     }
@@ -52,16 +53,9 @@ impl Ask for EngineAsk {
             sampling: self.sampling.clone(),
         };
         self.engine.check(&request).map_err(|e| e.to_string())?;
-        let mut generation = self.engine.stream(request);
-        let mut answer = String::new();
-        while let Some(event) = generation.blocking_next() {
-            match event {
-                EngineEvent::Token(text) => answer.push_str(&text),
-                EngineEvent::Finished { .. } => return Ok(answer),
-                EngineEvent::Failed(message) => return Err(message),
-            }
-        }
-        Err("the engine closed the answer stream unexpectedly".into())
+        let generation = self.engine.stream(request);
+        let (answer, _usage) = self.runtime.block_on(generation.answer())?;
+        Ok(answer)
     }
 }
 
@@ -86,6 +80,7 @@ pub fn data_with_pairs(
     let load = super::model_choice::required_model_spec(&args.settings, args.demo, None)?;
     let engine = runtime.block_on(crate::engine::load(&load))?;
     let mut asker = EngineAsk {
+        runtime,
         engine,
         name,
         sampling: args.settings.sampling(),

@@ -119,6 +119,20 @@ impl Generation {
         self.events.blocking_recv()
     }
 
+    /// The whole answer and its usage, or the engine's failure: for callers that want the
+    /// text, not the stream.
+    pub async fn answer(mut self) -> Result<(String, Usage), String> {
+        let mut text = String::new();
+        while let Some(event) = self.next().await {
+            match event {
+                EngineEvent::Token(piece) => text.push_str(&piece),
+                EngineEvent::Finished { usage, .. } => return Ok((text, usage)),
+                EngineEvent::Failed(message) => return Err(message),
+            }
+        }
+        Err("the engine closed the answer stream unexpectedly".into())
+    }
+
     /// Non-blocking poll for a UI loop.
     pub fn try_next(&mut self) -> Option<EngineEvent> {
         self.events.try_recv().ok()
