@@ -204,6 +204,33 @@ fn bad_model_directories_get_one_line_errors() {
         &ask(&qwen2vl),
         &["Qwen2VLForConditionalGeneration", "qwen2vl/mod.rs:117"],
     );
+    // A family mistral.rs loads but fails on: the family, the failure and what to run instead.
+    std::fs::write(
+        qwen2vl.join("config.json"),
+        br#"{"architectures":["Qwen3_5ForConditionalGeneration"]}"#,
+    )
+    .unwrap();
+    assert_bad_input(
+        &ask(&qwen2vl),
+        &[
+            "Qwen3.5 (`Qwen3_5ForConditionalGeneration`)",
+            "attention/backends/cpu.rs:609",
+            "partial_rotary_factor",
+            "use Qwen3-VL (qwen3vl) instead",
+            "--remote",
+        ],
+    );
+    // mistral.rs would panic on its engine thread at the first image.
+    let idefics2 = common::tiny_model(home.path(), "idefics2");
+    std::fs::write(
+        idefics2.join("processor_config.json"),
+        br#"{"processor_class": "Idefics2Processor"}"#,
+    )
+    .unwrap();
+    assert_bad_input(
+        &ask(&idefics2),
+        &["idefics2/processor_config.json", "no \"image_seq_len\""],
+    );
 
     let adapter = home.path().join("with-adapter");
     copy_dir(&good, &adapter);

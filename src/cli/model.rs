@@ -26,7 +26,7 @@ pub enum ModelCommand {
     },
     /// Check a model directory the way the engine will need it.
     Check { dir: PathBuf },
-    /// List the architectures the embedded engine serves.
+    /// List the architectures the embedded engine serves, and those it refuses.
     Archs,
 }
 
@@ -53,7 +53,7 @@ pub fn run(command: ModelCommand) -> CommandResult<i32> {
             let class = model.architecture.hf_class;
             println!("{}: ok ({class})", model.dir.display());
         }
-        ModelCommand::Archs => print_lines(&commands::model::supported_lines()),
+        ModelCommand::Archs => print_lines(&commands::model::architecture_lines()),
     }
     Ok(0)
 }

@@ -11,8 +11,6 @@ pub enum Support {
     Supported,
     /// mistralrs has a loader, but it fails on this project's checks; the text says how.
     Broken(&'static str),
-    /// mistralrs 0.8.1 has no loader for it.
-    Absent,
 }
 
 /// Which engine runs an architecture.
@@ -45,124 +43,204 @@ pub struct Architecture {
     pub engine: Backend,
     /// mistral.rs's prefix cache leaves this architecture's answers unchanged
     /// (tests/prefix_cache.rs); with LLaVA and LLaVA-NeXT 0.8.1 answers a follow-up question
-    /// differently with the cache on, so radiochat keeps it off for them.
+    /// differently with the cache on (Llama 3.2 vision too), and Gemma 4's follow-up fails
+    /// with NaN logits, so radiochat keeps it off for them.
     pub prefix_cache: bool,
+    /// For a refused family: what to run instead (empty for a proven one).
+    pub instead: &'static str,
 }
 
-const QWEN2_5VL_BUG: &str = "mistralrs 0.8.1 fails mid-answer (shape mismatch in where_cond, \
-qwen2_5_vl/mod.rs:238) whenever a generated token is not valid UTF-8 on its own";
+const QWEN3VL: &str = "Qwen3-VL (qwen3vl)";
 
-const QWEN2VL_BUG: &str = "mistralrs 0.8.1 fails on the first decode step after an image \
-(index-select invalid index, qwen2vl/mod.rs:117; upstream PR #1787)";
+/// A family this project's tests prove on `engine`.
+const fn proven(
+    hf_class: &'static str,
+    loader: &'static str,
+    family: &'static str,
+    engine: Backend,
+    prefix_cache: bool,
+) -> Architecture {
+    Architecture {
+        hf_class,
+        loader,
+        family,
+        support: Support::Supported,
+        engine,
+        prefix_cache,
+        instead: "",
+    }
+}
 
-/// Every architecture radiochat knows about. Loaders mistralrs has but this project has not
-/// proven are `Broken` with the reason, so users get a clear refusal instead of a crash.
+/// A family mistral.rs 0.8.1 has a loader for that fails here: `why` is the failure (file and
+/// line in mistral.rs, what triggers it), `instead` what to run.
+const fn refused(
+    hf_class: &'static str,
+    loader: &'static str,
+    family: &'static str,
+    why: &'static str,
+    instead: &'static str,
+) -> Architecture {
+    Architecture {
+        hf_class,
+        loader,
+        family,
+        support: Support::Broken(why),
+        engine: Backend::MistralRs,
+        prefix_cache: false,
+        instead,
+    }
+}
+
+const UNPROVEN: &str = "not yet proven by radiochat's tests on mistral.rs 0.8.1";
+
+/// Every architecture radiochat knows about: the proven ones in the order `model archs`
+/// lists them, then every other loader mistral.rs 0.8.1 has, refused with the reason.
 pub const ARCHITECTURES: &[Architecture] = &[
-    Architecture {
-        hf_class: "Idefics3ForConditionalGeneration",
-        loader: "idefics3",
-        family: "SmolVLM / Idefics3",
-        support: Support::Supported,
-        engine: Backend::MistralRs,
-        prefix_cache: true,
-    },
-    Architecture {
-        hf_class: "Gemma3ForConditionalGeneration",
-        loader: "gemma3",
-        family: "Gemma 3",
-        support: Support::Supported,
-        engine: Backend::MistralRs,
-        prefix_cache: true,
-    },
-    Architecture {
-        hf_class: "LlavaForConditionalGeneration",
-        loader: "llava",
-        family: "LLaVA 1.5",
-        support: Support::Supported,
-        engine: Backend::MistralRs,
-        prefix_cache: false,
-    },
-    Architecture {
-        hf_class: "LlavaNextForConditionalGeneration",
-        loader: "llava_next",
-        family: "LLaVA-NeXT (1.6)",
-        support: Support::Supported,
-        engine: Backend::MistralRs,
-        prefix_cache: false,
-    },
-    Architecture {
-        hf_class: "Qwen3VLForConditionalGeneration",
-        loader: "qwen3vl",
-        family: "Qwen3-VL",
-        support: Support::Supported,
-        engine: Backend::MistralRs,
-        prefix_cache: true,
-    },
-    Architecture {
-        hf_class: "Mistral3ForConditionalGeneration",
-        loader: "mistral3",
-        family: "Mistral 3 (Mistral-Small-3.1 vision)",
-        support: Support::Supported,
-        engine: Backend::MistralRs,
-        prefix_cache: true,
-    },
-    Architecture {
-        hf_class: "Qwen2VLForConditionalGeneration",
-        loader: "qwen2vl",
-        family: "Qwen2-VL",
-        support: Support::Broken(QWEN2VL_BUG),
-        engine: Backend::MistralRs,
-        prefix_cache: false,
-    },
-    Architecture {
-        hf_class: "Qwen2_5_VLForConditionalGeneration",
-        loader: "qwen2_5vl",
-        family: "Qwen2.5-VL",
-        support: Support::Broken(QWEN2_5VL_BUG),
-        engine: Backend::MistralRs,
-        prefix_cache: false,
-    },
-    Architecture {
-        hf_class: "LlavaOnevisionForConditionalGeneration",
-        loader: "llava_onevision",
-        family: "LLaVA-OneVision (radio-llava)",
-        support: Support::Supported,
-        engine: Backend::Candle,
-        prefix_cache: false,
-    },
+    proven(
+        "Idefics3ForConditionalGeneration",
+        "idefics3",
+        "SmolVLM / Idefics3",
+        Backend::MistralRs,
+        true,
+    ),
+    proven(
+        "Gemma3ForConditionalGeneration",
+        "gemma3",
+        "Gemma 3",
+        Backend::MistralRs,
+        true,
+    ),
+    proven(
+        "LlavaForConditionalGeneration",
+        "llava",
+        "LLaVA 1.5",
+        Backend::MistralRs,
+        false,
+    ),
+    proven(
+        "LlavaNextForConditionalGeneration",
+        "llava_next",
+        "LLaVA-NeXT (1.6)",
+        Backend::MistralRs,
+        false,
+    ),
+    proven(
+        "Qwen3VLForConditionalGeneration",
+        "qwen3vl",
+        "Qwen3-VL",
+        Backend::MistralRs,
+        true,
+    ),
+    proven(
+        "Mistral3ForConditionalGeneration",
+        "mistral3",
+        "Mistral 3 (Mistral-Small-3.1 vision)",
+        Backend::MistralRs,
+        true,
+    ),
+    proven(
+        "Gemma4ForConditionalGeneration",
+        "gemma4",
+        "Gemma 4",
+        Backend::MistralRs,
+        false,
+    ),
+    proven(
+        "Qwen3VLMoeForConditionalGeneration",
+        "qwen3vlmoe",
+        "Qwen3-VL-MoE",
+        Backend::MistralRs,
+        true,
+    ),
+    proven(
+        "Idefics2ForConditionalGeneration",
+        "idefics2",
+        "Idefics 2",
+        Backend::MistralRs,
+        true,
+    ),
+    proven(
+        "MllamaForConditionalGeneration",
+        "vllama",
+        "Llama 3.2 vision",
+        Backend::MistralRs,
+        false,
+    ),
+    proven(
+        "LlavaOnevisionForConditionalGeneration",
+        "llava_onevision",
+        "LLaVA-OneVision (radio-llava)",
+        Backend::Candle,
+        false,
+    ),
+    refused(
+        "Qwen2VLForConditionalGeneration",
+        "qwen2vl",
+        "Qwen2-VL",
+        "mistral.rs 0.8.1 fails on the first decode step after an image \
+         (index-select invalid index, qwen2vl/mod.rs:117; upstream PR #1787)",
+        QWEN3VL,
+    ),
+    refused(
+        "Qwen2_5_VLForConditionalGeneration",
+        "qwen2_5vl",
+        "Qwen2.5-VL",
+        "mistral.rs 0.8.1 fails mid-answer (shape mismatch in where_cond, \
+         qwen2_5_vl/mod.rs:238) whenever a generated token is not valid UTF-8 on its own",
+        QWEN3VL,
+    ),
+    refused(
+        "Qwen3_5ForConditionalGeneration",
+        "qwen3_5",
+        "Qwen3.5",
+        QWEN3_5_BUG,
+        QWEN3VL,
+    ),
+    refused(
+        "Qwen3_5MoeForConditionalGeneration",
+        "qwen3_5moe",
+        "Qwen3.5-MoE",
+        QWEN3_5_BUG,
+        QWEN3VL,
+    ),
+    refused(
+        "Llama4ForConditionalGeneration",
+        "llama4",
+        "Llama 4",
+        UNPROVEN,
+        "Mistral 3 (mistral3)",
+    ),
+    refused(
+        "Phi3VForCausalLM",
+        "phi3v",
+        "Phi-3.5 vision",
+        UNPROVEN,
+        "SmolVLM / Idefics3 (idefics3)",
+    ),
+    refused(
+        "Phi4MMForCausalLM",
+        "phi4mm",
+        "Phi-4 multimodal",
+        UNPROVEN,
+        "SmolVLM / Idefics3 (idefics3)",
+    ),
+    refused(
+        "Gemma3nForConditionalGeneration",
+        "gemma3n",
+        "Gemma 3n",
+        UNPROVEN,
+        "Gemma 4 (gemma4)",
+    ),
+    refused("MiniCPMO", "minicpmo", "MiniCPM-o", UNPROVEN, QWEN3VL),
 ];
 
-/// Loaders mistralrs 0.8.1 has that this project has not proven with tests yet.
-const UNPROVEN: &[(&str, &str)] = &[
-    ("Phi3VForCausalLM", "phi3v"),
-    ("Idefics2ForConditionalGeneration", "idefics2"),
-    ("MllamaForConditionalGeneration", "vllama"),
-    ("Phi4MMForCausalLM", "phi4mm"),
-    ("Llama4ForConditionalGeneration", "llama4"),
-    ("Gemma3nForConditionalGeneration", "gemma3n"),
-];
+const QWEN3_5_BUG: &str = "on CPU mistral.rs 0.8.1 panics in attention/backends/cpu.rs:609 \
+(\"q must have contiguous rows\"): qwen3_5/text.rs:214 rotates only part of each query head \
+whenever partial_rotary_factor < 1, as in every released Qwen3.5 (0.25)";
 
 impl Architecture {
     pub fn by_hf_class(class: &str) -> Option<Architecture> {
-        ARCHITECTURES
-            .iter()
-            .copied()
-            .find(|a| a.hf_class == class)
-            .or_else(|| {
-                UNPROVEN
-                    .iter()
-                    .find(|(c, _)| *c == class)
-                    .map(|(hf_class, loader)| Architecture {
-                        hf_class,
-                        loader,
-                        family: loader,
-                        support: Support::Broken(
-                            "not yet proven by radiochat's tests on mistralrs 0.8.1",
-                        ),
-                        engine: Backend::MistralRs,
-                        prefix_cache: false,
-                    })
-            })
+        ARCHITECTURES.iter().copied().find(|a| a.hf_class == class)
     }
 
     pub fn by_loader(loader: &str) -> Option<Architecture> {
@@ -177,17 +255,36 @@ impl Architecture {
             .filter(|a| a.support == Support::Supported)
     }
 
+    /// Architectures mistral.rs has a loader for that radiochat refuses, in table order.
+    pub fn refused() -> impl Iterator<Item = Architecture> {
+        ARCHITECTURES
+            .iter()
+            .copied()
+            .filter(|a| matches!(a.support, Support::Broken(_)))
+    }
+
     pub(crate) fn loader_type(&self) -> Option<mistralrs::MultimodalLoaderType> {
         self.loader.parse().ok()
     }
 
-    /// The refusal a user sees for an architecture the embedded engine cannot serve.
-    pub fn refusal(class: &str, why: Option<&str>) -> String {
-        let reason = why.map(|w| format!(" ({w})")).unwrap_or_default();
-        format!(
-            "`{class}` is not supported by the embedded engine (mistralrs 0.8.1){reason}; \
-             serve it with vLLM and connect with --remote"
-        )
+    /// The one line a user sees for a model of `class` the embedded engine will not run: the
+    /// family, why, and what to use instead.
+    pub fn refusal(class: &str) -> String {
+        match Architecture::by_hf_class(class) {
+            Some(Architecture {
+                family,
+                support: Support::Broken(why),
+                instead,
+                ..
+            }) => format!(
+                "{family} (`{class}`) is refused by the embedded engine: {why}; use {instead} \
+                 instead, or serve it with vLLM and connect with --remote"
+            ),
+            _ => format!(
+                "`{class}` is not supported by the embedded engine (mistral.rs 0.8.1 has no \
+                 loader for it); serve it with vLLM and connect with --remote"
+            ),
+        }
     }
 }
 
@@ -214,11 +311,59 @@ mod tests {
     }
 
     #[test]
-    fn qwen2vl_refusal_names_the_bug() {
-        let arch = Architecture::by_hf_class("Qwen2VLForConditionalGeneration").unwrap();
-        let Support::Broken(why) = arch.support else {
-            panic!("qwen2vl must be refused")
-        };
-        assert!(Architecture::refusal(arch.hf_class, Some(why)).contains("qwen2vl/mod.rs:117"));
+    fn a_refusal_names_the_family_the_failure_and_the_alternative() {
+        let line = Architecture::refusal("Qwen2VLForConditionalGeneration");
+        assert!(
+            line.starts_with("Qwen2-VL (`Qwen2VLForConditionalGeneration`)"),
+            "{line}"
+        );
+        assert!(line.contains("qwen2vl/mod.rs:117"), "{line}");
+        assert!(line.contains("use Qwen3-VL (qwen3vl) instead"), "{line}");
+        assert!(!line.contains('\n'));
+        let unknown = Architecture::refusal("BertModel");
+        assert!(unknown.contains("no loader"), "{unknown}");
+    }
+
+    #[test]
+    fn every_mistralrs_vision_loader_is_proven_or_refused() {
+        let loaders = [
+            "phi3v",
+            "idefics2",
+            "llava_next",
+            "llava",
+            "vllama",
+            "qwen2vl",
+            "idefics3",
+            "minicpmo",
+            "phi4mm",
+            "qwen2_5vl",
+            "gemma3",
+            "mistral3",
+            "llama4",
+            "gemma3n",
+            "gemma4",
+            "qwen3vl",
+            "qwen3vlmoe",
+            "qwen3_5",
+            "qwen3_5moe",
+        ];
+        for loader in loaders {
+            let arch = Architecture::by_loader(loader).unwrap_or_else(|| panic!("{loader}"));
+            assert!(arch.loader_type().is_some(), "{loader}");
+            if let Support::Broken(_) = arch.support {
+                assert!(!arch.instead.is_empty(), "{loader}");
+                let alternative = arch
+                    .instead
+                    .rsplit('(')
+                    .next()
+                    .unwrap()
+                    .trim_end_matches(')');
+                assert_eq!(
+                    Architecture::by_loader(alternative).map(|a| a.support),
+                    Some(Support::Supported),
+                    "{loader}: the alternative must be proven"
+                );
+            }
+        }
     }
 }

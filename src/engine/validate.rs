@@ -26,19 +26,8 @@ pub fn validate_model_dir(dir: &Path) -> Result<ValidatedModel, ModelDirError> {
         .and_then(Value::as_str)
         .ok_or_else(|| Invalid(config_path.clone(), "no \"architectures\" entry".into()))?;
     let architecture = Architecture::by_hf_class(class)
-        .ok_or_else(|| Unsupported(config_path.clone(), Architecture::refusal(class, None)))?;
-    match architecture.support {
-        Support::Supported => {}
-        Support::Broken(why) => {
-            return Err(Unsupported(
-                config_path,
-                Architecture::refusal(class, Some(why)),
-            ));
-        }
-        Support::Absent => {
-            return Err(Unsupported(config_path, Architecture::refusal(class, None)));
-        }
-    }
+        .filter(|a| a.support == Support::Supported)
+        .ok_or_else(|| Unsupported(config_path.clone(), Architecture::refusal(class)))?;
 
     let tokenizer_json = read_json(dir, "tokenizer.json", "the tokenizer")?;
     if architecture.engine == Backend::MistralRs {
@@ -74,6 +63,9 @@ pub fn validate_model_dir(dir: &Path) -> Result<ValidatedModel, ModelDirError> {
                 "preprocessor_config.json",
                 "the image preprocessor settings",
             )?;
+            if architecture.loader == "idefics2" {
+                check_image_seq_len(dir)?;
+            }
         }
         Backend::Candle => {
             super::llava_onevision::check_dir(dir)?;
@@ -121,6 +113,26 @@ pub fn validate_model_dir(dir: &Path) -> Result<ValidatedModel, ModelDirError> {
         eos_token_ids,
         max_context,
     })
+}
+
+/// mistral.rs 0.8.1's Idefics 2 processor panics on its engine thread without the number of
+/// soft tokens per image (idefics2_input_processor.rs:88).
+fn check_image_seq_len(dir: &Path) -> Result<(), ModelDirError> {
+    let processor = read_json(
+        dir,
+        "processor_config.json",
+        "the processor settings (image_seq_len)",
+    )?;
+    let count = ["image_seq_len", "image_seq_length"]
+        .iter()
+        .find_map(|key| processor[key].as_u64());
+    match count {
+        Some(n) if n > 0 => Ok(()),
+        _ => Err(ModelDirError::Invalid(
+            dir.join("processor_config.json"),
+            "no \"image_seq_len\" (soft tokens per image, the perceiver's latents)".into(),
+        )),
+    }
 }
 
 fn read_json(dir: &Path, name: &str, what: &'static str) -> Result<Value, ModelDirError> {

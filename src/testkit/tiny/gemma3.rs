@@ -54,6 +54,9 @@ pub fn build(scale: Scale) -> TinyModel {
         ),
     };
     let id = |token: &str| 256 + SPECIALS.iter().position(|s| *s == token).unwrap_or(0);
+    // Gemma 3 takes SigLIP's patch features, not its pooled head, and ships without the head.
+    let mut vision_config = siglip_config(&vision, "siglip_vision_model");
+    vision_config["vision_use_head"] = json!(false);
     let config = json!({
         "architectures": ["Gemma3ForConditionalGeneration"],
         "model_type": "gemma3",
@@ -74,7 +77,7 @@ pub fn build(scale: Scale) -> TinyModel {
             "attention_bias": false,
             "tie_word_embeddings": true,
         })),
-        "vision_config": siglip_config(&vision, "siglip_vision_model"),
+        "vision_config": vision_config,
     });
 
     let mut w = Weights::default();
@@ -106,21 +109,18 @@ pub fn build(scale: Scale) -> TinyModel {
                 "image_token": "<image_soft_token>",
             },
         }),
-        preprocessor: json!({
-            "image_processor_type": "Gemma3ImageProcessor",
-            "processor_class": "Gemma3Processor",
-            "do_convert_rgb": true,
-            "do_resize": true,
-            "size": {"height": vision.image_size, "width": vision.image_size},
-            "resample": 2,
-            "do_rescale": true,
-            "rescale_factor": 1.0 / 255.0,
-            "do_normalize": true,
-            "image_mean": [0.5, 0.5, 0.5],
-            "image_std": [0.5, 0.5, 0.5],
-            "do_pan_and_scan": false,
-            "image_seq_length": mm_tokens,
-        }),
+        preprocessor: super::preprocessor(
+            "Gemma3ImageProcessor",
+            "Gemma3Processor",
+            super::HALF,
+            super::HALF,
+            json!({
+                "size": {"height": vision.image_size, "width": vision.image_size},
+                "resample": 2,
+                "do_pan_and_scan": false,
+                "image_seq_length": mm_tokens,
+            }),
+        ),
         processor: Some(
             json!({"processor_class": "Gemma3Processor", "image_seq_length": mm_tokens}),
         ),

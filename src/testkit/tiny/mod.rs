@@ -3,14 +3,18 @@
 //! check an install; benchmarks use the `real` scale to measure at production dimensions.
 
 mod gemma3;
+mod gemma4;
+mod idefics2;
 mod idefics3;
 mod llava;
 mod llava_onevision;
 mod mistral3;
+mod qwen3_5;
 mod qwen3vl;
 mod shards;
 mod tokenizer;
 mod vision;
+mod vllama;
 mod weights;
 
 pub use weights::WeightDtype;
@@ -138,15 +142,32 @@ pub const TINY_ARCHS: &[&str] = &[
     "llava_onevision",
     "qwen3vl",
     "mistral3",
+    "gemma4",
+    "qwen3vlmoe",
+    "idefics2",
+    "vllama",
 ];
+
+/// Families mistral.rs 0.8.1 fails on (src/engine/arch.rs), written in their released layout
+/// so that tests/engine_refusals.rs can show the failure is still there.
+pub const REFUSED_TINY_ARCHS: &[&str] = &["qwen3_5"];
+
+/// Architectures whose writer has tiny dimensions only.
+const TINY_ONLY: &[&str] = &["gemma4", "qwen3vlmoe", "idefics2", "vllama", "qwen3_5"];
 
 /// Why `model tiny` wrote nothing.
 #[derive(Debug, thiserror::Error)]
 pub enum TinyError {
-    #[error("unknown --arch '{0}'; expected one of {list}", list = TINY_ARCHS.join(", "))]
+    #[error(
+        "unknown --arch '{0}'; expected one of {list} (or {refused}, refused by the engine)",
+        list = TINY_ARCHS.join(", "),
+        refused = REFUSED_TINY_ARCHS.join(", ")
+    )]
     UnknownArch(String),
     #[error("--dims 7b is written for llava_onevision only, not '{0}'")]
     NoLargeDims(String),
+    #[error("--dims real is not written for '{0}' yet; use --dims tiny")]
+    NoRealDims(String),
     #[error("{0}: already exists and is not empty (use --force to replace it)")]
     Exists(PathBuf),
     #[error(transparent)]
@@ -157,14 +178,22 @@ pub fn build(arch: &str, scale: Scale) -> Result<TinyModel, TinyError> {
     if scale == Scale::Large && arch != "llava_onevision" {
         return Err(TinyError::NoLargeDims(arch.to_string()));
     }
+    if scale == Scale::Real && TINY_ONLY.contains(&arch) {
+        return Err(TinyError::NoRealDims(arch.to_string()));
+    }
     match arch {
         "idefics3" => Ok(idefics3::build(scale)),
         "gemma3" => Ok(gemma3::build(scale)),
         "llava" => Ok(llava::build(scale, false)),
         "llava_next" => Ok(llava::build(scale, true)),
         "llava_onevision" => Ok(llava_onevision::build(scale)),
-        "qwen3vl" => Ok(qwen3vl::build(scale)),
+        "qwen3vl" => Ok(qwen3vl::build(scale, false)),
+        "qwen3vlmoe" => Ok(qwen3vl::build(scale, true)),
         "mistral3" => Ok(mistral3::build(scale)),
+        "gemma4" => Ok(gemma4::build(scale)),
+        "idefics2" => Ok(idefics2::build(scale)),
+        "vllama" => Ok(vllama::build(scale)),
+        "qwen3_5" => Ok(qwen3_5::build(scale)),
         other => Err(TinyError::UnknownArch(other.to_string())),
     }
 }
@@ -291,6 +320,38 @@ fn write_files(model: &TinyModel, seed: u64, dir: &Path) -> anyhow::Result<()> {
         }),
     )?;
     model.weights.write_safetensors(dir, seed)
+}
+
+/// SigLIP's pixel normalisation (mean and std 0.5 per channel).
+pub(crate) const HALF: [f64; 3] = [0.5, 0.5, 0.5];
+/// CLIP's pixel normalisation.
+pub(crate) const CLIP_MEAN: [f64; 3] = [0.48145466, 0.4578275, 0.40821073];
+pub(crate) const CLIP_STD: [f64; 3] = [0.26862954, 0.26130258, 0.27577711];
+
+/// A `preprocessor_config.json`: the processor classes, RGB conversion, resizing, 1/255
+/// rescaling and normalisation by `mean` and `std` every family writes, plus the family's own
+/// `fields` (which win over these).
+pub(crate) fn preprocessor(
+    image_processor: &str,
+    processor: &str,
+    mean: [f64; 3],
+    std: [f64; 3],
+    fields: Value,
+) -> Value {
+    with_extra(
+        json!({
+            "image_processor_type": image_processor,
+            "processor_class": processor,
+            "do_convert_rgb": true,
+            "do_resize": true,
+            "do_rescale": true,
+            "rescale_factor": 1.0 / 255.0,
+            "do_normalize": true,
+            "image_mean": mean,
+            "image_std": std,
+        }),
+        &fields,
+    )
 }
 
 /// `base` with the fields of `extra` (an object) added.

@@ -1,6 +1,10 @@
 //! Qwen3-VL: a ViT with 3-D patch embedding, learned position grid, a 2×2 patch merger plus
 //! deepstack mergers that feed early text layers, and a Qwen3 text tower (q/k norms, M-RoPE).
 //! The chat template prints `<|vision_start|><|image_pad|><|vision_end|>` per image.
+//! Qwen3-VL-MoE is the same model with a routed mixture of experts in place of each MLP, its
+//! experts stacked as the released checkpoints store them: `gate_up_proj` [experts, hidden,
+//! 2 × intermediate] and `down_proj` [experts, intermediate, hidden] (transformers 5 keeps the
+//! last two dimensions the other way round in memory and transposes on load).
 
 use super::weights::{Decoder, Fill, Weights, decoder_stack};
 use super::{Scale, TextDims, TinyModel};
@@ -34,8 +38,22 @@ struct Vit {
     image_side: usize,
 }
 
-pub fn build(scale: Scale) -> TinyModel {
-    let (text, mrope, vit) = match scale {
+/// The routed experts of Qwen3-VL-MoE's tiny text tower: 4 experts, 2 per token, each 16
+/// wide (unlike 2 × 16, the hidden width 64 tells the stacked axes apart).
+const EXPERTS: usize = 4;
+const EXPERT_INTERMEDIATE: usize = 16;
+
+pub fn build(scale: Scale, moe: bool) -> TinyModel {
+    build_with(scale, moe, true)
+}
+
+/// The tiny Qwen3-VL with no deepstack mergers (Qwen3.5's vision tower).
+pub(super) fn build_without_deepstack() -> TinyModel {
+    build_with(Scale::Tiny, false, false)
+}
+
+fn build_with(scale: Scale, moe: bool, deepstack: bool) -> TinyModel {
+    let (text, mrope, mut vit) = match scale {
         Scale::Tiny => (
             TextDims::tiny(SPECIALS.len()),
             vec![2, 3, 3],
@@ -76,12 +94,19 @@ pub fn build(scale: Scale) -> TinyModel {
             },
         ),
     };
+    if !deepstack {
+        vit.deepstack.clear();
+    }
     let id = |token: &str| 256 + SPECIALS.iter().position(|s| *s == token).unwrap_or(0);
     let merge = 2;
     let merged = vit.hidden * merge * merge;
-    let config = json!({
-        "architectures": ["Qwen3VLForConditionalGeneration"],
-        "model_type": "qwen3_vl",
+    let (class, model_type) = match moe {
+        false => ("Qwen3VLForConditionalGeneration", "qwen3_vl"),
+        true => ("Qwen3VLMoeForConditionalGeneration", "qwen3_vl_moe"),
+    };
+    let mut config = json!({
+        "architectures": [class],
+        "model_type": model_type,
         "image_token_id": id("<|image_pad|>"),
         "video_token_id": id("<|video_pad|>"),
         "vision_start_token_id": id("<|vision_start|>"),
@@ -113,6 +138,18 @@ pub fn build(scale: Scale) -> TinyModel {
             "deepstack_visual_indexes": vit.deepstack,
         },
     });
+
+    if moe {
+        let text_config = &mut config["text_config"];
+        text_config["model_type"] = json!("qwen3_vl_moe_text");
+        text_config["num_experts"] = json!(EXPERTS);
+        text_config["num_experts_per_tok"] = json!(2);
+        text_config["moe_intermediate_size"] = json!(EXPERT_INTERMEDIATE);
+        text_config["decoder_sparse_step"] = json!(1);
+        text_config["mlp_only_layers"] = json!([]);
+        text_config["norm_topk_prob"] = json!(true);
+        config["vision_config"]["model_type"] = json!("qwen3_vl_moe");
+    }
 
     let mut w = Weights::default();
     let v = "model.visual";
@@ -158,6 +195,9 @@ pub fn build(scale: Scale) -> TinyModel {
         merger(&mut w, format!("{v}.deepstack_merger_list.{i}"), merged);
     }
     decoder_stack(&mut w, "model.language_model", &text, Decoder::Qwen3, true);
+    if moe {
+        routed_experts(&mut w, "model.language_model", &text);
+    }
 
     let pixels = vit.image_side * vit.image_side;
     TinyModel {
@@ -167,24 +207,40 @@ pub fn build(scale: Scale) -> TinyModel {
         eos: "<|im_end|>",
         chat_template: CHAT_TEMPLATE.to_string(),
         tokenizer_extra: json!({}),
-        preprocessor: json!({
-            "image_processor_type": "Qwen2VLImageProcessorFast",
-            "processor_class": "Qwen3VLProcessor",
-            "do_resize": true,
-            "size": {"shortest_edge": pixels, "longest_edge": pixels},
-            "min_pixels": pixels,
-            "max_pixels": pixels,
-            "patch_size": vit.patch,
-            "merge_size": merge,
-            "temporal_patch_size": 2,
-            "do_rescale": true,
-            "rescale_factor": 1.0 / 255.0,
-            "do_normalize": true,
-            "image_mean": [0.5, 0.5, 0.5],
-            "image_std": [0.5, 0.5, 0.5],
-            "do_convert_rgb": true,
-        }),
+        preprocessor: super::preprocessor(
+            "Qwen2VLImageProcessorFast",
+            "Qwen3VLProcessor",
+            super::HALF,
+            super::HALF,
+            json!({
+                "size": {"shortest_edge": pixels, "longest_edge": pixels},
+                "min_pixels": pixels,
+                "max_pixels": pixels,
+                "patch_size": vit.patch,
+                "merge_size": merge,
+                "temporal_patch_size": 2,
+            }),
+        ),
         processor: None,
         weights: w,
+    }
+}
+
+/// Every decoder layer's MLP replaced by a router and stacked experts.
+fn routed_experts(w: &mut Weights, prefix: &str, text: &TextDims) {
+    let layers = format!("{prefix}.layers.");
+    w.tensors
+        .retain(|(name, _, _)| !(name.starts_with(&layers) && name.contains(".mlp.")));
+    for i in 0..text.layers {
+        let mlp = format!("{prefix}.layers.{i}.mlp");
+        w.matrix(format!("{mlp}.gate.weight"), &[EXPERTS, text.hidden]);
+        w.matrix(
+            format!("{mlp}.experts.gate_up_proj"),
+            &[EXPERTS, text.hidden, 2 * EXPERT_INTERMEDIATE],
+        );
+        w.matrix(
+            format!("{mlp}.experts.down_proj"),
+            &[EXPERTS, EXPERT_INTERMEDIATE, text.hidden],
+        );
     }
 }

@@ -121,6 +121,8 @@ pub enum Decoder {
     Qwen3,
     /// Gemma 3: query/key norms and four norms per layer, all scaling by 1 + weight.
     Gemma3,
+    /// Gemma 4: Gemma 3's norms, but each scales by its weight as in Llama.
+    Gemma4,
 }
 
 /// A decoder stack under `prefix` (`embed_tokens`, `layers.N.*`, `norm`). With `tied`, the
@@ -170,7 +172,7 @@ pub fn decoder_stack(
             t.heads * t.head_dim,
             false,
         );
-        if matches!(kind, Decoder::Qwen3 | Decoder::Gemma3) {
+        if matches!(kind, Decoder::Qwen3 | Decoder::Gemma3 | Decoder::Gemma4) {
             norm(w, format!("{l}.self_attn.q_norm.weight"), t.head_dim);
             norm(w, format!("{l}.self_attn.k_norm.weight"), t.head_dim);
         }
@@ -189,7 +191,7 @@ pub fn decoder_stack(
         );
         norm(w, format!("{l}.input_layernorm.weight"), t.hidden);
         norm(w, format!("{l}.post_attention_layernorm.weight"), t.hidden);
-        if kind == Decoder::Gemma3 {
+        if matches!(kind, Decoder::Gemma3 | Decoder::Gemma4) {
             norm(w, format!("{l}.pre_feedforward_layernorm.weight"), t.hidden);
             norm(
                 w,

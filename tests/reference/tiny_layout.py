@@ -1,0 +1,83 @@
+"""transformers' own view of a model directory radiochat's `model tiny` wrote, for
+tests/tiny_layout.rs.
+
+usage: tiny_layout.py SCRATCH_DIR MODEL_DIR...
+
+For each MODEL_DIR, builds the model class the config names from the config alone and saves
+it with save_pretrained into a folder of SCRATCH_DIR: the weight names and shapes transformers writes for that
+config. Then loads MODEL_DIR itself (from_pretrained, with loading info) and its processor, and
+runs the chat template and the processor on one image and one question. Prints one JSON object
+per MODEL_DIR, a line each:
+  only_radiochat / only_transformers: tensor names in one file set and not the other
+  shape_mismatches: [name, radiochat shape, transformers shape]
+  missing / unexpected / mismatched: from_pretrained's loading info
+  image_tokens: how many image placeholder ids the processor put into the prompt
+"""
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+from safetensors import safe_open
+from transformers import AutoConfig, AutoModelForImageTextToText, AutoProcessor
+
+
+def shapes(directory):
+    found = {}
+    for path in sorted(Path(directory).glob("*.safetensors")):
+        with safe_open(str(path), "pt") as f:
+            for name in f.keys():
+                found[name] = list(f.get_slice(name).get_shape())
+    return found
+
+
+def check(model_dir, scratch):
+    torch.manual_seed(0)
+    config = AutoConfig.from_pretrained(model_dir)
+    AutoModelForImageTextToText.from_config(config).save_pretrained(scratch, safe_serialization=True)
+    ours, theirs = shapes(model_dir), shapes(scratch)
+
+    _, info = AutoModelForImageTextToText.from_pretrained(model_dir, output_loading_info=True)
+
+    processor = AutoProcessor.from_pretrained(model_dir)
+    messages = [
+        {
+            "role": "user",
+            "content": [{"type": "image"}, {"type": "text", "text": "Is there an extended radio source?"}],
+        }
+    ]
+    template = getattr(processor, "chat_template", None) or processor.tokenizer.chat_template
+    prompt = processor.apply_chat_template(messages, add_generation_prompt=True, tokenize=False, chat_template=template)
+    image_token = getattr(processor, "image_token", None) or "<image>"
+    if image_token not in prompt:
+        # A template that takes plain-string content (LLaVA 1.5's): the placeholder goes first, as
+        # LLaVA writes it (the trainer does the same).
+        flat = [{"role": "user", "content": image_token + "\nIs there an extended radio source?"}]
+        prompt = processor.apply_chat_template(flat, add_generation_prompt=True, tokenize=False, chat_template=template)
+    image = Image.fromarray((np.random.default_rng(0).random((64, 64, 3)) * 255).astype("uint8"))
+    inputs = processor(images=[image], text=prompt, return_tensors="pt")
+    image_token_id = getattr(config, "image_token_id", None) or getattr(config, "image_token_index", None)
+    image_tokens = int((inputs["input_ids"] == image_token_id).sum()) if image_token_id is not None else None
+
+    print(
+        json.dumps(
+            {
+                "dir": model_dir,
+                "only_radiochat": sorted(set(ours) - set(theirs)),
+                "only_transformers": sorted(set(theirs) - set(ours)),
+                "shape_mismatches": [[n, ours[n], theirs[n]] for n in sorted(set(ours) & set(theirs)) if ours[n] != theirs[n]],
+                "missing": sorted(info.get("missing_keys", [])),
+                "unexpected": sorted(info.get("unexpected_keys", [])),
+                "mismatched": [str(m) for m in info.get("mismatched_keys", [])],
+                "image_tokens": image_tokens,
+            }
+        ),
+        flush=True,
+    )
+
+
+scratch_root = sys.argv[1]
+for i, model_dir in enumerate(sys.argv[2:]):
+    check(model_dir, str(Path(scratch_root) / str(i)))

@@ -1,0 +1,72 @@
+//! `model tiny` writes each architecture as transformers itself reads it: for every family the
+//! writer knows, transformers (the project's Python env) loads the directory with no missing,
+//! unexpected or mismatched weight, writes the same number of tensors with the same shapes
+//! from the config alone (names may differ only by the legacy prefixes released checkpoints
+//! still ship, stacked experts only by their released orientation; transformers maps both on
+//! load), and its processor puts image placeholders
+//! into the chat template's prompt.
+
+mod common;
+
+use common::{reference_python, tiny_model};
+use radiochat::testkit::tiny::{REFUSED_TINY_ARCHS, TINY_ARCHS};
+use serde_json::Value;
+
+#[test]
+fn transformers_reads_every_tiny_architecture_as_its_own() {
+    let home = tempfile::tempdir().unwrap();
+    let archs: Vec<&str> = TINY_ARCHS
+        .iter()
+        .chain(REFUSED_TINY_ARCHS)
+        .copied()
+        .collect();
+    let dirs: Vec<String> = archs
+        .iter()
+        .map(|arch| tiny_model(home.path(), arch).display().to_string())
+        .collect();
+    let scratch = home.path().join("scratch");
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/reference/tiny_layout.py"
+    );
+    let mut args = vec![script, scratch.to_str().unwrap()];
+    args.extend(dirs.iter().map(String::as_str));
+    let out = reference_python(&args, "");
+    let reports: Vec<Value> = out
+        .lines()
+        .filter(|l| l.starts_with('{'))
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(reports.len(), archs.len(), "{out}");
+    for (arch, report) in archs.iter().zip(&reports) {
+        let list = |key: &str| report[key].as_array().cloned().unwrap_or_default();
+        for key in ["missing", "unexpected", "mismatched"] {
+            assert!(list(key).is_empty(), "{arch}: {key} {}", report[key]);
+        }
+        for mismatch in list("shape_mismatches") {
+            // Released MoE checkpoints stack experts [experts, in, out]; transformers 5 keeps
+            // [experts, out, in] and transposes on load (what "mismatched" above would catch).
+            let (name, ours, theirs) = (&mismatch[0], &mismatch[1], &mismatch[2]);
+            let stacked = name.as_str().is_some_and(|n| n.contains(".experts."));
+            let swapped = ours
+                .as_array()
+                .map(|d| vec![d[0].clone(), d[2].clone(), d[1].clone()]);
+            assert!(
+                stacked && swapped.as_ref() == theirs.as_array(),
+                "{arch}: {mismatch}"
+            );
+        }
+        assert_eq!(
+            list("only_radiochat").len(),
+            list("only_transformers").len(),
+            "{arch}: {report}"
+        );
+        // Llama 3.2 vision keeps one `<|image|>` (its text tower cross-attends to the image);
+        // the others widen it into a soft token per image feature.
+        let least = if *arch == "vllama" { 1 } else { 4 };
+        assert!(
+            report["image_tokens"].as_u64().unwrap_or(0) >= least,
+            "{arch}: {report}"
+        );
+    }
+}
