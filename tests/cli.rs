@@ -180,13 +180,13 @@ fn bad_model_directories_get_one_line_errors() {
     std::fs::write(not_json.join("config.json"), b"{ this is not json").unwrap();
     assert_bad_input(&ask(&not_json), &["config.json", "not valid JSON"]);
 
+    let name_architecture = |dir: &Path, class: &str| {
+        let config = format!(r#"{{"architectures":["{class}"]}}"#);
+        std::fs::write(dir.join("config.json"), config).unwrap();
+    };
     let onevision = home.path().join("radio-llava");
     copy_dir(&good, &onevision);
-    std::fs::write(
-        onevision.join("config.json"),
-        br#"{"architectures":["LlavaOnevisionForConditionalGeneration"]}"#,
-    )
-    .unwrap();
+    name_architecture(&onevision, "LlavaOnevisionForConditionalGeneration");
     // radio-llava's architecture runs on radiochat's own engine, which reads config.json.
     assert_bad_input(
         &ask(&onevision),
@@ -195,21 +195,13 @@ fn bad_model_directories_get_one_line_errors() {
 
     let qwen2vl = home.path().join("qwen2vl");
     copy_dir(&good, &qwen2vl);
-    std::fs::write(
-        qwen2vl.join("config.json"),
-        br#"{"architectures":["Qwen2VLForConditionalGeneration"]}"#,
-    )
-    .unwrap();
+    name_architecture(&qwen2vl, "Qwen2VLForConditionalGeneration");
     assert_bad_input(
         &ask(&qwen2vl),
         &["Qwen2VLForConditionalGeneration", "qwen2vl/mod.rs:117"],
     );
     // A family mistral.rs loads but fails on: the family, the failure and what to run instead.
-    std::fs::write(
-        qwen2vl.join("config.json"),
-        br#"{"architectures":["Qwen3_5ForConditionalGeneration"]}"#,
-    )
-    .unwrap();
+    name_architecture(&qwen2vl, "Qwen3_5ForConditionalGeneration");
     assert_bad_input(
         &ask(&qwen2vl),
         &[

@@ -53,25 +53,43 @@ fn answer_past_the_refusal(loader: &str, dir: &Path) -> Result<String, String> {
     }
 }
 
+/// The model's config with `partial_rotary_factor` set (the tiny model is written with 0.25).
+fn set_partial_rotary(model: &Path, factor: f64) {
+    let config_path = model.join("config.json");
+    let mut config: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&config_path).unwrap()).unwrap();
+    let rope = &mut config["text_config"]["rope_parameters"];
+    assert_eq!(rope["partial_rotary_factor"], 0.25);
+    rope["partial_rotary_factor"] = factor.into();
+    std::fs::write(&config_path, config.to_string()).unwrap();
+}
+
 #[test]
 fn qwen3_5_fails_on_cpu_for_its_partial_rotary_factor_and_answers_without_it() {
     let home = tempfile::tempdir().unwrap();
     let model = tiny_model(home.path(), "qwen3_5");
-    let config_path = model.join("config.json");
-    let config: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(&config_path).unwrap()).unwrap();
-    assert_eq!(
-        config["text_config"]["rope_parameters"]["partial_rotary_factor"],
-        0.25
-    );
     let failure = answer_past_the_refusal("qwen3_5", &model).expect_err(
         "mistral.rs now runs Qwen3.5 on CPU: retest and prove it in src/engine/arch.rs",
     );
     assert!(failure.contains("crashed"), "{failure}");
 
-    let mut whole = config;
-    whole["text_config"]["rope_parameters"]["partial_rotary_factor"] = 1.0.into();
-    std::fs::write(&config_path, whole.to_string()).unwrap();
+    set_partial_rotary(&model, 1.0);
     let answer = answer_past_the_refusal("qwen3_5", &model).expect("full rotary answers");
     assert!(answer.chars().count() >= 8, "{answer:?}");
+}
+
+/// Qwen3.5-MoE as transformers saves it (a tensor per expert) fails even with full rotary:
+/// mistral.rs 0.8.1 only reads stacked experts there.
+#[test]
+fn qwen3_5_moe_fails_with_its_released_expert_layout_even_with_full_rotary() {
+    let home = tempfile::tempdir().unwrap();
+    let model = tiny_model(home.path(), "qwen3_5moe");
+    let failure = answer_past_the_refusal("qwen3_5moe", &model);
+    assert!(failure.is_err(), "{failure:?}");
+    set_partial_rotary(&model, 1.0);
+    let failure = answer_past_the_refusal("qwen3_5moe", &model);
+    assert!(
+        failure.as_ref().is_err_and(|f| f.contains("DummyLayer")),
+        "mistral.rs now reads per-expert Qwen3.5-MoE weights: {failure:?}"
+    );
 }

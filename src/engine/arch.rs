@@ -200,7 +200,7 @@ pub const ARCHITECTURES: &[Architecture] = &[
         "Qwen3_5MoeForConditionalGeneration",
         "qwen3_5moe",
         "Qwen3.5-MoE",
-        QWEN3_5_BUG,
+        QWEN3_5_MOE_BUG,
         QWEN3VL,
     ),
     refused(
@@ -237,6 +237,11 @@ pub const ARCHITECTURES: &[Architecture] = &[
 const QWEN3_5_BUG: &str = "on CPU mistral.rs 0.8.1 panics in attention/backends/cpu.rs:609 \
 (\"q must have contiguous rows\"): qwen3_5/text.rs:214 rotates only part of each query head \
 whenever partial_rotary_factor < 1, as in every released Qwen3.5 (0.25)";
+
+const QWEN3_5_MOE_BUG: &str = "besides Qwen3.5's CPU panic (partial_rotary_factor < 1, \
+attention/backends/cpu.rs:609), mistral.rs 0.8.1 loads experts stored one tensor each, as \
+transformers saves them, as placeholders (moe/experts.rs:459) and fails at the first step: \
+\"DummyLayer should not ever be present in forward pass\"";
 
 impl Architecture {
     pub fn by_hf_class(class: &str) -> Option<Architecture> {

@@ -6,7 +6,7 @@
 //! processor widens to `<|image>` + soft tokens + `<image|>`.
 
 use super::weights::{Decoder, Fill, Weights, decoder_stack};
-use super::{Scale, TextDims, TinyModel};
+use super::{TextDims, TinyModel};
 use serde_json::json;
 
 const SPECIALS: &[&str] = &[
@@ -50,8 +50,8 @@ struct VisionTower {
 /// Width of the per-layer input embedding each decoder layer adds.
 const PER_LAYER_INPUT: usize = 16;
 
-pub fn build(_scale: Scale) -> TinyModel {
-    // `Real` dimensions are not written for Gemma 4 yet: `model tiny` refuses them (mod.rs).
+/// The tiny model (no released checkpoint's dimensions yet: `model tiny` refuses `--dims real`).
+pub fn build() -> TinyModel {
     let text = TextDims::tiny(SPECIALS.len());
     let vision = VisionTower {
         hidden: 32,

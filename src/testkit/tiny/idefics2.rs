@@ -5,8 +5,8 @@
 //! `<fake_token_around_image>`.
 
 use super::vision::{VisionDims, siglip_config, siglip_tower};
-use super::weights::{Decoder, Weights, decoder_stack};
-use super::{Scale, TextDims, TinyModel};
+use super::weights::{Decoder, Heads, Weights, decoder_stack};
+use super::{TextDims, TinyModel};
 use serde_json::json;
 
 const SPECIALS: &[&str] = &[
@@ -35,8 +35,8 @@ struct Perceiver {
     head_dim: usize,
 }
 
-pub fn build(_scale: Scale) -> TinyModel {
-    // `Real` dimensions are not written for Idefics 2 yet: `model tiny` refuses them (mod.rs).
+/// The tiny model (no released checkpoint's dimensions yet: `model tiny` refuses `--dims real`).
+pub fn build() -> TinyModel {
     let text = TextDims::tiny(SPECIALS.len());
     let vision = VisionDims::tiny();
     let perceiver = Perceiver {
@@ -139,27 +139,12 @@ fn connector(w: &mut Weights, prefix: &str, v: &VisionDims, t: &TextDims, p: &Pe
         w.rms_norm(&format!("{l}.input_latents_norm"), t.hidden);
         w.rms_norm(&format!("{l}.input_context_norm"), t.hidden);
         w.rms_norm(&format!("{l}.post_attention_layernorm"), t.hidden);
-        let attention = format!("{l}.self_attn");
-        w.linear(
-            &format!("{attention}.q_proj"),
-            p.heads * p.head_dim,
-            t.hidden,
-            false,
-        );
-        for kv in ["k_proj", "v_proj"] {
-            w.linear(
-                &format!("{attention}.{kv}"),
-                p.kv_heads * p.head_dim,
-                t.hidden,
-                false,
-            );
-        }
-        w.linear(
-            &format!("{attention}.o_proj"),
-            t.hidden,
-            p.heads * p.head_dim,
-            false,
-        );
+        let heads = Heads {
+            heads: p.heads,
+            kv_heads: p.kv_heads,
+            head_dim: p.head_dim,
+        };
+        w.attention(&format!("{l}.self_attn"), t.hidden, heads, 1, false);
         let mlp = format!("{l}.mlp");
         w.linear(&format!("{mlp}.gate_proj"), 4 * t.hidden, t.hidden, false);
         w.linear(&format!("{mlp}.up_proj"), 4 * t.hidden, t.hidden, false);

@@ -18,7 +18,7 @@ mod vllama;
 mod weights;
 
 pub use weights::WeightDtype;
-pub use weights::{Fill, Weights};
+pub use weights::{Fill, Heads, Weights};
 
 use crate::util::error::BadValue;
 use anyhow::Context;
@@ -78,6 +78,14 @@ impl TextDims {
             "max_position_embeddings": self.max_positions,
         });
         fields.as_object().cloned().unwrap_or_default()
+    }
+
+    pub fn heads(&self) -> Heads {
+        Heads {
+            heads: self.heads,
+            kv_heads: self.kv_heads,
+            head_dim: self.head_dim,
+        }
     }
 
     /// `hf_fields` plus the family's own `extra` fields.
@@ -150,10 +158,7 @@ pub const TINY_ARCHS: &[&str] = &[
 
 /// Families mistral.rs 0.8.1 fails on (src/engine/arch.rs), written in their released layout
 /// so that tests/engine_refusals.rs can show the failure is still there.
-pub const REFUSED_TINY_ARCHS: &[&str] = &["qwen3_5"];
-
-/// Architectures whose writer has tiny dimensions only.
-const TINY_ONLY: &[&str] = &["gemma4", "qwen3vlmoe", "idefics2", "vllama", "qwen3_5"];
+pub const REFUSED_TINY_ARCHS: &[&str] = &["qwen3_5", "qwen3_5moe"];
 
 /// Why `model tiny` wrote nothing.
 #[derive(Debug, thiserror::Error)]
@@ -178,9 +183,11 @@ pub fn build(arch: &str, scale: Scale) -> Result<TinyModel, TinyError> {
     if scale == Scale::Large && arch != "llava_onevision" {
         return Err(TinyError::NoLargeDims(arch.to_string()));
     }
-    if scale == Scale::Real && TINY_ONLY.contains(&arch) {
-        return Err(TinyError::NoRealDims(arch.to_string()));
-    }
+    // Writers that know no released checkpoint's dimensions yet.
+    let tiny_only = |write: fn() -> TinyModel| match scale {
+        Scale::Tiny => Ok(write()),
+        _ => Err(TinyError::NoRealDims(arch.to_string())),
+    };
     match arch {
         "idefics3" => Ok(idefics3::build(scale)),
         "gemma3" => Ok(gemma3::build(scale)),
@@ -188,12 +195,13 @@ pub fn build(arch: &str, scale: Scale) -> Result<TinyModel, TinyError> {
         "llava_next" => Ok(llava::build(scale, true)),
         "llava_onevision" => Ok(llava_onevision::build(scale)),
         "qwen3vl" => Ok(qwen3vl::build(scale, false)),
-        "qwen3vlmoe" => Ok(qwen3vl::build(scale, true)),
+        "qwen3vlmoe" => tiny_only(|| qwen3vl::build(Scale::Tiny, true)),
         "mistral3" => Ok(mistral3::build(scale)),
-        "gemma4" => Ok(gemma4::build(scale)),
-        "idefics2" => Ok(idefics2::build(scale)),
-        "vllama" => Ok(vllama::build(scale)),
-        "qwen3_5" => Ok(qwen3_5::build(scale)),
+        "gemma4" => tiny_only(gemma4::build),
+        "idefics2" => tiny_only(idefics2::build),
+        "vllama" => tiny_only(vllama::build),
+        "qwen3_5" => tiny_only(|| qwen3_5::build(false)),
+        "qwen3_5moe" => tiny_only(|| qwen3_5::build(true)),
         other => Err(TinyError::UnknownArch(other.to_string())),
     }
 }

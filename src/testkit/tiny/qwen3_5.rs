@@ -3,11 +3,13 @@
 //! decay `A_log`/`dt_bias`, a gated RMSNorm) and the fourth is gated full attention (q_proj
 //! twice as wide: queries and their output gate) with M-RoPE on a quarter of each head
 //! (`partial_rotary_factor` 0.25, as in every released Qwen3.5). Its decoder norms scale by
-//! 1 + weight (zeros here). mistral.rs 0.8.1 cannot run this on CPU (src/engine/arch.rs).
+//! 1 + weight (zeros here). Qwen3.5-MoE puts a routed mixture of experts plus a gated shared
+//! expert in every MLP, one tensor per expert as transformers' `save_pretrained` writes them.
+//! mistral.rs 0.8.1 cannot run either (src/engine/arch.rs).
 
 use super::qwen3vl;
 use super::weights::{Fill, Weights};
-use super::{Scale, TextDims, TinyModel};
+use super::{TextDims, TinyModel};
 use serde_json::json;
 
 /// Gated DeltaNet widths of the tiny tower.
@@ -16,7 +18,12 @@ const LINEAR_VALUE_HEADS: usize = 4;
 const LINEAR_HEAD_DIM: usize = 16;
 const CONV_KERNEL: usize = 4;
 
-pub fn build(_scale: Scale) -> TinyModel {
+/// Qwen3.5-MoE's tiny mixture: 4 experts, 2 per token, each and the shared one 16 wide.
+const EXPERTS: usize = 4;
+const EXPERT_INTERMEDIATE: usize = 16;
+
+/// The tiny model (no released checkpoint's dimensions yet: `model tiny` refuses `--dims real`).
+pub fn build(moe: bool) -> TinyModel {
     // Qwen3-VL's tiny model gives the tokenizer, template, processor and vision tower.
     let mut model = qwen3vl::build_without_deepstack();
     let text = TextDims {
@@ -29,11 +36,15 @@ pub fn build(_scale: Scale) -> TinyModel {
         "linear_attention",
         "full_attention",
     ];
-    model.config["architectures"] = json!(["Qwen3_5ForConditionalGeneration"]);
-    model.config["model_type"] = json!("qwen3_5");
-    model.config["vision_config"]["model_type"] = json!("qwen3_5_vision");
+    let (class, model_type) = match moe {
+        false => ("Qwen3_5ForConditionalGeneration", "qwen3_5"),
+        true => ("Qwen3_5MoeForConditionalGeneration", "qwen3_5_moe"),
+    };
+    model.config["architectures"] = json!([class]);
+    model.config["model_type"] = json!(model_type);
+    model.config["vision_config"]["model_type"] = json!(format!("{model_type}_vision"));
     model.config["text_config"] = text.hf_config(json!({
-        "model_type": "qwen3_5_text",
+        "model_type": format!("{model_type}_text"),
         "layer_types": layer_types,
         "hidden_act": "silu",
         "rms_norm_eps": 1e-6,
@@ -57,11 +68,25 @@ pub fn build(_scale: Scale) -> TinyModel {
         .weights
         .tensors
         .retain(|(name, _, _)| !name.starts_with(&format!("{lm}.")));
-    hybrid_text_tower(&mut model.weights, lm, &text, &layer_types);
+    if moe {
+        let text_config = &mut model.config["text_config"];
+        text_config["num_experts"] = json!(EXPERTS);
+        text_config["num_experts_per_tok"] = json!(2);
+        text_config["moe_intermediate_size"] = json!(EXPERT_INTERMEDIATE);
+        text_config["shared_expert_intermediate_size"] = json!(EXPERT_INTERMEDIATE);
+    }
+    hybrid_text_tower(&mut model.weights, lm, &text, &layer_types, moe);
     model
 }
 
-fn hybrid_text_tower(w: &mut Weights, prefix: &str, t: &TextDims, layer_types: &[&str]) {
+/// A SwiGLU MLP under `prefix`.
+fn mlp(w: &mut Weights, prefix: &str, hidden: usize, intermediate: usize) {
+    w.linear(&format!("{prefix}.gate_proj"), intermediate, hidden, false);
+    w.linear(&format!("{prefix}.up_proj"), intermediate, hidden, false);
+    w.linear(&format!("{prefix}.down_proj"), hidden, intermediate, false);
+}
+
+fn hybrid_text_tower(w: &mut Weights, prefix: &str, t: &TextDims, layer_types: &[&str], moe: bool) {
     // Zero-centred RMSNorm: the scale is 1 + weight.
     let norm = |w: &mut Weights, name: String, dim: usize| w.tensor(name, &[dim], Fill::Zeros);
     w.output_head(
@@ -97,46 +122,30 @@ fn hybrid_text_tower(w: &mut Weights, prefix: &str, t: &TextDims, layer_types: &
             w.linear(&format!("{a}.out_proj"), t.hidden, value_dim, false);
         } else {
             let a = format!("{l}.self_attn");
-            w.linear(
-                &format!("{a}.q_proj"),
-                2 * t.heads * t.head_dim,
-                t.hidden,
-                false,
-            );
-            w.linear(
-                &format!("{a}.k_proj"),
-                t.kv_heads * t.head_dim,
-                t.hidden,
-                false,
-            );
-            w.linear(
-                &format!("{a}.v_proj"),
-                t.kv_heads * t.head_dim,
-                t.hidden,
-                false,
-            );
-            w.linear(
-                &format!("{a}.o_proj"),
-                t.hidden,
-                t.heads * t.head_dim,
-                false,
-            );
+            w.attention(&a, t.hidden, t.heads(), 2, false);
             norm(w, format!("{a}.q_norm.weight"), t.head_dim);
             norm(w, format!("{a}.k_norm.weight"), t.head_dim);
         }
-        w.linear(
-            &format!("{l}.mlp.gate_proj"),
-            t.intermediate,
-            t.hidden,
-            false,
-        );
-        w.linear(&format!("{l}.mlp.up_proj"), t.intermediate, t.hidden, false);
-        w.linear(
-            &format!("{l}.mlp.down_proj"),
-            t.hidden,
-            t.intermediate,
-            false,
-        );
+        if moe {
+            w.linear(&format!("{l}.mlp.gate"), EXPERTS, t.hidden, false);
+            for e in 0..EXPERTS {
+                mlp(
+                    w,
+                    &format!("{l}.mlp.experts.{e}"),
+                    t.hidden,
+                    EXPERT_INTERMEDIATE,
+                );
+            }
+            mlp(
+                w,
+                &format!("{l}.mlp.shared_expert"),
+                t.hidden,
+                EXPERT_INTERMEDIATE,
+            );
+            w.linear(&format!("{l}.mlp.shared_expert_gate"), 1, t.hidden, false);
+        } else {
+            mlp(w, &format!("{l}.mlp"), t.hidden, t.intermediate);
+        }
         norm(w, format!("{l}.input_layernorm.weight"), t.hidden);
         norm(w, format!("{l}.post_attention_layernorm.weight"), t.hidden);
     }

@@ -6,7 +6,7 @@
 //! the legacy names (`language_model.model.*`, `vision_model.*`).
 
 use super::weights::{Decoder, Fill, Weights, decoder_stack};
-use super::{Scale, TextDims, TinyModel};
+use super::{TextDims, TinyModel};
 use serde_json::json;
 
 /// Llama 3's specials, padded with reserved tokens so that `<|image|>` comes right after the
@@ -55,8 +55,8 @@ struct TiledVit {
     intermediate_layers: Vec<usize>,
 }
 
-pub fn build(_scale: Scale) -> TinyModel {
-    // `Real` dimensions are not written for Llama 3.2 vision yet: `model tiny` refuses them.
+/// The tiny model (no released checkpoint's dimensions yet: `model tiny` refuses `--dims real`).
+pub fn build() -> TinyModel {
     let text = TextDims {
         layers: 3,
         vocab_size: 272,
@@ -174,30 +174,7 @@ fn cross_attention(w: &mut Weights, prefix: &str, t: &TextDims, layers: &[usize]
         w.tensors
             .retain(|(name, _, _)| !name.starts_with(&format!("{l}.self_attn.")));
         let a = format!("{l}.cross_attn");
-        w.linear(
-            &format!("{a}.q_proj"),
-            t.heads * t.head_dim,
-            t.hidden,
-            false,
-        );
-        w.linear(
-            &format!("{a}.k_proj"),
-            t.kv_heads * t.head_dim,
-            t.hidden,
-            false,
-        );
-        w.linear(
-            &format!("{a}.v_proj"),
-            t.kv_heads * t.head_dim,
-            t.hidden,
-            false,
-        );
-        w.linear(
-            &format!("{a}.o_proj"),
-            t.hidden,
-            t.heads * t.head_dim,
-            false,
-        );
+        w.attention(&a, t.hidden, t.heads(), 1, false);
         w.rms_norm(&format!("{a}.q_norm"), t.head_dim);
         w.rms_norm(&format!("{a}.k_norm"), t.head_dim);
         w.tensor(format!("{l}.cross_attn_attn_gate"), &[1], Fill::Ones);

@@ -80,6 +80,32 @@ impl Weights {
         self.tensor(name, &[vocab, hidden], Fill::PrintableHead);
     }
 
+    /// Grouped-query attention under `prefix`: `q_proj` (`q_factor` × heads × head_dim, 2
+    /// where each query carries its output gate), `k_proj` and `v_proj` (kv_heads × head_dim,
+    /// biased with `qkv_bias`) and `o_proj` back to `hidden`.
+    pub fn attention(
+        &mut self,
+        prefix: &str,
+        hidden: usize,
+        heads: Heads,
+        q_factor: usize,
+        qkv_bias: bool,
+    ) {
+        let (queries, keys) = (
+            heads.heads * heads.head_dim,
+            heads.kv_heads * heads.head_dim,
+        );
+        self.linear(
+            &format!("{prefix}.q_proj"),
+            q_factor * queries,
+            hidden,
+            qkv_bias,
+        );
+        self.linear(&format!("{prefix}.k_proj"), keys, hidden, qkv_bias);
+        self.linear(&format!("{prefix}.v_proj"), keys, hidden, qkv_bias);
+        self.linear(&format!("{prefix}.o_proj"), hidden, queries, false);
+    }
+
     /// LayerNorm: weight 1, bias 0.
     pub fn layer_norm(&mut self, prefix: &str, dim: usize) {
         self.tensor(format!("{prefix}.weight"), &[dim], Fill::Ones);
@@ -101,6 +127,14 @@ impl Weights {
             .map(|(_, shape, _)| shape.iter().product::<usize>())
             .sum()
     }
+}
+
+/// The head layout of an attention block.
+#[derive(Debug, Clone, Copy)]
+pub struct Heads {
+    pub heads: usize,
+    pub kv_heads: usize,
+    pub head_dim: usize,
 }
 
 /// Box–Muller: one standard normal sample.
@@ -148,30 +182,7 @@ pub fn decoder_stack(
     let qkv_bias = kind == Decoder::Qwen2;
     for i in 0..t.layers {
         let l = format!("{prefix}.layers.{i}");
-        w.linear(
-            &format!("{l}.self_attn.q_proj"),
-            t.heads * t.head_dim,
-            t.hidden,
-            qkv_bias,
-        );
-        w.linear(
-            &format!("{l}.self_attn.k_proj"),
-            t.kv_heads * t.head_dim,
-            t.hidden,
-            qkv_bias,
-        );
-        w.linear(
-            &format!("{l}.self_attn.v_proj"),
-            t.kv_heads * t.head_dim,
-            t.hidden,
-            qkv_bias,
-        );
-        w.linear(
-            &format!("{l}.self_attn.o_proj"),
-            t.hidden,
-            t.heads * t.head_dim,
-            false,
-        );
+        w.attention(&format!("{l}.self_attn"), t.hidden, t.heads(), 1, qkv_bias);
         if matches!(kind, Decoder::Qwen3 | Decoder::Gemma3 | Decoder::Gemma4) {
             norm(w, format!("{l}.self_attn.q_norm.weight"), t.head_dim);
             norm(w, format!("{l}.self_attn.k_norm.weight"), t.head_dim);
