@@ -214,21 +214,24 @@ pub const ARCHITECTURES: &[Architecture] = &[
         "Phi3VForCausalLM",
         "phi3v",
         "Phi-3.5 vision",
-        UNPROVEN,
+        "not yet proven by radiochat's tests: mistral.rs 0.8.1 fixes its vision tower to CLIP \
+         ViT-L/14-336 (phi3/mod.rs:546), so a proof needs that 300M-parameter tower whole",
         "SmolVLM / Idefics3 (idefics3)",
     ),
     refused(
         "Phi4MMForCausalLM",
         "phi4mm",
         "Phi-4 multimodal",
-        UNPROVEN,
+        "not yet proven by radiochat's tests: mistral.rs 0.8.1 fixes its vision tower to \
+         SigLIP-so400m (phi4/image_embedding.rs:90), so a proof needs that tower whole",
         "SmolVLM / Idefics3 (idefics3)",
     ),
     refused(
         "Gemma3nForConditionalGeneration",
         "gemma3n",
         "Gemma 3n",
-        UNPROVEN,
+        "not yet proven by radiochat's tests: mistral.rs 0.8.1 fixes its vision tower to \
+         MobileNetV5-300M (gemma3n/vision.rs:842), so a proof needs that tower whole",
         "Gemma 4 (gemma4)",
     ),
     refused("MiniCPMO", "minicpmo", "MiniCPM-o", UNPROVEN, QWEN3VL),
