@@ -64,10 +64,8 @@ pub fn build(moe: bool) -> TinyModel {
         "tie_word_embeddings": true,
     }));
     let lm = "model.language_model";
-    model
-        .weights
-        .tensors
-        .retain(|(name, _, _)| !name.starts_with(&format!("{lm}.")));
+    // Qwen3-VL's text tower gives way to the hybrid one.
+    model.weights.remove_under(&format!("{lm}."));
     if moe {
         let text_config = &mut model.config["text_config"];
         text_config["num_experts"] = json!(EXPERTS);

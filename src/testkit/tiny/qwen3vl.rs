@@ -228,11 +228,9 @@ fn build_with(scale: Scale, moe: bool, deepstack: bool) -> TinyModel {
 
 /// Every decoder layer's MLP replaced by a router and stacked experts.
 fn routed_experts(w: &mut Weights, prefix: &str, text: &TextDims) {
-    let layers = format!("{prefix}.layers.");
-    w.tensors
-        .retain(|(name, _, _)| !(name.starts_with(&layers) && name.contains(".mlp.")));
     for i in 0..text.layers {
         let mlp = format!("{prefix}.layers.{i}.mlp");
+        w.remove_under(&format!("{mlp}."));
         w.matrix(format!("{mlp}.gate.weight"), &[EXPERTS, text.hidden]);
         w.matrix(
             format!("{mlp}.experts.gate_up_proj"),

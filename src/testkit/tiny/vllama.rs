@@ -5,7 +5,7 @@
 //! embedding has 8 rows more than the output head, as in the released checkpoints, which keep
 //! the legacy names (`language_model.model.*`, `vision_model.*`).
 
-use super::weights::{Decoder, Fill, Weights, decoder_stack};
+use super::weights::{Decoder, Fill, Heads, Weights, decoder_stack};
 use super::{TextDims, TinyModel};
 use serde_json::json;
 
@@ -145,21 +145,18 @@ pub fn build() -> TinyModel {
         eos: "<|eot_id|>",
         chat_template: CHAT_TEMPLATE.to_string(),
         tokenizer_extra: json!({}),
-        preprocessor: json!({
-            "image_processor_type": "MllamaImageProcessor",
-            "processor_class": "MllamaProcessor",
-            "do_convert_rgb": true,
-            "do_resize": true,
-            "size": {"height": tile, "width": tile},
-            "max_image_tiles": vit.max_tiles,
-            "resample": 2,
-            "do_rescale": true,
-            "rescale_factor": 1.0 / 255.0,
-            "do_normalize": true,
-            "image_mean": [0.5, 0.5, 0.5],
-            "image_std": [0.5, 0.5, 0.5],
-            "do_pad": true,
-        }),
+        preprocessor: super::preprocessor(
+            "MllamaImageProcessor",
+            "MllamaProcessor",
+            super::HALF,
+            super::HALF,
+            json!({
+                "size": {"height": tile, "width": tile},
+                "max_image_tiles": vit.max_tiles,
+                "resample": 2,
+                "do_pad": true,
+            }),
+        ),
         processor: Some(json!({"processor_class": "MllamaProcessor"})),
         weights: w,
     }
@@ -171,8 +168,7 @@ pub fn build() -> TinyModel {
 fn cross_attention(w: &mut Weights, prefix: &str, t: &TextDims, layers: &[usize]) {
     for i in layers {
         let l = format!("{prefix}.layers.{i}");
-        w.tensors
-            .retain(|(name, _, _)| !name.starts_with(&format!("{l}.self_attn.")));
+        w.remove_under(&format!("{l}.self_attn."));
         let a = format!("{l}.cross_attn");
         w.attention(&a, t.hidden, t.heads(), 1, false);
         w.rms_norm(&format!("{a}.q_norm"), t.head_dim);
@@ -206,6 +202,11 @@ fn tiled_vit(w: &mut Weights, prefix: &str, v: &TiledVit, aspect_ratios: usize) 
         );
         w.tensor(format!("{prefix}.{tile}.gate"), &[1], Fill::Zeros);
     }
+    let heads = Heads {
+        heads: v.heads,
+        kv_heads: v.heads,
+        head_dim: v.hidden / v.heads,
+    };
     w.layer_norm(&format!("{prefix}.layernorm_pre"), v.hidden);
     w.layer_norm(&format!("{prefix}.layernorm_post"), v.hidden);
     for (encoder, layers, gated) in [
@@ -214,9 +215,7 @@ fn tiled_vit(w: &mut Weights, prefix: &str, v: &TiledVit, aspect_ratios: usize) 
     ] {
         for i in 0..layers {
             let l = format!("{prefix}.{encoder}.layers.{i}");
-            for proj in ["q_proj", "k_proj", "v_proj", "o_proj"] {
-                w.linear(&format!("{l}.self_attn.{proj}"), v.hidden, v.hidden, false);
-            }
+            w.attention(&format!("{l}.self_attn"), v.hidden, heads, 1, false);
             w.layer_norm(&format!("{l}.input_layernorm"), v.hidden);
             w.layer_norm(&format!("{l}.post_attention_layernorm"), v.hidden);
             w.linear(&format!("{l}.mlp.fc1"), v.intermediate, v.hidden, true);

@@ -106,6 +106,13 @@ impl Weights {
         self.linear(&format!("{prefix}.o_proj"), hidden, queries, false);
     }
 
+    /// Drop every tensor whose name starts with `prefix`: a family that replaces part of a
+    /// shared stack (an MLP by experts, self- by cross-attention).
+    pub fn remove_under(&mut self, prefix: &str) {
+        self.tensors
+            .retain(|(name, _, _)| !name.starts_with(prefix));
+    }
+
     /// LayerNorm: weight 1, bias 0.
     pub fn layer_norm(&mut self, prefix: &str, dim: usize) {
         self.tensor(format!("{prefix}.weight"), &[dim], Fill::Ones);
