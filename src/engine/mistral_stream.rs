@@ -15,6 +15,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc::Sender;
 
+const ENGINE_CRASHED: &str =
+    "the engine thread crashed while answering (see the log above); the next request restarts it";
+
 /// Watches whether the engine thread is alive: the request channel closes when it dies.
 pub struct EngineProbe(Mutex<Sender<mistralrs::Request>>);
 
@@ -204,10 +207,13 @@ pub async fn drive(
         sent: Instant::now(),
         first_text: None,
     };
-    let mut stream = model
-        .stream_chat_request(builder)
-        .await
-        .map_err(|e| format!("the engine refused the request: {e}"))?;
+    // mistralrs waits for the first response before it hands out the stream, so an engine
+    // thread that dies on the first step shows here as a closed channel.
+    let mut stream = match model.stream_chat_request(builder).await {
+        Ok(stream) => stream,
+        Err(_) if probe.engine_died(model).await => return Err(ENGINE_CRASHED.into()),
+        Err(e) => return Err(format!("the engine refused the request: {e}")),
+    };
     // Counted and timed on this side for every finish, so the numbers mean the same whether
     // or not mistralrs sent its final chunk (its own usage rounds times to milliseconds and
     // over-counts LLaVA's completion tokens by the image tokens).
@@ -230,11 +236,7 @@ pub async fn drive(
         };
         let Some(response) = response else {
             if probe.engine_died(model).await {
-                return Err(
-                    "the engine thread crashed while answering (see the log above); \
-                            the next request restarts it"
-                        .into(),
-                );
+                return Err(ENGINE_CRASHED.into());
             }
             let reason = match counter.steps() >= request.sampling.max_tokens {
                 true => FinishReason::Length,
