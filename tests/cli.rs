@@ -224,6 +224,22 @@ fn bad_model_directories_get_one_line_errors() {
         &["idefics2/processor_config.json", "no \"image_seq_len\""],
     );
 
+    // mistral.rs sizes MiniCPM-o's prompt slices by 448 whatever the file says.
+    let minicpmo = common::tiny_model(home.path(), "minicpmo");
+    let settings_path = minicpmo.join("preprocessor_config.json");
+    let original = std::fs::read(&settings_path).unwrap();
+    let mut settings: serde_json::Value = serde_json::from_slice(&original).unwrap();
+    settings["scale_resolution"] = serde_json::json!(224);
+    std::fs::write(&settings_path, settings.to_string()).unwrap();
+    assert_bad_input(
+        &ask(&minicpmo),
+        &["minicpmo/preprocessor_config.json", "scale_resolution 224"],
+    );
+    settings["scale_resolution"] = serde_json::json!(448);
+    settings["image_mean"] = serde_json::json!([0.5, 0.5, 0.5]);
+    std::fs::write(&settings_path, settings.to_string()).unwrap();
+    assert_bad_input(&ask(&minicpmo), &["both \"image_mean\" and \"norm_mean\""]);
+
     let adapter = home.path().join("with-adapter");
     copy_dir(&good, &adapter);
     std::fs::copy(

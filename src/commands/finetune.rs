@@ -293,12 +293,20 @@ fn check_base(base: &Path) -> CommandResult<()> {
     if class == "LlavaOnevisionForConditionalGeneration" {
         return Ok(());
     }
-    super::model::check(base).map(|_| ()).map_err(|e| {
+    let validated = super::model::check(base).map_err(|e| {
         CommandError::bad(format!(
             "{}: cannot fine-tune this base: {e}",
             base.display()
         ))
-    })
+    })?;
+    match validated.architecture.training_refusal() {
+        Some(why) => Err(CommandError::bad(format!(
+            "{}: cannot fine-tune {}: {why}",
+            base.display(),
+            validated.architecture.family
+        ))),
+        None => Ok(()),
+    }
 }
 
 fn check_data(data: &Path) -> CommandResult<()> {

@@ -173,6 +173,13 @@ pub const ARCHITECTURES: &[Architecture] = &[
         Backend::Candle,
         false,
     ),
+    proven(
+        "MiniCPMO",
+        "minicpmo",
+        "MiniCPM-o 2.6",
+        Backend::MistralRs,
+        true,
+    ),
     refused(
         "Qwen2VLForConditionalGeneration",
         "qwen2vl",
@@ -234,7 +241,6 @@ pub const ARCHITECTURES: &[Architecture] = &[
          MobileNetV5-300M (gemma3n/vision.rs:842), so a proof needs that tower whole",
         "Gemma 4 (gemma4)",
     ),
-    refused("MiniCPMO", "minicpmo", "MiniCPM-o", UNPROVEN, QWEN3VL),
 ];
 
 const QWEN3_5_BUG: &str = "on CPU mistral.rs 0.8.1 panics in attention/backends/cpu.rs:609 \
@@ -269,6 +275,21 @@ impl Architecture {
             .iter()
             .copied()
             .filter(|a| matches!(a.support, Support::Broken(_)))
+    }
+
+    /// Why `finetune run` cannot train this family, when it cannot: the trainer runs
+    /// transformers' own model classes, and MiniCPM-o has none (its modeling code ships with
+    /// the checkpoint as remote code, which radiochat never runs: on a shared node a model
+    /// directory is data, not a program).
+    pub fn training_refusal(&self) -> Option<&'static str> {
+        match self.loader {
+            "minicpmo" => Some(
+                "transformers has no class for MiniCPM-o (its modeling code ships with the \
+                 checkpoint as remote code, which radiochat does not run); fine-tune \
+                 Qwen3-VL (qwen3vl) or SmolVLM / Idefics3 (idefics3) instead",
+            ),
+            _ => None,
+        }
     }
 
     pub(crate) fn loader_type(&self) -> Option<mistralrs::MultimodalLoaderType> {

@@ -66,6 +66,9 @@ pub fn validate_model_dir(dir: &Path) -> Result<ValidatedModel, ModelDirError> {
             if architecture.loader == "idefics2" {
                 check_image_seq_len(dir)?;
             }
+            if architecture.loader == "minicpmo" {
+                check_minicpmo_preprocessor(dir)?;
+            }
         }
         Backend::Candle => {
             super::llava_onevision::check_dir(dir)?;
@@ -133,6 +136,31 @@ fn check_image_seq_len(dir: &Path) -> Result<(), ModelDirError> {
             "no \"image_seq_len\" (soft tokens per image, the perceiver's latents)".into(),
         )),
     }
+}
+
+/// mistral.rs 0.8.1's MiniCPM-o processor slices the pixels by the file's `scale_resolution`
+/// but sizes the prompt's slice grid by 448 (inputs_processor.rs:761), so any other value
+/// fails on the first large image; and it reads `norm_mean` as `image_mean`, so a file with
+/// both fails to load.
+fn check_minicpmo_preprocessor(dir: &Path) -> Result<(), ModelDirError> {
+    let name = "preprocessor_config.json";
+    let settings = read_json(dir, name, "the image preprocessor settings")?;
+    let invalid = |why: String| Err(ModelDirError::Invalid(dir.join(name), why));
+    if let Some(side) = settings["scale_resolution"].as_u64()
+        && side != 448
+    {
+        return invalid(format!(
+            "scale_resolution {side}: mistral.rs 0.8.1 serves MiniCPM-o at 448 only"
+        ));
+    }
+    for (ours, theirs) in [("image_mean", "norm_mean"), ("image_std", "norm_std")] {
+        if !settings[ours].is_null() && !settings[theirs].is_null() {
+            return invalid(format!(
+                "both \"{ours}\" and \"{theirs}\" (mistral.rs 0.8.1 reads them as one field; keep \"{theirs}\")"
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn read_json(dir: &Path, name: &str, what: &'static str) -> Result<Value, ModelDirError> {

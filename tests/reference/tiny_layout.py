@@ -8,7 +8,9 @@ it with save_pretrained into a folder of SCRATCH_DIR: the weight names and shape
 config. Then loads MODEL_DIR itself (from_pretrained, with loading info) and its processor, and
 runs the chat template and the processor on one image and one question. Prints one JSON object
 per MODEL_DIR, a line each:
-  only_radiochat / only_transformers: tensor names in one file set and not the other
+  ignored_on_load: radiochat's tensors the model class itself drops on load (and so lacks)
+  only_radiochat / only_transformers: tensor names in one file set and not the other (the
+    ignored ones aside)
   shape_mismatches: [name, radiochat shape, transformers shape]
   missing / unexpected / mismatched: from_pretrained's loading info
   image_tokens: how many image placeholder ids the processor put into the prompt
@@ -36,8 +38,18 @@ def shapes(directory):
 def check(model_dir, scratch):
     torch.manual_seed(0)
     config = AutoConfig.from_pretrained(model_dir)
-    AutoModelForImageTextToText.from_config(config).save_pretrained(scratch, safe_serialization=True)
+    model = AutoModelForImageTextToText.from_config(config)
+    model.save_pretrained(scratch, safe_serialization=True)
     ours, theirs = shapes(model_dir), shapes(scratch)
+    # Weights released checkpoints ship that the model class declares it drops on load (Gemma
+    # 4's key/value projections of KV-shared layers), by their full names.
+    ignored = []
+    for prefix, module in model.named_modules():
+        for pattern in getattr(module, "_keys_to_ignore_on_load_unexpected", None) or []:
+            full = f"{prefix}.{pattern}" if prefix else pattern
+            ignored += [n for n in ours if n not in theirs and (n == full or n.startswith(full + "."))]
+    ignored = sorted(set(ignored))
+    ours = {n: s for n, s in ours.items() if n not in ignored}
 
     _, info = AutoModelForImageTextToText.from_pretrained(model_dir, output_loading_info=True)
 
@@ -65,6 +77,7 @@ def check(model_dir, scratch):
         json.dumps(
             {
                 "dir": model_dir,
+                "ignored_on_load": ignored,
                 "only_radiochat": sorted(set(ours) - set(theirs)),
                 "only_transformers": sorted(set(theirs) - set(ours)),
                 "shape_mismatches": [[n, ours[n], theirs[n]] for n in sorted(set(ours) & set(theirs)) if ours[n] != theirs[n]],

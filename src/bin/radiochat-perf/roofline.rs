@@ -41,6 +41,7 @@ pub struct WeightCount {
 pub fn count_weights(dir: &Path) -> Result<WeightCount, String> {
     let mut count = WeightCount::default();
     let mut has_head = false;
+    let mut head_if_tied = 0;
     let entries = std::fs::read_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     for entry in entries.flatten() {
         let path = entry.path();
@@ -62,6 +63,11 @@ pub fn count_weights(dir: &Path) -> Result<WeightCount, String> {
             {
                 count.vision_params += params;
             } else if lower.contains("embed_tokens") {
+                // Gemma's per-layer input table (`embed_tokens_per_layer`) is read a row per
+                // token too, but is never the output head.
+                if lower.ends_with("embed_tokens.weight") {
+                    head_if_tied += params;
+                }
                 count.embedding_params += params;
             } else {
                 has_head |= lower.contains("lm_head");
@@ -70,7 +76,7 @@ pub fn count_weights(dir: &Path) -> Result<WeightCount, String> {
         }
     }
     if !has_head {
-        count.decode_params += count.embedding_params;
+        count.decode_params += head_if_tied;
     }
     Ok(count)
 }
@@ -129,15 +135,17 @@ mod tests {
             "model.text_model.layers.0.mlp.up_proj.weight": {"dtype": "F32", "shape": [16, 8], "data_offsets": [0, 0]},
             "model.vision_model.encoder.layers.0.fc1.weight": {"dtype": "F32", "shape": [4, 4], "data_offsets": [0, 0]},
             "model.connector.modality_projection.proj.weight": {"dtype": "F32", "shape": [2, 4], "data_offsets": [0, 0]},
+            "model.text_model.embed_tokens_per_layer.weight": {"dtype": "F32", "shape": [100, 4], "data_offsets": [0, 0]},
         })
         .to_string();
         let mut bytes = (header.len() as u64).to_le_bytes().to_vec();
         bytes.extend(header.as_bytes());
         std::fs::write(dir.path().join("model.safetensors"), bytes).unwrap();
         let count = count_weights(dir.path()).unwrap();
-        // No lm_head: tied to the embedding, which is then read whole per token.
+        // No lm_head: tied to the embedding, which is then read whole per token; the
+        // per-layer input table is not a head.
         assert_eq!(count.decode_params, 128 + 800);
-        assert_eq!(count.embedding_params, 800);
+        assert_eq!(count.embedding_params, 800 + 400);
         assert_eq!(count.vision_params, 16 + 8);
     }
 

@@ -8,6 +8,7 @@ mod idefics2;
 mod idefics3;
 mod llava;
 mod llava_onevision;
+mod minicpmo;
 mod mistral3;
 mod qwen3_5;
 mod qwen3vl;
@@ -154,6 +155,7 @@ pub const TINY_ARCHS: &[&str] = &[
     "qwen3vlmoe",
     "idefics2",
     "vllama",
+    "minicpmo",
 ];
 
 /// Families mistral.rs 0.8.1 fails on (src/engine/arch.rs), written in their released layout
@@ -197,9 +199,10 @@ pub fn build(arch: &str, scale: Scale) -> Result<TinyModel, TinyError> {
         "qwen3vl" => Ok(qwen3vl::build(scale, false)),
         "qwen3vlmoe" => tiny_only(|| qwen3vl::build(Scale::Tiny, true)),
         "mistral3" => Ok(mistral3::build(scale)),
-        "gemma4" => tiny_only(gemma4::build),
+        "gemma4" => Ok(gemma4::build(scale)),
         "idefics2" => tiny_only(idefics2::build),
         "vllama" => tiny_only(vllama::build),
+        "minicpmo" => tiny_only(minicpmo::build),
         "qwen3_5" => tiny_only(|| qwen3_5::build(false)),
         "qwen3_5moe" => tiny_only(|| qwen3_5::build(true)),
         other => Err(TinyError::UnknownArch(other.to_string())),
