@@ -16,6 +16,11 @@ use std::time::Duration;
 /// The model loaded as if radiochat supported it, asked one question about an image: the
 /// answer, or the engine's failure.
 fn answer_past_the_refusal(loader: &str, dir: &Path) -> Result<String, String> {
+    ask_past_the_refusal(loader, dir, true)
+}
+
+/// As [`answer_past_the_refusal`], with or without the image.
+fn ask_past_the_refusal(loader: &str, dir: &Path, with_image: bool) -> Result<String, String> {
     let mut architecture = Architecture::by_loader(loader).unwrap();
     assert!(
         matches!(architecture.support, Support::Broken(_)),
@@ -34,10 +39,14 @@ fn answer_past_the_refusal(loader: &str, dir: &Path) -> Result<String, String> {
     let engine = runtime
         .block_on(MistralEngine::load_validated(&spec, Some(validated)))
         .map_err(|e| format!("load: {e:#}"))?;
-    let image = radiochat::imaging::demo_cutout();
+    let images = if with_image {
+        vec![radiochat::imaging::demo_cutout()]
+    } else {
+        vec![]
+    };
     let answer = collect(
         engine.stream(ChatRequest {
-            messages: vec![ChatMessage::user("Is there a radio source?", vec![image])],
+            messages: vec![ChatMessage::user("Is there a radio source?", images)],
             sampling: Sampling {
                 max_tokens: 8,
                 ignore_eos: true,
@@ -92,4 +101,17 @@ fn qwen3_5_moe_fails_with_its_released_expert_layout_even_with_full_rotary() {
         failure.as_ref().is_err_and(|f| f.contains("DummyLayer")),
         "mistral.rs now reads per-expert Qwen3.5-MoE weights: {failure:?}"
     );
+}
+
+#[test]
+fn llama4_fails_on_an_image_and_answers_without_one() {
+    let home = tempfile::tempdir().unwrap();
+    let model = tiny_model(home.path(), "llama4");
+    let failure = answer_past_the_refusal("llama4", &model).expect_err(
+        "mistral.rs now answers Llama 4 about an image: retest and prove it in src/engine/arch.rs",
+    );
+    assert!(failure.contains("shape mismatch in sub"), "{failure}");
+
+    let answer = ask_past_the_refusal("llama4", &model, false).expect("text alone answers");
+    assert!(answer.chars().count() >= 8, "{answer:?}");
 }

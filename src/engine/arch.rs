@@ -91,8 +91,6 @@ const fn refused(
     }
 }
 
-const UNPROVEN: &str = "not yet proven by radiochat's tests on mistral.rs 0.8.1";
-
 /// Every architecture radiochat knows about: the proven ones in the order `model archs`
 /// lists them, then every other loader mistral.rs 0.8.1 has, refused with the reason.
 pub const ARCHITECTURES: &[Architecture] = &[
@@ -214,7 +212,7 @@ pub const ARCHITECTURES: &[Architecture] = &[
         "Llama4ForConditionalGeneration",
         "llama4",
         "Llama 4",
-        UNPROVEN,
+        LLAMA4_BUG,
         "Mistral 3 (mistral3)",
     ),
     refused(
@@ -242,6 +240,11 @@ pub const ARCHITECTURES: &[Architecture] = &[
         "Gemma 4 (gemma4)",
     ),
 ];
+
+const LLAMA4_BUG: &str = "mistral.rs 0.8.1 fails on every image: its encoder cache \
+(paged_attention/encoder_cache.rs:152) keeps one row per image of the flattened tiles × patches \
+features llama4/mod.rs:126 hands it, so llama4/mod.rs:134 fails with \"shape mismatch in sub\" \
+(text-only prompts answer)";
 
 const QWEN3_5_BUG: &str = "on CPU mistral.rs 0.8.1 panics in attention/backends/cpu.rs:609 \
 (\"q must have contiguous rows\"): qwen3_5/text.rs:214 rotates only part of each query head \

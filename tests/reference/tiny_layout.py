@@ -25,6 +25,9 @@ from PIL import Image
 from safetensors import safe_open
 from transformers import AutoConfig, AutoModelForImageTextToText, AutoProcessor
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "trainer"))
+from train_lora import transformers_view  # noqa: E402
+
 
 def shapes(directory):
     found = {}
@@ -35,8 +38,10 @@ def shapes(directory):
     return found
 
 
-def check(model_dir, scratch):
+def check(written_dir, scratch):
     torch.manual_seed(0)
+    # As the trainer reads it (Llama 4's numeric attn_temperature_tuning made a bool).
+    model_dir = transformers_view(written_dir)
     config = AutoConfig.from_pretrained(model_dir)
     model = AutoModelForImageTextToText.from_config(config)
     model.save_pretrained(scratch, safe_serialization=True)
@@ -76,7 +81,7 @@ def check(model_dir, scratch):
     print(
         json.dumps(
             {
-                "dir": model_dir,
+                "dir": written_dir,
                 "ignored_on_load": ignored,
                 "only_radiochat": sorted(set(ours) - set(theirs)),
                 "only_transformers": sorted(set(theirs) - set(ours)),

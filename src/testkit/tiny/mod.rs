@@ -6,6 +6,7 @@ mod gemma3;
 mod gemma4;
 mod idefics2;
 mod idefics3;
+mod llama4;
 mod llava;
 mod llava_onevision;
 mod minicpmo;
@@ -160,7 +161,7 @@ pub const TINY_ARCHS: &[&str] = &[
 
 /// Families mistral.rs 0.8.1 fails on (src/engine/arch.rs), written in their released layout
 /// so that tests/engine_refusals.rs can show the failure is still there.
-pub const REFUSED_TINY_ARCHS: &[&str] = &["qwen3_5", "qwen3_5moe"];
+pub const REFUSED_TINY_ARCHS: &[&str] = &["qwen3_5", "qwen3_5moe", "llama4"];
 
 /// Why `model tiny` wrote nothing.
 #[derive(Debug, thiserror::Error)]
@@ -203,6 +204,7 @@ pub fn build(arch: &str, scale: Scale) -> Result<TinyModel, TinyError> {
         "idefics2" => tiny_only(idefics2::build),
         "vllama" => tiny_only(vllama::build),
         "minicpmo" => tiny_only(minicpmo::build),
+        "llama4" => tiny_only(llama4::build),
         "qwen3_5" => tiny_only(|| qwen3_5::build(false)),
         "qwen3_5moe" => tiny_only(|| qwen3_5::build(true)),
         other => Err(TinyError::UnknownArch(other.to_string())),
