@@ -9,19 +9,20 @@
 mod common;
 
 use common::{reference_python, tiny_model};
+use radiochat::engine::Architecture;
 use radiochat::testkit::tiny::{REFUSED_TINY_ARCHS, TINY_ARCHS};
 use serde_json::Value;
 
 #[test]
 fn transformers_reads_every_tiny_architecture_as_its_own() {
     let home = tempfile::tempdir().unwrap();
-    // MiniCPM-o has no transformers class (remote code only); its names are mistral.rs's
-    // and llama.cpp's converter's (`llm.`, `vpm.`, `resampler.`).
+    // MiniCPM-o and Phi-3.5 vision have no transformers class (remote code only); their
+    // names are the ones mistral.rs reads.
     let archs: Vec<&str> = TINY_ARCHS
         .iter()
         .chain(REFUSED_TINY_ARCHS)
         .copied()
-        .filter(|arch| *arch != "minicpmo")
+        .filter(|arch| Architecture::by_loader(arch).is_none_or(|a| !a.remote_code_only()))
         .collect();
     let dirs: Vec<String> = archs
         .iter()

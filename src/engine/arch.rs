@@ -178,6 +178,13 @@ pub const ARCHITECTURES: &[Architecture] = &[
         Backend::MistralRs,
         true,
     ),
+    proven(
+        "Phi3VForCausalLM",
+        "phi3v",
+        "Phi-3.5 vision",
+        Backend::MistralRs,
+        true,
+    ),
     refused(
         "Qwen2VLForConditionalGeneration",
         "qwen2vl",
@@ -214,14 +221,6 @@ pub const ARCHITECTURES: &[Architecture] = &[
         "Llama 4",
         LLAMA4_BUG,
         "Mistral 3 (mistral3)",
-    ),
-    refused(
-        "Phi3VForCausalLM",
-        "phi3v",
-        "Phi-3.5 vision",
-        "not yet proven by radiochat's tests: mistral.rs 0.8.1 fixes its vision tower to CLIP \
-         ViT-L/14-336 (phi3/mod.rs:546), so a proof needs that 300M-parameter tower whole",
-        "SmolVLM / Idefics3 (idefics3)",
     ),
     refused(
         "Phi4MMForCausalLM",
@@ -280,19 +279,22 @@ impl Architecture {
             .filter(|a| matches!(a.support, Support::Broken(_)))
     }
 
+    /// Whether the family exists only as remote code: modeling files shipped with the
+    /// checkpoint, no class in transformers (MiniCPM-o, Phi-3.5 vision).
+    pub fn remote_code_only(&self) -> bool {
+        matches!(self.loader, "minicpmo" | "phi3v")
+    }
+
     /// Why `finetune run` cannot train this family, when it cannot: the trainer runs
-    /// transformers' own model classes, and MiniCPM-o has none (its modeling code ships with
-    /// the checkpoint as remote code, which radiochat never runs: on a shared node a model
-    /// directory is data, not a program).
+    /// transformers' own model classes, and a remote-code family has none (radiochat never
+    /// runs code shipped inside a model directory: on a shared node a model is data, not a
+    /// program).
     pub fn training_refusal(&self) -> Option<&'static str> {
-        match self.loader {
-            "minicpmo" => Some(
-                "transformers has no class for MiniCPM-o (its modeling code ships with the \
-                 checkpoint as remote code, which radiochat does not run); fine-tune \
-                 Qwen3-VL (qwen3vl) or SmolVLM / Idefics3 (idefics3) instead",
-            ),
-            _ => None,
-        }
+        self.remote_code_only().then_some(
+            "transformers has no class for it (its modeling code ships with the checkpoint as \
+             remote code, which radiochat does not run); fine-tune Qwen3-VL (qwen3vl) or \
+             SmolVLM / Idefics3 (idefics3) instead",
+        )
     }
 
     pub(crate) fn loader_type(&self) -> Option<mistralrs::MultimodalLoaderType> {
@@ -323,6 +325,19 @@ impl Architecture {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_the_remote_code_families_are_refused_by_the_trainer() {
+        for arch in Architecture::supported() {
+            let refused = arch.training_refusal().is_some();
+            assert_eq!(
+                refused,
+                ["minicpmo", "phi3v"].contains(&arch.loader),
+                "{}",
+                arch.loader
+            );
+        }
+    }
 
     #[test]
     fn every_supported_mistralrs_arch_has_a_loader() {

@@ -11,6 +11,7 @@ mod llava;
 mod llava_onevision;
 mod minicpmo;
 mod mistral3;
+mod phi3v;
 mod qwen3_5;
 mod qwen3vl;
 mod shards;
@@ -157,6 +158,7 @@ pub const TINY_ARCHS: &[&str] = &[
     "idefics2",
     "vllama",
     "minicpmo",
+    "phi3v",
 ];
 
 /// Families mistral.rs 0.8.1 fails on (src/engine/arch.rs), written in their released layout
@@ -205,6 +207,7 @@ pub fn build(arch: &str, scale: Scale) -> Result<TinyModel, TinyError> {
         "vllama" => tiny_only(vllama::build),
         "minicpmo" => tiny_only(minicpmo::build),
         "llama4" => tiny_only(llama4::build),
+        "phi3v" => tiny_only(phi3v::build),
         "qwen3_5" => tiny_only(|| qwen3_5::build(false)),
         "qwen3_5moe" => tiny_only(|| qwen3_5::build(true)),
         other => Err(TinyError::UnknownArch(other.to_string())),
