@@ -3,7 +3,7 @@
 //! expands it itself, so the chat template only prints text. NeXT adds any-resolution tiling
 //! (`image_grid_pinpoints`) and a learned `image_newline`.
 
-use super::vision::{VisionDims, clip_tower, llava_projector};
+use super::vision::{CLIP_VIT_L_336, VisionDims, clip_tower, llava_projector};
 use super::weights::{Decoder, Weights, decoder_stack};
 use super::{Scale, TextDims, TinyModel};
 use serde_json::json;
@@ -33,14 +33,7 @@ pub fn build(scale: Scale, next: bool) -> TinyModel {
                 vocab_size: 32064,
                 max_positions: 4096,
             },
-            VisionDims {
-                hidden: 1024,
-                intermediate: 4096,
-                layers: 24,
-                heads: 16,
-                image_size: 336,
-                patch: 14,
-            },
+            CLIP_VIT_L_336,
         ),
     };
     let image_token_index = 256 + SPECIALS.iter().position(|s| *s == "<image>").unwrap_or(0);

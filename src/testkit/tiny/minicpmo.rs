@@ -32,14 +32,6 @@ const SPECIALS: &[&str] = &[
     "</image_id>",
 ];
 
-/// ChatML. The image tag lives in the user's text (the processor puts it there, as does
-/// mistral.rs); a content list contributes its text parts only.
-const CHAT_TEMPLATE: &str = "{% for message in messages %}<|im_start|>{{ message['role'] }}\n\
-{% if message['content'] is string %}{{ message['content'] }}\
-{% else %}{% for part in message['content'] %}{% if part['type'] == 'text' %}{{ part['text'] }}\
-{% endif %}{% endfor %}{% endif %}<|im_end|>\n{% endfor %}\
-{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}";
-
 /// The side an image is scaled to before slicing, as released: mistral.rs 0.8.1 sizes the
 /// prompt's slice grid with 448 whatever the file says (inputs_processor.rs:760), so any
 /// other value gives the prompt fewer slices than the pixels.
@@ -136,7 +128,8 @@ pub fn build() -> TinyModel {
         specials: SPECIALS.to_vec(),
         bos: "<|endoftext|>",
         eos: "<|im_end|>",
-        chat_template: CHAT_TEMPLATE.to_string(),
+        // The image tag lives in the user's text (the processor puts it there, as does mistral.rs).
+        chat_template: super::chatml_template(None),
         tokenizer_extra: json!({"unk_token": "<unk>"}),
         preprocessor,
         processor: None,

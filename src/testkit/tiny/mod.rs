@@ -338,6 +338,24 @@ fn write_files(model: &TinyModel, seed: u64, dir: &Path) -> anyhow::Result<()> {
     model.weights.write_safetensors(dir, seed)
 }
 
+/// ChatML turns (`<|im_start|>role` … `<|im_end|>`) over string or list content: a list's
+/// text parts as they are, its image parts as `image` (none: the image tag then lives in the
+/// text, where the processor or mistral.rs puts it).
+pub(crate) fn chatml_template(image: Option<&str>) -> String {
+    let image_part = image
+        .map(|tag| {
+            format!("{{% if part['type'] == 'image' %}}{tag}{{% elif part['type'] == 'text' %}}")
+        })
+        .unwrap_or_else(|| "{% if part['type'] == 'text' %}".to_string());
+    format!(
+        "{{% for message in messages %}}<|im_start|>{{{{ message['role'] }}}}\n\
+{{% if message['content'] is string %}}{{{{ message['content'] }}}}\
+{{% else %}}{{% for part in message['content'] %}}\
+{image_part}{{{{ part['text'] }}}}{{% endif %}}{{% endfor %}}{{% endif %}}\
+<|im_end|>\n{{% endfor %}}{{% if add_generation_prompt %}}<|im_start|>assistant\n{{% endif %}}"
+    )
+}
+
 /// SigLIP's pixel normalisation (mean and std 0.5 per channel).
 pub(crate) const HALF: [f64; 3] = [0.5, 0.5, 0.5];
 /// CLIP's pixel normalisation.
@@ -376,4 +394,21 @@ fn with_extra(mut base: Value, extra: &Value) -> Value {
         base.extend(extra.clone());
     }
     base
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn chatml_is_qwen3_vl_s_template_with_its_image_tag() {
+        let written = super::chatml_template(Some("<|vision_start|><|image_pad|><|vision_end|>"));
+        let qwen3_vl = "{% for message in messages %}<|im_start|>{{ message['role'] }}\n\
+{% if message['content'] is string %}{{ message['content'] }}\
+{% else %}{% for part in message['content'] %}\
+{% if part['type'] == 'image' %}<|vision_start|><|image_pad|><|vision_end|>\
+{% elif part['type'] == 'text' %}{{ part['text'] }}{% endif %}{% endfor %}{% endif %}\
+<|im_end|>\n{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}";
+        assert_eq!(written, qwen3_vl);
+        let text_only = super::chatml_template(None);
+        assert!(!text_only.contains("'image'") && text_only.contains("part['text']"));
+    }
 }

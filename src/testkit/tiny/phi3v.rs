@@ -7,7 +7,7 @@
 //! image to two passes through it. The user's text carries `<|image_1|>`; the processor
 //! replaces it by the image's tokens.
 
-use super::vision::{VisionDims, clip_tower};
+use super::vision::{CLIP_VIT_L_336, clip_tower};
 use super::weights::{Fill, Weights};
 use super::{TextDims, TinyModel};
 use serde_json::json;
@@ -31,16 +31,6 @@ const CHAT_TEMPLATE: &str = "{% for message in messages %}<|{{ message['role'] }
 {% endif %}{% endfor %}{% endif %}<|end|>\n{% endfor %}\
 {% if add_generation_prompt %}<|assistant|>\n{% endif %}";
 
-/// CLIP ViT-L/14-336, as mistral.rs hard-codes it.
-const CLIP_L_336: VisionDims = VisionDims {
-    hidden: 1024,
-    intermediate: 4096,
-    layers: 24,
-    heads: 16,
-    image_size: 336,
-    patch: 14,
-};
-
 /// The tiny text tower with the released vision tower.
 pub fn build() -> TinyModel {
     let text = TextDims {
@@ -48,7 +38,7 @@ pub fn build() -> TinyModel {
         kv_heads: 4,
         ..TextDims::tiny(SPECIALS.len())
     };
-    let vision = CLIP_L_336;
+    let vision = CLIP_VIT_L_336;
     let id = |token: &str| 256 + SPECIALS.iter().position(|s| *s == token).unwrap_or(0);
     // One factor per rotary frequency pair.
     let factors = vec![1.0; text.head_dim / 2];

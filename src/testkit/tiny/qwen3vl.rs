@@ -20,13 +20,6 @@ const SPECIALS: &[&str] = &[
     "<|video_pad|>",
 ];
 
-const CHAT_TEMPLATE: &str = "{% for message in messages %}<|im_start|>{{ message['role'] }}\n\
-{% if message['content'] is string %}{{ message['content'] }}\
-{% else %}{% for part in message['content'] %}\
-{% if part['type'] == 'image' %}<|vision_start|><|image_pad|><|vision_end|>\
-{% elif part['type'] == 'text' %}{{ part['text'] }}{% endif %}{% endfor %}{% endif %}\
-<|im_end|>\n{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}";
-
 struct Vit {
     hidden: usize,
     intermediate: usize,
@@ -205,7 +198,7 @@ fn build_with(scale: Scale, moe: bool, deepstack: bool) -> TinyModel {
         specials: SPECIALS.to_vec(),
         bos: "<|endoftext|>",
         eos: "<|im_end|>",
-        chat_template: CHAT_TEMPLATE.to_string(),
+        chat_template: super::chatml_template(Some("<|vision_start|><|image_pad|><|vision_end|>")),
         tokenizer_extra: json!({}),
         preprocessor: super::preprocessor(
             "Qwen2VLImageProcessorFast",

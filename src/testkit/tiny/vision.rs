@@ -34,6 +34,16 @@ impl VisionDims {
     }
 }
 
+/// CLIP ViT-L/14 at 336 px (LLaVA 1.5's tower; mistral.rs hard-codes it for Phi-3.5 vision).
+pub const CLIP_VIT_L_336: VisionDims = VisionDims {
+    hidden: 1024,
+    intermediate: 4096,
+    layers: 24,
+    heads: 16,
+    image_size: 336,
+    patch: 14,
+};
+
 /// A SigLIP vision transformer under `prefix` (Idefics3, Gemma 3): conv patch embedding with
 /// bias, learned position embedding, pre-norm encoder layers with biased projections, and a
 /// final `post_layernorm`.
