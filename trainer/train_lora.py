@@ -134,33 +134,6 @@ def restore_base_config(base, out, dtype_name):
     os.replace(os.path.join(out, "config.json.partial"), os.path.join(out, "config.json"))
 
 
-def transformers_view(base):
-    """The base as transformers 5 reads it. Llama 4's released configs (and mistral.rs 0.8.1,
-    which serves them) give attn_temperature_tuning as a number, 4, where transformers 5 wants
-    a bool and refuses the number: a number means on. For such a base, a temporary folder of
-    links to its files with config.json rewritten (removed at exit); otherwise the base itself.
-    Saved models get the base's own config.json back (restore_base_config)."""
-    import atexit
-    import shutil
-    import tempfile
-
-    with open(os.path.join(base, "config.json")) as f:
-        raw = json.load(f)
-    text = raw.get("text_config")
-    tuning = text.get("attn_temperature_tuning") if isinstance(text, dict) else None
-    if not isinstance(tuning, (int, float)) or isinstance(tuning, bool):
-        return base
-    text["attn_temperature_tuning"] = tuning != 0
-    view = tempfile.mkdtemp(prefix="radiochat-base-")
-    atexit.register(shutil.rmtree, view, True)
-    for name in os.listdir(base):
-        if name != "config.json":
-            os.symlink(os.path.abspath(os.path.join(base, name)), os.path.join(view, name))
-    with open(os.path.join(view, "config.json"), "w") as f:
-        json.dump(raw, f, indent=2)
-    return view
-
-
 def save_loadable(model, processor, base, out, dtype_name):
     model.save_pretrained(out, safe_serialization=True)
     processor.save_pretrained(out)
@@ -263,9 +236,8 @@ def main(argv):
     dtype_name = "bfloat16" if dtype == torch.bfloat16 else "float32"
     os.makedirs(args.out, exist_ok=True)
 
-    readable = transformers_view(args.base)
-    processor = AutoProcessor.from_pretrained(readable)
-    model = AutoModelForImageTextToText.from_pretrained(readable, dtype=dtype)
+    processor = AutoProcessor.from_pretrained(args.base)
+    model = AutoModelForImageTextToText.from_pretrained(args.base, dtype=dtype)
     for name, parameter in model.named_parameters():
         parameter.requires_grad = not is_vision(name)
     if not cfg["full"]:

@@ -58,7 +58,7 @@ pub fn validate_model_dir(dir: &Path) -> Result<ValidatedModel, ModelDirError> {
 
     match architecture.engine {
         Backend::MistralRs => {
-            read_json(
+            let preprocessor = read_json(
                 dir,
                 "preprocessor_config.json",
                 "the image preprocessor settings",
@@ -67,7 +67,7 @@ pub fn validate_model_dir(dir: &Path) -> Result<ValidatedModel, ModelDirError> {
                 check_image_seq_len(dir)?;
             }
             if architecture.loader == "minicpmo" {
-                check_minicpmo_preprocessor(dir)?;
+                check_minicpmo_preprocessor(dir, &preprocessor)?;
             }
         }
         Backend::Candle => {
@@ -142,9 +142,8 @@ fn check_image_seq_len(dir: &Path) -> Result<(), ModelDirError> {
 /// but sizes the prompt's slice grid by 448 (inputs_processor.rs:761), so any other value
 /// fails on the first large image; and it reads `norm_mean` as `image_mean`, so a file with
 /// both fails to load.
-fn check_minicpmo_preprocessor(dir: &Path) -> Result<(), ModelDirError> {
+fn check_minicpmo_preprocessor(dir: &Path, settings: &Value) -> Result<(), ModelDirError> {
     let name = "preprocessor_config.json";
-    let settings = read_json(dir, name, "the image preprocessor settings")?;
     let invalid = |why: String| Err(ModelDirError::Invalid(dir.join(name), why));
     if let Some(side) = settings["scale_resolution"].as_u64()
         && side != 448

@@ -16,6 +16,7 @@ per MODEL_DIR, a line each:
   image_tokens: how many image placeholder ids the processor put into the prompt
 """
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -24,9 +25,6 @@ import torch
 from PIL import Image
 from safetensors import safe_open
 from transformers import AutoConfig, AutoModelForImageTextToText, AutoProcessor
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "trainer"))
-from train_lora import transformers_view  # noqa: E402
 
 
 def shapes(directory):
@@ -38,9 +36,35 @@ def shapes(directory):
     return found
 
 
+def transformers_view(base):
+    """The directory as transformers 5 reads it. Llama 4's released configs (and mistral.rs
+    0.8.1, which serves them) give attn_temperature_tuning as a number, 4, where transformers 5
+    wants a bool and refuses the number: a number means on. For such a directory, a temporary
+    folder of links to its files with config.json rewritten (removed at exit); otherwise the
+    directory itself."""
+    import atexit
+    import shutil
+    import tempfile
+
+    with open(os.path.join(base, "config.json")) as f:
+        raw = json.load(f)
+    text = raw.get("text_config")
+    tuning = text.get("attn_temperature_tuning") if isinstance(text, dict) else None
+    if not isinstance(tuning, (int, float)) or isinstance(tuning, bool):
+        return base
+    text["attn_temperature_tuning"] = tuning != 0
+    view = tempfile.mkdtemp(prefix="radiochat-base-")
+    atexit.register(shutil.rmtree, view, True)
+    for name in os.listdir(base):
+        if name != "config.json":
+            os.symlink(os.path.abspath(os.path.join(base, name)), os.path.join(view, name))
+    with open(os.path.join(view, "config.json"), "w") as f:
+        json.dump(raw, f, indent=2)
+    return view
+
+
 def check(written_dir, scratch):
     torch.manual_seed(0)
-    # As the trainer reads it (Llama 4's numeric attn_temperature_tuning made a bool).
     model_dir = transformers_view(written_dir)
     config = AutoConfig.from_pretrained(model_dir)
     model = AutoModelForImageTextToText.from_config(config)
