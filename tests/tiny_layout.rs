@@ -17,7 +17,8 @@ use serde_json::Value;
 fn transformers_reads_every_tiny_architecture_as_its_own() {
     let home = tempfile::tempdir().unwrap();
     // MiniCPM-o and Phi-3.5 vision have no transformers class (remote code only); their
-    // names are the ones mistral.rs reads.
+    // names are the ones mistral.rs reads. Phi-4 multimodal's released layout is checked
+    // against transformers' converted class below.
     let archs: Vec<&str> = TINY_ARCHS
         .iter()
         .chain(REFUSED_TINY_ARCHS)
@@ -73,4 +74,31 @@ fn transformers_reads_every_tiny_architecture_as_its_own() {
             "{arch}: {report}"
         );
     }
+}
+
+/// Phi-4 multimodal ships as remote code (`Phi4MMForCausalLM`); transformers' own
+/// `Phi4MultimodalForCausalLM` holds the same tensors with the LoRA adapters folded away and a
+/// few modules renamed. The tiny model, renamed so, is exactly that class's state for its
+/// config, and every adapter fits the base weight it wraps.
+#[test]
+fn phi4_multimodal_is_transformers_layout_with_the_released_adapters() {
+    let home = tempfile::tempdir().unwrap();
+    let dir = tiny_model(home.path(), "phi4mm");
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/reference/phi4mm_layout.py"
+    );
+    let out = reference_python(&[script, dir.to_str().unwrap()], "");
+    let line = out.lines().rfind(|l| l.starts_with('{')).unwrap_or("{}");
+    let report: Value = serde_json::from_str(line).unwrap();
+    for key in [
+        "only_radiochat",
+        "only_transformers",
+        "shape_mismatches",
+        "lora_mismatches",
+    ] {
+        assert_eq!(report[key], serde_json::json!([]), "{key}: {out}");
+    }
+    // Two adapters (vision, speech) on four projections of each of the two layers.
+    assert_eq!(report["adapters"], 16, "{out}");
 }

@@ -185,6 +185,13 @@ pub const ARCHITECTURES: &[Architecture] = &[
         Backend::MistralRs,
         true,
     ),
+    proven(
+        "Phi4MMForCausalLM",
+        "phi4mm",
+        "Phi-4 multimodal",
+        Backend::MistralRs,
+        true,
+    ),
     refused(
         "Qwen2VLForConditionalGeneration",
         "qwen2vl",
@@ -221,14 +228,6 @@ pub const ARCHITECTURES: &[Architecture] = &[
         "Llama 4",
         LLAMA4_BUG,
         "Mistral 3 (mistral3)",
-    ),
-    refused(
-        "Phi4MMForCausalLM",
-        "phi4mm",
-        "Phi-4 multimodal",
-        "not yet proven by radiochat's tests: mistral.rs 0.8.1 fixes its vision tower to \
-         SigLIP-so400m (phi4/image_embedding.rs:90), so a proof needs that tower whole",
-        "SmolVLM / Idefics3 (idefics3)",
     ),
     refused(
         "Gemma3nForConditionalGeneration",
@@ -282,7 +281,7 @@ impl Architecture {
     /// Whether the family exists only as remote code: modeling files shipped with the
     /// checkpoint, no class in transformers (MiniCPM-o, Phi-3.5 vision).
     pub fn remote_code_only(&self) -> bool {
-        matches!(self.loader, "minicpmo" | "phi3v")
+        matches!(self.loader, "minicpmo" | "phi3v" | "phi4mm")
     }
 
     /// Why `finetune run` cannot train this family, when it cannot: the trainer runs
@@ -332,7 +331,7 @@ mod tests {
             let refused = arch.training_refusal().is_some();
             assert_eq!(
                 refused,
-                ["minicpmo", "phi3v"].contains(&arch.loader),
+                ["minicpmo", "phi3v", "phi4mm"].contains(&arch.loader),
                 "{}",
                 arch.loader
             );

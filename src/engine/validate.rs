@@ -69,6 +69,9 @@ pub fn validate_model_dir(dir: &Path) -> Result<ValidatedModel, ModelDirError> {
             if architecture.loader == "minicpmo" {
                 check_minicpmo_preprocessor(dir, &preprocessor)?;
             }
+            if architecture.loader == "phi4mm" {
+                check_phi4mm_preprocessor(dir, &preprocessor)?;
+            }
         }
         Backend::Candle => {
             super::llava_onevision::check_dir(dir)?;
@@ -162,6 +165,20 @@ fn check_minicpmo_preprocessor(dir: &Path, settings: &Value) -> Result<(), Model
     Ok(())
 }
 
+/// mistral.rs 0.8.1's Phi-4 multimodal processor unwraps `dynamic_hd`, the most crops an image
+/// is cut into (phi4/inputs_processor.rs:1106): without it the first image panics the engine.
+fn check_phi4mm_preprocessor(dir: &Path, settings: &Value) -> Result<(), ModelDirError> {
+    match settings["dynamic_hd"].as_u64() {
+        Some(crops) if crops >= 1 => Ok(()),
+        _ => Err(ModelDirError::Invalid(
+            dir.join("preprocessor_config.json"),
+            "no \"dynamic_hd\" (the most crops per image, 36 as released): mistral.rs 0.8.1 \
+             needs it for Phi-4 multimodal"
+                .into(),
+        )),
+    }
+}
+
 fn read_json(dir: &Path, name: &str, what: &'static str) -> Result<Value, ModelDirError> {
     let path = dir.join(name);
     let text = match fs::read_to_string(&path) {
@@ -232,4 +249,30 @@ fn check_weights(dir: &Path) -> Result<(), ModelDirError> {
         check_safetensors(file)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn phi4mm_needs_its_crop_limit() {
+        let dir = Path::new("/models/phi4");
+        assert!(check_phi4mm_preprocessor(dir, &json!({"dynamic_hd": 36})).is_ok());
+        for settings in [
+            json!({}),
+            json!({"dynamic_hd": 0}),
+            json!({"dynamic_hd": "36"}),
+        ] {
+            let line = check_phi4mm_preprocessor(dir, &settings)
+                .unwrap_err()
+                .to_string();
+            assert!(
+                line.contains("/models/phi4/preprocessor_config.json")
+                    && line.contains("dynamic_hd"),
+                "{line}"
+            );
+        }
+    }
 }

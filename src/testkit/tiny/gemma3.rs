@@ -96,6 +96,7 @@ pub fn build(scale: Scale) -> TinyModel {
     TinyModel {
         config,
         specials: SPECIALS.to_vec(),
+        first_special_id: super::FIRST_SPECIAL_ID,
         bos: "<bos>",
         eos: "<end_of_turn>",
         chat_template: CHAT_TEMPLATE.to_string(),

@@ -262,6 +262,7 @@ pub fn build(scale: Scale) -> TinyModel {
     TinyModel {
         config,
         specials: SPECIALS.to_vec(),
+        first_special_id: super::FIRST_SPECIAL_ID,
         bos: "<bos>",
         eos: "<turn|>",
         chat_template: CHAT_TEMPLATE.to_string(),
@@ -359,10 +360,7 @@ mod tests {
     fn shape(model: &TinyModel, name: &str) -> Vec<usize> {
         model
             .weights
-            .tensors
-            .iter()
-            .find(|(n, _, _)| n == name)
-            .map(|(_, s, _)| s.clone())
+            .shape(name)
             .unwrap_or_else(|| panic!("{name} not written"))
     }
 

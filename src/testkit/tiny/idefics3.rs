@@ -87,6 +87,7 @@ pub fn build(scale: Scale) -> TinyModel {
     TinyModel {
         config,
         specials: SPECIALS.to_vec(),
+        first_special_id: super::FIRST_SPECIAL_ID,
         bos: "<|im_start|>",
         eos: "<end_of_utterance>",
         chat_template: CHAT_TEMPLATE.to_string(),

@@ -143,6 +143,7 @@ pub fn build() -> TinyModel {
     TinyModel {
         config,
         specials: SPECIALS.to_vec(),
+        first_special_id: super::FIRST_SPECIAL_ID,
         bos: "<|begin_of_text|>",
         eos: "<|eot|>",
         chat_template: CHAT_TEMPLATE.to_string(),

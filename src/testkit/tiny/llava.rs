@@ -103,6 +103,7 @@ pub fn build(scale: Scale, next: bool) -> TinyModel {
     TinyModel {
         config,
         specials: SPECIALS.to_vec(),
+        first_special_id: super::FIRST_SPECIAL_ID,
         bos: "<s>",
         eos: "</s>",
         chat_template: CHAT_TEMPLATE.to_string(),

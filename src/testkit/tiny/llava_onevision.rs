@@ -150,6 +150,7 @@ pub fn build(scale: Scale) -> TinyModel {
     TinyModel {
         config,
         specials: SPECIALS.to_vec(),
+        first_special_id: super::FIRST_SPECIAL_ID,
         bos: "<|endoftext|>",
         eos: "<|im_end|>",
         chat_template: CHAT_TEMPLATE.to_string(),

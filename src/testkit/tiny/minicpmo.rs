@@ -126,6 +126,7 @@ pub fn build() -> TinyModel {
     TinyModel {
         config,
         specials: SPECIALS.to_vec(),
+        first_special_id: super::FIRST_SPECIAL_ID,
         bos: "<|endoftext|>",
         eos: "<|im_end|>",
         // The image tag lives in the user's text (the processor puts it there, as does mistral.rs).

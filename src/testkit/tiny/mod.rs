@@ -12,6 +12,7 @@ mod llava_onevision;
 mod minicpmo;
 mod mistral3;
 mod phi3v;
+mod phi4mm;
 mod qwen3_5;
 mod qwen3vl;
 mod shards;
@@ -20,6 +21,7 @@ mod vision;
 mod vllama;
 mod weights;
 
+pub use tokenizer::FIRST_SPECIAL_ID;
 pub use weights::WeightDtype;
 pub use weights::{Fill, Heads, Weights};
 
@@ -119,8 +121,11 @@ impl TextDims {
 /// Everything one architecture contributes; the writer turns it into files.
 pub struct TinyModel {
     pub config: Value,
-    /// Special tokens, ids 256, 257, … in this order.
+    /// Special tokens, ids `first_special_id`, `first_special_id + 1`, … in this order.
     pub specials: Vec<&'static str>,
+    /// [`FIRST_SPECIAL_ID`] (right after the bytes) unless the family's code hard-codes the
+    /// ids of its special tokens (Phi-4 multimodal's image token is 200010).
+    pub first_special_id: u32,
     pub bos: &'static str,
     pub eos: &'static str,
     pub chat_template: String,
@@ -135,7 +140,7 @@ pub struct TinyModel {
 impl TinyModel {
     pub fn special_id(&self, token: &str) -> u32 {
         let index = self.specials.iter().position(|s| *s == token).unwrap_or(0);
-        tokenizer::FIRST_SPECIAL_ID + index as u32
+        self.first_special_id + index as u32
     }
 }
 
@@ -159,6 +164,7 @@ pub const TINY_ARCHS: &[&str] = &[
     "vllama",
     "minicpmo",
     "phi3v",
+    "phi4mm",
 ];
 
 /// Families mistral.rs 0.8.1 fails on (src/engine/arch.rs), written in their released layout
@@ -208,6 +214,7 @@ pub fn build(arch: &str, scale: Scale) -> Result<TinyModel, TinyError> {
         "minicpmo" => tiny_only(minicpmo::build),
         "llama4" => tiny_only(llama4::build),
         "phi3v" => tiny_only(phi3v::build),
+        "phi4mm" => tiny_only(phi4mm::build),
         "qwen3_5" => tiny_only(|| qwen3_5::build(false)),
         "qwen3_5moe" => tiny_only(|| qwen3_5::build(true)),
         other => Err(TinyError::UnknownArch(other.to_string())),
@@ -302,7 +309,7 @@ fn write_files(model: &TinyModel, seed: u64, dir: &Path) -> anyhow::Result<()> {
     put("config.json", &model.config)?;
     put(
         "tokenizer.json",
-        &tokenizer::tokenizer_json(&model.specials),
+        &tokenizer::tokenizer_json(&model.specials, model.first_special_id),
     )?;
     put(
         "tokenizer_config.json",

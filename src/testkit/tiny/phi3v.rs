@@ -31,6 +31,38 @@ const CHAT_TEMPLATE: &str = "{% for message in messages %}<|{{ message['role'] }
 {% endif %}{% endfor %}{% endif %}<|end|>\n{% endfor %}\
 {% if add_generation_prompt %}<|assistant|>\n{% endif %}";
 
+/// Phi-3's decoder layers under `model.layers` (fused `qkv_proj` and `gate_up_proj`, RMS
+/// norms); `linear(w, prefix, out, in)` writes each projection, so that Phi-4 multimodal can
+/// write its LoRA-wrapped ones.
+pub(super) fn phi3_layers(
+    w: &mut Weights,
+    text: &TextDims,
+    linear: impl Fn(&mut Weights, &str, usize, usize),
+) {
+    for i in 0..text.layers {
+        let l = format!("model.layers.{i}");
+        let qkv = (text.heads + 2 * text.kv_heads) * text.head_dim;
+        linear(w, &format!("{l}.self_attn.qkv_proj"), qkv, text.hidden);
+        let heads_width = text.heads * text.head_dim;
+        linear(
+            w,
+            &format!("{l}.self_attn.o_proj"),
+            text.hidden,
+            heads_width,
+        );
+        let gate_up = 2 * text.intermediate;
+        linear(w, &format!("{l}.mlp.gate_up_proj"), gate_up, text.hidden);
+        linear(
+            w,
+            &format!("{l}.mlp.down_proj"),
+            text.hidden,
+            text.intermediate,
+        );
+        w.rms_norm(&format!("{l}.input_layernorm"), text.hidden);
+        w.rms_norm(&format!("{l}.post_attention_layernorm"), text.hidden);
+    }
+}
+
 /// The tiny text tower with the released vision tower.
 pub fn build() -> TinyModel {
     let text = TextDims {
@@ -100,37 +132,16 @@ pub fn build() -> TinyModel {
         text.hidden,
         true,
     );
-    for i in 0..text.layers {
-        let l = format!("model.layers.{i}");
-        let qkv = (text.heads + 2 * text.kv_heads) * text.head_dim;
-        w.linear(&format!("{l}.self_attn.qkv_proj"), qkv, text.hidden, false);
-        w.linear(
-            &format!("{l}.self_attn.o_proj"),
-            text.hidden,
-            text.heads * text.head_dim,
-            false,
-        );
-        w.linear(
-            &format!("{l}.mlp.gate_up_proj"),
-            2 * text.intermediate,
-            text.hidden,
-            false,
-        );
-        w.linear(
-            &format!("{l}.mlp.down_proj"),
-            text.hidden,
-            text.intermediate,
-            false,
-        );
-        w.rms_norm(&format!("{l}.input_layernorm"), text.hidden);
-        w.rms_norm(&format!("{l}.post_attention_layernorm"), text.hidden);
-    }
+    phi3_layers(&mut w, &text, |w, name, out_dim, in_dim| {
+        w.linear(name, out_dim, in_dim, false)
+    });
     w.tensor("model.norm.weight", &[text.hidden], Fill::Ones);
     w.output_head("lm_head.weight", text.vocab_size, text.hidden);
 
     TinyModel {
         config,
         specials: SPECIALS.to_vec(),
+        first_special_id: super::FIRST_SPECIAL_ID,
         bos: "<s>",
         eos: "<|end|>",
         chat_template: CHAT_TEMPLATE.to_string(),

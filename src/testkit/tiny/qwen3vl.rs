@@ -196,6 +196,7 @@ fn build_with(scale: Scale, moe: bool, deepstack: bool) -> TinyModel {
     TinyModel {
         config,
         specials: SPECIALS.to_vec(),
+        first_special_id: super::FIRST_SPECIAL_ID,
         bos: "<|endoftext|>",
         eos: "<|im_end|>",
         chat_template: super::chatml_template(Some("<|vision_start|><|image_pad|><|vision_end|>")),

@@ -1,6 +1,6 @@
 //! A byte-level BPE tokenizer in the Hugging Face `tokenizer.json` layout: byte b is token b
 //! (GPT-2's byte-to-unicode alphabet), no merges, and the architecture's special tokens from
-//! id 256 on. Any text round-trips, which is all a random-weight model needs.
+//! id 256 on (or from the id a family's code expects them at). Any text round-trips, which is all a random-weight model needs.
 
 use serde_json::{Value, json};
 
@@ -17,15 +17,16 @@ pub fn byte_to_char(byte: u8) -> char {
 /// First id of the special tokens.
 pub const FIRST_SPECIAL_ID: u32 = 256;
 
-/// `specials[i]` gets id 256 + i.
-pub fn tokenizer_json(specials: &[&str]) -> Value {
+/// `specials[i]` gets id `first_id` + i. The specials are in the model's vocabulary too:
+/// `tokenizers` gives an added token the id the vocabulary has for it, whatever the gap.
+pub fn tokenizer_json(specials: &[&str], first_id: u32) -> Value {
     let vocab: serde_json::Map<String, Value> = (0..=255u8)
         .map(|b| (byte_to_char(b).to_string(), json!(b as u32)))
         .chain(
             specials
                 .iter()
                 .enumerate()
-                .map(|(i, s)| (s.to_string(), json!(FIRST_SPECIAL_ID + i as u32))),
+                .map(|(i, s)| (s.to_string(), json!(first_id + i as u32))),
         )
         .collect();
     let added: Vec<Value> = specials
@@ -33,7 +34,7 @@ pub fn tokenizer_json(specials: &[&str]) -> Value {
         .enumerate()
         .map(|(i, s)| {
             json!({
-                "id": FIRST_SPECIAL_ID + i as u32, "content": s, "single_word": false,
+                "id": first_id + i as u32, "content": s, "single_word": false,
                 "lstrip": false, "rstrip": false, "normalized": false, "special": true
             })
         })
@@ -76,7 +77,7 @@ mod tests {
 
     #[test]
     fn tokenizer_round_trips_text_and_keeps_specials_whole() {
-        let json = tokenizer_json(&["<|im_start|>", "<image>"]).to_string();
+        let json = tokenizer_json(&["<|im_start|>", "<image>"], FIRST_SPECIAL_ID).to_string();
         let tokenizer = tokenizers::Tokenizer::from_bytes(json.as_bytes()).unwrap();
         let text = "Is this an FR-II? <image> ✓";
         let encoding = tokenizer.encode(text, false).unwrap();
@@ -86,5 +87,19 @@ mod tests {
         let decoded = tokenizer.decode(ids, false).unwrap();
         assert_eq!(decoded, text);
         assert_eq!(padded_vocab(2), 272);
+    }
+
+    #[test]
+    fn specials_keep_ids_far_past_the_bytes() {
+        let json = tokenizer_json(&["<|endoftext|>", "<|image|>"], 200_010).to_string();
+        let tokenizer = tokenizers::Tokenizer::from_bytes(json.as_bytes()).unwrap();
+        assert_eq!(tokenizer.token_to_id("<|image|>"), Some(200_011));
+        let ids = tokenizer
+            .encode("a<|image|>", false)
+            .unwrap()
+            .get_ids()
+            .to_vec();
+        assert_eq!(ids, vec![u32::from(b'a'), 200_011]);
+        assert_eq!(tokenizer.decode(&ids, false).unwrap(), "a<|image|>");
     }
 }

@@ -44,6 +44,41 @@ pub const CLIP_VIT_L_336: VisionDims = VisionDims {
     patch: 14,
 };
 
+/// SigLIP-so400m/14 at 448 px (mistral.rs hard-codes it for Phi-4 multimodal).
+pub const SIGLIP_SO400M_448: VisionDims = VisionDims {
+    hidden: 1152,
+    intermediate: 4304,
+    layers: 27,
+    heads: 16,
+    image_size: 448,
+    patch: 14,
+};
+
+/// SigLIP's attention-pooling head under `{prefix}.head` (a learned probe query, packed
+/// `in_proj`, LayerNorm and MLP), for towers that ship it.
+pub fn siglip_pooling_head(w: &mut Weights, prefix: &str, v: &VisionDims) {
+    let head = format!("{prefix}.head");
+    w.matrix(format!("{head}.probe"), &[1, 1, v.hidden]);
+    w.matrix(
+        format!("{head}.attention.in_proj_weight"),
+        &[3 * v.hidden, v.hidden],
+    );
+    w.tensor(
+        format!("{head}.attention.in_proj_bias"),
+        &[3 * v.hidden],
+        Fill::Zeros,
+    );
+    w.linear(
+        &format!("{head}.attention.out_proj"),
+        v.hidden,
+        v.hidden,
+        true,
+    );
+    w.layer_norm(&format!("{head}.layernorm"), v.hidden);
+    w.linear(&format!("{head}.mlp.fc1"), v.intermediate, v.hidden, true);
+    w.linear(&format!("{head}.mlp.fc2"), v.hidden, v.intermediate, true);
+}
+
 /// A SigLIP vision transformer under `prefix` (Idefics3, Gemma 3): conv patch embedding with
 /// bias, learned position embedding, pre-norm encoder layers with biased projections, and a
 /// final `post_layernorm`.

@@ -124,6 +124,12 @@ impl Weights {
         self.tensor(format!("{prefix}.weight"), &[dim], Fill::Ones);
     }
 
+    /// The shape `name` is written with, if it is written.
+    pub fn shape(&self, name: &str) -> Option<Vec<usize>> {
+        let found = self.tensors.iter().find(|(n, _, _)| n == name);
+        found.map(|(_, shape, _)| shape.clone())
+    }
+
     pub fn names(&self) -> impl Iterator<Item = &str> {
         self.tensors.iter().map(|(name, _, _)| name.as_str())
     }
