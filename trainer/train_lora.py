@@ -41,7 +41,17 @@ DEFAULTS = {
     "weight_decay": 0.0,
     "max_grad_norm": 1.0,
 }
-VISION_PARTS = ("vision_model", "vision_tower", "visual.blocks", "visual.patch_embed", "image_encoder")
+# Towers that stay frozen and get no adapter: the vision tower of every family, and Gemma 3n's
+# audio tower with its embedder (radiochat trains on images and text).
+FROZEN_TOWERS = (
+    "vision_model",
+    "vision_tower",
+    "visual.blocks",
+    "visual.patch_embed",
+    "image_encoder",
+    "audio_tower",
+    "embed_audio",
+)
 
 
 def parse_args(argv):
@@ -141,8 +151,8 @@ def save_loadable(model, processor, base, out, dtype_name):
     restore_base_config(base, out, dtype_name)
 
 
-def is_vision(name):
-    return any(part in name for part in VISION_PARTS)
+def is_frozen_tower(name):
+    return any(part in name for part in FROZEN_TOWERS)
 
 
 def conversation_messages(record):
@@ -239,14 +249,14 @@ def main(argv):
     processor = AutoProcessor.from_pretrained(args.base)
     model = AutoModelForImageTextToText.from_pretrained(args.base, dtype=dtype)
     for name, parameter in model.named_parameters():
-        parameter.requires_grad = not is_vision(name)
+        parameter.requires_grad = not is_frozen_tower(name)
     if not cfg["full"]:
         from peft import LoraConfig, get_peft_model
 
         targets = args.target_modules or [
             name
             for name, module in model.named_modules()
-            if isinstance(module, torch.nn.Linear) and not is_vision(name) and not name.endswith("lm_head")
+            if isinstance(module, torch.nn.Linear) and not is_frozen_tower(name) and not name.endswith("lm_head")
         ]
         model = get_peft_model(
             model,

@@ -192,6 +192,13 @@ pub const ARCHITECTURES: &[Architecture] = &[
         Backend::MistralRs,
         true,
     ),
+    proven(
+        "Gemma3nForConditionalGeneration",
+        "gemma3n",
+        "Gemma 3n",
+        Backend::MistralRs,
+        true,
+    ),
     refused(
         "Qwen2VLForConditionalGeneration",
         "qwen2vl",
@@ -228,14 +235,6 @@ pub const ARCHITECTURES: &[Architecture] = &[
         "Llama 4",
         LLAMA4_BUG,
         "Mistral 3 (mistral3)",
-    ),
-    refused(
-        "Gemma3nForConditionalGeneration",
-        "gemma3n",
-        "Gemma 3n",
-        "not yet proven by radiochat's tests: mistral.rs 0.8.1 fixes its vision tower to \
-         MobileNetV5-300M (gemma3n/vision.rs:842), so a proof needs that tower whole",
-        "Gemma 4 (gemma4)",
     ),
 ];
 

@@ -2,6 +2,7 @@
 //! Gemma 3 text tower (q/k norms, four norms per layer, tied embeddings). Gemma's RMSNorm
 //! scales by 1 + weight, so norm weights are zeros.
 
+use super::tokenizer::Specials;
 use super::vision::{VisionDims, siglip_config, siglip_tower};
 use super::weights::{Decoder, Fill, Weights, decoder_stack};
 use super::{Scale, TextDims, TinyModel};
@@ -95,8 +96,7 @@ pub fn build(scale: Scale) -> TinyModel {
 
     TinyModel {
         config,
-        specials: SPECIALS.to_vec(),
-        first_special_id: super::FIRST_SPECIAL_ID,
+        specials: Specials::after_bytes(SPECIALS),
         bos: "<bos>",
         eos: "<end_of_turn>",
         chat_template: CHAT_TEMPLATE.to_string(),

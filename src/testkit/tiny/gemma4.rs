@@ -5,6 +5,7 @@
 //! Turns are `<|turn>role … <turn|>`; the template prints one `<|image|>` per image, which the
 //! processor widens to `<|image>` + soft tokens + `<image|>`.
 
+use super::tokenizer::Specials;
 use super::weights::{Decoder, Fill, Heads, WeightDtype, Weights, decoder_stack};
 use super::{Scale, TextDims, TinyModel};
 use serde_json::json;
@@ -261,8 +262,7 @@ pub fn build(scale: Scale) -> TinyModel {
 
     TinyModel {
         config,
-        specials: SPECIALS.to_vec(),
-        first_special_id: super::FIRST_SPECIAL_ID,
+        specials: Specials::after_bytes(SPECIALS),
         bos: "<bos>",
         eos: "<turn|>",
         chat_template: CHAT_TEMPLATE.to_string(),

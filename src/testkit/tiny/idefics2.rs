@@ -4,6 +4,7 @@
 //! image; mistral.rs widens it to `<fake_token_around_image>` + `<image>` × `image_seq_len` +
 //! `<fake_token_around_image>`.
 
+use super::tokenizer::Specials;
 use super::vision::{VisionDims, siglip_config, siglip_tower};
 use super::weights::{Decoder, Heads, Weights, decoder_stack};
 use super::{TextDims, TinyModel};
@@ -86,8 +87,7 @@ pub fn build() -> TinyModel {
 
     TinyModel {
         config,
-        specials: SPECIALS.to_vec(),
-        first_special_id: super::FIRST_SPECIAL_ID,
+        specials: Specials::after_bytes(SPECIALS),
         bos: "<s>",
         eos: "<end_of_utterance>",
         chat_template: CHAT_TEMPLATE.to_string(),

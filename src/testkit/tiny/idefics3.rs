@@ -2,6 +2,7 @@
 //! The chat template prints `<image>` for each image item; mistralrs expands it into
 //! `<fake_token_around_image><global-img><image>×image_seq_len<fake_token_around_image>`.
 
+use super::tokenizer::Specials;
 use super::vision::{VisionDims, siglip_config, siglip_tower};
 use super::weights::{Decoder, Weights, decoder_stack};
 use super::{Scale, TextDims, TinyModel};
@@ -86,8 +87,7 @@ pub fn build(scale: Scale) -> TinyModel {
 
     TinyModel {
         config,
-        specials: SPECIALS.to_vec(),
-        first_special_id: super::FIRST_SPECIAL_ID,
+        specials: Specials::after_bytes(SPECIALS),
         bos: "<|im_start|>",
         eos: "<end_of_utterance>",
         chat_template: CHAT_TEMPLATE.to_string(),

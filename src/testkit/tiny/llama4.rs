@@ -8,6 +8,7 @@
 //! `<|patch|>` runs separated by `<|tile_x_separator|>`/`<|tile_y_separator|>`, `<|image|>`,
 //! the global view's patches and `<|image_end|>`.
 
+use super::tokenizer::Specials;
 use super::weights::Weights;
 use super::{TextDims, TinyModel};
 use serde_json::json;
@@ -142,8 +143,7 @@ pub fn build() -> TinyModel {
 
     TinyModel {
         config,
-        specials: SPECIALS.to_vec(),
-        first_special_id: super::FIRST_SPECIAL_ID,
+        specials: Specials::after_bytes(SPECIALS),
         bos: "<|begin_of_text|>",
         eos: "<|eot|>",
         chat_template: CHAT_TEMPLATE.to_string(),

@@ -3,6 +3,7 @@
 //! expands it itself, so the chat template only prints text. NeXT adds any-resolution tiling
 //! (`image_grid_pinpoints`) and a learned `image_newline`.
 
+use super::tokenizer::Specials;
 use super::vision::{CLIP_VIT_L_336, VisionDims, clip_tower, llava_projector};
 use super::weights::{Decoder, Weights, decoder_stack};
 use super::{Scale, TextDims, TinyModel};
@@ -102,8 +103,7 @@ pub fn build(scale: Scale, next: bool) -> TinyModel {
     }
     TinyModel {
         config,
-        specials: SPECIALS.to_vec(),
-        first_special_id: super::FIRST_SPECIAL_ID,
+        specials: Specials::after_bytes(SPECIALS),
         bos: "<s>",
         eos: "</s>",
         chat_template: CHAT_TEMPLATE.to_string(),

@@ -4,6 +4,7 @@
 //! `image_newline`, `language_model.model…`, `language_model.lm_head`).
 //! The chat template is llava-hf's: images first, then the text, in ChatML.
 
+use super::tokenizer::Specials;
 use super::vision::{VisionDims, llava_projector, siglip_config, siglip_tower};
 use super::weights::WeightDtype;
 use super::weights::{Decoder, Weights, decoder_stack};
@@ -149,8 +150,7 @@ pub fn build(scale: Scale) -> TinyModel {
     let side = vision.image_size / vision.patch;
     TinyModel {
         config,
-        specials: SPECIALS.to_vec(),
-        first_special_id: super::FIRST_SPECIAL_ID,
+        specials: Specials::after_bytes(SPECIALS),
         bos: "<|endoftext|>",
         eos: "<|im_end|>",
         chat_template: CHAT_TEMPLATE.to_string(),

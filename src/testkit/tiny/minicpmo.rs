@@ -6,6 +6,7 @@
 //! the processor widens it to `<image>` + `<unk>` × query_num + `</image>` and, for a large
 //! image, one such group per slice between `<slice>` … `</slice>`.
 
+use super::tokenizer::Specials;
 use super::vision::{VisionDims, siglip_config, siglip_tower};
 use super::weights::{Decoder, Weights, decoder_stack};
 use super::{TextDims, TinyModel};
@@ -125,8 +126,7 @@ pub fn build() -> TinyModel {
 
     TinyModel {
         config,
-        specials: SPECIALS.to_vec(),
-        first_special_id: super::FIRST_SPECIAL_ID,
+        specials: Specials::after_bytes(SPECIALS),
         bos: "<|endoftext|>",
         eos: "<|im_end|>",
         // The image tag lives in the user's text (the processor puts it there, as does mistral.rs).

@@ -3,6 +3,7 @@
 //! template prints `[IMG]` per image; mistralrs expands it into rows of `[IMG]` separated by
 //! `[IMG_BREAK]` and closed by `[IMG_END]`.
 
+use super::tokenizer::Specials;
 use super::vision::VisionDims;
 use super::weights::{Decoder, Weights, decoder_stack};
 use super::{Scale, TextDims, TinyModel};
@@ -147,8 +148,7 @@ pub fn build(scale: Scale) -> TinyModel {
 
     TinyModel {
         config,
-        specials: SPECIALS.to_vec(),
-        first_special_id: super::FIRST_SPECIAL_ID,
+        specials: Specials::after_bytes(SPECIALS),
         bos: "<s>",
         eos: "</s>",
         chat_template: CHAT_TEMPLATE.to_string(),

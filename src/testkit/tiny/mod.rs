@@ -3,6 +3,7 @@
 //! check an install; benchmarks use the `real` scale to measure at production dimensions.
 
 mod gemma3;
+mod gemma3n;
 mod gemma4;
 mod idefics2;
 mod idefics3;
@@ -11,6 +12,7 @@ mod llava;
 mod llava_onevision;
 mod minicpmo;
 mod mistral3;
+mod mobilenet;
 mod phi3v;
 mod phi4mm;
 mod qwen3_5;
@@ -21,7 +23,7 @@ mod vision;
 mod vllama;
 mod weights;
 
-pub use tokenizer::FIRST_SPECIAL_ID;
+pub use tokenizer::Specials;
 pub use weights::WeightDtype;
 pub use weights::{Fill, Heads, Weights};
 
@@ -121,11 +123,7 @@ impl TextDims {
 /// Everything one architecture contributes; the writer turns it into files.
 pub struct TinyModel {
     pub config: Value,
-    /// Special tokens, ids `first_special_id`, `first_special_id + 1`, … in this order.
-    pub specials: Vec<&'static str>,
-    /// [`FIRST_SPECIAL_ID`] (right after the bytes) unless the family's code hard-codes the
-    /// ids of its special tokens (Phi-4 multimodal's image token is 200010).
-    pub first_special_id: u32,
+    pub specials: Specials,
     pub bos: &'static str,
     pub eos: &'static str,
     pub chat_template: String,
@@ -139,8 +137,7 @@ pub struct TinyModel {
 
 impl TinyModel {
     pub fn special_id(&self, token: &str) -> u32 {
-        let index = self.specials.iter().position(|s| *s == token).unwrap_or(0);
-        self.first_special_id + index as u32
+        self.specials.id(token)
     }
 }
 
@@ -165,6 +162,7 @@ pub const TINY_ARCHS: &[&str] = &[
     "minicpmo",
     "phi3v",
     "phi4mm",
+    "gemma3n",
 ];
 
 /// Families mistral.rs 0.8.1 fails on (src/engine/arch.rs), written in their released layout
@@ -215,6 +213,7 @@ pub fn build(arch: &str, scale: Scale) -> Result<TinyModel, TinyError> {
         "llama4" => tiny_only(llama4::build),
         "phi3v" => tiny_only(phi3v::build),
         "phi4mm" => tiny_only(phi4mm::build),
+        "gemma3n" => tiny_only(gemma3n::build),
         "qwen3_5" => tiny_only(|| qwen3_5::build(false)),
         "qwen3_5moe" => tiny_only(|| qwen3_5::build(true)),
         other => Err(TinyError::UnknownArch(other.to_string())),
@@ -309,7 +308,7 @@ fn write_files(model: &TinyModel, seed: u64, dir: &Path) -> anyhow::Result<()> {
     put("config.json", &model.config)?;
     put(
         "tokenizer.json",
-        &tokenizer::tokenizer_json(&model.specials, model.first_special_id),
+        &tokenizer::tokenizer_json(&model.specials),
     )?;
     put(
         "tokenizer_config.json",

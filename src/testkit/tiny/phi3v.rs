@@ -7,6 +7,7 @@
 //! image to two passes through it. The user's text carries `<|image_1|>`; the processor
 //! replaces it by the image's tokens.
 
+use super::tokenizer::Specials;
 use super::vision::{CLIP_VIT_L_336, clip_tower};
 use super::weights::{Fill, Weights};
 use super::{TextDims, TinyModel};
@@ -140,8 +141,7 @@ pub fn build() -> TinyModel {
 
     TinyModel {
         config,
-        specials: SPECIALS.to_vec(),
-        first_special_id: super::FIRST_SPECIAL_ID,
+        specials: Specials::after_bytes(SPECIALS),
         bos: "<s>",
         eos: "<|end|>",
         chat_template: CHAT_TEMPLATE.to_string(),

@@ -10,6 +10,7 @@
 //! 200,064 rows. The user's text carries `<|image_1|>`; the processor replaces it by the
 //! image's tokens.
 
+use super::tokenizer::Specials;
 use super::vision::{SIGLIP_SO400M_448, siglip_pooling_head, siglip_tower};
 use super::weights::{Fill, Weights};
 use super::{TextDims, TinyModel};
@@ -50,7 +51,7 @@ const SPECIALS: &[&str] = &[
     "<|tool_response|>",
     "<|tag|>",
 ];
-const FIRST_SPECIAL_ID: u32 = 199_999;
+const FIRST_ID: u32 = 199_999;
 const VOCAB_SIZE: usize = 200_064;
 
 /// The released template: turns without newlines, string content (the image tag is in it).
@@ -109,9 +110,8 @@ pub fn build() -> TinyModel {
         vocab_size: VOCAB_SIZE,
         ..TextDims::tiny(SPECIALS.len())
     };
-    let id = |token: &str| {
-        FIRST_SPECIAL_ID as usize + SPECIALS.iter().position(|s| *s == token).unwrap_or(0)
-    };
+    let specials = Specials::starting_at(FIRST_ID, SPECIALS);
+    let id = |token: &str| specials.id(token);
     // Phi-4-mini rotates three quarters of each head: one factor per rotated pair.
     let rotary_factor = 0.75;
     let factors = vec![1.0; (text.head_dim as f64 * rotary_factor) as usize / 2];
@@ -202,8 +202,7 @@ pub fn build() -> TinyModel {
 
     TinyModel {
         config,
-        specials: SPECIALS.to_vec(),
-        first_special_id: FIRST_SPECIAL_ID,
+        specials,
         bos: "<|endoftext|>",
         eos: "<|end|>",
         chat_template: CHAT_TEMPLATE.to_string(),

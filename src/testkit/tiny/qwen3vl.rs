@@ -6,6 +6,7 @@
 //! 2 × intermediate] and `down_proj` [experts, intermediate, hidden] (transformers 5 keeps the
 //! last two dimensions the other way round in memory and transposes on load).
 
+use super::tokenizer::Specials;
 use super::weights::{Decoder, Fill, Weights, decoder_stack};
 use super::{Scale, TextDims, TinyModel};
 use serde_json::json;
@@ -195,8 +196,7 @@ fn build_with(scale: Scale, moe: bool, deepstack: bool) -> TinyModel {
     let pixels = vit.image_side * vit.image_side;
     TinyModel {
         config,
-        specials: SPECIALS.to_vec(),
-        first_special_id: super::FIRST_SPECIAL_ID,
+        specials: Specials::after_bytes(SPECIALS),
         bos: "<|endoftext|>",
         eos: "<|im_end|>",
         chat_template: super::chatml_template(Some("<|vision_start|><|image_pad|><|vision_end|>")),

@@ -1,7 +1,7 @@
 //! Writing [`Weights`] as `transformers` does: one `model.safetensors`, or 5 GB shards with an
 //! index, in f32 or bf16, each tensor generated as it is written.
 
-use super::weights::{Fill, Weights, standard_normal};
+use super::weights::{Fill, INIT_STD, Weights, standard_normal};
 use anyhow::Context;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -96,6 +96,10 @@ impl Weights {
                         Fill::PrintableHead => match r {
                             0x20..=0x7e => standard_normal(rng),
                             _ => 0.0,
+                        },
+                        Fill::PrintableEmbedding => match r {
+                            0x20..=0x7e => standard_normal(rng),
+                            _ => INIT_STD * standard_normal(rng),
                         },
                     };
                     self.dtype.extend(&mut row, value);

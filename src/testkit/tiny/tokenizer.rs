@@ -17,24 +17,73 @@ pub fn byte_to_char(byte: u8) -> char {
 /// First id of the special tokens.
 pub const FIRST_SPECIAL_ID: u32 = 256;
 
-/// `specials[i]` gets id `first_id` + i. The specials are in the model's vocabulary too:
-/// `tokenizers` gives an added token the id the vocabulary has for it, whatever the gap.
-pub fn tokenizer_json(specials: &[&str], first_id: u32) -> Value {
-    let vocab: serde_json::Map<String, Value> = (0..=255u8)
-        .map(|b| (byte_to_char(b).to_string(), json!(b as u32)))
-        .chain(
-            specials
+/// A family's special tokens and their ids: blocks of consecutive ids, the first right after
+/// the bytes, others where the family's code expects them (Phi-4 multimodal's image token at
+/// 200010, Gemma 3n's at 262145).
+#[derive(Debug, Clone, Default)]
+pub struct Specials {
+    blocks: Vec<(u32, Vec<&'static str>)>,
+}
+
+impl Specials {
+    /// `names` at ids 256, 257, …
+    pub fn after_bytes(names: &[&'static str]) -> Self {
+        Self::starting_at(FIRST_SPECIAL_ID, names)
+    }
+
+    /// `names` at ids `first`, `first + 1`, …
+    pub fn starting_at(first: u32, names: &[&'static str]) -> Self {
+        Specials {
+            blocks: vec![(first, names.to_vec())],
+        }
+    }
+
+    /// These and `names` at ids `first`, `first + 1`, …
+    pub fn and(mut self, first: u32, names: &[&'static str]) -> Self {
+        self.blocks.push((first, names.to_vec()));
+        self
+    }
+
+    /// Every token with its id.
+    pub fn iter(&self) -> impl Iterator<Item = (&'static str, u32)> + '_ {
+        self.blocks.iter().flat_map(|(first, names)| {
+            names
                 .iter()
                 .enumerate()
-                .map(|(i, s)| (s.to_string(), json!(first_id + i as u32))),
-        )
+                .map(move |(i, name)| (*name, first + i as u32))
+        })
+    }
+
+    /// The id of `token`; the first special's when the family has no such token.
+    pub fn id(&self, token: &str) -> u32 {
+        let mut all = self.iter();
+        let first = all.next().map_or(FIRST_SPECIAL_ID, |(_, id)| id);
+        self.iter()
+            .find(|(name, _)| *name == token)
+            .map_or(first, |(_, id)| id)
+    }
+
+    pub fn len(&self) -> usize {
+        self.blocks.iter().map(|(_, names)| names.len()).sum()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// The specials are in the model's vocabulary too: `tokenizers` gives an added token the id
+/// the vocabulary has for it, whatever the gap from the bytes.
+pub fn tokenizer_json(specials: &Specials) -> Value {
+    let vocab: serde_json::Map<String, Value> = (0..=255u8)
+        .map(|b| (byte_to_char(b).to_string(), json!(b as u32)))
+        .chain(specials.iter().map(|(s, id)| (s.to_string(), json!(id))))
         .collect();
     let added: Vec<Value> = specials
         .iter()
-        .enumerate()
-        .map(|(i, s)| {
+        .map(|(s, id)| {
             json!({
-                "id": first_id + i as u32, "content": s, "single_word": false,
+                "id": id, "content": s, "single_word": false,
                 "lstrip": false, "rstrip": false, "normalized": false, "special": true
             })
         })
@@ -77,7 +126,7 @@ mod tests {
 
     #[test]
     fn tokenizer_round_trips_text_and_keeps_specials_whole() {
-        let json = tokenizer_json(&["<|im_start|>", "<image>"], FIRST_SPECIAL_ID).to_string();
+        let json = tokenizer_json(&Specials::after_bytes(&["<|im_start|>", "<image>"])).to_string();
         let tokenizer = tokenizers::Tokenizer::from_bytes(json.as_bytes()).unwrap();
         let text = "Is this an FR-II? <image> ✓";
         let encoding = tokenizer.encode(text, false).unwrap();
@@ -91,9 +140,15 @@ mod tests {
 
     #[test]
     fn specials_keep_ids_far_past_the_bytes() {
-        let json = tokenizer_json(&["<|endoftext|>", "<|image|>"], 200_010).to_string();
+        let specials =
+            Specials::after_bytes(&["<eos>"]).and(200_010, &["<|endoftext|>", "<|image|>"]);
+        let json = tokenizer_json(&specials).to_string();
         let tokenizer = tokenizers::Tokenizer::from_bytes(json.as_bytes()).unwrap();
         assert_eq!(tokenizer.token_to_id("<|image|>"), Some(200_011));
+        assert_eq!(tokenizer.token_to_id("<eos>"), Some(256));
+        assert_eq!(specials.id("<|image|>"), 200_011);
+        assert_eq!(specials.id("<none>"), 256);
+        assert_eq!(specials.len(), 3);
         let ids = tokenizer
             .encode("a<|image|>", false)
             .unwrap()

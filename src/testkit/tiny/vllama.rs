@@ -5,6 +5,7 @@
 //! embedding has 8 rows more than the output head, as in the released checkpoints, which keep
 //! the legacy names (`language_model.model.*`, `vision_model.*`).
 
+use super::tokenizer::Specials;
 use super::weights::{Decoder, Fill, Heads, Weights, decoder_stack};
 use super::{TextDims, TinyModel};
 use serde_json::json;
@@ -140,8 +141,7 @@ pub fn build() -> TinyModel {
     let tile = vit.image_size;
     TinyModel {
         config,
-        specials: SPECIALS.to_vec(),
-        first_special_id: super::FIRST_SPECIAL_ID,
+        specials: Specials::after_bytes(SPECIALS),
         bos: "<|begin_of_text|>",
         eos: "<|eot_id|>",
         chat_template: CHAT_TEMPLATE.to_string(),

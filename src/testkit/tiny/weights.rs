@@ -15,6 +15,10 @@ pub enum Fill {
     /// and whose other rows are zero: a random model then writes readable characters (one
     /// streamed piece per token) instead of invalid UTF-8 and special tokens.
     PrintableHead,
+    /// [`Fill::PrintableHead`] with Normal(0, 0.02) instead of zero in the other rows: for an
+    /// embedding tied to the head in a model that scales each token's embedding by its
+    /// magnitude (Gemma 3n's AltUp), where a zero row's gradient is NaN.
+    PrintableEmbedding,
 }
 
 /// Element type of the written weights: f32, or bf16 as large checkpoints ship.
@@ -56,7 +60,7 @@ pub struct Weights {
 
 /// Standard deviation for random matrices: small enough that activations stay finite
 /// through a few layers in f16.
-const INIT_STD: f32 = 0.02;
+pub(super) const INIT_STD: f32 = 0.02;
 
 impl Weights {
     pub fn tensor(&mut self, name: impl Into<String>, shape: &[usize], fill: Fill) {
