@@ -19,7 +19,7 @@ import sys
 from pathlib import Path
 
 import torch
-from safetensors import safe_open
+from safetensors_shapes import shapes
 from transformers import (
     Phi4MultimodalAudioConfig,
     Phi4MultimodalConfig,
@@ -43,15 +43,6 @@ RENAMES = [
     (r"audio_projection\.vision\.2\.", "down_proj_for_vision_speech."),
     (r"\.base_layer\.", "."),
 ]
-
-
-def shapes(directory):
-    found = {}
-    for path in sorted(Path(directory).glob("*.safetensors")):
-        with safe_open(str(path), "pt") as f:
-            for name in f.keys():
-                found[name] = list(f.get_slice(name).get_shape())
-    return found
 
 
 def native_config(raw):

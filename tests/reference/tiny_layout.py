@@ -23,17 +23,8 @@ from pathlib import Path
 import numpy as np
 import torch
 from PIL import Image
-from safetensors import safe_open
+from safetensors_shapes import shapes
 from transformers import AutoConfig, AutoModelForImageTextToText, AutoProcessor
-
-
-def shapes(directory):
-    found = {}
-    for path in sorted(Path(directory).glob("*.safetensors")):
-        with safe_open(str(path), "pt") as f:
-            for name in f.keys():
-                found[name] = list(f.get_slice(name).get_shape())
-    return found
 
 
 def transformers_view(base):

@@ -42,26 +42,26 @@ fn stages() -> Vec<Vec<Block>> {
         mid,
         expand,
     };
+    // Multi-query attention blocks, each followed by a 2×-expanding inverted residual.
+    let attention_then_mlp = |n: usize, attention: Block, out: usize| {
+        (0..n).flat_map(move |_| [attention, uir(out, 0, 0, 2)])
+    };
     let mut stage2 = vec![uir(640, 5, 5, 6)];
     stage2.extend([uir(640, 5, 0, 4); 7]);
     stage2.push(uir(640, 0, 0, 1));
-    for _ in 0..14 {
-        stage2.push(Attention {
-            heads: 12,
-            dim: 64,
-            kv_stride: 2,
-        });
-        stage2.push(uir(640, 0, 0, 2));
-    }
+    let downsampled = Attention {
+        heads: 12,
+        dim: 64,
+        kv_stride: 2,
+    };
+    stage2.extend(attention_then_mlp(14, downsampled, 640));
     let mut stage3 = vec![uir(1280, 5, 5, 6)];
-    for _ in 0..19 {
-        stage3.push(Attention {
-            heads: 16,
-            dim: 96,
-            kv_stride: 1,
-        });
-        stage3.push(uir(1280, 0, 0, 2));
-    }
+    let full = Attention {
+        heads: 16,
+        dim: 96,
+        kv_stride: 1,
+    };
+    stage3.extend(attention_then_mlp(19, full, 1280));
     vec![
         vec![
             Edge {
