@@ -277,8 +277,9 @@ impl Architecture {
             .filter(|a| matches!(a.support, Support::Broken(_)))
     }
 
-    /// Whether the family exists only as remote code: modeling files shipped with the
-    /// checkpoint, no class in transformers (MiniCPM-o, Phi-3.5 vision).
+    /// Whether the family ships as remote code: modeling files inside the checkpoint, no
+    /// transformers class for its released layout (MiniCPM-o, Phi-3.5 vision, Phi-4
+    /// multimodal, whose transformers class reads a converted layout without its adapters).
     pub fn remote_code_only(&self) -> bool {
         matches!(self.loader, "minicpmo" | "phi3v" | "phi4mm")
     }
@@ -289,8 +290,8 @@ impl Architecture {
     /// program).
     pub fn training_refusal(&self) -> Option<&'static str> {
         self.remote_code_only().then_some(
-            "transformers has no class for it (its modeling code ships with the checkpoint as \
-             remote code, which radiochat does not run); fine-tune Qwen3-VL (qwen3vl) or \
+            "transformers has no class for its released layout (its modeling code ships with \
+             the checkpoint as remote code, which radiochat does not run); fine-tune Qwen3-VL (qwen3vl) or \
              SmolVLM / Idefics3 (idefics3) instead",
         )
     }
