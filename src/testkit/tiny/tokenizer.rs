@@ -1,6 +1,7 @@
 //! A byte-level BPE tokenizer in the Hugging Face `tokenizer.json` layout: byte b is token b
 //! (GPT-2's byte-to-unicode alphabet), no merges, and the architecture's special tokens from
-//! id 256 on (or from the id a family's code expects them at). Any text round-trips, which is all a random-weight model needs.
+//! id 256 on (or from the ids a family's code expects). Any text round-trips, which is all a
+//! random-weight model needs.
 
 use serde_json::{Value, json};
 
@@ -56,10 +57,9 @@ impl Specials {
 
     /// The id of `token`; the first special's when the family has no such token.
     pub fn id(&self, token: &str) -> u32 {
-        let mut all = self.iter();
-        let first = all.next().map_or(FIRST_SPECIAL_ID, |(_, id)| id);
-        self.iter()
-            .find(|(name, _)| *name == token)
+        let mut all = self.iter().peekable();
+        let first = all.peek().map_or(FIRST_SPECIAL_ID, |(_, id)| *id);
+        all.find(|(name, _)| *name == token)
             .map_or(first, |(_, id)| id)
     }
 
