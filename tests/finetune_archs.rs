@@ -13,17 +13,7 @@ use serde_json::Value;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use radiochat::engine::Architecture;
 use radiochat::testkit::tiny::TINY_ARCHS;
-
-/// Every family the trainer takes (MiniCPM-o has no transformers class: its refusal is
-/// checked below).
-fn trainable() -> impl Iterator<Item = &'static str> {
-    TINY_ARCHS
-        .iter()
-        .copied()
-        .filter(|arch| Architecture::by_loader(arch).is_none_or(|a| a.training_refusal().is_none()))
-}
 
 /// Full fine-tunes: a Llama-text layout, a LLaVA one (transformers 5 rewrites both configs),
 /// and LLaVA-OneVision on radiochat's own engine (radio-llava's architecture).
@@ -46,7 +36,7 @@ fn every_engine_architecture_trains_merges_and_answers() {
     let made = radiochat(&[&args[..], &["--tasks", "B3"]].concat(), home.path());
     assert_eq!(made.status.code(), Some(0), "{made:?}");
     // All jobs at once: they run detached, side by side.
-    for arch in trainable() {
+    for arch in TINY_ARCHS {
         let base = home.path().join(format!("base-{arch}"));
         let made = radiochat(
             &["model", "tiny", "--arch", arch, base.to_str().unwrap()],
@@ -75,7 +65,9 @@ fn every_engine_architecture_trains_merges_and_answers() {
         );
         assert_eq!(launched.status.code(), Some(0), "{arch}: {launched:?}");
     }
-    let deadline = Instant::now() + Duration::from_secs(600);
+    // Every job shares the CPUs; the released-size towers (Phi-3.5 vision's CLIP, Phi-4's
+    // SigLIP) make theirs the slowest.
+    let deadline = Instant::now() + Duration::from_secs(1200);
     let wait = |arch: &str, run: &Path| {
         let done = loop {
             let s = common::cli::finetune_status(home.path(), run);
@@ -108,7 +100,7 @@ fn every_engine_architecture_trains_merges_and_answers() {
             "{arch}: full fine-tune answers as its base"
         );
     }
-    for arch in trainable() {
+    for arch in TINY_ARCHS {
         let run = home.path().join(format!("run-{arch}"));
         wait(arch, &run);
         let merged = radiochat(&["finetune", "merge", run.to_str().unwrap()], home.path());

@@ -308,16 +308,6 @@ fn launches_that_cannot_work_are_refused() {
         &launch(home.path(), &gpt2, &data, &out, &[]),
         &["cannot fine-tune this base"],
     );
-    // A family the engine serves but transformers has no class for.
-    let minicpmo = common::tiny_model(home.path(), "minicpmo");
-    assert_bad_input(
-        &launch(home.path(), &minicpmo, &data, &out, &[]),
-        &[
-            "cannot fine-tune MiniCPM-o 2.6",
-            "remote code",
-            "Qwen3-VL (qwen3vl)",
-        ],
-    );
     assert!(!out.exists(), "a refused launch leaves no run directory");
     assert_bad_input(
         &launch(home.path(), &base, &nowhere, &out, &[]),

@@ -77,9 +77,10 @@ fn transformers_reads_every_tiny_architecture_as_its_own() {
 }
 
 /// Phi-4 multimodal ships as remote code (`Phi4MMForCausalLM`); transformers' own
-/// `Phi4MultimodalForCausalLM` holds the same tensors with the LoRA adapters folded away and a
-/// few modules renamed. The tiny model, renamed so, is exactly that class's state for its
-/// config, and every adapter fits the base weight it wraps.
+/// `Phi4MultimodalForCausalLM` holds the same tensors with the LoRA adapters kept apart and a
+/// few modules renamed. The tiny model, renamed as the trainer renames it, is exactly that
+/// class's state for its config, and every adapter fits the base weight it wraps. The trainer's
+/// round trip (read into that class, write back) keeps every tensor but the ones trained.
 #[test]
 fn phi4_multimodal_is_transformers_layout_with_the_released_adapters() {
     let home = tempfile::tempdir().unwrap();
@@ -88,7 +89,12 @@ fn phi4_multimodal_is_transformers_layout_with_the_released_adapters() {
         env!("CARGO_MANIFEST_DIR"),
         "/tests/reference/phi4mm_layout.py"
     );
-    let out = reference_python(&[script, dir.to_str().unwrap()], "");
+    let scratch = home.path().join("scratch");
+    std::fs::create_dir_all(&scratch).unwrap();
+    let out = reference_python(
+        &[script, dir.to_str().unwrap(), scratch.to_str().unwrap()],
+        "",
+    );
     let line = out.lines().rfind(|l| l.starts_with('{')).unwrap_or("{}");
     let report: Value = serde_json::from_str(line).unwrap();
     for key in [
@@ -101,4 +107,15 @@ fn phi4_multimodal_is_transformers_layout_with_the_released_adapters() {
     }
     // Two adapters (vision, speech) on four projections of each of the two layers.
     assert_eq!(report["adapters"], 16, "{out}");
+    assert_eq!(report["round_trip_changed"], serde_json::json!({}), "{out}");
+    let files = report["round_trip_files"].as_array().unwrap();
+    for kept in [
+        "config.json",
+        "model.safetensors",
+        "preprocessor_config.json",
+        "tokenizer.json",
+        "tokenizer_config.json",
+    ] {
+        assert!(files.iter().any(|f| f == kept), "{kept}: {out}");
+    }
 }

@@ -7,7 +7,8 @@ Launched by `radiochat finetune run`; runs alone too:
 DATA_DIR is what `radiochat finetune data` writes (train.json, val.json, images/). The vision
 tower stays frozen; LoRA goes on every linear layer of the language model and the projector
 (or, with --full, those are trained whole). Only the assistant turns are learned (the rest of
-each conversation is masked out of the loss).
+each conversation is masked out of the loss). The remote-code families (MiniCPM-o, Phi-3.5
+vision, Phi-4 multimodal) are read by the trainer's own modules beside this file.
 
 Writes, in RUN_DIR: metrics.jsonl (one line per logged step: step, epoch, loss, lr, grad_norm,
 samples_per_s, elapsed_s, total_steps; a last line with val_loss), adapter/ (the PEFT adapter,
@@ -22,6 +23,15 @@ import random
 import sys
 import time
 import tomllib
+
+import minicpmo
+import phi3v
+import phi4mm
+
+# Families whose released layout transformers has no class for, read by the trainer's own
+# modules: each has is_released(base), load(base, dtype) → (model, processor), the
+# IMAGE_SEPARATOR its engine puts between the image tag and the question, and save_model.
+OWN_READERS = (minicpmo, phi3v, phi4mm)
 
 PRESETS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "presets.toml")
 DEFAULTS = {
@@ -41,16 +51,20 @@ DEFAULTS = {
     "weight_decay": 0.0,
     "max_grad_norm": 1.0,
 }
-# Towers that stay frozen and get no adapter: the vision tower of every family, and Gemma 3n's
-# audio tower with its embedder (radiochat trains on images and text).
+# Towers that stay frozen and get no adapter: the vision tower of every family (MiniCPM-o's is
+# `vpm`, the Phi families' `img_processor`), and the audio towers with their embedders and
+# projectors (Gemma 3n's, Phi-4 multimodal's): radiochat trains on images and text.
 FROZEN_TOWERS = (
     "vision_model",
     "vision_tower",
     "visual.blocks",
     "visual.patch_embed",
     "image_encoder",
+    "img_processor",
+    "vpm",
     "audio_tower",
     "embed_audio",
+    "audio_embed",
 )
 
 
@@ -144,7 +158,15 @@ def restore_base_config(base, out, dtype_name):
     os.replace(os.path.join(out, "config.json.partial"), os.path.join(out, "config.json"))
 
 
+def own_reader(base):
+    return next((reader for reader in OWN_READERS if reader.is_released(base)), None)
+
+
 def save_loadable(model, processor, base, out, dtype_name):
+    reader = own_reader(base)
+    if reader:
+        reader.save_model(model, base, out, dtype_name)
+        return
     model.save_pretrained(out, safe_serialization=True)
     processor.save_pretrained(out)
     copy_missing_base_files(base, out)
@@ -173,28 +195,32 @@ def conversation_messages(record):
 class Encoder:
     """Tokenised examples with the loss on assistant tokens only."""
 
-    def __init__(self, processor, data_dir, system_prompt):
+    def __init__(self, processor, data_dir, system_prompt, image_separator="\n"):
         self.processor = processor
+        self.image_separator = image_separator
         self.data_dir = data_dir
         self.system = [{"role": "system", "content": [{"type": "text", "text": system_prompt}]}] if system_prompt else []
         self.template = getattr(processor, "chat_template", None) or processor.tokenizer.chat_template
 
     def text(self, messages, generation_prompt=False):
-        rendered = self.processor.apply_chat_template(
-            messages, tokenize=False, add_generation_prompt=generation_prompt, chat_template=self.template
-        )
         image_token = getattr(self.processor, "image_token", None) or "<image>"
-        if image_token in rendered or not any(
-            part.get("type") == "image" for m in messages for part in m["content"]
-        ):
-            return rendered
-        # A template that takes plain-string content (LLaVA 1.5's): the image placeholder goes
-        # first in the text, as LLaVA writes it.
+        try:
+            rendered = self.processor.apply_chat_template(
+                messages, tokenize=False, add_generation_prompt=generation_prompt, chat_template=self.template
+            )
+            if image_token in rendered or not any(
+                part.get("type") == "image" for m in messages for part in m["content"]
+            ):
+                return rendered
+        except TypeError:
+            pass  # a template that concatenates its content as a string (Phi-4's)
+        # A template that takes plain-string content (LLaVA 1.5's, Phi-4's): the image
+        # placeholder goes first in the text, as the family's engine puts it.
         flat = []
         for m in messages:
             text = "".join(p.get("text", "") for p in m["content"])
             if any(p.get("type") == "image" for p in m["content"]):
-                text = f"{image_token}\n{text}"
+                text = f"{image_token}{self.image_separator}{text}"
             flat.append({"role": m["role"], "content": text})
         return self.processor.apply_chat_template(
             flat, tokenize=False, add_generation_prompt=generation_prompt, chat_template=self.template
@@ -246,8 +272,14 @@ def main(argv):
     dtype_name = "bfloat16" if dtype == torch.bfloat16 else "float32"
     os.makedirs(args.out, exist_ok=True)
 
-    processor = AutoProcessor.from_pretrained(args.base)
-    model = AutoModelForImageTextToText.from_pretrained(args.base, dtype=dtype)
+    image_separator = "\n"
+    reader = own_reader(args.base)
+    if reader:
+        model, processor = reader.load(args.base, dtype)
+        image_separator = reader.IMAGE_SEPARATOR
+    else:
+        processor = AutoProcessor.from_pretrained(args.base)
+        model = AutoModelForImageTextToText.from_pretrained(args.base, dtype=dtype)
     for name, parameter in model.named_parameters():
         parameter.requires_grad = not is_frozen_tower(name)
     if not cfg["full"]:
@@ -271,7 +303,7 @@ def main(argv):
     model.to(device)
     trainable = [p for p in model.parameters() if p.requires_grad]
 
-    encoder = Encoder(processor, args.data, args.system_prompt)
+    encoder = Encoder(processor, args.data, args.system_prompt, image_separator)
     with open(os.path.join(args.data, "train.json")) as f:
         train = json.load(f)
     val_path = os.path.join(args.data, "val.json")
@@ -297,8 +329,9 @@ def main(argv):
 
     def loss_of(example):
         batch = {k: v.to(device) for k, v in example.items()}
-        if "pixel_values" in batch:
-            batch["pixel_values"] = batch["pixel_values"].to(dtype)
+        for key in batch:
+            if key.endswith("pixel_values"):
+                batch[key] = batch[key].to(dtype)
         return model(**batch).loss
 
     # Examples are encoded when first drawn (and kept), so the first step starts at once.

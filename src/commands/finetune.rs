@@ -93,6 +93,10 @@ pub fn merge(run: &Path, base: Option<&Path>, out: Option<&Path>) -> CommandResu
 /// The trainer, built into the binary and written into each run (the run keeps the exact
 /// code it trained with).
 const TRAINER: &str = include_str!("../../trainer/train_lora.py");
+const MINICPMO: &str = include_str!("../../trainer/minicpmo.py");
+const PHI3V: &str = include_str!("../../trainer/phi3v.py");
+const PHI4MM: &str = include_str!("../../trainer/phi4mm.py");
+const CHECKPOINT: &str = include_str!("../../trainer/checkpoint.py");
 const PRESETS: &str = include_str!("../../trainer/presets.toml");
 const REQUIREMENTS: &str = include_str!("../../trainer/requirements.txt");
 
@@ -255,6 +259,10 @@ fn write_and_launch(args: FinetuneRunArgs, python: PathBuf, dir: &Path) -> Comma
     let dir = std::path::absolute(dir).map_err(io)?;
     for (name, text) in [
         ("train_lora.py", TRAINER),
+        ("minicpmo.py", MINICPMO),
+        ("phi3v.py", PHI3V),
+        ("phi4mm.py", PHI4MM),
+        ("checkpoint.py", CHECKPOINT),
         ("presets.toml", PRESETS),
         ("requirements.txt", REQUIREMENTS),
     ] {
@@ -293,20 +301,15 @@ fn check_base(base: &Path) -> CommandResult<()> {
     if class == "LlavaOnevisionForConditionalGeneration" {
         return Ok(());
     }
-    let validated = super::model::check(base).map_err(|e| {
+    // Every family the engine serves trains (the remote-code ones through the trainer's own
+    // readers, trainer/minicpmo.py, phi3v.py, phi4mm.py).
+    super::model::check(base).map_err(|e| {
         CommandError::bad(format!(
             "{}: cannot fine-tune this base: {e}",
             base.display()
         ))
     })?;
-    match validated.architecture.training_refusal() {
-        Some(why) => Err(CommandError::bad(format!(
-            "{}: cannot fine-tune {}: {why}",
-            base.display(),
-            validated.architecture.family
-        ))),
-        None => Ok(()),
-    }
+    Ok(())
 }
 
 fn check_data(data: &Path) -> CommandResult<()> {

@@ -280,20 +280,11 @@ impl Architecture {
     /// Whether the family ships as remote code: modeling files inside the checkpoint, no
     /// transformers class for its released layout (MiniCPM-o, Phi-3.5 vision, Phi-4
     /// multimodal, whose transformers class reads a converted layout without its adapters).
+    /// radiochat never runs code shipped inside a model directory (on a shared node a model is
+    /// data, not a program): the trainer reads these families with its own code
+    /// (trainer/minicpmo.py, phi3v.py, phi4mm.py).
     pub fn remote_code_only(&self) -> bool {
         matches!(self.loader, "minicpmo" | "phi3v" | "phi4mm")
-    }
-
-    /// Why `finetune run` cannot train this family, when it cannot: the trainer runs
-    /// transformers' own model classes, and a remote-code family has none (radiochat never
-    /// runs code shipped inside a model directory: on a shared node a model is data, not a
-    /// program).
-    pub fn training_refusal(&self) -> Option<&'static str> {
-        self.remote_code_only().then_some(
-            "transformers has no class for its released layout (its modeling code ships with \
-             the checkpoint as remote code, which radiochat does not run); fine-tune Qwen3-VL (qwen3vl) or \
-             SmolVLM / Idefics3 (idefics3) instead",
-        )
     }
 
     pub(crate) fn loader_type(&self) -> Option<mistralrs::MultimodalLoaderType> {
@@ -324,19 +315,6 @@ impl Architecture {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn only_the_remote_code_families_are_refused_by_the_trainer() {
-        for arch in Architecture::supported() {
-            let refused = arch.training_refusal().is_some();
-            assert_eq!(
-                refused,
-                ["minicpmo", "phi3v", "phi4mm"].contains(&arch.loader),
-                "{}",
-                arch.loader
-            );
-        }
-    }
 
     #[test]
     fn every_supported_mistralrs_arch_has_a_loader() {

@@ -4,6 +4,7 @@
 //! writes a model directory the engine loads: the same shards with merged tensors in their own
 //! dtype, and every other file of the base copied.
 
+use super::merge_names::{carries_static_adapter, module_name};
 use crate::util::error::FileError;
 use half::{bf16, f16};
 use rayon::prelude::*;
@@ -272,8 +273,15 @@ fn write_merged(
         let tensors = SafeTensors::deserialize(&bytes).map_err(FileError::unreadable(&shard))?;
         let mut owned: BTreeMap<String, (Dtype, Vec<usize>, Vec<u8>)> = BTreeMap::new();
         for (name, view) in tensors.tensors() {
-            let key = module_name(&name, updates, replacements);
+            let key = module_name(&name, |n| {
+                updates.contains_key(n) || replacements.contains_key(n)
+            });
             if let Some((dtype, shape, data)) = replacements.get(&key) {
+                if carries_static_adapter(&name) {
+                    return Err(FileError::invalid(format!(
+                        "the adapter replaces {key} whole, but the base's {name} carries a static adapter the engine adds on top: only low-rank updates merge into it"
+                    )));
+                }
                 if shape.as_slice() != view.shape() {
                     return Err(FileError::invalid(format!(
                         "the adapter's {name} has shape {shape:?}, the base's {:?}",
@@ -318,34 +326,6 @@ fn write_merged(
     }
     copy_other_files(base, staging)?;
     Ok((merged, replaced))
-}
-
-/// Where transformers (5) keeps a checkpoint tensor: LLaVA-style checkpoints name the language
-/// model `language_model.model.…` on disk and `model.language_model.…` in the module tree (the
-/// names a PEFT adapter uses); likewise the vision tower, the projector and the output head.
-const CHECKPOINT_TO_MODULE: &[(&str, &str)] = &[
-    ("language_model.model.", "model.language_model."),
-    ("language_model.lm_head.", "lm_head."),
-    ("vision_tower.", "model.vision_tower."),
-    ("multi_modal_projector.", "model.multi_modal_projector."),
-];
-
-/// The adapter's name for a base tensor: the same, or its module-tree name.
-fn module_name(
-    name: &str,
-    updates: &HashMap<String, Update>,
-    replacements: &Replacements,
-) -> String {
-    if updates.contains_key(name) || replacements.contains_key(name) {
-        return name.to_string();
-    }
-    CHECKPOINT_TO_MODULE
-        .iter()
-        .find_map(|(disk, module)| {
-            name.strip_prefix(disk)
-                .map(|rest| format!("{module}{rest}"))
-        })
-        .unwrap_or_else(|| name.to_string())
 }
 
 fn copy_other_files(base: &Path, staging: &Path) -> Result<(), FileError> {

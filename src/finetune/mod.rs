@@ -10,6 +10,7 @@ pub mod generate;
 pub mod job;
 pub mod loss_plot;
 pub mod merge;
+mod merge_names;
 pub mod questions;
 pub mod spec;
 pub mod status;

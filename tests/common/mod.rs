@@ -89,7 +89,9 @@ pub fn greedy_answer(
     request.sampling.max_tokens = tokens;
     request.sampling.ignore_eos = true;
     let _guard = runtime.enter();
-    let answer = collect(engine.stream(request), Duration::from_secs(120), |_| {});
+    // Generous: a released-size vision tower (Phi-4 multimodal's SigLIP-so400m) takes about
+    // 100 s per new image on 2 cores, more while other tests' jobs share them.
+    let answer = collect(engine.stream(request), Duration::from_secs(400), |_| {});
     assert!(
         answer.failed.is_none(),
         "{}: {:?}",

@@ -1,0 +1,110 @@
+//! The trainer's own model code for the remote-code families transformers has no class for
+//! answers as the embedded engine does: the same greedy answer as mistral.rs on the same tiny
+//! model and image. What the trainer learns is then what the engine answers with.
+//!
+//! - Phi-3.5 vision (trainer/phi3v.py: transformers' Phi-3 and CLIP with the engine's image
+//!   cutting, feature layer and token layout): a small cutout (resized up to a crop), a wide and
+//!   a tall image (padded with white; the tall one turned upright and back). Reading the
+//!   tower's layer the released remote code reads, one before the engine's, changes the wide
+//!   image's answer.
+//! - MiniCPM-o 2.6 (trainer/minicpmo.py: transformers' Qwen2 and SigLIP layers with the
+//!   engine's slicing, bucketed positions, resampler and placeholders): a square image at the
+//!   scale resolution (no resize), a small cutout and a tall image (resized up), and a large one
+//!   cut into slices.
+
+mod common;
+
+use common::{greedy_answer, reference_python, tiny_model};
+use image::{Rgb, RgbImage};
+use radiochat::engine::ChatMessage;
+use serde_json::Value;
+use std::path::Path;
+
+const TOKENS: usize = 8;
+
+fn noise(width: u32, height: u32) -> RgbImage {
+    RgbImage::from_fn(width, height, |x, y| {
+        let v = (x * 7919 + y * 104_729).wrapping_mul(2_654_435_761);
+        Rgb([(v >> 8) as u8, (v >> 16) as u8, (v >> 24) as u8])
+    })
+}
+
+fn cutout() -> RgbImage {
+    radiochat::imaging::demo_cutout().to_rgb8()
+}
+
+/// The trainer's and the engine's answers for each image agree, and not every image gets the
+/// same answer (else the comparison would say nothing of the image).
+fn assert_answers_as_the_engine(
+    home: &Path,
+    arch: &str,
+    question: &str,
+    images: &[(&str, RgbImage)],
+) {
+    let model = tiny_model(home, arch);
+    let paths: Vec<String> = images
+        .iter()
+        .map(|(name, picture)| {
+            let path = home.join(format!("{arch}-{name}"));
+            picture.save(&path).unwrap();
+            path.display().to_string()
+        })
+        .collect();
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/reference/trainer_greedy.py"
+    );
+    let tokens = TOKENS.to_string();
+    let mut args = vec![script, arch, model.to_str().unwrap(), &tokens, question];
+    args.extend(paths.iter().map(String::as_str));
+    let out = reference_python(&args, "");
+    let line = out.lines().rfind(|l| l.starts_with('{')).unwrap_or("{}");
+    let trainer: Value = serde_json::from_str(line).unwrap();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let mut answers = Vec::new();
+    for ((name, picture), path) in images.iter().zip(&paths) {
+        let message = ChatMessage::user(
+            question,
+            vec![image::DynamicImage::ImageRgb8(picture.clone())],
+        );
+        let engine = greedy_answer(&runtime, &model, message, TOKENS).text();
+        assert_eq!(
+            trainer[path].as_str(),
+            Some(engine.as_str()),
+            "{arch} {name}: the trainer's model and the engine answer otherwise ({out})"
+        );
+        answers.push(engine);
+    }
+    answers.sort();
+    answers.dedup();
+    assert!(answers.len() > 1, "{arch}: {answers:?}");
+}
+
+#[test]
+fn phi3_vision_trainer_model_answers_as_the_engine() {
+    let home = tempfile::tempdir().unwrap();
+    let images = [
+        ("cutout.png", cutout()),
+        (
+            "wide.png",
+            RgbImage::from_pixel(336, 168, Rgb([90, 160, 30])),
+        ),
+        ("tall.png", noise(168, 336)),
+    ];
+    assert_answers_as_the_engine(home.path(), "phi3v", "Is there a radio galaxy?", &images);
+}
+
+#[test]
+fn minicpmo_trainer_model_answers_as_the_engine() {
+    let home = tempfile::tempdir().unwrap();
+    let images = [
+        (
+            "square.png",
+            RgbImage::from_pixel(448, 448, Rgb([90, 160, 30])),
+        ),
+        ("cutout.png", cutout()),
+        ("tall.png", noise(168, 336)),
+        ("large.png", noise(900, 500)),
+    ];
+    assert_answers_as_the_engine(home.path(), "minicpmo", "Describe", &images);
+}
