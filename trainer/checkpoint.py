@@ -95,15 +95,21 @@ def build(make, base, family, tied_head):
     with no_init_weights():  # every weight is read from the checkpoint below
         model = make(raw)
     missing, unexpected = model.load_state_dict(read_tensors(base), strict=False)
-    tied = {tied_head} if raw.get("tie_word_embeddings") else set()
-    if set(missing) - tied or unexpected:
-        raise SystemExit(
-            f"{base}: not {family}'s layout (missing {sorted(set(missing) - tied)[:3]}, unexpected {sorted(unexpected)[:3]})"
-        )
+    refuse_unread(base, family, missing, unexpected, raw, tied_head)
     # Built from tensors, the model knows no directory; the adapter records this one as its
     # base, as it does for every other family.
     model.name_or_path = model.config._name_or_path = base
     return model, raw
+
+
+def refuse_unread(base, family, missing, unexpected, raw, tied_head):
+    """One line, and no training, when the model would start with a weight the directory did
+    not give (a tied output head aside) or the directory has one the model does not read."""
+    missing = set(missing) - ({tied_head} if raw.get("tie_word_embeddings") else set())
+    if missing or unexpected:
+        raise SystemExit(
+            f"{base}: not {family}'s layout (missing {sorted(missing)[:3]}, unexpected {sorted(unexpected)[:3]})"
+        )
 
 
 def write_model(model, base, out, dtype_name, tied_head):

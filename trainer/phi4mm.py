@@ -115,7 +115,10 @@ def load(base, dtype):
         if name in deltas:
             tensor = (tensor.float() + deltas[name]).to(tensor.dtype)
         state[native_name(name)] = tensor
-    model = Phi4MultimodalForCausalLM.from_pretrained(None, config=native_config(raw), state_dict=state, dtype=dtype)
+    model, loading = Phi4MultimodalForCausalLM.from_pretrained(
+        None, config=native_config(raw), state_dict=state, dtype=dtype, output_loading_info=True
+    )
+    checkpoint.refuse_unread(base, "Phi-4 multimodal", loading["missing_keys"], loading["unexpected_keys"], raw, "lm_head.weight")
     # Built from a state dict, the model knows no directory; the adapter records this one as
     # its base, as it does for every other family.
     model.name_or_path = model.config._name_or_path = base
