@@ -34,17 +34,36 @@ impl EngineProbe {
     async fn engine_died(&self, model: &mistralrs::Model) -> bool {
         for _ in 0..20 {
             if self.0.lock().map(|s| s.is_closed()).unwrap_or(true) {
-                // mistralrs reboots a dead engine on the next get_sender; keep a fresh probe.
-                if let (Ok(fresh), Ok(mut slot)) = (model.inner().get_sender(None), self.0.lock()) {
-                    *slot = fresh;
-                }
+                self.await_restart(model).await;
                 return true;
             }
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
         false
     }
+
+    /// mistralrs restarts a dead engine in `get_sender`, but only once its thread has
+    /// finished: while the thread still unwinds (its request channel already closed), it hands
+    /// out the old, closed sender, and a request sent at once fails as a crash again. So wait
+    /// (bounded) for the restarted engine's live sender, which the probe then keeps.
+    async fn await_restart(&self, model: &mistralrs::Model) {
+        for _ in 0..RESTART_POLLS {
+            if let Ok(fresh) = model.inner().get_sender(None)
+                && !fresh.is_closed()
+            {
+                if let Ok(mut slot) = self.0.lock() {
+                    *slot = fresh;
+                }
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
 }
+
+/// How many 10-ms polls a crashed engine thread gets to finish unwinding (a backtrace of a
+/// debug build takes a while to print) before the crash is reported anyway.
+const RESTART_POLLS: usize = 1000;
 
 /// Counts what the engine sampled, seen from inside its sampling loop.
 #[derive(Default)]
