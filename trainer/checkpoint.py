@@ -26,6 +26,25 @@ def architecture_of(base, name):
         return name in (json.load(f).get("architectures") or [])
 
 
+def copy_base_files(base, out, keep_existing=False):
+    """Every file of `base` but its weights and config.json into `out` (with `keep_existing`,
+    only those `out` lacks: what save_pretrained did not write)."""
+    for name in os.listdir(base):
+        source, target = os.path.join(base, name), os.path.join(out, name)
+        if os.path.isfile(source) and not is_weights(name) and name != "config.json":
+            if not (keep_existing and os.path.exists(target)):
+                shutil.copy2(source, target)
+
+
+def write_base_config(base, out, dtype_name):
+    """The base's config.json at `out` (atomically), only its saved dtype updated."""
+    config = read_config(base)
+    config["torch_dtype"] = dtype_name
+    with open(os.path.join(out, "config.json.partial"), "w") as f:
+        json.dump(config, f, indent=2)
+    os.replace(os.path.join(out, "config.json.partial"), os.path.join(out, "config.json"))
+
+
 def write(tensors, base, out, dtype_name):
     """`tensors` as out/model.safetensors, every other file of `base` copied, and the base's
     config.json with the saved dtype."""
@@ -33,15 +52,8 @@ def write(tensors, base, out, dtype_name):
 
     os.makedirs(out, exist_ok=True)
     save_file(tensors, os.path.join(out, "model.safetensors"), metadata={"format": "pt"})
-    for name in os.listdir(base):
-        source = os.path.join(base, name)
-        if os.path.isfile(source) and not is_weights(name):
-            shutil.copy2(source, os.path.join(out, name))
-    with open(os.path.join(base, "config.json")) as f:
-        config = json.load(f)
-    config["torch_dtype"] = dtype_name
-    with open(os.path.join(out, "config.json"), "w") as f:
-        json.dump(config, f, indent=2)
+    copy_base_files(base, out)
+    write_base_config(base, out, dtype_name)
 
 
 def read_config(base, name="config.json"):

@@ -24,6 +24,7 @@ import sys
 import time
 import tomllib
 
+import checkpoint
 import minicpmo
 import phi3v
 import phi4mm
@@ -133,31 +134,6 @@ def settings(args):
     return out
 
 
-def copy_missing_base_files(base, out):
-    """The base's processor and tokenizer files that save_pretrained did not write (transformers 5
-    folds the image processor into processor_config.json; engines also read
-    preprocessor_config.json), so the saved model loads wherever the base did."""
-    import shutil
-
-    for name in os.listdir(base):
-        source = os.path.join(base, name)
-        weights = name.endswith(".safetensors") or name.endswith(".safetensors.index.json") or name == "config.json"
-        if os.path.isfile(source) and not weights and not os.path.exists(os.path.join(out, name)):
-            shutil.copy2(source, os.path.join(out, name))
-
-
-def restore_base_config(base, out, dtype_name):
-    """The base's config.json in place of the one save_pretrained wrote: transformers 5 rewrites
-    keys (rope_theta into rope_parameters) that other loaders, the embedded engine among them,
-    still read the old way. The architecture is unchanged; only the saved dtype is updated."""
-    with open(os.path.join(base, "config.json")) as f:
-        config = json.load(f)
-    config["torch_dtype"] = dtype_name
-    with open(os.path.join(out, "config.json.partial"), "w") as f:
-        json.dump(config, f, indent=2)
-    os.replace(os.path.join(out, "config.json.partial"), os.path.join(out, "config.json"))
-
-
 def own_reader(base):
     return next((reader for reader in OWN_READERS if reader.is_released(base)), None)
 
@@ -169,8 +145,13 @@ def save_loadable(model, processor, base, out, dtype_name):
         return
     model.save_pretrained(out, safe_serialization=True)
     processor.save_pretrained(out)
-    copy_missing_base_files(base, out)
-    restore_base_config(base, out, dtype_name)
+    # The processor files save_pretrained did not write (transformers 5 folds the image
+    # processor into processor_config.json; engines also read preprocessor_config.json), and
+    # the base's config.json in place of the one it wrote: transformers 5 rewrites keys
+    # (rope_theta into rope_parameters) that other loaders, the embedded engine among them,
+    # still read the old way.
+    checkpoint.copy_base_files(base, out, keep_existing=True)
+    checkpoint.write_base_config(base, out, dtype_name)
 
 
 def is_frozen_tower(name):
