@@ -49,16 +49,23 @@ def run(cmd, **kw):
 
 
 class Display:
+    """A private Xvfb screen. Xvfb picks a free display number itself (`-displayfd`): choosing
+    one by its lock file races with other users' X servers on a shared node."""
+
     def __init__(self):
-        for n in range(60, 100):
-            if not Path(f"/tmp/.X{n}-lock").exists():
-                break
-        self.name = f":{n}"
+        read_end, write_end = os.pipe()
         self.proc = subprocess.Popen(
-            ["Xvfb", self.name, "-screen", "0", "2400x1400x24", "-nolisten", "tcp"],
+            ["Xvfb", "-displayfd", str(write_end), "-screen", "0", "2400x1400x24", "-nolisten", "tcp"],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
+            pass_fds=(write_end,),
         )
+        os.close(write_end)
+        with os.fdopen(read_end) as announced:
+            number = announced.readline().strip()
+        if not number.isdigit():
+            raise SystemExit("Xvfb did not start")
+        self.name = f":{number}"
         deadline = time.time() + 20
         while time.time() < deadline:
             if subprocess.run(["xdpyinfo", "-display", self.name], capture_output=True).returncode == 0:
@@ -69,6 +76,10 @@ class Display:
     def close(self):
         self.proc.terminate()
         self.proc.wait()
+
+
+class EarlyExit(Exception):
+    """The terminal's process ended before its window appeared."""
 
 
 class Terminal:
@@ -102,8 +113,18 @@ class Terminal:
                 "-o", "placement_strategy=top-left", "-o", "hide_window_decorations=yes",
                 *shell,
             ]
-        self.proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        self.window = self._find_window(title)
+        # One more start when the terminal dies before its window shows (seen once in CI, xterm
+        # exit 1 with no window): the reason is printed either way.
+        for attempt in (1, 2):
+            self.log = tempfile.TemporaryFile()
+            self.proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=self.log)
+            try:
+                self.window = self._find_window(title)
+                break
+            except EarlyExit as died:
+                if attempt == 2:
+                    raise SystemExit(str(died))
+                print(f"{died}; starting it again", flush=True)
         time.sleep(1.0)
         self.focus()
         self.measure(COLS, ROWS)
@@ -114,7 +135,11 @@ class Terminal:
         deadline = time.time() + PATIENCE
         while True:
             if self.proc.poll() is not None:
-                raise SystemExit(f"{self.kind} exited ({self.proc.returncode}) before its window showed")
+                self.log.seek(0)
+                said = self.log.read().decode(errors="replace").strip().splitlines()[-3:]
+                raise EarlyExit(
+                    f"{self.kind} exited ({self.proc.returncode}) before its window showed: {' / '.join(said)}"
+                )
             try:
                 found = self._xdo("search", "--name", f"^{title}$").split()
             except subprocess.CalledProcessError:
