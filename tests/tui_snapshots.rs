@@ -268,3 +268,32 @@ fn the_preview_switches_stretch_through_the_worker() {
     key(&mut app, KeyCode::Esc);
     assert!(app.overlay.is_none());
 }
+
+#[test]
+fn the_demo_offers_a_first_question_that_tab_takes() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut app = app(dir.path(), "demo");
+    let question = radiochat::commands::demo::FIRST_QUESTION;
+    app.suggestion = Some(question.to_string());
+    let screen = render(&app, 100, 30);
+    let offered = format!("{question}  (Tab takes it)");
+    assert!(screen.contains(&offered), "{screen}");
+    // Typing hides it; emptying the line shows it again.
+    type_text(&mut app, "x");
+    assert!(!render(&app, 100, 30).contains(question));
+    key(&mut app, KeyCode::Backspace);
+    assert!(render(&app, 100, 30).contains(&offered));
+    // Tab puts it in the line, to send or edit.
+    key(&mut app, KeyCode::Tab);
+    assert_eq!(app.input.text(), question);
+    let screen = render(&app, 100, 30);
+    assert!(
+        screen.contains(question) && !screen.contains("Tab takes it"),
+        "{screen}"
+    );
+    // Once a question is sent, nothing is offered any more.
+    app.input.set_text("What is the brightest source?");
+    app.submit();
+    assert_eq!(app.suggestion, None);
+    assert!(!render(&app, 100, 30).contains(question));
+}

@@ -389,6 +389,11 @@ fn demo_opens_with_a_cutout_attached_and_answers_about_it() {
         })
         .unwrap();
     assert!(opened.contains("demo-idefics3"), "{opened}");
+    // The input line offers a first question about the cutout.
+    assert!(
+        opened.contains(radiochat::commands::demo::FIRST_QUESTION),
+        "{opened}"
+    );
     assert!(home.path().join("data/demo/fr2-radio-galaxy.fits").exists());
     tmux.line("Do you see any likely radio galaxy with an extended morphology in the image? Answer concisely: Yes or No.")
         .unwrap();

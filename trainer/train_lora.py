@@ -85,7 +85,7 @@ def parse_args(argv):
     p.add_argument(
         "--modules-to-save",
         default="",
-        help="comma-separated modules trained whole beside the LoRA (e.g. lm_head: a tiny random model's output layer is too weak for LoRA alone)",
+        help="comma-separated modules trained whole beside the LoRA (e.g. lm_head: a tiny random model's output layer is too weak for LoRA alone); with --full, frozen towers named here (vision_tower) are trained too",
     )
     p.add_argument("--merge", action="store_true", help="also write the merged model to OUT/merged")
     p.add_argument("--base-sha256", help="recorded in adapter/base.sha256")
@@ -261,8 +261,11 @@ def main(argv):
     else:
         processor = AutoProcessor.from_pretrained(args.base)
         model = AutoModelForImageTextToText.from_pretrained(args.base, dtype=dtype)
+    # With --full, --modules-to-save names frozen towers to train whole too (a model trained
+    # from random weights, as the demo's, must learn to see).
+    unfrozen = [m for m in args.modules_to_save.split(",") if m] if cfg["full"] else []
     for name, parameter in model.named_parameters():
-        parameter.requires_grad = not is_frozen_tower(name)
+        parameter.requires_grad = not is_frozen_tower(name) or any(m in name for m in unfrozen)
     if not cfg["full"]:
         from peft import LoraConfig, get_peft_model
 

@@ -37,6 +37,7 @@ pub fn run(context: &Context, args: ChatArgs) -> CommandResult<i32> {
         prepared.template,
     );
     app.config_path = config_path;
+    app.suggestion = prepared.suggestion.map(str::to_string);
     if let Some(path) = prepared.attach {
         app.run_slash(radiochat::commands::slash::Slash::Image {
             path,

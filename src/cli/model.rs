@@ -13,8 +13,9 @@ pub enum ModelCommand {
         /// The architecture (`radiochat model archs` lists them).
         #[arg(long, default_value = "idefics3")]
         arch: String,
-        /// tiny (seconds to load), real (the family's smallest real checkpoint's dimensions) or
-        /// 7b (llava_onevision at llava-onevision-qwen2-7b-ov's, bf16 in 5 GB shards).
+        /// tiny (seconds to load), real (the family's smallest real checkpoint's dimensions),
+        /// 7b (llava_onevision at llava-onevision-qwen2-7b-ov's, bf16 in 5 GB shards) or nano
+        /// (llava_onevision: radio-llava-nano, the demo model's base).
         #[arg(long, value_enum, default_value = "tiny")]
         dims: Scale,
         #[arg(long, default_value_t = 0)]

@@ -69,7 +69,7 @@ fn choice_flags_list_their_choices_and_defaults_are_among_them() {
     );
     assert_eq!(
         choice("radiochat model tiny", "dims"),
-        ["tiny", "real", "7b"]
+        ["tiny", "real", "7b", "nano"]
     );
     for (path, arg) in &all {
         let values = arg.get_possible_values();

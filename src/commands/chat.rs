@@ -23,6 +23,8 @@ pub struct Prepared {
     pub template: LoadSpec,
     /// An image to attach at start: the demo cutout with `--demo` in a new session.
     pub attach: Option<std::path::PathBuf>,
+    /// A first question to offer (the input line's placeholder): with the demo cutout.
+    pub suggestion: Option<&'static str>,
 }
 
 pub fn prepare(mut args: ChatArgs) -> CommandResult<Prepared> {
@@ -52,12 +54,14 @@ pub fn prepare(mut args: ChatArgs) -> CommandResult<Prepared> {
     } else {
         None
     };
+    let suggestion = attach.as_ref().map(|_| super::demo::FIRST_QUESTION);
     Ok(Prepared {
         session,
         store,
         load,
         template,
         attach,
+        suggestion,
     })
 }
 

@@ -163,6 +163,10 @@ pub fn cutout_path() -> CommandResult<PathBuf> {
 
 const DEMO_SKY_SEED: u64 = 2026;
 
+/// What the demo chat offers to ask first: one of the description questions the demo model
+/// was trained on (`prompts/finetune/describe.toml`), so its first answer is about the cutout.
+pub const FIRST_QUESTION: &str = "Can you describe this radio image?";
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -144,7 +144,8 @@ pub struct LaunchFlags {
     pub min_lr_rate: Option<f64>,
     #[arg(long)]
     pub seed: Option<u64>,
-    /// Modules trained whole beside the LoRA, comma-separated (e.g. lm_head).
+    /// Modules trained whole beside the LoRA, comma-separated (e.g. lm_head); with --full, the
+    /// frozen towers named (vision_tower) are trained too.
     #[arg(long, value_delimiter = ',')]
     pub modules_to_save: Vec<String>,
     /// Metrics line every N steps.

@@ -225,7 +225,7 @@ choice_flag!(
     super::synth::SynthKind,
     ["radioimg", "rgz", "mirabest", "gmnist", "shapes"]
 );
-choice_flag!(crate::testkit::tiny::Scale, ["tiny", "real", "7b"]);
+choice_flag!(crate::testkit::tiny::Scale, ["tiny", "real", "7b", "nano"]);
 
 #[cfg(test)]
 mod tests {
@@ -251,7 +251,7 @@ mod tests {
         assert_eq!(names::<super::super::synth::SynthKind>().len(), 5);
         assert_eq!(
             names::<crate::testkit::tiny::Scale>(),
-            ["tiny", "real", "7b"]
+            ["tiny", "real", "7b", "nano"]
         );
         assert_eq!(
             GraphicsFlag::from_str("sixel", false).unwrap().explicit(),

@@ -18,6 +18,7 @@ impl App {
         if trimmed.is_empty() {
             return;
         }
+        self.suggestion = None;
         if trimmed.starts_with('/') && !looks_like_image_path(trimmed) {
             match slash::parse(trimmed) {
                 Ok(command) => self.run_slash(command),

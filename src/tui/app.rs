@@ -39,6 +39,8 @@ pub struct App {
     pub background_rx: mpsc::Receiver<Background>,
     /// The benchmark running, or the last one run.
     pub bench: Option<BenchRun>,
+    /// A first question offered in the empty input line (Tab takes it), until one is sent.
+    pub suggestion: Option<String>,
 }
 
 impl App {
@@ -67,6 +69,7 @@ impl App {
             background_tx,
             background_rx,
             bench: None,
+            suggestion: None,
         };
         app.announce_session();
         app

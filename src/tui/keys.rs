@@ -62,6 +62,10 @@ impl App {
             KeyCode::Down if palette => self.palette.move_by(&self.input, 1),
             KeyCode::Up => self.input.up(),
             KeyCode::Down => self.input.down(),
+            KeyCode::Tab if self.input.is_empty() && self.suggestion.is_some() => {
+                let question = self.suggestion.take().unwrap_or_default();
+                self.input.set_text(&question);
+            }
             KeyCode::Tab => self.complete(),
             KeyCode::PageUp => self.conversation.view.scroll(i32::from(PAGE_LINES)),
             KeyCode::PageDown => self.conversation.view.scroll(-i32::from(PAGE_LINES)),

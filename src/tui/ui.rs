@@ -202,7 +202,17 @@ fn draw_input(frame: &mut Frame, app: &App, area: Rect) {
     let before: String = line.chars().take(col).collect();
     let cursor_x = ratatui::text::Line::from(before.as_str()).width() as u16;
     let scroll_x = cursor_x.saturating_sub(inner.width.saturating_sub(1));
-    frame.render_widget(Paragraph::new(lines).scroll((0, scroll_x)), inner);
+    match app.suggestion.as_ref().filter(|_| app.input.is_empty()) {
+        Some(question) => {
+            let hint = Style::default().fg(Color::DarkGray);
+            let placeholder = Line::from(vec![
+                Span::styled(question.as_str(), hint),
+                Span::styled("  (Tab takes it)", hint.add_modifier(Modifier::ITALIC)),
+            ]);
+            frame.render_widget(Paragraph::new(placeholder), inner);
+        }
+        None => frame.render_widget(Paragraph::new(lines).scroll((0, scroll_x)), inner),
+    }
     if app.overlay.is_none() {
         frame.set_cursor_position(Position::new(
             inner.x + cursor_x - scroll_x,

@@ -32,7 +32,7 @@ pub fn build(scale: Scale) -> TinyModel {
         Scale::Tiny => (TextDims::tiny(SPECIALS.len()), VisionDims::tiny(), 4),
         // gemma-3-4b-it.
         // Large: refused by `build` for every family but llava_onevision.
-        Scale::Real | Scale::Large => (
+        Scale::Real | Scale::Large | Scale::Nano => (
             TextDims {
                 hidden: 2560,
                 intermediate: 10240,

@@ -108,7 +108,7 @@ fn dims(scale: Scale) -> (Gemma4Text, VisionTower) {
             (text, vision)
         }
         // Large: refused by `build` for every family but llava_onevision.
-        Scale::Real | Scale::Large => {
+        Scale::Real | Scale::Large | Scale::Nano => {
             let text = Gemma4Text {
                 dims: TextDims {
                     hidden: 1536,

@@ -30,7 +30,7 @@ pub fn build(scale: Scale) -> TinyModel {
         Scale::Tiny => (TextDims::tiny(SPECIALS.len()), VisionDims::tiny(), 2),
         // SmolVLM-256M-Instruct.
         // Large: refused by `build` for every family but llava_onevision.
-        Scale::Real | Scale::Large => (
+        Scale::Real | Scale::Large | Scale::Nano => (
             TextDims {
                 hidden: 576,
                 intermediate: 1536,

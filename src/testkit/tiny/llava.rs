@@ -23,7 +23,7 @@ pub fn build(scale: Scale, next: bool) -> TinyModel {
         Scale::Tiny => (TextDims::tiny(SPECIALS.len()), VisionDims::tiny()),
         // llava-1.5-7b / llava-v1.6-vicuna-7b.
         // Large: refused by `build` for every family but llava_onevision.
-        Scale::Real | Scale::Large => (
+        Scale::Real | Scale::Large | Scale::Nano => (
             TextDims {
                 hidden: 4096,
                 intermediate: 11008,

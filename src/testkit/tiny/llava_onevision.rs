@@ -53,6 +53,29 @@ pub fn build(scale: Scale) -> TinyModel {
             10000.0,
             false,
         ),
+        // radio-llava-nano: 1.6 M parameters, 64-px tiles of 8-px patches (a 132-px cutout's
+        // 8″ beam still spans two pixels), a byte-level vocabulary.
+        Scale::Nano => (
+            TextDims {
+                hidden: 128,
+                intermediate: 512,
+                layers: 4,
+                heads: 4,
+                kv_heads: 2,
+                head_dim: 32,
+                ..TextDims::tiny(SPECIALS.len())
+            },
+            VisionDims {
+                hidden: 96,
+                intermediate: 384,
+                layers: 4,
+                heads: 3,
+                image_size: 64,
+                patch: 8,
+            },
+            10000.0,
+            false,
+        ),
         // llava-onevision-qwen2-0.5b-ov: Qwen2-0.5B (tied head) and SigLIP-so400m at 384 px.
         Scale::Real => (
             TextDims {
@@ -88,8 +111,11 @@ pub fn build(scale: Scale) -> TinyModel {
     };
     let image_token_index = 256 + SPECIALS.iter().position(|s| *s == "<image>").unwrap_or(0);
     let tile = vision.image_size;
-    let pinpoints: Vec<[usize; 2]> = (1..=3)
-        .flat_map(|r| (1..=3).map(move |c| [r * tile, c * tile]))
+    // The nano model sees every image as one tile beside its base view, whatever its size:
+    // cutouts are square, and a fixed 136 image positions keep training and answers cheap.
+    let grid = if scale == Scale::Nano { 1 } else { 3 };
+    let pinpoints: Vec<[usize; 2]> = (1..=grid)
+        .flat_map(|r| (1..=grid).map(move |c| [r * tile, c * tile]))
         .collect();
     let mut vision_config = siglip_config(&vision, "siglip_vision_model");
     vision_config["vision_use_head"] = json!(false);
@@ -202,11 +228,29 @@ mod tests {
     }
 
     #[test]
+    fn nano_is_the_demo_base_one_tile_per_image_within_the_budget() {
+        let model = build(Scale::Nano);
+        let params = model.weights.parameter_count();
+        assert!((1_500_000..1_700_000).contains(&params), "{params}");
+        assert_eq!(model.config["image_grid_pinpoints"], json!([[64, 64]]));
+        assert_eq!(model.config["vision_config"]["patch_size"], 8);
+        let processor = model.processor.as_ref().unwrap();
+        assert_eq!(processor["num_image_tokens"], 64);
+        assert!(matches!(
+            crate::testkit::tiny::build("gemma3", Scale::Nano).err(),
+            Some(crate::testkit::tiny::TinyError::OnlyLlavaOnevision(
+                "nano",
+                _
+            ))
+        ));
+    }
+
+    #[test]
     fn large_dims_are_refused_for_other_families() {
         let err = crate::testkit::tiny::build("idefics3", Scale::Large).err();
         assert!(matches!(
             err,
-            Some(crate::testkit::tiny::TinyError::NoLargeDims(_))
+            Some(crate::testkit::tiny::TinyError::OnlyLlavaOnevision("7b", _))
         ));
     }
 }

@@ -35,7 +35,7 @@ pub fn build(scale: Scale) -> TinyModel {
         Scale::Tiny => (TextDims::tiny(SPECIALS.len()), VisionDims::tiny()),
         // Mistral-Small-3.1-24B (text 40 layers) vision settings.
         // Large: refused by `build` for every family but llava_onevision.
-        Scale::Real | Scale::Large => (
+        Scale::Real | Scale::Large | Scale::Nano => (
             TextDims {
                 hidden: 5120,
                 intermediate: 32768,

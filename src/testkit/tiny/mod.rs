@@ -44,6 +44,9 @@ pub enum Scale {
     /// The family's 7B-class checkpoint, in bf16 as it ships (llava_onevision only:
     /// llava-onevision-qwen2-7b-ov, 16 GB in 5 GB shards).
     Large,
+    /// radio-llava-nano, the demo model's base (llava_onevision only): small enough to train
+    /// from random weights on 2 CPU cores within the hour, large enough to learn to see.
+    Nano,
 }
 
 impl std::str::FromStr for Scale {
@@ -53,7 +56,8 @@ impl std::str::FromStr for Scale {
             "tiny" => Ok(Scale::Tiny),
             "real" => Ok(Scale::Real),
             "7b" => Ok(Scale::Large),
-            other => Err(BadValue::unknown("--dims", other, "tiny, real or 7b")),
+            "nano" => Ok(Scale::Nano),
+            other => Err(BadValue::unknown("--dims", other, "tiny, real, 7b or nano")),
         }
     }
 }
@@ -178,8 +182,8 @@ pub enum TinyError {
         refused = REFUSED_TINY_ARCHS.join(", ")
     )]
     UnknownArch(String),
-    #[error("--dims 7b is written for llava_onevision only, not '{0}'")]
-    NoLargeDims(String),
+    #[error("--dims {0} is written for llava_onevision only, not '{1}'")]
+    OnlyLlavaOnevision(&'static str, String),
     #[error("--dims real is not written for '{0}' yet; use --dims tiny")]
     NoRealDims(String),
     #[error("{0}: already exists and is not empty (use --force to replace it)")]
@@ -189,8 +193,15 @@ pub enum TinyError {
 }
 
 pub fn build(arch: &str, scale: Scale) -> Result<TinyModel, TinyError> {
-    if scale == Scale::Large && arch != "llava_onevision" {
-        return Err(TinyError::NoLargeDims(arch.to_string()));
+    let only_llava_onevision = match scale {
+        Scale::Large => Some("7b"),
+        Scale::Nano => Some("nano"),
+        Scale::Tiny | Scale::Real => None,
+    };
+    if let Some(dims) = only_llava_onevision
+        && arch != "llava_onevision"
+    {
+        return Err(TinyError::OnlyLlavaOnevision(dims, arch.to_string()));
     }
     // Writers that know no released checkpoint's dimensions yet.
     let tiny_only = |write: fn() -> TinyModel| match scale {

@@ -64,7 +64,7 @@ fn build_with(scale: Scale, moe: bool, deepstack: bool) -> TinyModel {
         ),
         // Qwen3-VL-2B-Instruct.
         // Large: refused by `build` for every family but llava_onevision.
-        Scale::Real | Scale::Large => (
+        Scale::Real | Scale::Large | Scale::Nano => (
             TextDims {
                 hidden: 2048,
                 intermediate: 6144,
