@@ -261,9 +261,10 @@ def main(argv):
     else:
         processor = AutoProcessor.from_pretrained(args.base)
         model = AutoModelForImageTextToText.from_pretrained(args.base, dtype=dtype)
+    modules_to_save = [m for m in args.modules_to_save.split(",") if m]
     # With --full, --modules-to-save names frozen towers to train whole too (a model trained
     # from random weights, as the demo's, must learn to see).
-    unfrozen = [m for m in args.modules_to_save.split(",") if m] if cfg["full"] else []
+    unfrozen = modules_to_save if cfg["full"] else []
     for name, parameter in model.named_parameters():
         parameter.requires_grad = not is_frozen_tower(name) or any(m in name for m in unfrozen)
     if not cfg["full"]:
@@ -281,7 +282,7 @@ def main(argv):
                 lora_alpha=cfg["lora_alpha"],
                 lora_dropout=cfg["lora_dropout"],
                 target_modules=targets,
-                modules_to_save=[m for m in args.modules_to_save.split(",") if m] or None,
+                modules_to_save=modules_to_save or None,
             ),
         )
     model.to(device)
