@@ -108,3 +108,45 @@ fn minicpmo_trainer_model_answers_as_the_engine() {
     ];
     assert_answers_as_the_engine(home.path(), "minicpmo", "Describe", &images);
 }
+
+/// Each answer is trained after exactly the prompt the model is later asked with. The
+/// LLaVA-OneVision template renders a past answer's header (`assistant \n`) otherwise than its
+/// generation prompt (`assistant\n`); trained on the first, the demo-sized model answered
+/// garbage when asked in the second. Templates whose answer turn starts with the generation
+/// prompt keep their text (idefics3's and LLaVA-NeXT's space before the answer is trained).
+#[test]
+fn the_trainer_trains_each_answer_after_the_prompt_it_is_asked_with() {
+    let home = tempfile::tempdir().unwrap();
+    let archs = [
+        "llava_onevision",
+        "idefics3",
+        "gemma3",
+        "qwen3vl",
+        "llava_next",
+    ];
+    let dirs: Vec<String> = archs
+        .iter()
+        .map(|arch| tiny_model(home.path(), arch).display().to_string())
+        .collect();
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/reference/trainer_prompt.py"
+    );
+    let mut args = vec![script];
+    args.extend(dirs.iter().map(String::as_str));
+    let out = reference_python(&args, "");
+    let reports: Vec<Value> = out
+        .lines()
+        .filter(|line| line.starts_with('{'))
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    assert_eq!(reports.len(), archs.len(), "{out}");
+    for report in &reports {
+        assert_eq!(report["prefix_is_the_asked_prompt"], true, "{report}");
+        let trained = report["trained"].as_str().unwrap();
+        assert!(
+            trained.starts_with("YES") || trained.starts_with(" YES"),
+            "{report}"
+        );
+    }
+}

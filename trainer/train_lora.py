@@ -210,19 +210,64 @@ class Encoder:
     def tokens(self, text, image):
         return self.processor(text=[text], images=[[image]], return_tensors="pt")
 
+    def as_asked(self, messages):
+        """The conversation's text with every answer after the header the generation prompt
+        writes, and each answer's (start, end) characters (its end-of-turn included).
+
+        A template may render a past answer's header otherwise than the generation prompt it
+        answers after: LLaVA-OneVision's writes `<|im_start|>assistant \n` for one and
+        `<|im_start|>assistant\n` for the other. A model trained on the first form is asked in
+        the second; a large one shrugs that off, a small one (the demo's) answers garbage.
+        None when the template's renderings do not nest (then the template's text is used)."""
+        full = self.text(messages)
+        text, cursor, spans = "", 0, []
+        for i, message in enumerate(messages):
+            if message["role"] != "assistant":
+                continue
+            before = self.text(messages[:i])
+            through = self.text(messages[: i + 1])
+            asked = self.text(messages[:i], generation_prompt=True)
+            if not (full.startswith(through) and through.startswith(before) and asked.startswith(before)):
+                return None
+            turn, header = through[len(before) :], asked[len(before) :]
+            answer = "".join(part.get("text", "") for part in message["content"])
+            at = turn.find(answer) if answer else -1
+            text += full[cursor : len(before)]
+            if not turn.startswith(header) and at >= 0:
+                text += header
+                start = len(text)
+                text += turn[at:]
+            else:
+                # What follows the generation prompt (idefics3's space before the answer)
+                # is the model's to write.
+                start = len(text) + len(header)
+                text += turn
+            cursor = len(through)
+            spans.append((start, len(text)))
+        return text + full[cursor:], spans
+
     def encode(self, record):
         from PIL import Image
 
         image = Image.open(os.path.join(self.data_dir, record["image"])).convert("RGB")
         messages = self.system + conversation_messages(record)
-        batch = self.tokens(self.text(messages), image)
+        rendered = self.as_asked(messages)
+        if rendered:
+            text, spans = rendered
+            cuts = [(text[:start], text[:end]) for start, end in spans]
+        else:
+            text = self.text(messages)
+            cuts = [
+                (self.text(messages[:i], generation_prompt=True), self.text(messages[: i + 1]))
+                for i, message in enumerate(messages)
+                if message["role"] == "assistant"
+            ]
+        batch = self.tokens(text, image)
         ids = batch["input_ids"][0]
         labels = ids.clone().fill_(-100)
-        for i, message in enumerate(messages):
-            if message["role"] != "assistant":
-                continue
-            start = self.tokens(self.text(messages[:i], generation_prompt=True), image)["input_ids"].shape[1]
-            end = self.tokens(self.text(messages[: i + 1]), image)["input_ids"].shape[1]
+        for before, through in cuts:
+            start = self.tokens(before, image)["input_ids"].shape[1]
+            end = self.tokens(through, image)["input_ids"].shape[1]
             labels[start:end] = ids[start:end]
         batch["labels"] = labels.unsqueeze(0)
         return batch
