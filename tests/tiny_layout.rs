@@ -8,7 +8,7 @@
 
 mod common;
 
-use common::{reference_python, tiny_model};
+use common::{json_lines, reference_python, tiny_model};
 use radiochat::engine::Architecture;
 use radiochat::testkit::tiny::{REFUSED_TINY_ARCHS, TINY_ARCHS};
 use serde_json::Value;
@@ -37,11 +37,7 @@ fn transformers_reads_every_tiny_architecture_as_its_own() {
     let mut args = vec![script, scratch.to_str().unwrap()];
     args.extend(dirs.iter().map(String::as_str));
     let out = reference_python(&args, "");
-    let reports: Vec<Value> = out
-        .lines()
-        .filter(|l| l.starts_with('{'))
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let reports = json_lines(&out);
     assert_eq!(reports.len(), archs.len(), "{out}");
     for (arch, report) in archs.iter().zip(&reports) {
         let list = |key: &str| report[key].as_array().cloned().unwrap_or_default();

@@ -14,7 +14,7 @@
 
 mod common;
 
-use common::{greedy_answer, reference_python, tiny_model};
+use common::{greedy_answer, json_lines, reference_python, tiny_model};
 use image::{Rgb, RgbImage};
 use radiochat::engine::ChatMessage;
 use serde_json::Value;
@@ -135,11 +135,7 @@ fn the_trainer_trains_each_answer_after_the_prompt_it_is_asked_with() {
     let mut args = vec![script];
     args.extend(dirs.iter().map(String::as_str));
     let out = reference_python(&args, "");
-    let reports: Vec<Value> = out
-        .lines()
-        .filter(|line| line.starts_with('{'))
-        .map(|line| serde_json::from_str(line).unwrap())
-        .collect();
+    let reports = json_lines(&out);
     assert_eq!(reports.len(), archs.len(), "{out}");
     for report in &reports {
         assert_eq!(report["prefix_is_the_asked_prompt"], true, "{report}");

@@ -165,6 +165,14 @@ pub fn mode(path: &Path) -> u32 {
     std::fs::metadata(path).unwrap().mode() & 0o777
 }
 
+/// The JSON objects a reference script printed, one a line (its other lines skipped).
+pub fn json_lines(out: &str) -> Vec<serde_json::Value> {
+    out.lines()
+        .filter(|line| line.starts_with('{'))
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect()
+}
+
 /// Run the project's Python (scripts/setup.sh's venv) with `args`, `input` on its stdin;
 /// its stdout, or a panic with its stderr when it fails.
 pub fn reference_python(args: &[&str], input: &str) -> String {
