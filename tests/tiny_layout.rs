@@ -11,7 +11,6 @@ mod common;
 use common::{json_lines, reference_python, tiny_model};
 use radiochat::engine::Architecture;
 use radiochat::testkit::tiny::{REFUSED_TINY_ARCHS, TINY_ARCHS};
-use serde_json::Value;
 
 #[test]
 fn transformers_reads_every_tiny_architecture_as_its_own() {
@@ -91,8 +90,9 @@ fn phi4_multimodal_is_transformers_layout_with_the_released_adapters() {
         &[script, dir.to_str().unwrap(), scratch.to_str().unwrap()],
         "",
     );
-    let line = out.lines().rfind(|l| l.starts_with('{')).unwrap_or("{}");
-    let report: Value = serde_json::from_str(line).unwrap();
+    let report = json_lines(&out)
+        .pop()
+        .unwrap_or_else(|| serde_json::json!({}));
     for key in [
         "only_radiochat",
         "only_transformers",

@@ -17,7 +17,6 @@ mod common;
 use common::{greedy_answer, json_lines, reference_python, tiny_model};
 use image::{Rgb, RgbImage};
 use radiochat::engine::ChatMessage;
-use serde_json::Value;
 use std::path::Path;
 
 const TOKENS: usize = 8;
@@ -58,8 +57,9 @@ fn assert_answers_as_the_engine(
     let mut args = vec![script, arch, model.to_str().unwrap(), &tokens, question];
     args.extend(paths.iter().map(String::as_str));
     let out = reference_python(&args, "");
-    let line = out.lines().rfind(|l| l.starts_with('{')).unwrap_or("{}");
-    let trainer: Value = serde_json::from_str(line).unwrap();
+    let trainer = json_lines(&out)
+        .pop()
+        .unwrap_or_else(|| serde_json::json!({}));
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let mut answers = Vec::new();
     for ((name, picture), path) in images.iter().zip(&paths) {
