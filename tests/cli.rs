@@ -95,7 +95,10 @@ fn demo_works_offline_with_nothing_configured() {
     );
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let data = home.path().join("data");
-    assert!(data.join("models/demo-idefics3/model.safetensors").exists());
+    assert!(
+        data.join("models/radio-llava-nano/model.safetensors")
+            .exists()
+    );
     // The question is about the demo's own synthetic cutout, a FITS file like any other.
     assert!(data.join("demo/fr2-radio-galaxy.fits").exists());
     let answer: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();

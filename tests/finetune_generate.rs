@@ -124,7 +124,7 @@ fn the_demo_model_through_serve_is_refused_on_one_line_when_it_writes_no_pair() 
         &out,
         &[
             "no usable pair for 3 image(s) (0 not JSON, 0 contradicting the labels, 3 failed",
-            "greater than 4096",
+            "more than the model's context of 4096",
         ],
     );
     let cache = home.path().join("cache.jsonl");

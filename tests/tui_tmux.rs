@@ -388,7 +388,7 @@ fn demo_opens_with_a_cutout_attached_and_answers_about_it() {
                 && s.contains("fr2-radio-galaxy.fits")
         })
         .unwrap();
-    assert!(opened.contains("demo-idefics3"), "{opened}");
+    assert!(opened.contains("radio-llava-nano"), "{opened}");
     // The input line offers a first question about the cutout.
     assert!(
         opened.contains(radiochat::commands::demo::FIRST_QUESTION),

@@ -34,8 +34,8 @@ pub struct Cli {
     /// Reopen a session: the most recent one, or the one with this id or name.
     #[arg(long, value_name = "ID|NAME", num_args = 0..=1, default_missing_value = "")]
     pub resume: Option<String>,
-    /// Chat with the built-in demo model (a tiny idefics3 trained on synthetic radio cutouts;
-    /// offline, rough answers) and its FR-II cutout attached.
+    /// Chat with the built-in demo model (radio-llava-nano: radio-llava's architecture in
+    /// miniature, trained on synthetic radio cutouts; offline) and its FR-II cutout attached.
     #[arg(long)]
     pub demo: bool,
     /// Images in the chat: auto (from $TERM and friends; half blocks inside tmux) or a

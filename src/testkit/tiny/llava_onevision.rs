@@ -53,8 +53,10 @@ pub fn build(scale: Scale) -> TinyModel {
             10000.0,
             false,
         ),
-        // radio-llava-nano: 1.6 M parameters, 64-px tiles of 8-px patches (a 132-px cutout's
-        // 8″ beam still spans two pixels), a byte-level vocabulary.
+        // radio-llava-nano: 1.6 M parameters, 128-px tiles of 16-px patches (a 132-px cutout
+        // seen nearly at full resolution: 64-px tiles halve the beam to two pixels, and trained
+        // alike it then told radio galaxies from the sky's priors no better than chance), a
+        // byte-level vocabulary.
         Scale::Nano => (
             TextDims {
                 hidden: 128,
@@ -70,8 +72,8 @@ pub fn build(scale: Scale) -> TinyModel {
                 intermediate: 384,
                 layers: 4,
                 heads: 3,
-                image_size: 64,
-                patch: 8,
+                image_size: 128,
+                patch: 16,
             },
             10000.0,
             false,
@@ -232,8 +234,8 @@ mod tests {
         let model = build(Scale::Nano);
         let params = model.weights.parameter_count();
         assert!((1_500_000..1_700_000).contains(&params), "{params}");
-        assert_eq!(model.config["image_grid_pinpoints"], json!([[64, 64]]));
-        assert_eq!(model.config["vision_config"]["patch_size"], 8);
+        assert_eq!(model.config["image_grid_pinpoints"], json!([[128, 128]]));
+        assert_eq!(model.config["vision_config"]["patch_size"], 16);
         let processor = model.processor.as_ref().unwrap();
         assert_eq!(processor["num_image_tokens"], 64);
         assert!(matches!(
