@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::cli::{assert_bad_input, radiochat, synth_sky_with};
+use common::cli::{assert_bad_input, b3_majority_share, radiochat, synth_sky_with};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -25,23 +25,6 @@ fn b3_setup(home: &Path, train: usize, test: usize) -> (PathBuf, PathBuf, PathBu
         &["--tasks", "B3", "--exclude", h],
     );
     (base, data, held_out)
-}
-
-/// The share of the most common answer in a B3 dataset: what always giving it scores.
-fn majority_share(dataset: &Path) -> f64 {
-    let data: Value = serde_json::from_str(&std::fs::read_to_string(dataset).unwrap()).unwrap();
-    let items = data["data"].as_array().unwrap();
-    let galaxies = items
-        .iter()
-        .filter(|item| {
-            item["label"]
-                .as_array()
-                .unwrap()
-                .contains(&Value::from("RADIO-GALAXY"))
-        })
-        .count() as f64;
-    let n = items.len() as f64;
-    galaxies.max(n - galaxies) / n
 }
 
 fn launch(
@@ -156,7 +139,7 @@ fn a_lora_run_trains_merges_and_beats_its_base_on_b3() {
     };
     let (base_f1, tuned_f1) = (metric("base", "f1_macro"), metric("tuned", "f1_macro"));
     let tuned_accuracy = metric("tuned", "accuracy");
-    let majority = majority_share(&held_out);
+    let majority = b3_majority_share(&held_out);
     eprintln!(
         "B3 on a held-out balanced sky (invalid = wrong): F1 macro base {base_f1:.3} → \
          fine-tuned {tuned_f1:.3}; accuracy {tuned_accuracy:.3} (majority class {majority:.3})"

@@ -284,3 +284,21 @@ pub fn wait_for_finetune(
         std::thread::sleep(every);
     }
 }
+
+/// The share of the most common answer in a B3 dataset: what always giving it scores.
+pub fn b3_majority_share(dataset: &Path) -> f64 {
+    let data: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dataset).unwrap()).unwrap();
+    let items = data["data"].as_array().unwrap();
+    let galaxies = items
+        .iter()
+        .filter(|item| {
+            item["label"]
+                .as_array()
+                .unwrap()
+                .contains(&serde_json::Value::from("RADIO-GALAXY"))
+        })
+        .count() as f64;
+    let n = items.len() as f64;
+    galaxies.max(n - galaxies) / n
+}
