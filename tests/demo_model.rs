@@ -1,7 +1,8 @@
 //! The shipped demo model (radio-llava-nano) reads its picture: about its own FR-II cutout it
-//! answers radio-llava's B3 and B6 questions right and describes a radio galaxy, and on a small held-out synthetic sky its B3 accuracy is well above always giving the
-//! majority answer. (The full evaluation, on 300-cutout skies, is scripts/eval-demo-model.sh's
-//! table in the README.)
+//! answers radio-llava's B3 and B6 questions right and describes a radio galaxy, and on a
+//! small held-out synthetic sky its B3 accuracy is well above always giving the majority
+//! answer. (The full evaluation, on 300-cutout skies, is scripts/eval-demo-model.sh's table in
+//! the README.)
 
 mod common;
 
