@@ -10,10 +10,10 @@ tower stays frozen; LoRA goes on every linear layer of the language model and th
 each conversation is masked out of the loss). The remote-code families (MiniCPM-o, Phi-3.5
 vision, Phi-4 multimodal) are read by the trainer's own modules beside this file.
 
-Writes, in RUN_DIR: metrics.jsonl (one line per logged step: step, epoch, loss, lr, grad_norm,
-samples_per_s, elapsed_s, total_steps; a last line with val_loss), adapter/ (the PEFT adapter,
-with base.sha256 when --base-sha256 is given) or model/ (with --full), merged/ with --merge,
-and done.json at the end.
+Writes, in RUN_DIR: metrics.jsonl (one line per logged step: step, epoch, loss, lr, vision_lr
+with --vision-lr, grad_norm, samples_per_s, elapsed_s, total_steps; a last line with
+val_loss), adapter/ (the PEFT adapter, with base.sha256 when --base-sha256 is given) or model/
+(with --full), merged/ with --merge, and done.json at the end.
 """
 import argparse
 import json
@@ -41,6 +41,9 @@ DEFAULTS = {
     "lora_alpha": 32,
     "lora_dropout": 0.05,
     "lr": 2e-4,
+    # The vision tower's own learning rate when it is trained (LLaVA-OneVision's
+    # mm_vision_tower_lr); 0: the same as lr.
+    "vision_lr": 0.0,
     "epochs": 1,
     "max_steps": 0,
     "batch_size": 1,
@@ -156,6 +159,25 @@ def save_loadable(model, processor, base, out, dtype_name):
 
 def is_frozen_tower(name):
     return any(part in name for part in FROZEN_TOWERS)
+
+
+def parameter_groups(model, cfg):
+    """The optimizer's groups: everything trained at lr, and with --vision-lr the towers
+    trained whole (--full --modules-to-save vision_tower) at theirs, first group first (the
+    lr metrics.jsonl logs). A tower trained from random weights learns at a lower rate than
+    the language model above it (docs/finetuning.md)."""
+    towers, rest = [], []
+    for name, parameter in model.named_parameters():
+        if parameter.requires_grad:
+            (towers if is_frozen_tower(name) else rest).append(parameter)
+    if not cfg["vision_lr"]:
+        return [{"params": [p for p in model.parameters() if p.requires_grad]}]
+    if not towers:
+        sys.exit(
+            "train_lora.py: --vision-lr needs a vision tower to train "
+            "(--full with the tower named in --modules-to-save, e.g. vision_tower)"
+        )
+    return [{"params": rest}, {"params": towers, "lr": cfg["vision_lr"]}]
 
 
 def conversation_messages(record):
@@ -332,6 +354,7 @@ def main(argv):
         )
     model.to(device)
     trainable = [p for p in model.parameters() if p.requires_grad]
+    groups = parameter_groups(model, cfg)
 
     encoder = Encoder(processor, args.data, args.system_prompt, image_separator)
     with open(os.path.join(args.data, "train.json")) as f:
@@ -347,7 +370,7 @@ def main(argv):
     per_step = cfg["batch_size"] * cfg["grad_accum"]
     steps_per_epoch = math.ceil(len(train) / per_step)
     total = cfg["max_steps"] or steps_per_epoch * cfg["epochs"]
-    optimizer = torch.optim.AdamW(trainable, lr=cfg["lr"], weight_decay=cfg["weight_decay"])
+    optimizer = torch.optim.AdamW(groups, lr=cfg["lr"], weight_decay=cfg["weight_decay"])
     extra = {"min_lr_rate": cfg["min_lr_rate"]} if cfg["scheduler"] == "cosine_with_min_lr" else {}
     scheduler = get_scheduler(
         cfg["scheduler"],
@@ -398,6 +421,7 @@ def main(argv):
                 "epoch": seen / len(train),
                 "loss": sum(losses) / len(losses),
                 "lr": scheduler.get_last_lr()[0],
+                **({"vision_lr": scheduler.get_last_lr()[1]} if len(groups) > 1 else {}),
                 "grad_norm": grad_norm,
                 "samples_per_s": seen / max(elapsed, 1e-9),
                 "elapsed_s": elapsed,

@@ -126,6 +126,10 @@ pub struct LaunchFlags {
     pub lora_dropout: Option<f64>,
     #[arg(long)]
     pub lr: Option<f64>,
+    /// The vision tower's own learning rate, with --full --modules-to-save vision_tower
+    /// (LLaVA-OneVision's mm_vision_tower_lr; default: --lr).
+    #[arg(long)]
+    pub vision_lr: Option<f64>,
     #[arg(long)]
     pub epochs: Option<usize>,
     /// Stop after N optimizer steps (overrides epochs).
@@ -170,6 +174,19 @@ pub struct LaunchFlags {
 
 impl LaunchFlags {
     pub fn into_args(self) -> CommandResult<FinetuneRunArgs> {
+        if let Some(rate) = self.vision_lr {
+            if !(rate.is_finite() && rate > 0.0) {
+                return Err(CommandError::bad(format!(
+                    "--vision-lr {rate}: a learning rate is a positive number"
+                )));
+            }
+            if self.modules_to_save.is_empty() {
+                return Err(CommandError::bad(
+                    "--vision-lr sets the rate of a vision tower trained whole: name the tower \
+                     in --modules-to-save (with --full, e.g. vision_tower)",
+                ));
+            }
+        }
         Ok(FinetuneRunArgs {
             base: self.base,
             data: self.data,
@@ -181,6 +198,7 @@ impl LaunchFlags {
                 lora_alpha: self.lora_alpha,
                 lora_dropout: self.lora_dropout,
                 lr: self.lr,
+                vision_lr: self.vision_lr,
                 epochs: self.epochs,
                 max_steps: self.max_steps,
                 batch_size: self.batch_size,

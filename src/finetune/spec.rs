@@ -17,6 +17,9 @@ pub struct TrainOptions {
     pub lora_alpha: Option<f64>,
     pub lora_dropout: Option<f64>,
     pub lr: Option<f64>,
+    /// The vision tower's learning rate when `--full` trains it (default: `lr`).
+    #[serde(default)]
+    pub vision_lr: Option<f64>,
     pub epochs: Option<usize>,
     pub max_steps: Option<usize>,
     pub batch_size: Option<usize>,
@@ -100,6 +103,7 @@ impl RunSpec {
         flag("lora-alpha", t.lora_alpha.map(|v| v.to_string()));
         flag("lora-dropout", t.lora_dropout.map(|v| v.to_string()));
         flag("lr", t.lr.map(|v| v.to_string()));
+        flag("vision-lr", t.vision_lr.map(|v| v.to_string()));
         flag("epochs", t.epochs.map(|v| v.to_string()));
         flag("max-steps", t.max_steps.map(|v| v.to_string()));
         flag("batch-size", t.batch_size.map(|v| v.to_string()));
@@ -159,6 +163,7 @@ mod tests {
             train: TrainOptions {
                 preset: Some("v2".into()),
                 lr: Some(0.001),
+                vision_lr: Some(0.0003),
                 full: true,
                 modules_to_save: vec!["lm_head".into()],
                 threads: Some(2),
@@ -172,7 +177,7 @@ mod tests {
         let args = spec.trainer_args(Path::new("/run"));
         assert_eq!(
             args.join(" "),
-            "/t/train_lora.py --base /m --data /d --out /run --base-sha256 ab --preset v2 --lr 0.001 --threads 2 --modules-to-save lm_head --full --deterministic"
+            "/t/train_lora.py --base /m --data /d --out /run --base-sha256 ab --preset v2 --lr 0.001 --vision-lr 0.0003 --threads 2 --modules-to-save lm_head --full --deterministic"
         );
         let dir = tempfile::tempdir().unwrap();
         spec.write(dir.path()).unwrap();
