@@ -161,17 +161,17 @@ def is_frozen_tower(name):
     return any(part in name for part in FROZEN_TOWERS)
 
 
-def parameter_groups(model, cfg):
+def parameter_groups(model, trainable, cfg):
     """The optimizer's groups: everything trained at lr, and with --vision-lr the towers
     trained whole (--full --modules-to-save vision_tower) at theirs, first group first (the
     lr metrics.jsonl logs). A tower trained from random weights learns at a lower rate than
     the language model above it (docs/finetuning.md)."""
+    if not cfg["vision_lr"]:
+        return [{"params": trainable}]
     towers, rest = [], []
     for name, parameter in model.named_parameters():
         if parameter.requires_grad:
             (towers if is_frozen_tower(name) else rest).append(parameter)
-    if not cfg["vision_lr"]:
-        return [{"params": [p for p in model.parameters() if p.requires_grad]}]
     if not towers:
         sys.exit(
             "train_lora.py: --vision-lr needs a vision tower to train "
@@ -354,7 +354,7 @@ def main(argv):
         )
     model.to(device)
     trainable = [p for p in model.parameters() if p.requires_grad]
-    groups = parameter_groups(model, cfg)
+    groups = parameter_groups(model, trainable, cfg)
 
     encoder = Encoder(processor, args.data, args.system_prompt, image_separator)
     with open(os.path.join(args.data, "train.json")) as f:
