@@ -213,6 +213,21 @@ fn kill_9_then_resume_gives_the_uninterrupted_metrics() {
         serde_json::from_str(&std::fs::read_to_string(dir.join("metrics.json")).unwrap()).unwrap()
     };
     assert_eq!(metrics(&whole), metrics(&broken));
+    // The progress line's running figures count the answers kept from before the kill.
+    let last_progress = |stderr: &[u8]| -> String {
+        let text = String::from_utf8_lossy(stderr);
+        let line = text
+            .lines()
+            .rfind(|l| l.starts_with("24/24 items"))
+            .unwrap_or_default();
+        line.split(" · ")
+            .filter(|fact| fact.starts_with("accuracy") || fact.ends_with("invalid"))
+            .collect::<Vec<_>>()
+            .join(" · ")
+    };
+    let expected = last_progress(&out.stderr);
+    assert!(expected.starts_with("accuracy"), "{out:?}");
+    assert_eq!(last_progress(&resumed.stderr), expected);
 
     // Side by side: identical runs differ by nothing.
     let compare = radiochat(

@@ -97,8 +97,8 @@ fn help_lists_every_key_and_command() {
     let dir = tempfile::tempdir().unwrap();
     let mut app = app(dir.path(), "help");
     key(&mut app, KeyCode::F(1));
-    let screen = render(&app, 120, 44);
-    check("help_120x44", &screen);
+    let screen = render(&app, 120, 48);
+    check("help_120x48", &screen);
     for spec in radiochat::commands::slash::SLASH_COMMANDS {
         assert!(
             screen.contains(spec.usage),

@@ -16,7 +16,7 @@ use crate::imaging::{FitsOptions, RadioImage, TransformOptions};
 use crate::util::error::FileError;
 use futures::StreamExt;
 use image::DynamicImage;
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
@@ -87,21 +87,22 @@ pub async fn run(
     drop_torn_last_line(predictions_path)?;
     // An item whose last record is an error (image unreadable then, engine down) is asked
     // again: its new record is appended and supersedes the old one.
-    let finished: HashSet<String> = if predictions_path.exists() {
+    // The answers kept from an earlier run, by item (a later record supersedes).
+    let finished: HashMap<String, Prediction> = if predictions_path.exists() {
         predictions::read(predictions_path)?
             .0
             .into_iter()
             .filter(|p| p.error.is_none())
-            .map(|p| p.sname)
+            .map(|p| (p.sname.clone(), p))
             .collect()
     } else {
-        HashSet::new()
+        HashMap::new()
     };
     let todo: Vec<Item> = spec
         .dataset
         .items
         .iter()
-        .filter(|i| !finished.contains(&i.sname))
+        .filter(|i| !finished.contains_key(&i.sname))
         .cloned()
         .collect();
     let shots = Arc::new(load_shots(spec)?);
@@ -118,6 +119,19 @@ pub async fn run(
         resumed: spec.dataset.items.len() - todo.len(),
         ..Progress::default()
     };
+    // The running accuracy counts the kept answers as the final metrics do.
+    for kept in spec
+        .dataset
+        .items
+        .iter()
+        .filter_map(|item| finished.get(&item.sname))
+    {
+        match kept.pred {
+            None => progress.invalid += 1,
+            Some(_) if score::is_correct(&spec.task, kept) => progress.correct += 1,
+            Some(_) => {}
+        }
+    }
     on_progress(&progress);
     let started = Instant::now();
     let in_flight = spec.concurrency.max(1);

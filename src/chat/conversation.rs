@@ -1,8 +1,9 @@
 //! A session's conversation rebuilt from its journal events: what the screen shows, what
 //! transcripts print, and what the next request sends as history.
 
-use super::journal::{Event, Header, ImageSettings};
+use super::journal::{self, Event, Header, ImageSettings, JournalError};
 use crate::engine::{FinishReason, Usage};
+use std::path::Path;
 
 /// An image a turn referred to.
 #[derive(Debug, Clone, PartialEq)]
@@ -82,12 +83,30 @@ impl Conversation {
         for event in events {
             conversation.apply(event);
         }
-        if let Some(turn) = conversation.turns.last_mut()
+        conversation.ended();
+        conversation
+    }
+
+    /// Replay the journal at `path` as it is read, holding no more than the conversation
+    /// (a long session's journal is mostly streamed pieces); with the skipped lines' warnings.
+    pub fn load(path: &Path) -> Result<(Conversation, Vec<String>), JournalError> {
+        let (mut conversation, warnings) = journal::fold(
+            path,
+            |_| true,
+            Conversation::new,
+            |conversation, event| conversation.apply(&event),
+        )?;
+        conversation.ended();
+        Ok((conversation, warnings))
+    }
+
+    /// The journal ends here: an answer still streaming was interrupted.
+    fn ended(&mut self) {
+        if let Some(turn) = self.turns.last_mut()
             && turn.state == AnswerState::Streaming
         {
             turn.state = AnswerState::Interrupted;
         }
-        conversation
     }
 
     /// Apply one event, live or replayed.

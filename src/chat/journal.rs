@@ -8,7 +8,7 @@ use crate::engine::{FinishReason, Usage};
 use crate::util::lock::{self, HeldLock, Holder, LockError};
 use serde::{Deserialize, Serialize};
 use std::fs::{File, OpenOptions};
-use std::io::{Read, Seek, SeekFrom, Write};
+use std::io::{BufRead, Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
@@ -152,48 +152,87 @@ pub struct Loaded {
 
 /// Read a journal, skipping unreadable lines after the header.
 pub fn read(path: &Path) -> Result<Loaded, JournalError> {
-    let io = |e| JournalError::Io(path.to_path_buf(), e);
-    let mut bytes = Vec::new();
-    File::open(path)
-        .and_then(|mut f| f.read_to_end(&mut bytes))
-        .map_err(io)?;
-    let text = String::from_utf8_lossy(&bytes);
-    let complete = text.ends_with('\n');
-    let mut lines = text.split_terminator('\n').enumerate().peekable();
-    let (_, first) = lines
-        .next()
-        .ok_or_else(|| JournalError::NotASession(path.to_path_buf(), "empty file".into()))?;
-    let header: Header = serde_json::from_str(first).map_err(|e| {
-        JournalError::NotASession(path.to_path_buf(), format!("line 1 is no header: {e}"))
-    })?;
-    let mut events = Vec::new();
-    let mut warnings = Vec::new();
-    while let Some((index, line)) = lines.next() {
-        // A last line without its newline was being written when the writer died.
-        let cut_off = lines.peek().is_none() && !complete;
-        if line.trim().is_empty() {
-            continue;
-        }
-        match serde_json::from_str::<Event>(line) {
-            Ok(event) if !cut_off => events.push(event),
-            parsed => {
-                let why = match parsed {
-                    Err(e) if !cut_off => e.to_string(),
-                    _ => "cut off while being written".to_string(),
-                };
-                warnings.push(format!(
-                    "{} line {}: skipped ({why})",
-                    path.display(),
-                    index + 1
-                ));
-            }
-        }
-    }
+    read_collected(path, |_| true)
+}
+
+/// Read a journal's header and only the events that name a session in a list (questions,
+/// renames, model switches): streamed text, the bulk of a long session, is passed over
+/// unparsed. Serde writes the `type` tag first; a line laid out otherwise is parsed anyway.
+pub fn read_outline(path: &Path) -> Result<Loaded, JournalError> {
+    read_collected(path, |line| {
+        let Some(rest) = line.strip_prefix("{\"type\":\"") else {
+            return true;
+        };
+        ["user", "renamed", "model"]
+            .iter()
+            .any(|kind| rest.strip_prefix(kind).is_some_and(|r| r.starts_with('"')))
+    })
+}
+
+fn read_collected(path: &Path, wanted: impl Fn(&str) -> bool) -> Result<Loaded, JournalError> {
+    let ((header, events), warnings) = fold(
+        path,
+        wanted,
+        |header| (header, Vec::new()),
+        |(_, events), event| events.push(event),
+    )?;
     Ok(Loaded {
         header,
         events,
         warnings,
     })
+}
+
+/// A journal read a line at a time, never whole: `start` makes the state from the header,
+/// `each` takes every event after it whose line is `wanted`, in order. Lines that do not
+/// parse are skipped, each with a warning (`PATH line N: skipped (why)`).
+pub fn fold<T>(
+    path: &Path,
+    wanted: impl Fn(&str) -> bool,
+    start: impl FnOnce(Header) -> T,
+    mut each: impl FnMut(&mut T, Event),
+) -> Result<(T, Vec<String>), JournalError> {
+    let io = |e| JournalError::Io(path.to_path_buf(), e);
+    let mut reader = std::io::BufReader::new(File::open(path).map_err(io)?);
+    let mut bytes = Vec::new();
+    let mut next_line = |bytes: &mut Vec<u8>| -> Result<Option<bool>, JournalError> {
+        bytes.clear();
+        match reader.read_until(b'\n', bytes).map_err(io)? {
+            0 => Ok(None),
+            // A last line without its newline was being written when the writer died.
+            _ => Ok(Some(bytes.pop_if(|b| *b == b'\n').is_some())),
+        }
+    };
+    if next_line(&mut bytes)?.is_none() {
+        return Err(JournalError::NotASession(
+            path.to_path_buf(),
+            "empty file".into(),
+        ));
+    }
+    let header: Header = serde_json::from_slice(&bytes).map_err(|e| {
+        JournalError::NotASession(path.to_path_buf(), format!("line 1 is no header: {e}"))
+    })?;
+    let mut state = start(header);
+    let mut warnings = Vec::new();
+    let mut number = 1;
+    while let Some(complete) = next_line(&mut bytes)? {
+        number += 1;
+        let line = String::from_utf8_lossy(&bytes);
+        if line.trim().is_empty() || !wanted(&line) {
+            continue;
+        }
+        match serde_json::from_str::<Event>(&line) {
+            Ok(event) if complete => each(&mut state, event),
+            parsed => {
+                let why = match parsed {
+                    Err(e) if complete => e.to_string(),
+                    _ => "cut off while being written".to_string(),
+                };
+                warnings.push(format!("{} line {number}: skipped ({why})", path.display()));
+            }
+        }
+    }
+    Ok((state, warnings))
 }
 
 /// The one writer of a journal. Holding it holds the session's lock file.

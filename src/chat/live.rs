@@ -3,7 +3,7 @@
 //! disk) the chat goes on in memory and `unsaved` says why, for the screen to show.
 
 use super::conversation::Conversation;
-use super::journal::{self, Event, Header, JournalError, JournalWriter};
+use super::journal::{Event, Header, JournalError, JournalWriter};
 use super::store::{SessionStore, SessionSummary};
 use crate::util::clock;
 use std::time::{Duration, Instant};
@@ -40,8 +40,7 @@ impl LiveSession {
 
     /// Reopen a stored session. If another radiochat holds it, it opens read-only.
     pub fn open(summary: &SessionSummary) -> Result<LiveSession, JournalError> {
-        let loaded = journal::read(&summary.path)?;
-        let conversation = Conversation::replay(loaded.header, &loaded.events);
+        let (conversation, warnings) = Conversation::load(&summary.path)?;
         let (writer, unsaved) = match JournalWriter::append(&summary.path) {
             Ok(writer) => (Some(writer), None),
             Err(JournalError::Locked(_, holder)) => (
@@ -51,7 +50,7 @@ impl LiveSession {
             Err(e) => (None, Some(format!("not saved: {e}"))),
         };
         let mut live = Self::with(conversation, writer, unsaved);
-        live.warnings = loaded.warnings;
+        live.warnings = warnings;
         Ok(live)
     }
 

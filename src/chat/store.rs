@@ -86,14 +86,10 @@ impl SessionStore {
     /// Every readable session, most recently written first. Files that are not sessions
     /// are left out.
     pub fn list(&self) -> Vec<SessionSummary> {
-        let Ok(entries) = std::fs::read_dir(&self.dir) else {
-            return Vec::new();
-        };
-        let mut sessions: Vec<SessionSummary> = entries
-            .filter_map(Result::ok)
-            .map(|e| e.path())
-            .filter(|p| p.extension().is_some_and(|e| e == "jsonl"))
-            .filter_map(|path| summarize(&path).ok())
+        let mut sessions: Vec<SessionSummary> = self
+            .journal_paths()
+            .iter()
+            .filter_map(|path| summarize(path).ok())
             .collect();
         sessions.sort_by(|a, b| b.updated.cmp(&a.updated).then(b.id.cmp(&a.id)));
         sessions
@@ -101,6 +97,15 @@ impl SessionStore {
 
     /// Find a session by id, unique id prefix, or exact title (case-insensitive).
     pub fn resolve(&self, query: &str) -> Result<SessionSummary, StoreError> {
+        // An id as the chat prints it names one file: read that one alone.
+        let plain = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '_';
+        if !query.is_empty()
+            && query.chars().all(plain)
+            && let Ok(summary) = summarize(&self.path_of(query))
+            && summary.id == query
+        {
+            return Ok(summary);
+        }
         let sessions = self.list();
         if let Some(exact) = sessions.iter().find(|s| s.id == query) {
             return Ok(exact.clone());
@@ -125,10 +130,27 @@ impl SessionStore {
 
     /// The most recently written session.
     pub fn last(&self) -> Result<SessionSummary, StoreError> {
-        self.list()
+        let mut journals: Vec<(std::time::SystemTime, PathBuf)> = self
+            .journal_paths()
             .into_iter()
-            .next()
+            .filter_map(|path| Some((std::fs::metadata(&path).ok()?.modified().ok()?, path)))
+            .collect();
+        journals.sort_by(|a, b| b.cmp(a));
+        journals
+            .iter()
+            .find_map(|(_, path)| summarize(path).ok())
             .ok_or_else(|| StoreError::Empty(self.dir.clone()))
+    }
+
+    fn journal_paths(&self) -> Vec<PathBuf> {
+        let Ok(entries) = std::fs::read_dir(&self.dir) else {
+            return Vec::new();
+        };
+        entries
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|e| e == "jsonl"))
+            .collect()
     }
 
     /// Sessions whose title or messages contain `text` (case-insensitive), with up to
@@ -184,7 +206,7 @@ impl SessionStore {
 }
 
 fn summarize(path: &Path) -> Result<SessionSummary, JournalError> {
-    let loaded = journal::read(path)?;
+    let loaded = journal::read_outline(path)?;
     let updated = std::fs::metadata(path)
         .and_then(|m| m.modified())
         .ok()
@@ -223,6 +245,8 @@ fn ensure_private_dir(dir: &Path) -> Result<(), JournalError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::fs::OpenOptions;
+    use std::io::Write;
 
     fn header(title: &str) -> Header {
         Header::new(title)
@@ -276,5 +300,55 @@ mod tests {
         ));
         store.delete(&first.header.id).unwrap();
         assert_eq!(store.list().len(), 2);
+    }
+
+    #[test]
+    fn a_summary_from_the_outline_equals_one_from_the_whole_journal() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SessionStore::new(dir.path());
+        let (mut writer, conversation) = store.create(header("first title")).unwrap();
+        let at = clock::now;
+        let events = [
+            Event::User {
+                at: at(),
+                text: "one".into(),
+            },
+            // Streamed text that looks like the events the outline reads.
+            Event::Tokens {
+                at: at(),
+                text: "{\"type\":\"renamed\",\"at\":\"x\",\"title\":\"not this\"}".into(),
+            },
+            Event::Renamed {
+                at: at(),
+                title: "second title".into(),
+            },
+            Event::Model {
+                at: at(),
+                model: "/models/radio-llava".into(),
+            },
+            Event::User {
+                at: at(),
+                text: "two".into(),
+            },
+        ];
+        events.iter().for_each(|e| writer.write(e).unwrap());
+        drop(writer);
+        let path = store.path_of(&conversation.header.id);
+        // A question line cut in the middle, a line of another layout, and a last line the
+        // writer did not finish.
+        let mut file = OpenOptions::new().append(true).open(&path).unwrap();
+        file.write_all(b"{\"type\":\"user\",\"at\":\n{\"at\":\"y\",\"type\":\"user\",\"text\":\"three\"}\n{\"type\":\"user\",\"at\":\"z\",\"text\":\"four\"}")
+            .unwrap();
+        let summary = summarize(&path).unwrap();
+        let whole = journal::read(&path).unwrap();
+        let replayed = Conversation::replay(whole.header, &whole.events);
+        assert_eq!(summary.turns, replayed.turns.len());
+        assert_eq!(summary.turns, 3, "one, two and three");
+        assert_eq!(summary.title, "second title");
+        assert_eq!(summary.model.as_deref(), Some("/models/radio-llava"));
+        // The id alone finds it without listing; a path never does.
+        assert_eq!(store.resolve(&conversation.header.id).unwrap(), summary);
+        assert!(store.resolve("../sessions").is_err());
+        assert_eq!(store.last().unwrap().id, conversation.header.id);
     }
 }

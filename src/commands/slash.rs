@@ -35,6 +35,8 @@ pub enum Slash {
     Rename(String),
     Fork,
     Save(Option<PathBuf>),
+    /// Show the latest turn that mentions this text.
+    Find(String),
     Clear,
     Quit,
     Bench(BenchSlash),
@@ -200,6 +202,11 @@ pub const SLASH_COMMANDS: &[SlashSpec] = &[
         "export a transcript (Markdown with thumbnails, or JSON)",
     ),
     spec(
+        "find",
+        "/find TEXT",
+        "go to the latest turn that mentions TEXT (Ctrl-F: older)",
+    ),
+    spec(
         "clear",
         "/clear",
         "clear the screen (the session keeps everything)",
@@ -290,6 +297,10 @@ fn parse_line(line: &str) -> Result<Slash, String> {
         },
         "fork" => none(Slash::Fork),
         "save" | "export" => Ok(Slash::Save(args.first().map(PathBuf::from))),
+        "find" | "search" => match args {
+            [] => Err("/find needs the text to find".into()),
+            _ => Ok(Slash::Find(rest())),
+        },
         "clear" => none(Slash::Clear),
         "quit" | "exit" | "q" => none(Slash::Quit),
         "bench" => parse_bench(args).map(Slash::Bench),

@@ -2,5 +2,6 @@
 //! real weights or a person at the keyboard: random-weight model writers in each family's exact
 //! Hugging Face layout, and a tmux driver for the TUI. No production path depends on it.
 
+pub mod long_session;
 pub mod tiny;
 pub mod tmux;

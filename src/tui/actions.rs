@@ -110,10 +110,12 @@ impl App {
             }
             Slash::Fork => self.fork_session(),
             Slash::Save(path) => self.save_transcript(path),
+            Slash::Find(text) => {
+                let effects = self.conversation.find(&text);
+                self.apply(effects);
+            }
             Slash::Clear => {
-                let conversation = &mut self.conversation;
-                let turns = conversation.session.conversation.turns.len();
-                conversation.view.clear(turns);
+                self.conversation.clear_screen();
                 self.info("cleared the screen; the session keeps everything (/save exports it)");
             }
             Slash::Quit => self.should_quit = true,

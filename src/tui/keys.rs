@@ -42,6 +42,14 @@ impl App {
             KeyCode::Char('r') if ctrl => self.regenerate(),
             KeyCode::Char('w') if ctrl => self.input.delete_word(),
             KeyCode::Char('u') if ctrl => self.input.clear(),
+            KeyCode::Char('f') if ctrl => {
+                let effects = self.conversation.find_again(true);
+                self.apply(effects);
+            }
+            KeyCode::Char('g') if ctrl => {
+                let effects = self.conversation.find_again(false);
+                self.apply(effects);
+            }
             KeyCode::Char('a') if ctrl => self.input.home(),
             KeyCode::Char('e') if ctrl => self.input.end(),
             KeyCode::Char(c) if !ctrl => {
@@ -55,6 +63,7 @@ impl App {
             KeyCode::Delete => self.input.delete(),
             KeyCode::Left => self.input.left(),
             KeyCode::Right => self.input.right(),
+            KeyCode::Home if self.input.is_empty() => self.conversation.view.jump_to(0),
             KeyCode::Home => self.input.home(),
             KeyCode::End if self.input.is_empty() => self.conversation.view.follow(),
             KeyCode::End => self.input.end(),

@@ -23,6 +23,11 @@ pub fn header(title: &str) -> Header {
 pub fn app(store_dir: &Path, title: &str) -> App {
     let store = SessionStore::new(store_dir);
     let session = LiveSession::start(&store, header(title));
+    app_with(store, session)
+}
+
+/// An app on `session` whose model is ready.
+pub fn app_with(store: SessionStore, session: LiveSession) -> App {
     let mut app = App::new(
         session,
         store,
@@ -35,20 +40,39 @@ pub fn app(store_dir: &Path, title: &str) -> App {
 }
 
 pub fn render(app: &App, width: u16, height: u16) -> String {
-    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
-    let mut cache = ViewCache::default();
-    terminal
-        .draw(|frame| ui::draw(frame, app, &mut cache))
-        .unwrap();
-    let buffer = terminal.backend().buffer();
-    (0..buffer.area.height)
-        .map(|y| {
-            let row: String = (0..buffer.area.width)
-                .map(|x| buffer[(x, y)].symbol().to_string())
-                .collect();
-            row.trim_end().to_string() + "\n"
-        })
-        .collect()
+    Screen::new(width, height).draw(app)
+}
+
+/// A terminal kept from frame to frame, as the app's own: what drawing caches stays.
+pub struct Screen {
+    terminal: Terminal<TestBackend>,
+    pub cache: ViewCache,
+}
+
+impl Screen {
+    pub fn new(width: u16, height: u16) -> Screen {
+        Screen {
+            terminal: Terminal::new(TestBackend::new(width, height)).unwrap(),
+            cache: ViewCache::default(),
+        }
+    }
+
+    /// Draw a frame; the screen as text, one line per row.
+    pub fn draw(&mut self, app: &App) -> String {
+        let cache = &mut self.cache;
+        self.terminal
+            .draw(|frame| ui::draw(frame, app, cache))
+            .unwrap();
+        let buffer = self.terminal.backend().buffer();
+        (0..buffer.area.height)
+            .map(|y| {
+                let row: String = (0..buffer.area.width)
+                    .map(|x| buffer[(x, y)].symbol().to_string())
+                    .collect();
+                row.trim_end().to_string() + "\n"
+            })
+            .collect()
+    }
 }
 
 /// Compare with the stored snapshot, ids and clock times replaced (they differ every run).

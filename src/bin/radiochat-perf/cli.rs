@@ -189,6 +189,10 @@ pub struct TuiCli {
     /// Seconds of idle CPU measured.
     #[arg(long, default_value_t = 5.0)]
     pub idle_seconds: f64,
+    /// Sessions of these many turns resumed, each timed (0: an empty one, the baseline;
+    /// an empty list skips them).
+    #[arg(long, value_delimiter = ',', default_value = "0,1000,10000")]
+    pub long_turns: Vec<usize>,
     #[arg(long)]
     pub json: bool,
 }

@@ -13,6 +13,7 @@ mod peer;
 mod roofline;
 mod serve;
 mod tui;
+mod tui_long;
 
 use clap::Parser;
 use cli::{Cli, Command};
@@ -89,6 +90,7 @@ fn run(cli: Cli) -> CommandResult<()> {
                 starts: args.starts,
                 keys: args.keys,
                 idle_seconds: args.idle_seconds,
+                long_turns: args.long_turns,
             })?;
             print(args.json, &report, |r| lines(r.lines()))
         }

@@ -1,12 +1,13 @@
 //! `radiochat-perf tui`: the chat's responsiveness in a real terminal (tmux), on a random tiny
 //! model — time to first frame (before the model has loaded), key-to-frame latency while an
-//! answer streams and while idle, and idle CPU. A benchmark, not a test.
+//! answer streams and while idle, and idle CPU. Then sessions of many turns resumed
+//! (`tui_long`). A benchmark, not a test.
 
 use crate::engine::Stat;
 use radiochat::commands::{CommandError, CommandResult};
 use radiochat::testkit::tmux::Tmux;
 use radiochat::tui::timings::Report;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 /// The goals.
@@ -31,15 +32,19 @@ pub struct TuiReport {
     /// Share of one core used over `idle_seconds` with the chat open and nothing happening.
     pub idle_cpu_percent: f64,
     pub idle_seconds: f64,
+    /// Sessions of many turns resumed.
+    pub long_sessions: Vec<super::tui_long::LongCase>,
 }
 
 pub struct BenchTuiArgs {
     pub starts: usize,
     pub keys: usize,
     pub idle_seconds: f64,
+    /// Turns of each long session resumed (0: an empty one, the baseline).
+    pub long_turns: Vec<usize>,
 }
 
-const WAIT: Duration = Duration::from_secs(60);
+pub const WAIT: Duration = Duration::from_secs(60);
 
 pub fn run(args: &BenchTuiArgs) -> CommandResult<TuiReport> {
     if args.starts == 0 || args.keys == 0 {
@@ -121,6 +126,11 @@ fn measure(home: &Path, args: &BenchTuiArgs) -> anyhow::Result<TuiReport> {
     let idle_cpu_percent = (cpu_seconds(pid)? - cpu_before) / at.elapsed().as_secs_f64() * 100.0;
     quit(&tmux)?;
     let report = read_report(&timings)?;
+    let long_sessions = args
+        .long_turns
+        .iter()
+        .map(|&turns| super::tui_long::measure(home, &tmux, &command, turns, args.starts))
+        .collect::<anyhow::Result<Vec<_>>>()?;
     let (streaming, idle) = (
         report.key_to_frame_streaming_ms,
         report.key_to_frame_idle_ms,
@@ -137,10 +147,11 @@ fn measure(home: &Path, args: &BenchTuiArgs) -> anyhow::Result<TuiReport> {
         key_idle_samples: idle.len(),
         idle_cpu_percent,
         idle_seconds: args.idle_seconds,
+        long_sessions,
     })
 }
 
-fn quit(tmux: &Tmux) -> anyhow::Result<()> {
+pub fn quit(tmux: &Tmux) -> anyhow::Result<()> {
     tmux.keys(&["C-c"])?;
     std::thread::sleep(Duration::from_millis(100));
     tmux.keys(&["C-c"])?;
@@ -148,7 +159,7 @@ fn quit(tmux: &Tmux) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn read_report(path: &PathBuf) -> anyhow::Result<Report> {
+pub fn read_report(path: &Path) -> anyhow::Result<Report> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| anyhow::anyhow!("{}: no timings written ({e})", path.display()))?;
     serde_json::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
@@ -221,6 +232,9 @@ impl TuiReport {
                 mark(self.idle_cpu_percent < IDLE_CPU_GOAL_PERCENT)
             ),
         ]
+        .into_iter()
+        .chain(super::tui_long::lines(&self.long_sessions))
+        .collect()
     }
 }
 

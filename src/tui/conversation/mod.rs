@@ -57,6 +57,8 @@ pub struct ConversationState {
     /// A message typed before the model was ready; sent once it is.
     queued: Option<String>,
     pub last_usage: Option<Usage>,
+    /// The last `/find`, stepped through with Ctrl-F and Ctrl-G.
+    finder: Option<find::Finder>,
 }
 
 pub const NO_MODEL: &str = "no model loaded: /model DIR loads one (or start with --demo)";
@@ -82,6 +84,7 @@ impl ConversationState {
             cancel: None,
             queued: None,
             last_usage: None,
+            finder: None,
         }
     }
 
@@ -89,6 +92,7 @@ impl ConversationState {
     pub fn replace_session(&mut self, session: LiveSession) {
         self.session = session;
         self.view = ConversationView::default();
+        self.finder = None;
     }
 
     /// What is unusual about the session (skipped lines, read-only, unsaved), if anything.
@@ -399,6 +403,7 @@ impl ConversationState {
     }
 }
 
+mod find;
 mod images;
 #[cfg(test)]
 mod tests;

@@ -30,7 +30,11 @@ pub const KEY_HELP: &[(&str, &str)] = &[
     ),
     (
         "PgUp / PgDn, mouse wheel",
-        "scroll the conversation (End: back to the bottom)",
+        "scroll the conversation (End: back to the bottom; Home: its top)",
+    ),
+    (
+        "Ctrl-F / Ctrl-G",
+        "after /find TEXT: the older / newer turn that mentions it",
     ),
     (
         "Tab",

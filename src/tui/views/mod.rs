@@ -7,6 +7,7 @@ pub mod bench;
 pub mod bench_boxes;
 pub mod bench_draw;
 pub mod conversation;
+pub mod conversation_lines;
 pub mod help;
 pub mod info;
 pub mod jobs;
@@ -20,7 +21,6 @@ use crate::chat::transcript::Exported;
 use crate::commands::finetune::Launched;
 use crossterm::event::KeyEvent;
 use ratatui::layout::Rect;
-use ratatui::text::Line;
 use std::collections::HashMap;
 
 /// What a window asks of the app after a key or a message.
@@ -126,11 +126,14 @@ impl Overlay {
     }
 }
 
-/// Rendered Markdown of finished answers, by (session id, turn index), and the terminal's
-/// graphics protocol, if it has one (`None`: half blocks): what drawing keeps between frames.
+/// Finished turns as drawn, by (session id, turn index), and the terminal's graphics
+/// protocol, if it has one (`None`: half blocks): what drawing keeps between frames.
 #[derive(Default)]
 pub struct ViewCache {
-    pub answers: HashMap<(String, usize), Vec<Line<'static>>>,
+    pub turns: HashMap<(String, usize), conversation::BuiltTurn>,
+    /// Turns (and other blocks) built since the start: what a frame costs grows with this, not
+    /// with the session.
+    pub turns_built: usize,
     pub graphics: Option<super::graphics::Graphics>,
 }
 
