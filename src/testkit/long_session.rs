@@ -1,7 +1,7 @@
 //! Long sessions for tests and the perf harness: a day's questions about cutouts kept in one
 //! journal, written through the store as the chat writes them (answers in the pieces a
-//! stream journals, an image with every tenth question). About 2 KB of journal per turn, so
-//! 5,000 turns make the 10 MB journal the chat must stay quick on.
+//! stream journals, an image with every tenth question). About 1.5 KB of journal per turn:
+//! 10,000 turns make a 15 MB journal.
 
 use crate::chat::{Event, Header, ImageSettings, SessionStore, StoreError};
 use crate::engine::{FinishReason, Usage};
@@ -66,7 +66,7 @@ pub fn question(turn: usize) -> String {
 
 /// The answer of turn `turn`: Markdown, as a model writes it.
 pub fn answer(turn: usize) -> String {
-    let class = if turn % 3 == 0 { "FR-I" } else { "FR-II" };
+    let class = if turn.is_multiple_of(3) { "FR-I" } else { "FR-II" };
     format!(
         "Answer {turn}: **{class}**. The image shows a double-lobed radio source whose \
          brightness {}.\n\n- core: {:.1} mJy\n- largest angular size: {} arcsec\n- \

@@ -1,4 +1,4 @@
-//! `radiochat-perf tui`'s long sessions: a session of N turns (the testkit's, about 2 KB of
+//! `radiochat-perf tui`'s long sessions: a session of N turns (the testkit's, about 1.5 KB of
 //! journal a turn) resumed in tmux — time to first frame, key → frame while idle (typing,
 //! then paging back through the history), and the chat's peak resident memory.
 
