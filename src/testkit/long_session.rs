@@ -66,7 +66,11 @@ pub fn question(turn: usize) -> String {
 
 /// The answer of turn `turn`: Markdown, as a model writes it.
 pub fn answer(turn: usize) -> String {
-    let class = if turn.is_multiple_of(3) { "FR-I" } else { "FR-II" };
+    let class = if turn.is_multiple_of(3) {
+        "FR-I"
+    } else {
+        "FR-II"
+    };
     format!(
         "Answer {turn}: **{class}**. The image shows a double-lobed radio source whose \
          brightness {}.\n\n- core: {:.1} mJy\n- largest angular size: {} arcsec\n- \

@@ -26,9 +26,9 @@ const KEPT_AROUND: usize = 200;
 /// A place in the conversation: line `line` (wrapped at the window's width) of block `block`
 /// (a turn's index; the index after the last turn is the welcome or the attachments).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Anchor {
-    pub block: usize,
-    pub line: usize,
+struct Anchor {
+    block: usize,
+    line: usize,
 }
 
 /// Where the conversation is scrolled to, and where `/clear` cut it. Keys ask for scrolling;
@@ -78,11 +78,6 @@ impl ConversationView {
             line: 0,
         }));
         self.pending.set(0);
-    }
-
-    /// The window's top, if it is not following the end (as the last frame left it).
-    pub fn top(&self) -> Option<Anchor> {
-        self.top.get()
     }
 
     /// `/clear`: hide the turns so far (the session keeps them).
@@ -184,22 +179,22 @@ impl<'a> Blocks<'a> {
     }
 
     fn height(&mut self, block: usize) -> usize {
-        let shown = self.shown;
-        let turns = &shown.conversation.turns;
-        match turns.get(block) {
-            Some(turn) if turn.state != AnswerState::Streaming => self.built(block).1,
-            _ => self.fresh(block).1,
-        }
+        self.block(block).1
     }
 
     fn extend(&mut self, block: usize, out: &mut Vec<Line<'static>>) {
+        out.extend(self.block(block).0.iter().cloned());
+    }
+
+    /// A block's lines and height: a finished turn from the cache, else built for this frame.
+    fn block(&mut self, block: usize) -> (&[Line<'static>], usize) {
         let shown = self.shown;
-        let turns = &shown.conversation.turns;
-        match turns.get(block) {
-            Some(turn) if turn.state != AnswerState::Streaming => {
-                out.extend(self.built(block).0.iter().cloned())
+        match shown.conversation.turns.get(block) {
+            Some(turn) if turn.state != AnswerState::Streaming => self.built(block),
+            _ => {
+                let (lines, height) = self.fresh(block);
+                (lines, *height)
             }
-            _ => out.extend(self.fresh(block).0.iter().cloned()),
         }
     }
 
