@@ -88,6 +88,34 @@ fn the_jobs_window_lists_runs_with_a_loss_curve_and_the_log() {
 }
 
 #[test]
+fn with_200_runs_the_list_follows_the_selection() {
+    let store = tempfile::tempdir().unwrap();
+    let mut app = app(store.path(), "jobs");
+    type_text(&mut app, "/jobs");
+    key(&mut app, KeyCode::Enter);
+    let rows = (0..200)
+        .map(|i| row(&format!("run-{i:03}"), JobState::Completed, 5, 5, &["done"]))
+        .collect();
+    app.on_jobs(rows);
+    let screen = render(&app, 100, 30);
+    assert!(
+        screen.contains("run-000") && !screen.contains("run-150"),
+        "{screen}"
+    );
+    for _ in 0..150 {
+        key(&mut app, KeyCode::Down);
+    }
+    let screen = render(&app, 100, 30);
+    assert!(
+        screen.contains("run-150") && !screen.contains("run-000"),
+        "{screen}"
+    );
+    // The list holds a third of the window: 30 rows less borders, a header, nine runs.
+    let listed = screen.lines().filter(|l| l.contains("run-")).count();
+    assert!((5..=10).contains(&listed), "{listed} rows:\n{screen}");
+}
+
+#[test]
 fn a_fine_tune_launched_from_the_chat_is_watched_to_the_end() {
     let home = tempfile::tempdir().unwrap();
     let _jobs = common::cli::CancelJobsOnDrop(home.path());

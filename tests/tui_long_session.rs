@@ -2,7 +2,8 @@
 //! the turns it shows (counted by the view cache, no timing), scrolling moves the text by
 //! exactly the lines asked, Home and End reach both ends, `/find` and Ctrl-F / Ctrl-G step
 //! through the turns that mention a text, and a streaming answer is the only turn built
-//! again frame after frame.
+//! again frame after frame; the session opens from its end and the earlier turns come in
+//! from a helper thread without moving the screen.
 
 mod common;
 
@@ -11,6 +12,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use radiochat::chat::{Event, LiveSession, SessionStore};
 use radiochat::testkit::long_session::{question, write_long_session};
 use radiochat::tui::app::App;
+use std::time::Duration;
 
 const TURNS: usize = 10_000;
 /// Turns a 100 × 40 window can show at once, with room to spare (a turn is 12 lines or more).
@@ -71,6 +73,23 @@ fn a_frame_of_a_long_session_builds_only_the_turns_it_shows() {
         "the hint says there is more below"
     );
     key(&mut app, KeyCode::PageDown);
+    assert_eq!(conversation_rows(&screen.draw(&app), rows), before);
+
+    // All of that from the journal's last megabyte: the earlier turns arrive from a helper
+    // thread into their places, and nothing on screen moves.
+    let unread = app.conversation.session.conversation.unread;
+    assert!(
+        (TURNS - 1000..TURNS - 100).contains(&unread),
+        "{unread} turns left to read"
+    );
+    let earlier = app
+        .background_rx
+        .recv_timeout(Duration::from_secs(60))
+        .expect("the earlier turns are read");
+    app.on_background(earlier);
+    let conversation = &app.conversation.session.conversation;
+    assert_eq!((conversation.unread, conversation.turns.len()), (0, TURNS));
+    assert_eq!(conversation.turns[0].question, question(1));
     assert_eq!(conversation_rows(&screen.draw(&app), rows), before);
 
     // Home: the first turn, at a cost of the turns on screen.

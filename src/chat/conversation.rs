@@ -62,6 +62,12 @@ pub struct Conversation {
     pub turns: Vec<Turn>,
     /// Attached, not yet sent.
     pub pending_images: Vec<ImageRef>,
+    /// The first `unread` turns are placeholders while a long session's earlier part is read
+    /// (see `chat::tail`).
+    pub unread: usize,
+    /// Renames, system prompts, `/set`s and model switches applied since the placeholders'
+    /// end: they outrank the earlier part's when it is put in place.
+    pub(super) since_split: Vec<Event>,
 }
 
 impl Conversation {
@@ -74,6 +80,8 @@ impl Conversation {
             settings: Vec::new(),
             turns: Vec::new(),
             pending_images: Vec::new(),
+            unread: 0,
+            since_split: Vec::new(),
         }
     }
 
@@ -101,7 +109,7 @@ impl Conversation {
     }
 
     /// The journal ends here: an answer still streaming was interrupted.
-    fn ended(&mut self) {
+    pub(super) fn ended(&mut self) {
         if let Some(turn) = self.turns.last_mut()
             && turn.state == AnswerState::Streaming
         {
@@ -111,6 +119,17 @@ impl Conversation {
 
     /// Apply one event, live or replayed.
     pub fn apply(&mut self, event: &Event) {
+        if self.unread > 0
+            && matches!(
+                event,
+                Event::Renamed { .. }
+                    | Event::System { .. }
+                    | Event::Set { .. }
+                    | Event::Model { .. }
+            )
+        {
+            self.since_split.push(event.clone());
+        }
         match event {
             Event::User { at, text } => {
                 if let Some(turn) = self.turns.last_mut()

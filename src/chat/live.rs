@@ -5,6 +5,7 @@
 use super::conversation::Conversation;
 use super::journal::{Event, Header, JournalError, JournalWriter};
 use super::store::{SessionStore, SessionSummary};
+use super::tail::EarlierPart;
 use crate::util::clock;
 use std::time::{Duration, Instant};
 
@@ -18,6 +19,8 @@ pub struct LiveSession {
     pub unsaved: Option<String>,
     /// Lines skipped while loading (corrupt or cut off).
     pub warnings: Vec<String>,
+    /// A long session's earlier turns, still to read (off the UI thread) and fill in.
+    pub earlier: Option<EarlierPart>,
     pending_tokens: String,
     last_flush: Instant,
 }
@@ -40,8 +43,13 @@ impl LiveSession {
 
     /// Reopen a stored session. If another radiochat holds it, it opens read-only.
     pub fn open(summary: &SessionSummary) -> Result<LiveSession, JournalError> {
-        let (conversation, warnings) = Conversation::load(&summary.path)?;
-        let (writer, unsaved) = match JournalWriter::append(&summary.path) {
+        Self::open_path(&summary.path)
+    }
+
+    /// Reopen the session whose journal is at `path` (see [`LiveSession::open`]).
+    pub fn open_path(path: &std::path::Path) -> Result<LiveSession, JournalError> {
+        let opened = Conversation::open(path)?;
+        let (writer, unsaved) = match JournalWriter::append(path) {
             Ok(writer) => (Some(writer), None),
             Err(JournalError::Locked(_, holder)) => (
                 None,
@@ -49,8 +57,9 @@ impl LiveSession {
             ),
             Err(e) => (None, Some(format!("not saved: {e}"))),
         };
-        let mut live = Self::with(conversation, writer, unsaved);
-        live.warnings = warnings;
+        let mut live = Self::with(opened.conversation, writer, unsaved);
+        live.warnings = opened.warnings;
+        live.earlier = opened.earlier;
         Ok(live)
     }
 
@@ -74,6 +83,7 @@ impl LiveSession {
             writer,
             unsaved,
             warnings: Vec::new(),
+            earlier: None,
             pending_tokens: String::new(),
             last_flush: Instant::now(),
         }

@@ -3,9 +3,11 @@
 //! here knows about terminals; the TUI and the CLI both drive it.
 
 pub mod conversation;
+pub mod history;
 pub mod journal;
 pub mod live;
 pub mod store;
+pub mod tail;
 pub mod transcript;
 pub mod worker;
 

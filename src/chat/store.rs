@@ -55,9 +55,21 @@ impl SessionStore {
     /// A fresh session: its journal is created (0600, in a 0700 directory) and locked.
     pub fn create(&self, mut header: Header) -> Result<(JournalWriter, Conversation), StoreError> {
         ensure_private_dir(&self.dir)?;
-        header.id = new_id();
-        let path = self.path_of(&header.id);
-        let writer = JournalWriter::create(&path, &header)?;
+        // Ids are the second and 16 random bits: sessions made by a script can meet one.
+        let mut tries = 0;
+        let writer = loop {
+            header.id = new_id();
+            let created = JournalWriter::create(&self.path_of(&header.id), &header);
+            let taken = match &created {
+                Err(JournalError::Io(_, e)) => e.kind() == std::io::ErrorKind::AlreadyExists,
+                Err(JournalError::Locked(..)) => true,
+                _ => false,
+            };
+            if !taken || tries == 16 {
+                break created?;
+            }
+            tries += 1;
+        };
         Ok((writer, Conversation::new(header)))
     }
 
@@ -95,12 +107,20 @@ impl SessionStore {
         sessions
     }
 
+    /// The journal of a session found as [`SessionStore::resolve`] finds it; an id alone is
+    /// checked by its header, not summarised (a summary reads the whole journal).
+    pub fn journal_of(&self, query: &str) -> Result<PathBuf, StoreError> {
+        let path = self.path_of(query);
+        if is_plain_id(query) && journal::read_header(&path).is_ok_and(|h| h.id == query) {
+            return Ok(path);
+        }
+        self.resolve(query).map(|summary| summary.path)
+    }
+
     /// Find a session by id, unique id prefix, or exact title (case-insensitive).
     pub fn resolve(&self, query: &str) -> Result<SessionSummary, StoreError> {
         // An id as the chat prints it names one file: read that one alone.
-        let plain = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '_';
-        if !query.is_empty()
-            && query.chars().all(plain)
+        if is_plain_id(query)
             && let Ok(summary) = summarize(&self.path_of(query))
             && summary.id == query
         {
@@ -226,6 +246,12 @@ fn summarize(path: &Path) -> Result<SessionSummary, JournalError> {
     })
 }
 
+/// An id as the chat prints it: it names one file, and no path can hide in it.
+fn is_plain_id(query: &str) -> bool {
+    let plain = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '_';
+    !query.is_empty() && query.chars().all(plain)
+}
+
 fn new_id() -> String {
     format!("{}-{:04x}", clock::id_stem(), rand::random::<u16>())
 }
@@ -250,6 +276,18 @@ mod tests {
 
     fn header(title: &str) -> Header {
         Header::new(title)
+    }
+
+    #[test]
+    fn many_sessions_made_within_a_second_each_get_their_own_id() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SessionStore::new(dir.path());
+        // 1,000 ids of 16 random bits within a second or two: a repeat is all but certain
+        // (about 1 − e^(−7.6)), and each must be taken again, not fail.
+        for n in 0..1000 {
+            store.create(header(&format!("scripted {n}"))).unwrap();
+        }
+        assert_eq!(store.list().len(), 1000);
     }
 
     #[test]
@@ -349,6 +387,9 @@ mod tests {
         // The id alone finds it without listing; a path never does.
         assert_eq!(store.resolve(&conversation.header.id).unwrap(), summary);
         assert!(store.resolve("../sessions").is_err());
+        assert_eq!(store.journal_of(&conversation.header.id).unwrap(), path);
+        assert_eq!(store.journal_of("second title").unwrap(), path);
+        assert!(store.journal_of("../sessions").is_err());
         assert_eq!(store.last().unwrap().id, conversation.header.id);
     }
 }

@@ -40,12 +40,12 @@ pub fn prepare(mut args: ChatArgs) -> CommandResult<Prepared> {
     template.isq = settings.isq.value;
     let session = match &args.resume {
         Some(query) => {
-            let summary = if query.is_empty() {
-                store.last()?
+            let journal = if query.is_empty() {
+                store.last()?.path
             } else {
-                store.resolve(query)?
+                store.journal_of(query)?
             };
-            LiveSession::open(&summary).map_err(CommandError::from)?
+            LiveSession::open_path(&journal).map_err(CommandError::from)?
         }
         None => LiveSession::start(&store, new_header(settings, load.as_ref())),
     };

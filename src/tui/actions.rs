@@ -163,9 +163,9 @@ impl App {
         }
         let opened = self
             .store
-            .resolve(query)
+            .journal_of(query)
             .map_err(|e| e.to_string())
-            .and_then(|summary| LiveSession::open(&summary).map_err(|e| e.to_string()));
+            .and_then(|path| LiveSession::open_path(&path).map_err(|e| e.to_string()));
         match opened {
             Ok(session) => {
                 let title = session.conversation.title.clone();
@@ -202,6 +202,7 @@ impl App {
         self.conversation.replace_session(session);
         self.notice = None;
         self.announce_session();
+        self.read_earlier();
     }
 
     fn save_transcript(&mut self, path: Option<PathBuf>) {

@@ -72,7 +72,20 @@ impl App {
             suggestion: None,
         };
         app.announce_session();
+        app.read_earlier();
         app
+    }
+
+    /// A long session opened from its end: read its earlier turns on a helper thread.
+    pub(super) fn read_earlier(&mut self) {
+        let session = &mut self.conversation.session;
+        if let Some(part) = session.earlier.take() {
+            let id = session.conversation.header.id.clone();
+            self.spawn(Box::new(move || Background::Earlier {
+                id,
+                read: Box::new(part.read().map_err(|e| e.to_string())),
+            }));
+        }
     }
 
     /// Say what is unusual about the session just opened (skipped lines, read-only, unsaved).
@@ -106,15 +119,34 @@ impl App {
                 self.info(text);
             }
             Background::Exported(Err(error)) => self.warn(format!("{error:#}")),
-            Background::SessionContents(contents) => {
+            Background::SessionsListed(sessions) => {
                 if let Some(Overlay::Sessions(browser)) = &mut self.overlay {
-                    browser.contents = Some(contents);
+                    let effects = browser.listed(sessions);
+                    self.apply(effects);
+                }
+            }
+            Background::SessionsSaid { needle, ids } => {
+                if let Some(Overlay::Sessions(browser)) = &mut self.overlay {
+                    browser.said(needle, ids);
                 }
             }
             Background::Bench(event) => self.on_bench(*event),
             Background::Launched(launched) => self.on_launched(launched),
             Background::Jobs(rows) => self.on_jobs(rows),
             Background::Notice(notice) => self.notice = Some(notice),
+            Background::Earlier { id, read } => {
+                if id != self.conversation.session.conversation.header.id {
+                    return;
+                }
+                match *read {
+                    Ok((earlier, warnings)) => {
+                        if self.conversation.fill_earlier(earlier, warnings) {
+                            self.announce_session();
+                        }
+                    }
+                    Err(message) => self.warn(format!("earlier turns not read: {message}")),
+                }
+            }
         }
     }
 
@@ -201,10 +233,21 @@ impl App {
         });
     }
 
+    /// What came of a rename or delete in the browser; the list is read again.
     fn report_to_sessions(&mut self, message: String) {
         if let Some(Overlay::Sessions(browser)) = &mut self.overlay {
-            browser.report(message, &self.store);
+            browser.message = Some(message);
+            self.list_sessions();
         }
+    }
+
+    /// Read the sessions for the browser on a helper thread.
+    fn list_sessions(&self) {
+        let store = self.store.clone();
+        self.spawn(Box::new(move || {
+            crate::util::priority::lower_this_thread();
+            Background::SessionsListed(store.list())
+        }));
     }
 
     /// Called every loop turn: the open window's timers (the jobs window's refresh).
@@ -318,11 +361,7 @@ impl App {
 
     pub fn show_sessions(&mut self) {
         let open = &self.conversation.session.conversation.header.id;
-        let browser = SessionsBrowser::new(&self.store, open);
-        let sessions = browser.all.clone();
-        self.overlay = Some(Overlay::Sessions(browser));
-        self.spawn(Box::new(move || {
-            Background::SessionContents(super::views::sessions::read_contents(&sessions))
-        }));
+        self.overlay = Some(Overlay::Sessions(Box::new(SessionsBrowser::listing(open))));
+        self.list_sessions();
     }
 }

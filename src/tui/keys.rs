@@ -84,10 +84,13 @@ impl App {
 
     pub fn on_paste(&mut self, text: &str) {
         match &mut self.overlay {
-            Some(Overlay::Sessions(browser)) => text
-                .chars()
-                .filter(|c| !c.is_control())
-                .for_each(|c| browser.type_char(c)),
+            Some(Overlay::Sessions(browser)) => {
+                text.chars()
+                    .filter(|c| !c.is_control())
+                    .for_each(|c| browser.type_char(c));
+                let effects = browser.search();
+                self.apply(effects);
+            }
             Some(_) => {}
             None => self.input.insert_str(text),
         }

@@ -7,6 +7,7 @@ pub mod hash;
 pub mod lock;
 pub mod plot;
 pub mod png;
+pub mod priority;
 pub mod private_file;
 pub mod text;
 pub mod url;

@@ -193,6 +193,9 @@ pub struct TuiCli {
     /// an empty list skips them).
     #[arg(long, value_delimiter = ',', default_value = "0,1000,10000")]
     pub long_turns: Vec<usize>,
+    /// Stored sessions the sessions browser is opened over and filtered (0 skips it).
+    #[arg(long, default_value_t = 5000)]
+    pub browser_sessions: usize,
     #[arg(long)]
     pub json: bool,
 }

@@ -13,6 +13,7 @@ mod peer;
 mod roofline;
 mod serve;
 mod tui;
+mod tui_browser;
 mod tui_long;
 
 use clap::Parser;
@@ -91,6 +92,7 @@ fn run(cli: Cli) -> CommandResult<()> {
                 keys: args.keys,
                 idle_seconds: args.idle_seconds,
                 long_turns: args.long_turns,
+                browser_sessions: args.browser_sessions,
             })?;
             print(args.json, &report, |r| lines(r.lines()))
         }

@@ -1,7 +1,8 @@
 //! `radiochat-perf tui`: the chat's responsiveness in a real terminal (tmux), on a random tiny
 //! model — time to first frame (before the model has loaded), key-to-frame latency while an
 //! answer streams and while idle, and idle CPU. Then sessions of many turns resumed
-//! (`tui_long`). A benchmark, not a test.
+//! (`tui_long`), and the sessions browser over 5,000 stored sessions (`tui_browser`). A
+//! benchmark, not a test.
 
 use crate::engine::Stat;
 use radiochat::commands::{CommandError, CommandResult};
@@ -34,6 +35,8 @@ pub struct TuiReport {
     pub idle_seconds: f64,
     /// Sessions of many turns resumed.
     pub long_sessions: Vec<super::tui_long::LongCase>,
+    /// The sessions browser over many stored sessions.
+    pub browser: Option<super::tui_browser::BrowserCase>,
 }
 
 pub struct BenchTuiArgs {
@@ -42,6 +45,8 @@ pub struct BenchTuiArgs {
     pub idle_seconds: f64,
     /// Turns of each long session resumed (0: an empty one, the baseline).
     pub long_turns: Vec<usize>,
+    /// Stored sessions the browser is measured over (0: not measured).
+    pub browser_sessions: usize,
 }
 
 pub const WAIT: Duration = Duration::from_secs(60);
@@ -131,6 +136,10 @@ fn measure(home: &Path, args: &BenchTuiArgs) -> anyhow::Result<TuiReport> {
         .iter()
         .map(|&turns| super::tui_long::measure(home, &tmux, &command, turns, args.starts))
         .collect::<anyhow::Result<Vec<_>>>()?;
+    // Last: it fills the store with sessions.
+    let browser = (args.browser_sessions > 0)
+        .then(|| super::tui_browser::measure(home, &tmux, &command, args.browser_sessions))
+        .transpose()?;
     let (streaming, idle) = (
         report.key_to_frame_streaming_ms,
         report.key_to_frame_idle_ms,
@@ -148,6 +157,7 @@ fn measure(home: &Path, args: &BenchTuiArgs) -> anyhow::Result<TuiReport> {
         idle_cpu_percent,
         idle_seconds: args.idle_seconds,
         long_sessions,
+        browser,
     })
 }
 
@@ -234,6 +244,7 @@ impl TuiReport {
         ]
         .into_iter()
         .chain(super::tui_long::lines(&self.long_sessions))
+        .chain(super::tui_browser::lines(self.browser.as_slice()))
         .collect()
     }
 }

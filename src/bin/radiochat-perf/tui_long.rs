@@ -82,7 +82,7 @@ pub fn measure(
 }
 
 /// VmHWM of a process, in kB.
-fn peak_rss_kb(pid: u32) -> anyhow::Result<f64> {
+pub fn peak_rss_kb(pid: u32) -> anyhow::Result<f64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
     status
         .lines()

@@ -5,7 +5,8 @@
 
 use super::views::conversation::ConversationView;
 use super::views::{Effect, short_name};
-use crate::chat::worker::{AskJob, HistoryTurn, WorkerCommand, WorkerEvent};
+use crate::chat::history;
+use crate::chat::worker::{AskJob, WorkerCommand, WorkerEvent};
 use crate::chat::{Event, ImageSettings, LiveSession};
 use crate::engine::{CancelHandle, FinishReason, LoadSpec, ModelInfo, Sampling, Usage};
 use crate::imaging::TransformOptions;
@@ -95,6 +96,22 @@ impl ConversationState {
         self.finder = None;
     }
 
+    /// A long session's earlier turns, read: in place of their placeholders (the view starts
+    /// again from the end if the turns after them moved). True when lines were skipped.
+    pub fn fill_earlier(
+        &mut self,
+        earlier: crate::chat::Conversation,
+        warnings: Vec<String>,
+    ) -> bool {
+        if !self.session.conversation.fill_earlier(earlier) {
+            self.view.follow();
+        }
+        self.finder = None;
+        let skipped = !warnings.is_empty();
+        self.session.warnings.splice(..0, warnings);
+        skipped
+    }
+
     /// What is unusual about the session (skipped lines, read-only, unsaved), if anything.
     pub fn session_warning(&self) -> Option<String> {
         let warnings = &self.session.warnings;
@@ -157,23 +174,27 @@ impl ConversationState {
             at: clock::now(),
             text,
         });
-        vec![Effect::ClearNotice, self.ask()]
+        let mut effects = vec![Effect::ClearNotice];
+        effects.extend(self.ask());
+        effects
     }
 
-    /// Ask for an answer to the last turn, with the whole history.
-    fn ask(&mut self) -> Effect {
+    /// Ask for an answer to the last turn, with the newest turns the model's context holds.
+    fn ask(&mut self) -> Vec<Effect> {
         let conversation = &self.session.conversation;
-        let count = conversation.turns.len();
-        let turns = conversation
-            .turns
-            .iter()
-            .enumerate()
-            .map(|(i, t)| HistoryTurn {
-                question: t.question.clone(),
-                images: t.images.clone(),
-                answer: (i + 1 < count).then(|| t.answer.clone()),
-            })
-            .collect();
+        let context = self.model_info.as_ref().and_then(|info| info.max_context);
+        // Placeholders of turns still being read are no history to send.
+        let recent = history::recent(&conversation.turns[conversation.unread..], context);
+        let mut effects = vec![];
+        if recent.left_out > 0 {
+            effects.push(Effect::Info(format!(
+                "the model is asked with the last {} of {} turns (its context holds {} tokens)",
+                recent.turns.len(),
+                conversation.turns.len(),
+                context.unwrap_or(history::UNKNOWN_CONTEXT_TOKENS)
+            )));
+        }
+        let turns = recent.turns;
         let job = AskJob {
             system_prompt: conversation.system_prompt.clone(),
             turns,
@@ -186,7 +207,8 @@ impl ConversationState {
             started: Instant::now(),
             tokens: 0,
         };
-        Effect::Worker(WorkerCommand::Ask(job))
+        effects.push(Effect::Worker(WorkerCommand::Ask(job)));
+        effects
     }
 
     /// Ask the last question again (a new turn; the journal never rewrites history).

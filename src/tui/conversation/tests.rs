@@ -248,3 +248,47 @@ fn a_stretch_is_rendered_once_and_only_for_an_image_shown() {
     assert_eq!(state.header_lines("/data/a.fits"), ["NAXIS1 = 4"]);
     assert!(state.header_lines("/data/b.fits")[0].contains("/image it again"));
 }
+
+#[test]
+fn a_long_session_asks_with_the_turns_the_context_holds_and_says_so() {
+    let mut state = ready();
+    for i in 0..2_000 {
+        state.session.record(Event::User {
+            at: clock::now(),
+            text: format!("question {i}"),
+        });
+        state.session.record(Event::Tokens {
+            at: clock::now(),
+            text: "an answer of some length, forty bytes..".into(),
+        });
+        state.session.record(Event::Done {
+            at: clock::now(),
+            finish: FinishReason::Stop,
+            usage: Usage::default(),
+        });
+    }
+    let effects = state.send_message("and this one?".into());
+    let job = effects
+        .iter()
+        .find_map(|e| match e {
+            Effect::Worker(WorkerCommand::Ask(job)) => Some(job),
+            _ => None,
+        })
+        .unwrap();
+    // 4,096 bytes of context: about 75 earlier turns of 53 bytes, not 2,000.
+    let kept = job.turns.len();
+    assert!((60..=80).contains(&kept), "{kept} turns sent");
+    let text: usize = job
+        .turns
+        .iter()
+        .map(|t| t.question.len() + t.answer.as_ref().map_or(0, String::len))
+        .sum();
+    assert!(text <= 4096, "{text} bytes sent");
+    assert_eq!(job.turns.last().unwrap().question, "and this one?");
+    assert_eq!(
+        notices(&effects),
+        [format!(
+            "info: the model is asked with the last {kept} of 2001 turns (its context holds 4096 tokens)"
+        )]
+    );
+}

@@ -4,7 +4,7 @@
 //! costs the same at turn 10 and at turn 10,000.
 
 use super::ViewCache;
-use super::conversation_lines::{pending_lines, pictures_ready, turn_lines, welcome};
+use super::conversation_lines::{pending_lines, pictures_ready, turn_lines, unread_lines, welcome};
 use crate::chat::{AnswerState, Conversation};
 use image::RgbImage;
 use ratatui::Frame;
@@ -212,7 +212,11 @@ impl<'a> Blocks<'a> {
             height: None,
         });
         if entry.stamp != stamp || entry.pictures != pictures {
-            entry.lines = turn_lines(turn, shown.pictures);
+            entry.lines = if block < shown.conversation.unread {
+                unread_lines()
+            } else {
+                turn_lines(turn, shown.pictures)
+            };
             entry.stamp = stamp;
             entry.pictures = pictures;
             entry.height = None;

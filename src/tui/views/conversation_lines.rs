@@ -15,6 +15,14 @@ const THUMB_ROWS: u16 = 8;
 
 /// One turn as the conversation shows it, ending with a blank line; a streaming answer ends
 /// with the cursor.
+/// A turn of a long session's earlier part, not read yet (it is, in a moment).
+pub fn unread_lines() -> Vec<Line<'static>> {
+    vec![Line::from(Span::styled(
+        "… reading the earlier turns",
+        dim(),
+    ))]
+}
+
 pub fn turn_lines(turn: &Turn, pictures: &HashMap<String, RgbImage>) -> Vec<Line<'static>> {
     let mut lines = vec![Line::from(vec![
         Span::styled(

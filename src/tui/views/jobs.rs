@@ -5,6 +5,9 @@ use super::{Background, Effect, Notice, closes};
 use crate::commands::finetune;
 use crate::finetune::status::{self, JobState, MetricLine, Status};
 use crossterm::event::{KeyCode, KeyEvent};
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 const REFRESH: Duration = Duration::from_secs(1);
@@ -26,6 +29,9 @@ pub struct JobsView {
     pub last_poll: Option<Instant>,
     /// The first refresh has arrived.
     pub loaded: bool,
+    /// Runs that have ended, as last read: they do not change, so a refresh reads only the
+    /// runs still going (with 200 runs kept, reading all each second kept a core busy).
+    ended: Arc<Mutex<HashMap<PathBuf, JobRow>>>,
 }
 
 impl JobsView {
@@ -53,7 +59,10 @@ impl JobsView {
     pub fn poll(&mut self) -> Vec<Effect> {
         self.polling = true;
         self.last_poll = Some(Instant::now());
-        vec![Effect::Spawn(Box::new(|| Background::Jobs(read_rows())))]
+        let ended = self.ended.clone();
+        vec![Effect::Spawn(Box::new(move || {
+            Background::Jobs(read_rows(&ended))
+        }))]
     }
 
     pub fn update(&mut self, rows: Vec<JobRow>) {
@@ -89,16 +98,29 @@ impl JobsView {
     }
 }
 
-/// Every run's status and metrics (runs under DATA_DIR/finetune, newest first).
-pub fn read_rows() -> Vec<JobRow> {
-    finetune::runs()
-        .into_iter()
+/// Every run's status and metrics (runs under DATA_DIR/finetune, newest first); runs that had
+/// ended at the last read are taken from `ended`, not read again.
+pub fn read_rows(ended: &Mutex<HashMap<PathBuf, JobRow>>) -> Vec<JobRow> {
+    let mut ended = ended
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let runs = finetune::runs();
+    ended.retain(|run, _| runs.contains(run));
+    runs.into_iter()
         .filter_map(|run| {
+            if let Some(row) = ended.get(&run) {
+                return Some(row.clone());
+            }
             let status = finetune::status(&run, LOG_LINES).ok()?;
-            Some(JobRow {
+            let row = JobRow {
                 metrics: status::metrics(&run),
                 status,
-            })
+            };
+            // Unknown is no end: the scheduler may answer next time.
+            if row.status.state.finished() && row.status.state != JobState::Unknown {
+                ended.insert(run, row.clone());
+            }
+            Some(row)
         })
         .collect()
 }

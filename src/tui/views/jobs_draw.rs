@@ -30,7 +30,8 @@ pub fn draw(frame: &mut Frame, view: &JobsView, area: Rect) {
     let list_rows = (view.rows.len() as u16 + 1).min(inner.height / 3).max(2);
     let [list, detail] =
         Layout::vertical([Constraint::Length(list_rows), Constraint::Min(0)]).areas(inner);
-    frame.render_widget(Paragraph::new(list_lines(view, list.width)), list);
+    let shown = list.height.saturating_sub(1) as usize;
+    frame.render_widget(Paragraph::new(list_lines(view, list.width, shown)), list);
     if let Some(row) = view.selected_row() {
         let [chart, log] =
             Layout::vertical([Constraint::Percentage(60), Constraint::Min(3)]).areas(detail);
@@ -52,7 +53,8 @@ pub fn draw(frame: &mut Frame, view: &JobsView, area: Rect) {
     }
 }
 
-fn list_lines(view: &JobsView, width: u16) -> Vec<Line<'static>> {
+/// The header and the `shown` rows around the selected one (the list scrolls with it).
+fn list_lines(view: &JobsView, width: u16, shown: usize) -> Vec<Line<'static>> {
     let name_width = (width as usize).saturating_sub(60).clamp(12, 48);
     let mut lines = vec![Line::from(Span::styled(
         format!(
@@ -61,7 +63,8 @@ fn list_lines(view: &JobsView, width: u16) -> Vec<Line<'static>> {
         ),
         Style::default().add_modifier(Modifier::BOLD),
     ))];
-    for (i, row) in view.rows.iter().enumerate() {
+    let first = (view.selected + 1).saturating_sub(shown.max(1));
+    for (i, row) in view.rows.iter().enumerate().skip(first).take(shown) {
         let s = &row.status;
         let name = s
             .run

@@ -57,13 +57,23 @@ pub type HelperJob = Box<dyn FnOnce() -> Background + Send>;
 /// Results of work done on short-lived helper threads.
 pub enum Background {
     Exported(anyhow::Result<Exported>),
-    /// The sessions browser's message index.
-    SessionContents(HashMap<String, String>),
+    /// The sessions, listed for the browser.
+    SessionsListed(Vec<crate::chat::SessionSummary>),
+    /// The sessions whose messages mention `needle`, for the browser's filter.
+    SessionsSaid {
+        needle: String,
+        ids: std::collections::HashSet<String>,
+    },
     Bench(Box<bench::BenchEvent>),
     Launched(Result<Launched, crate::commands::CommandError>),
     Jobs(Vec<jobs::JobRow>),
     /// A one-line result of background work.
     Notice(Notice),
+    /// The earlier turns of the long session `id`, read after its tail was shown.
+    Earlier {
+        id: String,
+        read: Box<Result<(crate::chat::Conversation, Vec<String>), String>>,
+    },
 }
 
 /// The one-line message above the input.
@@ -96,7 +106,7 @@ pub enum Overlay {
     Preview(preview::PreviewView),
     /// Lines of text under a title (`/info`, `/bench tasks`, `/bench prompt`).
     Info(info::InfoView),
-    Sessions(sessions::SessionsBrowser),
+    Sessions(Box<sessions::SessionsBrowser>),
     /// The benchmark run (`/bench`); the run itself is shared (the status bar shows it too).
     Bench,
     /// Fine-tune jobs (`/jobs`).
