@@ -274,8 +274,8 @@ pub fn fold_range<T>(
 }
 
 /// A streamed piece of an answer, the line most of a long journal is made of. Serde reads an
-/// internally tagged enum by buffering every field before it picks the variant; read straight
-/// into this shape, a 10,000-turn journal replays in about half the time.
+/// internally tagged enum by buffering every field before it picks the variant; these are
+/// read straight into their own shape.
 #[derive(Deserialize)]
 struct TokensLine {
     at: String,

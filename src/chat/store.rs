@@ -180,14 +180,8 @@ impl SessionStore {
         self.list()
             .into_iter()
             .filter_map(|summary| {
-                let loaded = journal::read(&summary.path).ok()?;
-                let conversation = Conversation::replay(loaded.header, &loaded.events);
-                let mut hits: Vec<String> = conversation
-                    .turns
-                    .iter()
-                    .flat_map(|t| [t.question.as_str(), t.answer.as_str()])
-                    .flat_map(str::lines)
-                    .filter(|l| l.to_lowercase().contains(&needle))
+                let (conversation, _) = Conversation::load(&summary.path).ok()?;
+                let mut hits: Vec<String> = lines_mentioning(&conversation, &needle)
                     .take(3)
                     .map(|l| l.trim().chars().take(120).collect())
                     .collect();
@@ -244,6 +238,27 @@ fn summarize(path: &Path) -> Result<SessionSummary, JournalError> {
         path: path.to_path_buf(),
         locked_by: journal::lock_holder(path),
     })
+}
+
+/// The lines of a conversation's questions and answers that mention `needle` (lower-cased).
+/// Turns are searched, not journal lines: streamed pieces split words.
+fn lines_mentioning<'a>(
+    conversation: &'a Conversation,
+    needle: &'a str,
+) -> impl Iterator<Item = &'a str> + 'a {
+    conversation
+        .turns
+        .iter()
+        .flat_map(|t| [t.question.as_str(), t.answer.as_str()])
+        .flat_map(str::lines)
+        .filter(move |line| line.to_lowercase().contains(needle))
+}
+
+/// Whether the session at `path` mentions `needle` (lower-cased) in a question or answer; its
+/// journal is replayed a line at a time, never held whole.
+pub fn mentions(path: &Path, needle: &str) -> bool {
+    Conversation::load(path)
+        .is_ok_and(|(conversation, _)| lines_mentioning(&conversation, needle).next().is_some())
 }
 
 /// An id as the chat prints it: it names one file, and no path can hide in it.

@@ -4,7 +4,7 @@
 //! 5,000 sessions reading them took 0.4 s, which the UI thread must not wait for.
 
 use super::{Background, Effect};
-use crate::chat::{Conversation, SessionSummary};
+use crate::chat::{SessionSummary, store};
 use crate::util::text::clip;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::Frame;
@@ -116,7 +116,7 @@ impl SessionsBrowser {
                 if !current() {
                     break;
                 }
-                if mentions(&path, &needle) {
+                if store::mentions(&path, &needle) {
                     ids.insert(id);
                 }
             }
@@ -321,19 +321,6 @@ impl SessionsBrowser {
             );
         }
     }
-}
-
-/// Whether the session's questions or answers mention `needle` (lower-cased). The journal is
-/// replayed a line at a time and searched a turn at a time: streamed pieces split words.
-fn mentions(path: &std::path::Path, needle: &str) -> bool {
-    let Ok((conversation, _)) = Conversation::load(path) else {
-        return false;
-    };
-    conversation.turns.iter().any(|turn| {
-        [&turn.question, &turn.answer]
-            .iter()
-            .any(|text| text.to_lowercase().contains(needle))
-    })
 }
 
 #[cfg(test)]
