@@ -171,7 +171,9 @@ fn draw_overlay(
             };
             view.draw(frame, &shown, area, cache);
         }
-        Overlay::Sessions(view) => view.draw(frame, between_bars(area)),
+        Overlay::Sessions(view) => {
+            super::views::sessions_draw::draw(frame, view, between_bars(area))
+        }
         Overlay::Jobs(view) => super::views::jobs_draw::draw(frame, view, between_bars(area)),
         Overlay::Bench => {
             if let Some(run) = &app.bench {

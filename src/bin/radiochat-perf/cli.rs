@@ -193,6 +193,12 @@ pub struct TuiCli {
     /// an empty list skips them).
     #[arg(long, value_delimiter = ',', default_value = "0,1000,10000")]
     pub long_turns: Vec<usize>,
+    /// Items of the bench view's run, all but the last 400 resumed (0 skips it).
+    #[arg(long, default_value_t = 50_000)]
+    pub bench_items: usize,
+    /// Fine-tune runs kept in the data dir when the jobs window opens (0 skips it).
+    #[arg(long, default_value_t = 200)]
+    pub jobs_runs: usize,
     /// Stored sessions the sessions browser is opened over and filtered (0 skips it).
     #[arg(long, default_value_t = 5000)]
     pub browser_sessions: usize,

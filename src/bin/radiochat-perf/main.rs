@@ -13,7 +13,9 @@ mod peer;
 mod roofline;
 mod serve;
 mod tui;
+mod tui_bench;
 mod tui_browser;
+mod tui_jobs;
 mod tui_long;
 
 use clap::Parser;
@@ -92,6 +94,8 @@ fn run(cli: Cli) -> CommandResult<()> {
                 keys: args.keys,
                 idle_seconds: args.idle_seconds,
                 long_turns: args.long_turns,
+                bench_items: args.bench_items,
+                jobs_runs: args.jobs_runs,
                 browser_sessions: args.browser_sessions,
             })?;
             print(args.json, &report, |r| lines(r.lines()))

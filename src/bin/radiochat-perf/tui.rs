@@ -1,7 +1,8 @@
 //! `radiochat-perf tui`: the chat's responsiveness in a real terminal (tmux), on a random tiny
 //! model — time to first frame (before the model has loaded), key-to-frame latency while an
 //! answer streams and while idle, and idle CPU. Then sessions of many turns resumed
-//! (`tui_long`), and the sessions browser over 5,000 stored sessions (`tui_browser`). A
+//! (`tui_long`), the bench view on a 50,000-item run (`tui_bench`), the jobs window over 200
+//! runs (`tui_jobs`) and the sessions browser over 5,000 stored sessions (`tui_browser`). A
 //! benchmark, not a test.
 
 use crate::engine::Stat;
@@ -35,6 +36,10 @@ pub struct TuiReport {
     pub idle_seconds: f64,
     /// Sessions of many turns resumed.
     pub long_sessions: Vec<super::tui_long::LongCase>,
+    /// The bench view on a run of many items, most of them resumed.
+    pub bench_view: Option<super::tui_bench::BenchViewCase>,
+    /// The jobs window over many fine-tune runs.
+    pub jobs: Option<super::tui_jobs::JobsCase>,
     /// The sessions browser over many stored sessions.
     pub browser: Option<super::tui_browser::BrowserCase>,
 }
@@ -45,6 +50,10 @@ pub struct BenchTuiArgs {
     pub idle_seconds: f64,
     /// Turns of each long session resumed (0: an empty one, the baseline).
     pub long_turns: Vec<usize>,
+    /// Items of the bench view's run (0: not measured).
+    pub bench_items: usize,
+    /// Fine-tune runs the jobs window is measured over (0: not measured).
+    pub jobs_runs: usize,
     /// Stored sessions the browser is measured over (0: not measured).
     pub browser_sessions: usize,
 }
@@ -136,6 +145,12 @@ fn measure(home: &Path, args: &BenchTuiArgs) -> anyhow::Result<TuiReport> {
         .iter()
         .map(|&turns| super::tui_long::measure(home, &tmux, &command, turns, args.starts))
         .collect::<anyhow::Result<Vec<_>>>()?;
+    let bench_view = (args.bench_items > 0)
+        .then(|| super::tui_bench::measure(home, &tmux, &command, args.bench_items))
+        .transpose()?;
+    let jobs = (args.jobs_runs > 0)
+        .then(|| super::tui_jobs::measure(home, &tmux, &command, args.jobs_runs))
+        .transpose()?;
     // Last: it fills the store with sessions.
     let browser = (args.browser_sessions > 0)
         .then(|| super::tui_browser::measure(home, &tmux, &command, args.browser_sessions))
@@ -157,15 +172,22 @@ fn measure(home: &Path, args: &BenchTuiArgs) -> anyhow::Result<TuiReport> {
         idle_cpu_percent,
         idle_seconds: args.idle_seconds,
         long_sessions,
+        bench_view,
+        jobs,
         browser,
     })
 }
 
+/// Ctrl-C until the chat exits (the first may close a window or cancel an answer).
 pub fn quit(tmux: &Tmux) -> anyhow::Result<()> {
-    tmux.keys(&["C-c"])?;
-    std::thread::sleep(Duration::from_millis(100));
-    tmux.keys(&["C-c"])?;
-    tmux.wait_for("radiochat to exit", WAIT, |_| tmux.pane_dead())?;
+    let started = Instant::now();
+    while !tmux.pane_dead() {
+        if started.elapsed() > WAIT {
+            anyhow::bail!("radiochat did not exit: {}", tmux.screen()?);
+        }
+        tmux.keys(&["C-c"])?;
+        std::thread::sleep(Duration::from_millis(150));
+    }
     Ok(())
 }
 
@@ -176,7 +198,7 @@ pub fn read_report(path: &Path) -> anyhow::Result<Report> {
 }
 
 /// utime + stime of a process, in seconds.
-fn cpu_seconds(pid: u32) -> anyhow::Result<f64> {
+pub fn cpu_seconds(pid: u32) -> anyhow::Result<f64> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
     let fields: Vec<&str> = stat[stat.rfind(')').unwrap_or(0) + 2..]
         .split_whitespace()
@@ -190,6 +212,11 @@ fn cpu_seconds(pid: u32) -> anyhow::Result<f64> {
     // SAFETY: sysconf has no preconditions.
     let per_second = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
     Ok((ticks(11) + ticks(12)) / per_second)
+}
+
+/// A goal's mark in the tables.
+pub fn mark(met: bool) -> &'static str {
+    if met { "met" } else { "NOT met" }
 }
 
 /// Nearest-rank percentile; 0 for no samples.
@@ -206,7 +233,6 @@ pub fn percentile(values: &[f64], p: f64) -> f64 {
 impl TuiReport {
     /// The table in docs/performance.md.
     pub fn lines(&self) -> Vec<String> {
-        let mark = |ok: bool| if ok { "met" } else { "NOT met" };
         vec![
             "| measure | result | goal |".into(),
             "|---|---|---|".into(),
@@ -244,6 +270,8 @@ impl TuiReport {
         ]
         .into_iter()
         .chain(super::tui_long::lines(&self.long_sessions))
+        .chain(super::tui_bench::lines(self.bench_view.as_slice()))
+        .chain(super::tui_jobs::lines(self.jobs.as_slice()))
         .chain(super::tui_browser::lines(self.browser.as_slice()))
         .collect()
     }

@@ -91,11 +91,7 @@ pub fn lines(cases: &[BrowserCase]) -> Vec<String> {
             case.key_max_ms,
             case.key_samples,
             super::tui::KEY_P99_GOAL_MS,
-            if case.key_p99_ms <= super::tui::KEY_P99_GOAL_MS {
-                "met"
-            } else {
-                "NOT met"
-            },
+            super::tui::mark(case.key_p99_ms <= super::tui::KEY_P99_GOAL_MS),
             case.peak_rss_mb,
         )
     }));

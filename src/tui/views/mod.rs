@@ -16,6 +16,7 @@ pub mod palette;
 pub mod picture;
 pub mod preview;
 pub mod sessions;
+pub mod sessions_draw;
 
 use crate::chat::transcript::Exported;
 use crate::commands::finetune::Launched;
