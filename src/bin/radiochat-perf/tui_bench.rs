@@ -4,7 +4,7 @@
 //! resumed run (it reads and scores every kept answer), key → frame in the view while the last
 //! items are asked, and the chat's peak resident memory.
 
-use super::tui::{WAIT, percentile, quit, read_report};
+use super::tui::{Keys, WAIT, quit, read_report};
 use radiochat::bench::predictions::Prediction;
 use radiochat::commands::synth::{SynthArgs, SynthKind};
 use radiochat::testkit::tmux::Tmux;
@@ -22,9 +22,7 @@ pub struct BenchViewCase {
     pub resumed: usize,
     /// Enter of `/bench --resume` → the view showing the resumed count (tmux polls every 40 ms).
     pub resume_shown_ms: f64,
-    pub key_p50_ms: f64,
-    pub key_p99_ms: f64,
-    pub key_samples: usize,
+    pub keys: Keys,
     pub peak_rss_mb: f64,
 }
 
@@ -85,9 +83,7 @@ pub fn measure(
         items,
         resumed,
         resume_shown_ms,
-        key_p50_ms: percentile(&keys, 50.0),
-        key_p99_ms: percentile(&keys, 99.0),
-        key_samples: keys.len(),
+        keys: Keys::of(&keys),
         peak_rss_mb,
     })
 }
@@ -172,15 +168,11 @@ pub fn lines(cases: &[BenchViewCase]) -> Vec<String> {
     ];
     lines.extend(cases.iter().map(|case| {
         format!(
-            "| {} items, {} kept | {:.0} ms | {:.2} / {:.2} ms ({} keys), p99 ≤ {} ms {} | {:.0} MB |",
+            "| {} items, {} kept | {:.0} ms | {} | {:.0} MB |",
             case.items,
             case.resumed,
             case.resume_shown_ms,
-            case.key_p50_ms,
-            case.key_p99_ms,
-            case.key_samples,
-            super::tui::KEY_P99_GOAL_MS,
-            super::tui::mark(case.key_p99_ms <= super::tui::KEY_P99_GOAL_MS),
+            case.keys.cell(),
             case.peak_rss_mb,
         )
     }));

@@ -3,7 +3,7 @@
 //! tmux — how long until the list shows, key → frame walking down the list, and the CPU the
 //! open window takes while it refreshes each second.
 
-use super::tui::{WAIT, cpu_seconds, percentile, quit, read_report};
+use super::tui::{Keys, WAIT, cpu_seconds, quit, read_report};
 use radiochat::finetune::job::{self, JobRecord};
 use radiochat::finetune::spec::Launcher;
 use radiochat::testkit::tmux::Tmux;
@@ -19,9 +19,7 @@ pub struct JobsCase {
     pub runs: usize,
     /// Enter of `/jobs` → the list on screen (tmux polls every 40 ms): every run read once.
     pub list_shown_ms: f64,
-    pub key_p50_ms: f64,
-    pub key_p99_ms: f64,
-    pub key_samples: usize,
+    pub keys: Keys,
     /// Share of one core the chat used with the window open and nothing typed.
     pub open_cpu_percent: f64,
 }
@@ -75,9 +73,7 @@ fn measure_window(
     Ok(JobsCase {
         runs,
         list_shown_ms,
-        key_p50_ms: percentile(&keys, 50.0),
-        key_p99_ms: percentile(&keys, 99.0),
-        key_samples: keys.len(),
+        keys: Keys::of(&keys),
         open_cpu_percent,
     })
 }
@@ -133,14 +129,10 @@ pub fn lines(cases: &[JobsCase]) -> Vec<String> {
     ];
     lines.extend(cases.iter().map(|case| {
         format!(
-            "| {} runs ({METRIC_LINES} metric lines each, 1 running) | {:.0} ms | {:.2} / {:.2} ms ({} keys), p99 ≤ {} ms {} | {:.1} % of a core ({OPEN_SECONDS:.0} s) |",
+            "| {} runs ({METRIC_LINES} metric lines each, 1 running) | {:.0} ms | {} | {:.1} % of a core ({OPEN_SECONDS:.0} s) |",
             case.runs,
             case.list_shown_ms,
-            case.key_p50_ms,
-            case.key_p99_ms,
-            case.key_samples,
-            super::tui::KEY_P99_GOAL_MS,
-            super::tui::mark(case.key_p99_ms <= super::tui::KEY_P99_GOAL_MS),
+            case.keys.cell(),
             case.open_cpu_percent,
         )
     }));
