@@ -20,9 +20,16 @@ fn ignores_sigpipe(pid: u32) -> bool {
 
 #[test]
 fn a_one_shot_command_piped_into_a_closed_reader_ends_quietly() {
+    // `finetune status --json` piped into `grep -q` (a script waiting for a run) panicked.
+    for args in [&["model", "archs"][..], &["finetune", "status", "--json"]] {
+        piped_into_a_closed_reader_ends_by_sigpipe(args);
+    }
+}
+
+fn piped_into_a_closed_reader_ends_by_sigpipe(args: &[&str]) {
     let home = tempfile::tempdir().unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_radiochat"))
-        .args(["model", "archs"])
+        .args(args)
         .env("RADIOCHAT_CONFIG", home.path().join("config.toml"))
         .env("RADIOCHAT_DATA", home.path().join("data"))
         .stdout(Stdio::piped())
@@ -32,8 +39,8 @@ fn a_one_shot_command_piped_into_a_closed_reader_ends_quietly() {
     drop(child.stdout.take());
     let out = child.wait_with_output().unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(!err.contains("panicked"), "{err}");
-    assert_eq!(out.status.signal(), Some(libc::SIGPIPE), "{err}");
+    assert!(!err.contains("panicked"), "{args:?}: {err}");
+    assert_eq!(out.status.signal(), Some(libc::SIGPIPE), "{args:?}: {err}");
 }
 
 #[test]

@@ -6,6 +6,7 @@
 
 use super::Command;
 use super::bench::BenchCommand;
+use super::finetune::FinetuneCommand;
 
 /// Call first thing in `main`, before any thread starts.
 pub fn set_for(command: &Option<Command>) {
@@ -29,6 +30,7 @@ fn prints_locally(command: &Option<Command>) -> bool {
                 | Command::Info(_)
                 | Command::View(_)
                 | Command::Synth(_)
+                | Command::Finetune(FinetuneCommand::Status { .. } | FinetuneCommand::Logs { .. })
                 | Command::Bench(
                     BenchCommand::Tasks { .. }
                         | BenchCommand::Prompt { .. }
