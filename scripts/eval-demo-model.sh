@@ -4,7 +4,8 @@
 # galaxies in 40 % and artefacts in 25 % (B1, B3, B4, B5), N RGZ (B2) and N MiraBest (B6), all
 # 132 px as radio-llava's, each by `bench run` with radiochat's default prompts (radio-llava's
 # questions), invalid answers counted wrong. Prints a table: each task's headline metrics beside
-# what always giving the most common answer scores on the same gold labels (scikit-learn).
+# what always giving the most common answer scores on the same gold labels (scikit-learn); then
+# its answers about its own FR-II cutout.
 # EVAL_WORK=DIR keeps the skies and runs (predictions.jsonl: every answer) there.
 # Usage: scripts/eval-demo-model.sh [MODEL_DIR] [N]
 set -euo pipefail
@@ -18,11 +19,10 @@ work="${EVAL_WORK:-$(mktemp -d)}"
 [ -n "${EVAL_WORK:-}" ] || trap 'rm -rf "$work"' EXIT
 mkdir -p "$work"
 export RADIOCHAT_DATA="$work/data" RADIOCHAT_CONFIG="$work/config.toml"
-if [ -n "$model" ]; then
-  chosen=(--model "$(realpath "$model")")
-else
-  chosen=(--demo)
-fi
+named=()
+[ -z "$model" ] || named=(--model "$(realpath "$model")")
+chosen=("${named[@]}")
+[ -n "$model" ] || chosen=(--demo)
 
 "$radiochat" synth --out "$work/radioimg" --n "$n" --seed 99 \
   --balance radio-galaxy=0.4,artefact=0.25 >/dev/null
@@ -32,6 +32,17 @@ for pair in B1:radioimg B2:rgz B3:radioimg B4:radioimg B5:radioimg B6:mirabest; 
   task="${pair%%:*}"
   "$radiochat" bench run "$task" "${chosen[@]}" --data "$work/${pair#*:}/dataset.json" \
     --out "$work/runs/$task" --concurrency 2 --json >"$work/runs-$task.json"
+done
+# Its own FR-II cutout (`ask --demo`): radio-llava's B3 and B6 questions as `bench prompt`
+# words them, the chat's suggested first question and a free one, each after radio-llava's
+# system prompt as benchmarks send it.
+prompt() { "$radiochat" bench prompt "$1" --json | "$RADIOCHAT_PY_VENV/bin/python" -c \
+  "import json, sys; print(json.load(sys.stdin)['$2'], end='')"; }
+system="$(prompt B3 system)"
+for question in "$(prompt B3 text)" "$(prompt B6 text)" "Can you describe this radio image?" \
+  "What is in this image?"; do
+  "$radiochat" ask --demo "${named[@]}" --system "$system" --json "$question" \
+    >>"$work/own-cutout.jsonl"
 done
 "$RADIOCHAT_PY_VENV/bin/python" - "$work" <<'EOF'
 import json, sys
@@ -56,4 +67,11 @@ for task in ["B1", "B2", "B3", "B4", "B5", "B6"]:
             f1_score(y, p, average="weighted", zero_division=0), accuracy_score(y, p))
     print(f"| {task} | {len(truth)} | {m['f1_macro']:.3f} | {m['f1_weighted']:.3f} | {m['accuracy']:.3f} "
           f"| {score['invalid']} | {base[0]:.3f} / {base[1]:.3f} / {base[2]:.3f} |")
+EOF
+"$RADIOCHAT_PY_VENV/bin/python" - "$work/own-cutout.jsonl" <<'EOF'
+import json, sys
+print()
+print("Its own FR-II cutout (demo/fr2-radio-galaxy.fits):")
+for name, line in zip(["B3", "B6", "first question", "free question"], open(sys.argv[1])):
+    print(f"- {name}: {json.loads(line)['answer'].strip()}")
 EOF
