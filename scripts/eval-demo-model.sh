@@ -41,9 +41,8 @@ prompt() { "$radiochat" bench prompt "$1" --json | "$RADIOCHAT_PY_VENV/bin/pytho
 system="$(prompt B3 system)"
 for question in "$(prompt B3 text)" "$(prompt B6 text)" "Can you describe this radio image?" \
   "What is in this image?"; do
-  "$radiochat" ask --demo "${named[@]}" --system "$system" --json "$question" \
-    >>"$work/own-cutout.jsonl"
-done
+  "$radiochat" ask --demo "${named[@]}" --system "$system" --json "$question"
+done >"$work/own-cutout.jsonl"
 "$RADIOCHAT_PY_VENV/bin/python" - "$work" <<'EOF'
 import json, sys
 from collections import Counter
