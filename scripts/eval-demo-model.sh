@@ -5,7 +5,8 @@
 # 132 px as radio-llava's, each by `bench run` with radiochat's default prompts (radio-llava's
 # questions), invalid answers counted wrong. Prints a table: each task's headline metrics beside
 # what always giving the most common answer scores on the same gold labels (scikit-learn); then
-# its answers about its own FR-II cutout.
+# its answers about its own FR-II cutout, and how often its description of a held-out MiraBest
+# cutout names the right Fanaroff-Riley type.
 # EVAL_WORK=DIR keeps the skies and runs (predictions.jsonl: every answer) there.
 # Usage: scripts/eval-demo-model.sh [MODEL_DIR] [N]
 set -euo pipefail
@@ -43,6 +44,14 @@ for question in "$(prompt B3 text)" "$(prompt B6 text)" "Can you describe this r
   "What is in this image?"; do
   "$radiochat" ask --demo "${named[@]}" --system "$system" --json "$question"
 done >"$work/own-cutout.jsonl"
+# The description of every held-out MiraBest cutout: which Fanaroff-Riley type it names
+# (item 2's "right tags" over a sky, not one cutout).
+"$RADIOCHAT_PY_VENV/bin/python" -c "import json, sys
+for item in json.load(open(sys.argv[1]))['data']: print(item['filepaths'][0])" \
+  "$work/mirabest/dataset.json" | while read -r image; do
+  "$radiochat" ask "${chosen[@]}" --image "$work/mirabest/$image" --system "$system" --json \
+    "Can you describe this radio image?"
+done >"$work/descriptions.jsonl"
 "$RADIOCHAT_PY_VENV/bin/python" - "$work" <<'EOF'
 import json, sys
 from collections import Counter
@@ -73,4 +82,21 @@ print()
 print("Its own FR-II cutout (demo/fr2-radio-galaxy.fits):")
 for name, line in zip(["B3", "B6", "first question", "free question"], open(sys.argv[1])):
     print(f"- {name}: {json.loads(line)['answer'].strip()}")
+EOF
+"$RADIOCHAT_PY_VENV/bin/python" - "$work" <<'EOF'
+import json, re, sys
+from collections import Counter
+work = sys.argv[1]
+labels = [item["label"] for item in json.load(open(f"{work}/mirabest/dataset.json"))["data"]]
+named = []
+for line in open(f"{work}/descriptions.jsonl"):
+    types = re.findall(r"Fanaroff-Riley type (II|I)\b", json.loads(line)["answer"])
+    named.append(f"FR-{types[0]}" if len(types) == 1 else None)
+right = sum(n == label for n, label in zip(named, labels))
+neither = named.count(None)
+majority = Counter(labels).most_common(1)[0][1]
+print()
+print(f"Descriptions of the {len(labels)} MiraBest cutouts: the right Fanaroff-Riley type in "
+      f"{right} ({right / len(labels):.3f}), the wrong one in {len(labels) - right - neither}, "
+      f"none or several in {neither}; always naming the majority class: {majority / len(labels):.3f}")
 EOF
