@@ -40,8 +40,8 @@ done
 prompt() { "$radiochat" bench prompt "$1" --json | "$RADIOCHAT_PY_VENV/bin/python" -c \
   "import json, sys; print(json.load(sys.stdin)['$2'], end='')"; }
 system="$(prompt B3 system)"
-for question in "$(prompt B3 text)" "$(prompt B6 text)" "Can you describe this radio image?" \
-  "What is in this image?"; do
+describe="Can you describe this radio image?"
+for question in "$(prompt B3 text)" "$(prompt B6 text)" "$describe" "What is in this image?"; do
   "$radiochat" ask --demo "${named[@]}" --system "$system" --json "$question"
 done >"$work/own-cutout.jsonl"
 # The description of every held-out MiraBest cutout: which Fanaroff-Riley type it names
@@ -49,8 +49,7 @@ done >"$work/own-cutout.jsonl"
 "$RADIOCHAT_PY_VENV/bin/python" -c "import json, sys
 for item in json.load(open(sys.argv[1]))['data']: print(item['filepaths'][0])" \
   "$work/mirabest/dataset.json" | while read -r image; do
-  "$radiochat" ask "${chosen[@]}" --image "$work/mirabest/$image" --system "$system" --json \
-    "Can you describe this radio image?"
+  "$radiochat" ask "${chosen[@]}" --image "$work/mirabest/$image" --system "$system" --json "$describe"
 done >"$work/descriptions.jsonl"
 "$RADIOCHAT_PY_VENV/bin/python" - "$work" <<'EOF'
 import json, sys
@@ -76,17 +75,14 @@ for task in ["B1", "B2", "B3", "B4", "B5", "B6"]:
     print(f"| {task} | {len(truth)} | {m['f1_macro']:.3f} | {m['f1_weighted']:.3f} | {m['accuracy']:.3f} "
           f"| {score['invalid']} | {base[0]:.3f} / {base[1]:.3f} / {base[2]:.3f} |")
 EOF
-"$RADIOCHAT_PY_VENV/bin/python" - "$work/own-cutout.jsonl" <<'EOF'
-import json, sys
-print()
-print("Its own FR-II cutout (demo/fr2-radio-galaxy.fits):")
-for name, line in zip(["B3", "B6", "first question", "free question"], open(sys.argv[1])):
-    print(f"- {name}: {json.loads(line)['answer'].strip()}")
-EOF
 "$RADIOCHAT_PY_VENV/bin/python" - "$work" <<'EOF'
 import json, re, sys
 from collections import Counter
 work = sys.argv[1]
+print()
+print("Its own FR-II cutout (demo/fr2-radio-galaxy.fits):")
+for name, line in zip(["B3", "B6", "first question", "free question"], open(f"{work}/own-cutout.jsonl")):
+    print(f"- {name}: {json.loads(line)['answer'].strip()}")
 labels = [item["label"] for item in json.load(open(f"{work}/mirabest/dataset.json"))["data"]]
 named = []
 for line in open(f"{work}/descriptions.jsonl"):
