@@ -5,12 +5,14 @@
 //! Written by hand: the check is a few string scans over `use` trees and `crate::`/`super::`
 //! paths, and no maintained crate answers "which sibling modules import each other".
 
+mod common;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 type Module = Vec<String>;
 
-fn source_files(dir: &Path, out: &mut Vec<PathBuf>) {
+fn source_files(dir: &Path, with_bins: bool, out: &mut Vec<PathBuf>) {
     let mut entries: Vec<_> = std::fs::read_dir(dir)
         .expect("reading src/")
         .map(|e| e.expect("a directory entry").path())
@@ -19,8 +21,8 @@ fn source_files(dir: &Path, out: &mut Vec<PathBuf>) {
     for path in entries {
         if path.is_dir() {
             // Each binary is a crate of its own: it only sees the library's public face.
-            if path.file_name().is_some_and(|n| n != "bin") {
-                source_files(&path, out);
+            if with_bins || path.file_name().is_some_and(|n| n != "bin") {
+                source_files(&path, with_bins, out);
             }
         } else if path.extension().is_some_and(|e| e == "rs") {
             out.push(path);
@@ -220,9 +222,9 @@ fn circles(edges: &BTreeMap<String, BTreeSet<String>>) -> Vec<Vec<String>> {
 }
 
 fn import_circles() -> Vec<String> {
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let src = common::checkout().join("src");
     let mut files = Vec::new();
-    source_files(&src, &mut files);
+    source_files(&src, false, &mut files);
     let modules: BTreeSet<Module> = files.iter().map(|f| module_of(&src, f)).collect();
     let mut graphs: BTreeMap<Module, BTreeMap<String, BTreeSet<String>>> = BTreeMap::new();
     for file in &files {
@@ -293,4 +295,24 @@ fn the_check_sees_use_trees_and_inline_paths() {
         circles(&edges),
         vec![vec!["a".to_string(), "b".into(), "c".into()]]
     );
+}
+
+/// A path fixed at build time names the clone that built the binary, and with the one shared
+/// target dir (scripts/env.sh) cargo reuses that binary in another clone, where the path may be
+/// gone. So only tests/common finds the checkout, and it asks at run time first.
+#[test]
+fn only_tests_common_reads_the_checkout_path_compiled_in() {
+    let needle = concat!("env!(\"CARGO_", "MANIFEST_DIR\")");
+    let root = common::checkout();
+    let mut files = Vec::new();
+    source_files(&root.join("src"), true, &mut files);
+    source_files(&root.join("tests"), true, &mut files);
+    let found: Vec<String> = files
+        .iter()
+        .filter(|f| !f.ends_with("tests/common/mod.rs"))
+        .filter(|f| std::fs::read_to_string(f).unwrap().contains(needle))
+        .map(|f| f.strip_prefix(&root).unwrap().display().to_string())
+        .collect();
+    assert!(found.is_empty(), "{needle} in {found:?}");
+    assert!(files.len() > 100, "the walk found {} files", files.len());
 }

@@ -39,7 +39,7 @@ fn peft(home: &Path, base: &Path, dtype: Option<(&str, &Path)>) -> (PathBuf, Pat
     let tag = dtype.map_or("f32", |(d, _)| d);
     let adapter = home.join(format!("adapter-{tag}"));
     let reference = home.join(format!("peft-merged-{tag}"));
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/reference/peft_merge.py");
+    let script = common::checkout().join("tests/reference/peft_merge.py");
     let mut command = Command::new(python());
     command.arg(script).arg(base).arg(&adapter).arg(&reference);
     if let Some((dtype, base_out)) = dtype {

@@ -63,12 +63,9 @@ fn box_turns_follow_radio_llavas_builder() {
             std::fs::read_to_string(labels).unwrap()
         })
         .collect();
-    let script = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/reference/radioyolo_boxes.py"
-    );
+    let script = common::checkout_file("tests/reference/radioyolo_boxes.py");
     let expected: Vec<Vec<String>> = serde_json::from_str(&common::reference_python(
-        &[script],
+        &[script.as_str()],
         &serde_json::to_string(&label_texts).unwrap(),
     ))
     .unwrap();

@@ -10,10 +10,9 @@ use radiochat::engine::llava_onevision::preprocess::ImageProcessor;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-const SCRIPT: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/tests/reference/llava_onevision.py"
-);
+fn script() -> String {
+    common::checkout_file("tests/reference/llava_onevision.py")
+}
 
 struct Fixture {
     _dir: tempfile::TempDir,
@@ -49,7 +48,7 @@ fn fixture() -> &'static Fixture {
         let model = dir.path().join("hf");
         common::reference_python(
             &[
-                SCRIPT,
+                &script(),
                 "write",
                 tokenizer.to_str().unwrap(),
                 model.to_str().unwrap(),
@@ -88,7 +87,7 @@ fn pixel_values_equal_the_image_processors() {
     let f = fixture();
     let out = f._dir.path().join("pixels.f32");
     let mut args = vec![
-        SCRIPT.to_string(),
+        script(),
         "pixels".into(),
         f.model.display().to_string(),
         out.display().to_string(),
@@ -135,7 +134,7 @@ const QUESTION: &str = "Describe the radio source in this image.";
 fn reference_answer(model: &Path, image: &Path) -> serde_json::Value {
     let out = common::reference_python(
         &[
-            SCRIPT,
+            &script(),
             "answer",
             model.to_str().unwrap(),
             image.to_str().unwrap(),

@@ -13,11 +13,8 @@ use serde_json::{Value, json};
 const CASES_PER_KIND: usize = 60;
 
 fn sklearn(cases: &Value) -> Vec<Value> {
-    let script = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/reference/sklearn_metrics.py"
-    );
-    let out = common::reference_python(&[script], &cases.to_string());
+    let script = common::checkout_file("tests/reference/sklearn_metrics.py");
+    let out = common::reference_python(&[&script], &cases.to_string());
     serde_json::from_str::<Vec<Value>>(&out).unwrap()
 }
 
@@ -261,12 +258,9 @@ fn localisation_equals_a_numpy_implementation_on_random_cases() {
                 .collect::<Value>()
         })
         .collect();
-    let script = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/reference/box_matching.py"
-    );
+    let script = common::checkout_file("tests/reference/box_matching.py");
     let theirs: Vec<Value> =
-        serde_json::from_str(&common::reference_python(&[script], &input.to_string())).unwrap();
+        serde_json::from_str(&common::reference_python(&[&script], &input.to_string())).unwrap();
     let to_boxes = |boxes: &[(usize, [f64; 4])]| -> Vec<SourceBox> {
         boxes
             .iter()

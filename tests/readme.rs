@@ -4,10 +4,12 @@
 //! documented where a reader looks for it: in its table, by its exact name; the README stays
 //! short and every link in it and in docs/ leads somewhere.
 
-use std::path::{Path, PathBuf};
+mod common;
 
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
+use std::path::PathBuf;
+
+fn root() -> PathBuf {
+    common::checkout()
 }
 
 /// A page of docs/ (`chat.md`, …).

@@ -48,10 +48,7 @@ fn the_openai_python_client_chats_plain_and_streamed_with_images() {
         &[("RC_KEY", "sk-local")],
     );
     let out = std::process::Command::new(venv_python())
-        .arg(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/tests/openai_client.py"
-        ))
+        .arg(common::checkout_file("tests/openai_client.py"))
         .args([
             served.url.as_str(),
             "sk-local",

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 fn example() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("sessions/example.jsonl")
+    common::checkout().join("sessions/example.jsonl")
 }
 
 fn header(title: &str) -> Header {

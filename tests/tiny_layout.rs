@@ -29,11 +29,8 @@ fn transformers_reads_every_tiny_architecture_as_its_own() {
         .map(|arch| tiny_model(home.path(), arch).display().to_string())
         .collect();
     let scratch = home.path().join("scratch");
-    let script = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/reference/tiny_layout.py"
-    );
-    let mut args = vec![script, scratch.to_str().unwrap()];
+    let script = common::checkout_file("tests/reference/tiny_layout.py");
+    let mut args = vec![script.as_str(), scratch.to_str().unwrap()];
     args.extend(dirs.iter().map(String::as_str));
     let out = reference_python(&args, "");
     let reports = json_lines(&out);
@@ -80,14 +77,15 @@ fn transformers_reads_every_tiny_architecture_as_its_own() {
 fn phi4_multimodal_is_transformers_layout_with_the_released_adapters() {
     let home = tempfile::tempdir().unwrap();
     let dir = tiny_model(home.path(), "phi4mm");
-    let script = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/reference/phi4mm_layout.py"
-    );
+    let script = common::checkout_file("tests/reference/phi4mm_layout.py");
     let scratch = home.path().join("scratch");
     std::fs::create_dir_all(&scratch).unwrap();
     let out = reference_python(
-        &[script, dir.to_str().unwrap(), scratch.to_str().unwrap()],
+        &[
+            script.as_str(),
+            dir.to_str().unwrap(),
+            scratch.to_str().unwrap(),
+        ],
         "",
     );
     let report = json_lines(&out)

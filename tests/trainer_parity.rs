@@ -49,12 +49,15 @@ fn assert_answers_as_the_engine(
             path.display().to_string()
         })
         .collect();
-    let script = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/reference/trainer_greedy.py"
-    );
+    let script = common::checkout_file("tests/reference/trainer_greedy.py");
     let tokens = TOKENS.to_string();
-    let mut args = vec![script, arch, model.to_str().unwrap(), &tokens, question];
+    let mut args = vec![
+        script.as_str(),
+        arch,
+        model.to_str().unwrap(),
+        &tokens,
+        question,
+    ];
     args.extend(paths.iter().map(String::as_str));
     let out = reference_python(&args, "");
     let trainer = json_lines(&out)
@@ -128,11 +131,8 @@ fn the_trainer_trains_each_answer_after_the_prompt_it_is_asked_with() {
         .iter()
         .map(|arch| tiny_model(home.path(), arch).display().to_string())
         .collect();
-    let script = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/reference/trainer_prompt.py"
-    );
-    let mut args = vec![script];
+    let script = common::checkout_file("tests/reference/trainer_prompt.py");
+    let mut args = vec![script.as_str()];
     args.extend(dirs.iter().map(String::as_str));
     let out = reference_python(&args, "");
     let reports = json_lines(&out);

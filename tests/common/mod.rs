@@ -11,6 +11,19 @@ use radiochat::engine::{EngineEvent, FinishReason, Generation, Usage};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+/// The checkout under test. Cargo sets `CARGO_MANIFEST_DIR` when it runs a test; the value
+/// compiled in can name another clone, since the shared target dir (scripts/env.sh) lets cargo
+/// reuse a test binary built from the same source elsewhere.
+pub fn checkout() -> PathBuf {
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")), PathBuf::from)
+}
+
+/// A file of the checkout under test, as an argument for a command line.
+pub fn checkout_file(relative: &str) -> String {
+    checkout().join(relative).display().to_string()
+}
+
 /// Write a tiny model of `arch` under `dir`.
 pub fn tiny_model(dir: &Path, arch: &str) -> PathBuf {
     let out = dir.join(arch);

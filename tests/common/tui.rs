@@ -78,7 +78,7 @@ impl Screen {
 /// Compare with the stored snapshot, ids and clock times replaced (they differ every run).
 pub fn check(name: &str, screen: &str) {
     let screen = &normalise(screen);
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+    let path = super::checkout()
         .join("tests/snapshots")
         .join(format!("{name}.txt"));
     if std::env::var_os("RADIOCHAT_UPDATE_SNAPSHOTS").is_some() {

@@ -223,7 +223,6 @@ fn run_peer(args: cli::PeerCli) -> CommandResult<()> {
         Some(dir) => dir,
         None => peer::default_model()?,
     };
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("perf/peer_transformers.py");
     let report = peer::run(&peer::PeerArgs {
         model,
         runs: args.runs,
@@ -231,7 +230,6 @@ fn run_peer(args: cli::PeerCli) -> CommandResult<()> {
         ours: args.ours,
         peers: args.peers,
         python: args.python.unwrap_or_else(peer::default_python),
-        script,
         same_image: args.same_image,
     })?;
     print(args.json, &report, peer::table)

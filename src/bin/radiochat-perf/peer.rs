@@ -9,6 +9,10 @@ use radiochat::commands::{CommandError, CommandResult};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+/// The transformers side, carried in the binary: a path fixed at build time can name a checkout
+/// that is gone (the shared target dir lets cargo reuse a binary built in another clone).
+const PEER_SCRIPT: &str = include_str!("../../../perf/peer_transformers.py");
+
 pub struct PeerArgs {
     pub model: PathBuf,
     pub runs: usize,
@@ -18,7 +22,6 @@ pub struct PeerArgs {
     /// transformers dtypes: f32, bf16.
     pub peers: Vec<String>,
     pub python: PathBuf,
-    pub script: PathBuf,
     /// Both sides ask about one image every run (radiochat's TTFT then leaves out the encoder).
     pub same_image: bool,
 }
@@ -76,6 +79,9 @@ pub fn run(args: &PeerArgs) -> CommandResult<PeerReport> {
     radiochat::imaging::demo_cutout()
         .save(&png)
         .map_err(|e| CommandError::Failed(anyhow::anyhow!("{}: {e}", png.display())))?;
+    let script = work.join("peer_transformers.py");
+    std::fs::write(&script, PEER_SCRIPT)
+        .map_err(|e| CommandError::Failed(anyhow::anyhow!("{}: {e}", script.display())))?;
     let roof = |dtype: &str, isq: Option<&str>| {
         machine.copy_gbs * 1e9
             / (weights.decode_params as f64 * roofline::bytes_per_weight(dtype, isq))
@@ -134,7 +140,7 @@ pub fn run(args: &PeerArgs) -> CommandResult<PeerReport> {
     }
     for dtype in &wanted(&args.peers) {
         let mut command = Command::new(&args.python);
-        command.arg(&args.script).arg("--model").arg(&args.model);
+        command.arg(&script).arg("--model").arg(&args.model);
         command.arg("--image").arg(&png).args([
             "--dtype",
             dtype,
