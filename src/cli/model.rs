@@ -20,6 +20,13 @@ pub enum ModelCommand {
         dims: Scale,
         #[arg(long, default_value_t = 0)]
         seed: u64,
+        /// Learn the tokenizer's BPE merges from this LLaVA conversation JSON (`finetune
+        /// data`'s train.json) instead of the byte vocabulary alone (--dims nano only).
+        #[arg(long, value_name = "FILE")]
+        vocab_from: Option<PathBuf>,
+        /// How many merges --vocab-from learns at most (pairs seen once are never merged).
+        #[arg(long, default_value_t = 1024, requires = "vocab_from")]
+        merges: usize,
         /// Replace OUT_DIR if it exists.
         #[arg(long)]
         force: bool,
@@ -37,10 +44,15 @@ pub fn run(command: ModelCommand) -> CommandResult<i32> {
             arch,
             dims,
             seed,
+            vocab_from,
+            merges,
             force,
             out_dir,
         } => {
-            let written = commands::model::tiny(&arch, dims, seed, &out_dir, force)?;
+            let vocabulary = vocab_from
+                .as_deref()
+                .map(|from| commands::model::LearntVocabulary { from, merges });
+            let written = commands::model::tiny(&arch, dims, seed, &out_dir, force, vocabulary)?;
             println!(
                 "wrote {} ({}, {} parameters, {:.1} MB)",
                 written.dir.display(),

@@ -39,9 +39,15 @@ fn so400m_384() -> VisionDims {
 }
 
 pub fn build(scale: Scale) -> TinyModel {
+    build_with_merges(scale, 0)
+}
+
+/// `build` with `merges` tokens more in the vocabulary, after the specials.
+pub fn build_with_merges(scale: Scale, merges: usize) -> TinyModel {
+    let learnt = SPECIALS.len() + merges;
     let (text, vision, rope_theta, tied) = match scale {
         Scale::Tiny => (
-            TextDims::tiny(SPECIALS.len()),
+            TextDims::tiny(learnt),
             VisionDims {
                 hidden: 32,
                 intermediate: 64,
@@ -65,7 +71,7 @@ pub fn build(scale: Scale) -> TinyModel {
                 heads: 4,
                 kv_heads: 2,
                 head_dim: 32,
-                ..TextDims::tiny(SPECIALS.len())
+                ..TextDims::tiny(learnt)
             },
             VisionDims {
                 hidden: 96,

@@ -23,7 +23,7 @@ mod vision;
 mod vllama;
 mod weights;
 
-pub use tokenizer::Specials;
+pub use tokenizer::{Merge, Specials, learn_merges};
 pub use weights::WeightDtype;
 pub use weights::{Fill, Heads, Weights};
 
@@ -186,6 +186,8 @@ pub enum TinyError {
     OnlyLlavaOnevision(&'static str, String),
     #[error("--dims real is not written for '{0}' yet; use --dims tiny")]
     NoRealDims(String),
+    #[error("a learnt vocabulary (--vocab-from) is written for --dims nano only")]
+    MergesOnlyNano,
     #[error("{0}: already exists and is not empty (use --force to replace it)")]
     Exists(PathBuf),
     #[error(transparent)]
@@ -249,7 +251,28 @@ pub fn write(
     out: &Path,
     force: bool,
 ) -> Result<Written, TinyError> {
-    let model = build(arch, scale)?;
+    write_with_merges(arch, scale, seed, out, force, &[])
+}
+
+/// `write`, the tokenizer with `merges` (`tokenizer::learn_merges`) and the embedding and
+/// output matrices sized for them: radio-llava-nano (`Scale::Nano`) only, the model trained
+/// from scratch that the demo ships.
+pub fn write_with_merges(
+    arch: &str,
+    scale: Scale,
+    seed: u64,
+    out: &Path,
+    force: bool,
+    merges: &[Merge],
+) -> Result<Written, TinyError> {
+    let model = match (scale, merges.is_empty()) {
+        (_, true) => build(arch, scale)?,
+        (Scale::Nano, false) => {
+            build(arch, scale)?;
+            llava_onevision::build_with_merges(scale, merges.len())
+        }
+        (_, false) => return Err(TinyError::MergesOnlyNano),
+    };
     let occupied = out.exists()
         && !(out.is_dir()
             && fs::read_dir(out)
@@ -258,7 +281,7 @@ pub fn write(
     if occupied && !force {
         return Err(TinyError::Exists(out.to_path_buf()));
     }
-    Ok(write_into_place(&model, arch, seed, out)?)
+    Ok(write_into_place(&model, arch, seed, out, merges)?)
 }
 
 fn write_into_place(
@@ -266,6 +289,7 @@ fn write_into_place(
     arch: &str,
     seed: u64,
     out: &Path,
+    merges: &[Merge],
 ) -> anyhow::Result<Written> {
     let parent = out
         .parent()
@@ -282,7 +306,7 @@ fn write_into_place(
         fs::remove_dir_all(&staging)?;
     }
     fs::create_dir_all(&staging).with_context(|| format!("creating {}", staging.display()))?;
-    if let Err(e) = write_files(model, seed, &staging) {
+    if let Err(e) = write_files(model, seed, &staging, merges) {
         let _ = fs::remove_dir_all(&staging);
         return Err(e);
     }
@@ -311,7 +335,7 @@ fn write_into_place(
     })
 }
 
-fn write_files(model: &TinyModel, seed: u64, dir: &Path) -> anyhow::Result<()> {
+fn write_files(model: &TinyModel, seed: u64, dir: &Path, merges: &[Merge]) -> anyhow::Result<()> {
     let put = |name: &str, value: &Value| -> anyhow::Result<()> {
         let text = serde_json::to_string_pretty(value)?;
         fs::write(dir.join(name), text + "\n").with_context(|| format!("writing {name}"))
@@ -319,7 +343,7 @@ fn write_files(model: &TinyModel, seed: u64, dir: &Path) -> anyhow::Result<()> {
     put("config.json", &model.config)?;
     put(
         "tokenizer.json",
-        &tokenizer::tokenizer_json(&model.specials),
+        &tokenizer::tokenizer_json(&model.specials, merges),
     )?;
     put(
         "tokenizer_config.json",
