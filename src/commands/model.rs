@@ -43,8 +43,7 @@ fn learn_merges(from: &Path, count: usize) -> CommandResult<Vec<Merge>> {
         .into_iter()
         .flat_map(|r| r.conversations)
         .map(|turn| turn.value.replace("<image>", ""));
-    let merges = tiny::learn_merges(texts.collect::<Vec<_>>().into_iter(), count)
-        .map_err(CommandError::Failed)?;
+    let merges = tiny::learn_merges(texts, count).map_err(CommandError::Failed)?;
     if merges.is_empty() {
         return Err(FileError::invalid(format!(
             "{}: no pair of tokens occurs twice in its conversations; nothing to learn",

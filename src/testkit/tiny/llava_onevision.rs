@@ -38,12 +38,8 @@ fn so400m_384() -> VisionDims {
     }
 }
 
-pub fn build(scale: Scale) -> TinyModel {
-    build_with_merges(scale, 0)
-}
-
-/// `build` with `merges` tokens more in the vocabulary, after the specials.
-pub fn build_with_merges(scale: Scale, merges: usize) -> TinyModel {
+/// The model at `scale`, with `merges` learnt tokens in the vocabulary after the specials.
+pub fn build(scale: Scale, merges: usize) -> TinyModel {
     let learnt = SPECIALS.len() + merges;
     let (text, vision, rope_theta, tied) = match scale {
         Scale::Tiny => (
@@ -220,7 +216,7 @@ mod tests {
 
     #[test]
     fn large_scale_matches_llava_onevision_7b_in_bf16() {
-        let model = build(Scale::Large);
+        let model = build(Scale::Large, 0);
         let params = model.weights.parameter_count();
         // llava-onevision-qwen2-7b-ov: 8.03 B parameters (Qwen2-7B, SigLIP-so400m, projector).
         assert!((8_000_000_000..8_060_000_000).contains(&params), "{params}");
@@ -237,7 +233,7 @@ mod tests {
 
     #[test]
     fn nano_is_the_demo_base_one_tile_per_image_within_the_budget() {
-        let model = build(Scale::Nano);
+        let model = build(Scale::Nano, 0);
         let params = model.weights.parameter_count();
         assert!((1_500_000..1_700_000).contains(&params), "{params}");
         assert_eq!(model.config["image_grid_pinpoints"], json!([[128, 128]]));

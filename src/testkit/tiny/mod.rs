@@ -195,6 +195,14 @@ pub enum TinyError {
 }
 
 pub fn build(arch: &str, scale: Scale) -> Result<TinyModel, TinyError> {
+    build_with_merges(arch, scale, 0)
+}
+
+/// `build` with `merges` learnt tokens in the vocabulary (radio-llava-nano only).
+fn build_with_merges(arch: &str, scale: Scale, merges: usize) -> Result<TinyModel, TinyError> {
+    if merges > 0 && scale != Scale::Nano {
+        return Err(TinyError::MergesOnlyNano);
+    }
     let only_llava_onevision = match scale {
         Scale::Large => Some("7b"),
         Scale::Nano => Some("nano"),
@@ -215,7 +223,7 @@ pub fn build(arch: &str, scale: Scale) -> Result<TinyModel, TinyError> {
         "gemma3" => Ok(gemma3::build(scale)),
         "llava" => Ok(llava::build(scale, false)),
         "llava_next" => Ok(llava::build(scale, true)),
-        "llava_onevision" => Ok(llava_onevision::build(scale)),
+        "llava_onevision" => Ok(llava_onevision::build(scale, merges)),
         "qwen3vl" => Ok(qwen3vl::build(scale, false)),
         "qwen3vlmoe" => tiny_only(|| qwen3vl::build(Scale::Tiny, true)),
         "mistral3" => Ok(mistral3::build(scale)),
@@ -265,14 +273,7 @@ pub fn write_with_merges(
     force: bool,
     merges: &[Merge],
 ) -> Result<Written, TinyError> {
-    let model = match (scale, merges.is_empty()) {
-        (_, true) => build(arch, scale)?,
-        (Scale::Nano, false) => {
-            build(arch, scale)?;
-            llava_onevision::build_with_merges(scale, merges.len())
-        }
-        (_, false) => return Err(TinyError::MergesOnlyNano),
-    };
+    let model = build_with_merges(arch, scale, merges.len())?;
     let occupied = out.exists()
         && !(out.is_dir()
             && fs::read_dir(out)

@@ -157,9 +157,10 @@ where
         .map_err(|e| anyhow::anyhow!("learning merges: {e}"))?;
     // The trained model's own serialisation is the one public view of its merges in order.
     let saved = serde_json::to_value(tokenizer.get_model())?;
-    let merges = saved["merges"].as_array().cloned().unwrap_or_default();
-    merges
-        .iter()
+    saved["merges"]
+        .as_array()
+        .into_iter()
+        .flatten()
         .map(|pair| {
             let (a, b) = match pair {
                 Value::Array(both) if both.len() == 2 => (both[0].as_str(), both[1].as_str()),
