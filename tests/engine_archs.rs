@@ -11,7 +11,7 @@ use radiochat::engine::{
 };
 use std::time::Duration;
 
-const LIMIT: Duration = Duration::from_secs(180);
+const LIMIT: Duration = common::ANSWER_LIMIT;
 
 /// Architectures whose text tower reads the image by cross-attention (Llama 3.2 vision).
 const CROSS_ATTENTION: &[&str] = &["vllama"];

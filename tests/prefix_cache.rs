@@ -17,7 +17,7 @@ use radiochat::engine::{
 };
 use std::time::Duration;
 
-const LIMIT: Duration = Duration::from_secs(180);
+const LIMIT: Duration = common::ANSWER_LIMIT;
 const QUESTION: &str = "Is there an extended radio source?";
 
 fn ask(engine: &dyn Engine, messages: Vec<ChatMessage>) -> (String, usize) {
@@ -51,6 +51,8 @@ fn conversations(
     prefix_cache: usize,
     force: bool,
 ) -> Vec<(String, usize)> {
+    // Shown with a failure: which model and load a hang or a panic happened in.
+    eprintln!("{arch}: prefix cache {prefix_cache}, forced {force}");
     let proven = Architecture::by_loader(arch).unwrap().prefix_cache;
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let mut spec = LoadSpec::new(ModelSource::Local(model.to_path_buf()));

@@ -24,6 +24,13 @@ pub fn checkout_file(relative: &str) -> String {
     checkout().join(relative).display().to_string()
 }
 
+/// How long a tiny model's answer about a new image may take before a test calls it a hang.
+/// Generous: Phi-4 multimodal's tower is released-size (SigLIP-so400m at 448 px, which
+/// mistral.rs 0.8.1 hard-codes) and takes about 55 s per new image on 2 AMD EPYC cores and
+/// about 100 s on 2 Intel Xeon ones, more while other tests share the cores; 180 s was once
+/// exceeded in CI.
+pub const ANSWER_LIMIT: Duration = Duration::from_secs(480);
+
 /// Write a tiny model of `arch` under `dir`.
 pub fn tiny_model(dir: &Path, arch: &str) -> PathBuf {
     let out = dir.join(arch);
@@ -102,9 +109,7 @@ pub fn greedy_answer(
     request.sampling.max_tokens = tokens;
     request.sampling.ignore_eos = true;
     let _guard = runtime.enter();
-    // Generous: a released-size vision tower (Phi-4 multimodal's SigLIP-so400m) takes about
-    // 100 s per new image on 2 cores, more while other tests' jobs share them.
-    let answer = collect(engine.stream(request), Duration::from_secs(400), |_| {});
+    let answer = collect(engine.stream(request), ANSWER_LIMIT, |_| {});
     assert!(
         answer.failed.is_none(),
         "{}: {:?}",
