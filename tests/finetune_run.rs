@@ -208,6 +208,55 @@ fn a_lora_run_trains_merges_and_beats_its_base_on_b3() {
     );
 }
 
+/// The losses a finished run logged, as written (exact: compared run to run).
+fn logged_losses(run: &Path) -> Vec<String> {
+    let metrics = std::fs::read_to_string(run.join("metrics.jsonl")).unwrap();
+    metrics
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .map(|line| format!("{} {} {}", line["step"], line["loss"], line["val_loss"]))
+        .collect()
+}
+
+#[test]
+fn examples_encoded_again_past_the_cache_budget_train_the_same() {
+    let home = tempfile::tempdir().unwrap();
+    let _jobs = common::cli::CancelJobsOnDrop(home.path());
+    // Two answers a conversation, so each example has two labelled spans to find again.
+    let (base, data) = common::cli::tiny_base_and_sky_data(
+        home.path(),
+        12,
+        &[],
+        &["--tasks", "B3,B4", "--val", "0.2"],
+    );
+    let mut losses = Vec::new();
+    // 0 MiB: nothing kept, every draw encoded afresh; the default keeps all of this sky.
+    for budget in [&["--cache-mb", "0"][..], &[]] {
+        let run = home.path().join(format!("run-{}", losses.len()));
+        let flags = ["--max-steps", "12", "--batch-size", "4", "--lr", "1e-3"];
+        let pinned = ["--log-every", "1", "--deterministic", "--threads", "1"];
+        let launched = launch(
+            home.path(),
+            &base,
+            &data,
+            &run,
+            &[&flags[..], &pinned, budget].concat(),
+        );
+        assert_eq!(launched.status.code(), Some(0), "{launched:?}");
+        let done = wait_until(home.path(), &run, Duration::from_secs(600), |s| {
+            s["state"] != "RUNNING" && s["state"] != "PENDING"
+        });
+        assert_eq!(done["state"], "COMPLETED", "{done}");
+        losses.push(logged_losses(&run));
+    }
+    // Twelve steps of four over the nine or ten training conversations: every example is drawn
+    // again in later epochs, from the cache in one run and encoded anew in the other; and the
+    // validation loss after them.
+    assert_eq!(losses[0].len(), 13, "{:?}", losses[0]);
+    assert!(!losses[0][12].ends_with("null"), "{:?}", losses[0]);
+    assert_eq!(losses[0], losses[1]);
+}
+
 #[test]
 fn cancelled_and_failed_jobs_say_so() {
     let home = tempfile::tempdir().unwrap();

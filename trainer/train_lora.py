@@ -98,6 +98,12 @@ def parse_args(argv):
         help="system message put before every conversation (radio-llava's, which radiochat's benchmarks send too; empty for none)",
     )
     p.add_argument("--log-every", type=int, default=1)
+    p.add_argument(
+        "--cache-mb",
+        type=int,
+        default=2048,
+        help="encoded examples kept in memory, in MiB (past it, an example is encoded again each time it is drawn)",
+    )
     p.add_argument("--device", default="auto", help="auto, cpu or cuda")
     p.add_argument("--threads", type=int, help="CPU threads for torch (default: every core; 1 with --deterministic)")
     p.add_argument(
@@ -268,30 +274,76 @@ class Encoder:
             spans.append((start, len(text)))
         return text + full[cursor:], spans
 
-    def encode(self, record):
-        from PIL import Image
-
-        image = Image.open(os.path.join(self.data_dir, record["image"])).convert("RGB")
+    def rendering(self, record):
+        """The conversation's text, and each answer's text before it and through it."""
         messages = self.system + conversation_messages(record)
         rendered = self.as_asked(messages)
         if rendered:
             text, spans = rendered
-            cuts = [(text[:start], text[:end]) for start, end in spans]
-        else:
-            text = self.text(messages)
-            cuts = [
-                (self.text(messages[:i], generation_prompt=True), self.text(messages[: i + 1]))
-                for i, message in enumerate(messages)
-                if message["role"] == "assistant"
-            ]
+            return text, [(text[:start], text[:end]) for start, end in spans]
+        cuts = [
+            (self.text(messages[:i], generation_prompt=True), self.text(messages[: i + 1]))
+            for i, message in enumerate(messages)
+            if message["role"] == "assistant"
+        ]
+        return self.text(messages), cuts
+
+    def label_spans(self, cuts, image):
+        """Where each answer's tokens lie in the encoded conversation: (start, end) pairs."""
+        return [
+            (self.tokens(before, image)["input_ids"].shape[1], self.tokens(through, image)["input_ids"].shape[1])
+            for before, through in cuts
+        ]
+
+    def image(self, record):
+        from PIL import Image
+
+        return Image.open(os.path.join(self.data_dir, record["image"])).convert("RGB")
+
+    def inputs(self, image, text, spans):
+        """The model's inputs for the conversation's text, labelled on the spans."""
         batch = self.tokens(text, image)
         ids = batch["input_ids"][0]
         labels = ids.clone().fill_(-100)
-        for before, through in cuts:
-            start = self.tokens(before, image)["input_ids"].shape[1]
-            end = self.tokens(through, image)["input_ids"].shape[1]
+        for start, end in spans:
             labels[start:end] = ids[start:end]
         batch["labels"] = labels.unsqueeze(0)
+        return batch
+
+    def encode(self, record):
+        image = self.image(record)
+        text, cuts = self.rendering(record)
+        return self.inputs(image, text, self.label_spans(cuts, image))
+
+
+class EncodedExamples:
+    """Training examples encoded when first drawn, so the first step starts at once, and kept
+    while they fit in `budget_bytes`; past it an example is encoded again each time it is drawn
+    (its label spans, a few numbers, are always kept). Unbounded, the cache held
+    every example's pixels: a 132-px cutout is 3.5 MB of float32 for LLaVA-OneVision at 384 px
+    (two tiles; up to 65 MB at its largest grid), so a real dataset filled a node's memory
+    within the first epoch."""
+
+    def __init__(self, encoder, records, budget_bytes):
+        self.encoder = encoder
+        self.records = records
+        self.budget = budget_bytes
+        self.used = 0
+        self.full = {}
+        self.spans = {}
+
+    def __getitem__(self, i):
+        if i in self.full:
+            return self.full[i]
+        image = self.encoder.image(self.records[i])
+        text, cuts = self.encoder.rendering(self.records[i])
+        if i not in self.spans:
+            self.spans[i] = self.encoder.label_spans(cuts, image)
+        batch = self.encoder.inputs(image, text, self.spans[i])
+        size = sum(t.numel() * t.element_size() for t in batch.values())
+        if self.used + size <= self.budget:
+            self.full[i] = batch
+            self.used += size
         return batch
 
 
@@ -387,13 +439,7 @@ def main(argv):
                 batch[key] = batch[key].to(dtype)
         return model(**batch).loss
 
-    # Examples are encoded when first drawn (and kept), so the first step starts at once.
-    cache = {}
-
-    def encoded(i):
-        if i not in cache:
-            cache[i] = encoder.encode(train[i])
-        return cache[i]
+    examples = EncodedExamples(encoder, train, args.cache_mb * 2**20)
 
     metrics = open(os.path.join(args.out, "metrics.jsonl"), "a", buffering=1)
     order = list(range(len(train)))
@@ -406,7 +452,7 @@ def main(argv):
         for _ in range(per_step):
             if seen % len(train) == 0:
                 random.shuffle(order)
-            example = encoded(order[seen % len(train)])
+            example = examples[order[seen % len(train)]]
             seen += 1
             loss = loss_of(example) / per_step
             loss.backward()

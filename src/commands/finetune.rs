@@ -162,6 +162,10 @@ pub struct LaunchFlags {
     /// (CPU-independent kernels: slower).
     #[arg(long)]
     pub deterministic: bool,
+    /// MiB of encoded examples (pixels and tokens) kept in memory between epochs; past it an
+    /// example is encoded again each time it is drawn (default: 2048).
+    #[arg(long)]
+    pub cache_mb: Option<usize>,
     /// local (a detached process) or slurm (sbatch).
     #[arg(long, default_value = "local")]
     pub launcher: String,
@@ -211,6 +215,7 @@ impl LaunchFlags {
                 log_every: self.log_every,
                 threads: self.threads.map(usize::from),
                 deterministic: self.deterministic,
+                cache_mb: self.cache_mb,
             },
             launcher: self.launcher.parse().map_err(CommandError::bad)?,
             slurm: self.slurm,

@@ -39,6 +39,9 @@ pub struct TrainOptions {
     /// `--deterministic`: CPU-independent MKL and ATen kernels, deterministic algorithms).
     #[serde(default)]
     pub deterministic: bool,
+    /// MiB of encoded examples the trainer keeps in memory (train_lora.py's default: 2048).
+    #[serde(default)]
+    pub cache_mb: Option<usize>,
 }
 
 pub use crate::slurm::{SlurmOptions, shell_quote};
@@ -114,6 +117,7 @@ impl RunSpec {
         flag("seed", t.seed.map(|v| v.to_string()));
         flag("log-every", t.log_every.map(|v| v.to_string()));
         flag("threads", t.threads.map(|v| v.to_string()));
+        flag("cache-mb", t.cache_mb.map(|v| v.to_string()));
         flag(
             "modules-to-save",
             (!t.modules_to_save.is_empty()).then(|| t.modules_to_save.join(",")),
@@ -168,6 +172,7 @@ mod tests {
                 modules_to_save: vec!["lm_head".into()],
                 threads: Some(2),
                 deterministic: true,
+                cache_mb: Some(0),
                 ..TrainOptions::default()
             },
             slurm: SlurmOptions::default(),
@@ -177,7 +182,7 @@ mod tests {
         let args = spec.trainer_args(Path::new("/run"));
         assert_eq!(
             args.join(" "),
-            "/t/train_lora.py --base /m --data /d --out /run --base-sha256 ab --preset v2 --lr 0.001 --vision-lr 0.0003 --threads 2 --modules-to-save lm_head --full --deterministic"
+            "/t/train_lora.py --base /m --data /d --out /run --base-sha256 ab --preset v2 --lr 0.001 --vision-lr 0.0003 --threads 2 --cache-mb 0 --modules-to-save lm_head --full --deterministic"
         );
         let dir = tempfile::tempdir().unwrap();
         spec.write(dir.path()).unwrap();
