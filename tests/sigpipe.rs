@@ -28,16 +28,18 @@ fn a_one_shot_command_piped_into_a_closed_reader_ends_quietly() {
 
 fn piped_into_a_closed_reader_ends_by_sigpipe(args: &[&str]) {
     let home = tempfile::tempdir().unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_radiochat"))
+    // The reader is gone before the command starts: closed after spawn, a short answer
+    // (`[]` from an empty run list) could land in the pipe's buffer first and exit 0.
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let out = Command::new(env!("CARGO_BIN_EXE_radiochat"))
         .args(args)
         .env("RADIOCHAT_CONFIG", home.path().join("config.toml"))
         .env("RADIOCHAT_DATA", home.path().join("data"))
-        .stdout(Stdio::piped())
+        .stdout(writer)
         .stderr(Stdio::piped())
-        .spawn()
+        .output()
         .unwrap();
-    drop(child.stdout.take());
-    let out = child.wait_with_output().unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!err.contains("panicked"), "{args:?}: {err}");
     assert_eq!(out.status.signal(), Some(libc::SIGPIPE), "{args:?}: {err}");
