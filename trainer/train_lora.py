@@ -24,6 +24,7 @@ import sys
 import time
 import tomllib
 
+import batching
 import checkpoint
 import minicpmo
 import phi3v
@@ -432,12 +433,32 @@ def main(argv):
         scheduler_specific_kwargs=extra,
     )
 
-    def loss_of(example):
+    def on_device(example):
         batch = {k: v.to(device) for k, v in example.items()}
         for key in batch:
             if key.endswith("pixel_values"):
                 batch[key] = batch[key].to(dtype)
-        return model(**batch).loss
+        return batch
+
+    def loss_of(example):
+        return model(**on_device(example)).loss
+
+    pad_id = getattr(getattr(processor, "tokenizer", None), "pad_token_id", None) or 0
+
+    def micro_batch_loss(drawn):
+        """The mean of the drawn examples' losses: in one padded forward pass where their
+        tensors allow it, else one example at a time (backward is run here)."""
+        batch = batching.padded_batch(drawn, pad_id) if len(drawn) > 1 else None
+        if batch is None:
+            losses = []
+            for example in drawn:
+                loss = loss_of(example) / per_step
+                loss.backward()
+                losses.append(loss.item() * per_step)
+            return losses
+        loss = batching.mean_example_loss(model, on_device(batch))
+        (loss * len(drawn) / per_step).backward()
+        return [loss.item()] * len(drawn)
 
     examples = EncodedExamples(encoder, train, args.cache_mb * 2**20)
 
@@ -449,14 +470,14 @@ def main(argv):
     for step in range(1, total + 1):
         optimizer.zero_grad()
         losses = []
-        for _ in range(per_step):
-            if seen % len(train) == 0:
-                random.shuffle(order)
-            example = examples[order[seen % len(train)]]
-            seen += 1
-            loss = loss_of(example) / per_step
-            loss.backward()
-            losses.append(loss.item() * per_step)
+        for _ in range(cfg["grad_accum"]):
+            drawn = []
+            for _ in range(cfg["batch_size"]):
+                if seen % len(train) == 0:
+                    random.shuffle(order)
+                drawn.append(examples[order[seen % len(train)]])
+                seen += 1
+            losses += micro_batch_loss(drawn)
         grad_norm = torch.nn.utils.clip_grad_norm_(trainable, cfg["max_grad_norm"]).item()
         optimizer.step()
         scheduler.step()

@@ -97,6 +97,7 @@ const MINICPMO: &str = include_str!("../../trainer/minicpmo.py");
 const PHI3V: &str = include_str!("../../trainer/phi3v.py");
 const PHI4MM: &str = include_str!("../../trainer/phi4mm.py");
 const CHECKPOINT: &str = include_str!("../../trainer/checkpoint.py");
+const BATCHING: &str = include_str!("../../trainer/batching.py");
 const PRESETS: &str = include_str!("../../trainer/presets.toml");
 const REQUIREMENTS: &str = include_str!("../../trainer/requirements.txt");
 
@@ -287,6 +288,7 @@ fn write_and_launch(args: FinetuneRunArgs, python: PathBuf, dir: &Path) -> Comma
         ("phi3v.py", PHI3V),
         ("phi4mm.py", PHI4MM),
         ("checkpoint.py", CHECKPOINT),
+        ("batching.py", BATCHING),
         ("presets.toml", PRESETS),
         ("requirements.txt", REQUIREMENTS),
     ] {
