@@ -9,8 +9,10 @@
 # image, not from the question). Balanced towards radio galaxies and artefacts so B3 and B4
 # are not learnt as "always NO"; as many MiraBest cutouts as radioimg ones, as FR-I/FR-II is
 # the hardest to learn. At 3e-4: from random weights a tower this size stalled at chance on
-# FR-I/FR-II at 1e-3 and above. Same seeds, same data; CPU only, 45 minutes on 2 cores of an
-# AMD EPYC (15 samples/s), about 90 on a 2-core Intel Xeon (8 samples/s).
+# FR-I/FR-II at 1e-3 and above. Same seeds, same data; CPU only. The shipped weights took 45
+# minutes on 2 cores of an AMD EPYC, one example at a time (15 samples/s); the trainer now puts
+# the 8 of a step through as one padded batch (the same loss), about 50 minutes on a 2-core
+# Intel Xeon (13 samples/s), and the weights it makes differ from the shipped ones in rounding.
 # scripts/eval-demo-model.sh measures it on skies it never saw.
 # Usage: scripts/make-demo-model.sh [STEPS]
 set -euo pipefail
