@@ -6,7 +6,8 @@ model together: the text right-padded (positions of real tokens unchanged, paddi
 of attention and loss). On 2 CPU cores a batch of 8 of radio-llava-nano's examples trains in
 31 ms per example against 48 ms one at a time (docs/finetuning.md): the matrix products are
 large enough for both cores. Where the shapes differ (images of other sizes, families whose
-pixel tensors have no batch dimension), the caller trains one example at a time.
+pixel tensors have no batch dimension), and for the trainer's own models of the remote-code
+families, the caller trains one example at a time.
 
 The loss is the mean of each example's own mean over its answer tokens, as one at a time:
 a token-weighted mean over the batch (what the model computes from labels) would weigh a

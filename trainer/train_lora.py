@@ -444,11 +444,13 @@ def main(argv):
         return model(**on_device(example)).loss
 
     pad_id = getattr(getattr(processor, "tokenizer", None), "pad_token_id", None) or 0
+    # The trainer's own models of the remote-code families take one example at a time.
+    batches = reader is None
 
     def micro_batch_loss(drawn):
-        """The mean of the drawn examples' losses: in one padded forward pass where their
-        tensors allow it, else one example at a time (backward is run here)."""
-        batch = batching.padded_batch(drawn, pad_id) if len(drawn) > 1 else None
+        """The mean of the drawn examples' losses: in one padded forward pass where the model
+        and their tensors allow it, else one example at a time (backward is run here)."""
+        batch = batching.padded_batch(drawn, pad_id) if batches and len(drawn) > 1 else None
         if batch is None:
             losses = []
             for example in drawn:
