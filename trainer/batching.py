@@ -16,26 +16,29 @@ a token-weighted mean over the batch (what the model computes from labels) would
 import torch
 import torch.nn.functional as F
 
-# What each text-aligned tensor is padded with.
-TEXT_PADDING = {"input_ids": None, "attention_mask": 0, "labels": -100}
+
+def pad_token_id(processor):
+    """The id text is padded with: the tokenizer's pad token, else 0 (masked out either way)."""
+    return getattr(getattr(processor, "tokenizer", None), "pad_token_id", None) or 0
 
 
 def padded_batch(examples, pad_id):
     """The examples as one batch, or None when they cannot share one."""
+    # What each text-aligned tensor is padded with.
+    padding = {"input_ids": pad_id, "attention_mask": 0, "labels": -100}
     keys = list(examples[0])
     if "input_ids" not in keys or any(list(e) != keys for e in examples):
         return None
     if any(v.dim() == 0 or v.shape[0] != 1 for e in examples for v in e.values()):
         return None
     for key in keys:
-        if key not in TEXT_PADDING and any(e[key].shape != examples[0][key].shape for e in examples):
+        if key not in padding and any(e[key].shape != examples[0][key].shape for e in examples):
             return None
     longest = max(e["input_ids"].shape[1] for e in examples)
     batch = {}
     for key in keys:
-        if key in TEXT_PADDING:
-            value = pad_id if TEXT_PADDING[key] is None else TEXT_PADDING[key]
-            batch[key] = torch.cat([F.pad(e[key], (0, longest - e[key].shape[1]), value=value) for e in examples])
+        if key in padding:
+            batch[key] = torch.cat([F.pad(e[key], (0, longest - e[key].shape[1]), value=padding[key]) for e in examples])
         else:
             batch[key] = torch.cat([e[key] for e in examples])
     return batch

@@ -443,7 +443,7 @@ def main(argv):
     def loss_of(example):
         return model(**on_device(example)).loss
 
-    pad_id = getattr(getattr(processor, "tokenizer", None), "pad_token_id", None) or 0
+    pad_id = batching.pad_token_id(processor)
     # The trainer's own models of the remote-code families take one example at a time.
     batches = reader is None
 

@@ -41,7 +41,7 @@ def gradients(loss):
 
 one_at_a_time = sum(model(**e).loss for e in examples) / len(examples)
 expected = gradients(one_at_a_time)
-batch = batching.padded_batch(examples, processor.tokenizer.pad_token_id or 0)
+batch = batching.padded_batch(examples, batching.pad_token_id(processor))
 batched = batching.mean_example_loss(model, batch)
 got = gradients(batched)
 token_weighted = model(**batch).loss
