@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Measures the demo model (or the model directory given) on synthetic skies it never saw
-# (seed 99; scripts/make-demo-model.sh trains on seed 7): N (300) radioimg cutouts with radio
-# galaxies in 40 % and artefacts in 25 % (B1, B3, B4, B5), N RGZ (B2) and N MiraBest (B6), all
-# 132 px as radio-llava's, each by `bench run` with radiochat's default prompts (radio-llava's
-# questions), invalid answers counted wrong. Prints a table: each task's headline metrics beside
-# what always giving the most common answer scores on the same gold labels (scikit-learn); then
-# its answers about its own FR-II cutout, and how often its description of a held-out MiraBest
-# cutout names the right Fanaroff-Riley type.
+# (seed 99; scripts/make-demo-model.sh trains on seeds 7 and 8 and checks on 98): N (300)
+# radioimg cutouts with radio galaxies in 40 % and artefacts in 25 % (B1, B3, B4, B5), N RGZ
+# (B2) and N MiraBest (B6), all 132 px as radio-llava's, each by `bench run` with radiochat's
+# default prompts (radio-llava's questions), invalid answers counted wrong. Prints a table:
+# each task's headline metrics beside what always giving the most common answer scores on the
+# same gold labels (scikit-learn); then its answers about its own FR-II cutout, and how often
+# its description of a held-out MiraBest cutout names the right Fanaroff-Riley type.
 # EVAL_WORK=DIR keeps the skies and runs (predictions.jsonl: every answer) there.
 # Usage: scripts/eval-demo-model.sh [MODEL_DIR] [N]
 set -euo pipefail

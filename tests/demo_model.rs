@@ -34,9 +34,8 @@ fn the_demo_model_is_right_about_its_own_fr2_cutout() {
     let class = ask_demo(home.path(), &benchmark_question(home.path(), "B6"));
     assert_eq!(class.to_uppercase().trim_end_matches('.'), "FR-II");
     let description = ask_demo(home.path(), radiochat::commands::demo::FIRST_QUESTION);
-    // A MiraBest cutout's description: the intro and one Fanaroff-Riley sentence, no other tag.
-    // (Which class it names is not yet asserted: today's demo writes type I here while its B6
-    // answer is FR-II — issue 25 is open for it.)
+    // A MiraBest cutout's description: the intro and one Fanaroff-Riley sentence, naming type II
+    // in the rule-based caption's words, and no other tag.
     assert!(
         description.starts_with("The image is a radio astronomical image cutout"),
         "{description}"
@@ -44,6 +43,10 @@ fn the_demo_model_is_right_about_its_own_fr2_cutout() {
     assert_eq!(
         description.matches("Fanaroff-Riley type").count(),
         1,
+        "{description}"
+    );
+    assert!(
+        description.contains("Fanaroff-Riley type II: edge-brightened"),
         "{description}"
     );
     assert!(!description.contains("artefact"), "{description}");

@@ -117,9 +117,21 @@ fn the_demo_model_through_serve_is_refused_on_one_line_when_it_writes_no_pair() 
     let sky = common::cli::synth_sky(home.path(), "sky", "radioimg", 3, 8);
     let served = Served::start(home.path(), &["--demo", "--no-auth"], &[]);
     let remote = ["--remote", served.url.as_str(), "--max-tokens", "16"];
-    // radio-llava's query is longer than the demo model's context: every request fails,
-    // the engine's reason is shown, and nothing is cached (a rerun asks again).
-    let out = build(home.path(), &sky, "first", &remote);
+    // A query longer than the demo model's context (6,000 tildes: no merge of its vocabulary
+    // joins them, so each is a token): every request fails, the engine's reason is shown, and
+    // nothing is cached (a rerun asks again).
+    let long = home.path().join("long.toml");
+    let tildes = "~".repeat(6000);
+    std::fs::write(
+        &long,
+        SHORT_PROMPT.replace(
+            "context = \"Radio image.\"",
+            &format!("context = \"{tildes}\""),
+        ),
+    )
+    .unwrap();
+    let too_long = [&remote[..], &["--generate-prompt", long.to_str().unwrap()]].concat();
+    let out = build(home.path(), &sky, "first", &too_long);
     assert_bad_input(
         &out,
         &[
