@@ -47,18 +47,18 @@ python="$RADIOCHAT_PY_VENV/bin/python"
   --val 0.01 --seed 0
 "$radiochat" synth --out "$work/check" --n 300 --seed 98 --kind mirabest >/dev/null
 
+state() { "$radiochat" finetune status "$1" --json | sed -n 's/.*"state": *"\([A-Z]*\)".*/\1/p'; }
 # finetune run DIR BASE DATA FLAGS…, waiting for it to complete.
 train() {
   local dir="$1" base="$2" data="$3"
   shift 3
   "$radiochat" finetune run --base "$base" --data "$data" --out "$dir" --full \
     --modules-to-save vision_tower --batch-size 8 --log-every 100 "$@"
-  state() { "$radiochat" finetune status "$dir" --json | sed -n 's/.*"state": *"\([A-Z]*\)".*/\1/p'; }
-  while [[ "$(state)" =~ ^(RUNNING|PENDING)$ ]]; do
+  while [[ "$(state "$dir")" =~ ^(RUNNING|PENDING)$ ]]; do
     sleep 10
   done
   "$radiochat" finetune status "$dir"
-  [ "$(state)" = COMPLETED ]
+  [ "$(state "$dir")" = COMPLETED ]
 }
 
 outlines=""
@@ -90,7 +90,7 @@ mkdir -p demo/model
 # The trained weights; every other file as the base has it (training changes no tokenizer).
 cp "$work/third-pass/model/model.safetensors" demo/model/
 cp "$work/base-$outlines"/{config.json,generation_config.json,processor_config.json,tokenizer.json,tokenizer_config.json} demo/model/
-# The three runs' metrics, each line marked with its phase.
+# The four runs' metrics, each line marked with its phase.
 phase=0
 for run in "outlines-$outlines" first-pass second-pass third-pass; do
   phase=$((phase + 1))
