@@ -22,13 +22,14 @@ fn synth(home: &Path, kind: &str, n: usize) -> std::path::PathBuf {
 }
 
 fn answer_text(screen: &str) -> String {
-    // The lines after the newest "radiochat ·" heading, up to the notice / input box.
+    // The lines after the newest "radiochat ·" heading, up to the notice / input box. A fast
+    // machine scrolls the heading off the pane within a poll: then every line under the status bar.
     let lines: Vec<&str> = screen.lines().collect();
     let start = lines
         .iter()
         .rposition(|l| l.starts_with("radiochat"))
         .map(|i| i + 1)
-        .unwrap_or(lines.len());
+        .unwrap_or(1.min(lines.len()));
     lines[start..]
         .iter()
         .take_while(|l| !l.starts_with('┌') && !l.starts_with('['))
@@ -74,8 +75,9 @@ fn chat_attach_ask_stream_cancel_save_quit_then_kill_and_resume() {
                 && answer_text(s).len() > 20
         })
         .unwrap();
+    // Still generating and the answer moved on (grown, or scrolled once it fills the pane).
     tmux.wait_for("more tokens", STEP, |s| {
-        answer_text(s).len() > answer_text(&first).len()
+        s.contains("generating") && answer_text(s) != answer_text(&first)
     })
     .unwrap();
     tmux.keys(&["Escape"]).unwrap();
