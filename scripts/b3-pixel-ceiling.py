@@ -3,7 +3,8 @@
 A 60,610-parameter CNN (four strided convolutions, max-pooled) trained on the PNGs the demo
 model sees — `finetune data`'s images, with the YES/NO answers of its B3 conversations — and
 scored on another such directory, each epoch: F1 (macro), false YES and false NO. It bounds
-what the demo model's tower could learn from the same sky (docs/demo-model.md).
+what the demo model's tower could learn from the same sky (docs/demo-model.md);
+scripts/b3-tower-probe.py asks how much of it a trained model's tower holds.
 
 Usage (the project's venv):
   radiochat finetune data --from SKY/dataset.json --out TEST --tasks B3 --single-turn --val 0
@@ -21,21 +22,26 @@ from sklearn.metrics import f1_score
 from torch import nn
 
 
-def b3_images(root):
-    """The grey images and YES (1) / NO (0) answers of every B3 conversation in root/train.json."""
-    paths, answers = [], []
+def b3_conversations(root):
+    """Every B3 conversation in root/train.json: (image path, YES (1) / NO (0))."""
+    found = []
     with open(f"{root}/train.json", encoding="utf-8") as f:
         conversations = json.load(f)
     for conv in conversations:
         question = conv["conversations"][0]["value"]
         answer = conv["conversations"][1]["value"].strip().upper()
         if answer in ("YES", "NO") and "radio galaxy" in question and "artefact" not in question:
-            paths.append(f"{root}/{conv['image']}")
-            answers.append(int(answer == "YES"))
-    if not paths:
+            found.append((f"{root}/{conv['image']}", int(answer == "YES")))
+    if not found:
         sys.exit(f"{root}/train.json: no B3 conversations")
-    pixels = np.stack([np.asarray(Image.open(p).convert("L"), dtype=np.float32) / 255.0 for p in paths])
-    return torch.tensor(pixels)[:, None], torch.tensor(answers)
+    return found
+
+
+def b3_images(root):
+    """The grey images and answers of every B3 conversation in root/train.json."""
+    found = b3_conversations(root)
+    pixels = np.stack([np.asarray(Image.open(p).convert("L"), dtype=np.float32) / 255.0 for p, _ in found])
+    return torch.tensor(pixels)[:, None], torch.tensor([answer for _, answer in found])
 
 
 def main():

@@ -117,6 +117,9 @@ fn minicpmo_trainer_model_answers_as_the_engine() {
 /// generation prompt (`assistant\n`); trained on the first, the demo-sized model answered
 /// garbage when asked in the second. Templates whose answer turn starts with the generation
 /// prompt keep their text (idefics3's and LLaVA-NeXT's space before the answer is trained).
+/// The trainer counts where each answer lies with the tokenizer alone (the processor, image
+/// and all, once per conversation): those spans must be the processor's, for every answer of a
+/// three-answer conversation, and the trainer must not have fallen back to the processor.
 #[test]
 fn the_trainer_trains_each_answer_after_the_prompt_it_is_asked_with() {
     let home = tempfile::tempdir().unwrap();
@@ -139,6 +142,11 @@ fn the_trainer_trains_each_answer_after_the_prompt_it_is_asked_with() {
     assert_eq!(reports.len(), archs.len(), "{out}");
     for report in &reports {
         assert_eq!(report["prefix_is_the_asked_prompt"], true, "{report}");
+        assert_eq!(
+            report["spans_by_tokenizer_are_the_processors"], true,
+            "{report}"
+        );
+        assert_eq!(report["spans_by_tokenizer_kept"], true, "{report}");
         let trained = report["trained"].as_str().unwrap();
         assert!(
             trained.starts_with("YES") || trained.starts_with(" YES"),

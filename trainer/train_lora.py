@@ -211,6 +211,8 @@ class Encoder:
         self.data_dir = data_dir
         self.system = [{"role": "system", "content": [{"type": "text", "text": system_prompt}]}] if system_prompt else []
         self.template = getattr(processor, "chat_template", None) or processor.tokenizer.chat_template
+        self.spans_by_tokenizer = hasattr(processor, "tokenizer")
+        self.span_checks_left = 8
 
     def text(self, messages, generation_prompt=False):
         image_token = getattr(self.processor, "image_token", None) or "<image>"
@@ -289,21 +291,43 @@ class Encoder:
         ]
         return self.text(messages), cuts
 
-    def label_spans(self, cuts, image):
-        """Where each answer's tokens lie in the encoded conversation: (start, end) pairs."""
-        return [
+    def label_spans(self, cuts, image, text, batch):
+        """Where each answer's tokens lie in the encoded conversation (`batch`, the processor's
+        encoding of `text`): (start, end) pairs.
+
+        Every cut holds the whole first turn, image included, so its length in tokens is its
+        text's (by the tokenizer alone) plus what the processor's image expansion added to the
+        conversation's. The processor, image and all, then runs once per conversation instead of
+        once more for each end of each answer: on the demo model those calls took a third of a
+        training step. The first conversations are checked against the processor; a family
+        whose lengths do not add up so keeps the processor for every cut."""
+        by_processor = [
             (self.tokens(before, image)["input_ids"].shape[1], self.tokens(through, image)["input_ids"].shape[1])
             for before, through in cuts
-        ]
+        ] if not self.spans_by_tokenizer or self.span_checks_left else None
+        if self.spans_by_tokenizer:
+            count = self.text_token_count
+            expansion = batch["input_ids"].shape[1] - count(text)
+            spans = [(count(before) + expansion, count(through) + expansion) for before, through in cuts]
+            if not self.span_checks_left:
+                return spans
+            self.span_checks_left -= 1
+            if spans == by_processor:
+                return spans
+            self.spans_by_tokenizer = False
+        return by_processor
+
+    def text_token_count(self, text):
+        return len(self.processor.tokenizer(text)["input_ids"])
 
     def image(self, record):
         from PIL import Image
 
         return Image.open(os.path.join(self.data_dir, record["image"])).convert("RGB")
 
-    def inputs(self, image, text, spans):
-        """The model's inputs for the conversation's text, labelled on the spans."""
-        batch = self.tokens(text, image)
+    @staticmethod
+    def labelled(batch, spans):
+        """The model's inputs (the processor's `batch`) labelled on the spans."""
         ids = batch["input_ids"][0]
         labels = ids.clone().fill_(-100)
         for start, end in spans:
@@ -314,7 +338,8 @@ class Encoder:
     def encode(self, record):
         image = self.image(record)
         text, cuts = self.rendering(record)
-        return self.inputs(image, text, self.label_spans(cuts, image))
+        batch = self.tokens(text, image)
+        return self.labelled(batch, self.label_spans(cuts, image, text, batch))
 
 
 class EncodedExamples:
@@ -338,9 +363,10 @@ class EncodedExamples:
             return self.full[i]
         image = self.encoder.image(self.records[i])
         text, cuts = self.encoder.rendering(self.records[i])
+        batch = self.encoder.tokens(text, image)
         if i not in self.spans:
-            self.spans[i] = self.encoder.label_spans(cuts, image)
-        batch = self.encoder.inputs(image, text, self.spans[i])
+            self.spans[i] = self.encoder.label_spans(cuts, image, text, batch)
+        batch = self.encoder.labelled(batch, self.spans[i])
         size = sum(t.numel() * t.element_size() for t in batch.values())
         if self.used + size <= self.budget:
             self.full[i] = batch

@@ -6,7 +6,8 @@ For each model directory: one training record (an image, a question, the answer 
 the trainer's Encoder with radio-llava's system prompt, and the same question as an engine asks
 it (the chat template with the generation prompt, as transformers' processor tokenises it).
 Prints one JSON line per directory: whether the tokens before the first trained token are
-exactly the asked prompt's, and the trained tokens decoded.
+exactly the asked prompt's, the trained tokens decoded, and whether a three-answer conversation's
+answer spans counted by the tokenizer alone (the trainer's shortcut) are the processor's.
 """
 import json
 import os
@@ -36,10 +37,24 @@ for model_dir in sys.argv[1:]:
         image = Image.open(os.path.join(data, "cutout.png")).convert("RGB")
         question = encoder.system + conversation_messages(record)[:1]
         asked = encoder.tokens(encoder.text(question, generation_prompt=True), image)["input_ids"][0]
+        three_answers = dict(record, conversations=record["conversations"] + [
+            {"from": "human", "value": "Which class?"},
+            {"from": "gpt", "value": "EXTENDED,DIFFUSE"},
+            {"from": "human", "value": "Describe it."},
+            {"from": "gpt", "value": "A radio galaxy with two lobes."},
+        ])
+        text, cuts = encoder.rendering(three_answers)
+        encoded = encoder.tokens(text, image)
+        by_tokenizer, by_processor = Encoder(processor, data, SYSTEM), Encoder(processor, data, SYSTEM)
+        by_tokenizer.span_checks_left = 0
+        by_processor.spans_by_tokenizer = False
+        spans = [e.label_spans(cuts, image, text, encoded) for e in (by_tokenizer, by_processor)]
     ids, labels = batch["input_ids"][0], batch["labels"][0]
     first = int((labels != -100).nonzero()[0])
     print(json.dumps({
         "model": os.path.basename(model_dir),
         "prefix_is_the_asked_prompt": ids[:first].tolist() == asked.tolist(),
         "trained": processor.tokenizer.decode(ids[first:][labels[first:] != -100]),
+        "spans_by_tokenizer_are_the_processors": spans[0] == spans[1] and len(spans[0]) == 3,
+        "spans_by_tokenizer_kept": encoder.spans_by_tokenizer,
     }))
