@@ -31,7 +31,7 @@ from transformers import AutoProcessor, LlavaOnevisionForConditionalGeneration
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "trainer"))
-from train_lora import Encoder  # noqa: E402
+from train_lora import Encoder, conversation_messages  # noqa: E402
 
 SYSTEM = "You are an AI assistant specialized in radio astronomical topics."
 PROBED = 3000
@@ -67,8 +67,7 @@ def answer_margins(model, processor, test_dir, paths):
     with torch.no_grad():
         for path in paths:
             record = records[path]
-            question = [{"role": "user", "content": [{"type": "image"}, {"type": "text", "text":
-                        record["conversations"][0]["value"].removeprefix("<image>").lstrip("\n")}]}]
+            question = conversation_messages(record)[:1]
             batch = encoder.tokens(encoder.text(encoder.system + question, generation_prompt=True),
                                    encoder.image(record))
             logits = model(**batch).logits[0, -1]
