@@ -4,7 +4,7 @@ use super::{CommandError, CommandResult};
 use crate::finetune::data::{self, DataSpec, DataSummary};
 use crate::finetune::job::{self, JobRecord};
 use crate::finetune::merge::{self, Merged};
-use crate::finetune::spec::{Launcher, RunSpec, SlurmOptions, TrainOptions};
+use crate::finetune::spec::{Launcher, RunSpec, Stage};
 use crate::finetune::status::{self, JobState, Status};
 use std::path::{Path, PathBuf};
 
@@ -93,6 +93,7 @@ pub fn merge(run: &Path, base: Option<&Path>, out: Option<&Path>) -> CommandResu
 /// The trainer, built into the binary and written into each run (the run keeps the exact
 /// code it trained with).
 const TRAINER: &str = include_str!("../../trainer/train_lora.py");
+const TOWER_TRAINER: &str = include_str!("../../trainer/pretrain_tower.py");
 const MINICPMO: &str = include_str!("../../trainer/minicpmo.py");
 const PHI3V: &str = include_str!("../../trainer/phi3v.py");
 const PHI4MM: &str = include_str!("../../trainer/phi4mm.py");
@@ -101,139 +102,7 @@ const BATCHING: &str = include_str!("../../trainer/batching.py");
 const PRESETS: &str = include_str!("../../trainer/presets.toml");
 const REQUIREMENTS: &str = include_str!("../../trainer/requirements.txt");
 
-/// What a fine-tune launch is asked for: the flags of `radiochat finetune run` and `/finetune`.
-#[derive(clap::Args, Debug, Clone, PartialEq)]
-pub struct LaunchFlags {
-    /// Base model directory (Hugging Face layout).
-    #[arg(long)]
-    pub base: PathBuf,
-    /// Training data directory (from `finetune data`).
-    #[arg(long)]
-    pub data: PathBuf,
-    /// Run directory (default: DATA_DIR/finetune/TIME).
-    #[arg(long)]
-    pub out: Option<PathBuf>,
-    /// v1…v6 (trainer/presets.toml); flags override it.
-    #[arg(long)]
-    pub preset: Option<String>,
-    /// Train the language model and projector whole instead of a LoRA.
-    #[arg(long)]
-    pub full: bool,
-    #[arg(long)]
-    pub lora_rank: Option<usize>,
-    #[arg(long)]
-    pub lora_alpha: Option<f64>,
-    #[arg(long)]
-    pub lora_dropout: Option<f64>,
-    #[arg(long)]
-    pub lr: Option<f64>,
-    /// The vision tower's own learning rate, with --full --modules-to-save vision_tower
-    /// (LLaVA-OneVision's mm_vision_tower_lr; default: --lr).
-    #[arg(long)]
-    pub vision_lr: Option<f64>,
-    #[arg(long)]
-    pub epochs: Option<usize>,
-    /// Stop after N optimizer steps (overrides epochs).
-    #[arg(long)]
-    pub max_steps: Option<usize>,
-    #[arg(long)]
-    pub batch_size: Option<usize>,
-    #[arg(long)]
-    pub grad_accum: Option<usize>,
-    #[arg(long)]
-    pub warmup_ratio: Option<f64>,
-    /// linear, cosine, cosine_with_min_lr, constant, constant_with_warmup.
-    #[arg(long)]
-    pub scheduler: Option<String>,
-    #[arg(long)]
-    pub min_lr_rate: Option<f64>,
-    #[arg(long)]
-    pub seed: Option<u64>,
-    /// Modules trained whole beside the LoRA, comma-separated (e.g. lm_head); with --full, the
-    /// frozen towers named (vision_tower) are trained too.
-    #[arg(long, value_delimiter = ',')]
-    pub modules_to_save: Vec<String>,
-    /// Metrics line every N steps.
-    #[arg(long)]
-    pub log_every: Option<usize>,
-    /// CPU threads for training (default: every core; 1 with --deterministic).
-    #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
-    pub threads: Option<u16>,
-    /// The same trained weights on every x86 CPU, Intel or AMD, for a fixed --threads
-    /// (CPU-independent kernels: slower).
-    #[arg(long)]
-    pub deterministic: bool,
-    /// MiB of encoded examples (pixels and tokens) kept in memory between epochs; past it an
-    /// example is encoded again each time it is drawn (default: 2048).
-    #[arg(long)]
-    pub cache_mb: Option<usize>,
-    /// local (a detached process) or slurm (sbatch).
-    #[arg(long, default_value = "local")]
-    pub launcher: String,
-    #[command(flatten)]
-    pub slurm: SlurmOptions,
-    /// Python with the trainer's packages (default: $RADIOCHAT_PY_VENV/bin/python, else python3).
-    #[arg(long)]
-    pub python: Option<PathBuf>,
-}
-
-impl LaunchFlags {
-    pub fn into_args(self) -> CommandResult<FinetuneRunArgs> {
-        if let Some(rate) = self.vision_lr {
-            if !(rate.is_finite() && rate > 0.0) {
-                return Err(CommandError::bad(format!(
-                    "--vision-lr {rate}: a learning rate is a positive number"
-                )));
-            }
-            if self.modules_to_save.is_empty() {
-                return Err(CommandError::bad(
-                    "--vision-lr sets the rate of a vision tower trained whole: name the tower \
-                     in --modules-to-save (with --full, e.g. vision_tower)",
-                ));
-            }
-        }
-        Ok(FinetuneRunArgs {
-            base: self.base,
-            data: self.data,
-            out: self.out,
-            train: TrainOptions {
-                preset: self.preset,
-                full: self.full,
-                lora_rank: self.lora_rank,
-                lora_alpha: self.lora_alpha,
-                lora_dropout: self.lora_dropout,
-                lr: self.lr,
-                vision_lr: self.vision_lr,
-                epochs: self.epochs,
-                max_steps: self.max_steps,
-                batch_size: self.batch_size,
-                grad_accum: self.grad_accum,
-                warmup_ratio: self.warmup_ratio,
-                scheduler: self.scheduler,
-                min_lr_rate: self.min_lr_rate,
-                seed: self.seed,
-                modules_to_save: self.modules_to_save,
-                log_every: self.log_every,
-                threads: self.threads.map(usize::from),
-                deterministic: self.deterministic,
-                cache_mb: self.cache_mb,
-            },
-            launcher: self.launcher.parse().map_err(CommandError::bad)?,
-            slurm: self.slurm,
-            python: self.python,
-        })
-    }
-}
-
-pub struct FinetuneRunArgs {
-    pub base: PathBuf,
-    pub data: PathBuf,
-    pub out: Option<PathBuf>,
-    pub train: TrainOptions,
-    pub launcher: Launcher,
-    pub slurm: SlurmOptions,
-    pub python: Option<PathBuf>,
-}
+pub use super::finetune_flags::{FinetuneRunArgs, LaunchFlags};
 
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Launched {
@@ -244,7 +113,7 @@ pub struct Launched {
 /// `finetune run`: check the base, the data and the Python side, write the run directory,
 /// launch the job.
 pub fn run(args: FinetuneRunArgs) -> CommandResult<Launched> {
-    check_base(&args.base)?;
+    check_base(&args.base, args.train.stage)?;
     check_data(&args.data)?;
     let python = args.python.clone().unwrap_or_else(default_python);
     if args.launcher == Launcher::Local {
@@ -284,6 +153,7 @@ fn write_and_launch(args: FinetuneRunArgs, python: PathBuf, dir: &Path) -> Comma
     let dir = std::path::absolute(dir).map_err(io)?;
     for (name, text) in [
         ("train_lora.py", TRAINER),
+        ("pretrain_tower.py", TOWER_TRAINER),
         ("minicpmo.py", MINICPMO),
         ("phi3v.py", PHI3V),
         ("phi4mm.py", PHI4MM),
@@ -301,7 +171,7 @@ fn write_and_launch(args: FinetuneRunArgs, python: PathBuf, dir: &Path) -> Comma
         data: absolute(&args.data),
         launcher: args.launcher,
         python,
-        trainer: dir.join("trainer/train_lora.py"),
+        trainer: dir.join("trainer").join(args.train.stage.trainer_file()),
         train: args.train,
         slurm: args.slurm,
         created: crate::util::clock::now(),
@@ -312,7 +182,7 @@ fn write_and_launch(args: FinetuneRunArgs, python: PathBuf, dir: &Path) -> Comma
     Ok(Launched { run: dir, job })
 }
 
-fn check_base(base: &Path) -> CommandResult<()> {
+fn check_base(base: &Path, stage: Stage) -> CommandResult<()> {
     let config = base.join("config.json");
     let text = std::fs::read_to_string(&config).map_err(|e| {
         CommandError::bad(format!(
@@ -326,6 +196,17 @@ fn check_base(base: &Path) -> CommandResult<()> {
     // radio-llava's own base trains here though the embedded engine cannot run it.
     if class == "LlavaOnevisionForConditionalGeneration" {
         return Ok(());
+    }
+    if stage == Stage::Tower {
+        return Err(CommandError::bad(format!(
+            "{}: --stage tower pretrains a LLaVA-OneVision (SigLIP) tower; this base is {}",
+            config.display(),
+            if class.is_empty() {
+                "of no named architecture"
+            } else {
+                class
+            }
+        )));
     }
     // Every family the engine serves trains (the remote-code ones through the trainer's own
     // readers, trainer/minicpmo.py, phi3v.py, phi4mm.py).

@@ -12,6 +12,7 @@ pub mod chat;
 pub mod demo;
 pub mod finetune;
 pub mod finetune_eval;
+mod finetune_flags;
 pub mod finetune_generate;
 pub mod flags;
 pub mod image;

@@ -8,9 +8,43 @@ use std::path::{Path, PathBuf};
 
 pub const SPEC_FILE: &str = "spec.toml";
 
+/// What a run trains: the language model and projector (LoRA or whole: `train_lora.py`), or,
+/// before that, a LLaVA-OneVision vision tower alone as a classifier on the data's closed
+/// questions (`pretrain_tower.py`), for a base whose tower is not pretrained.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Stage {
+    #[default]
+    Language,
+    Tower,
+}
+
+impl Stage {
+    /// The trainer script the stage runs, in the run's `trainer/`.
+    pub fn trainer_file(self) -> &'static str {
+        match self {
+            Stage::Language => "train_lora.py",
+            Stage::Tower => "pretrain_tower.py",
+        }
+    }
+}
+
+impl std::str::FromStr for Stage {
+    type Err = BadValue;
+    fn from_str(s: &str) -> Result<Self, BadValue> {
+        match s {
+            "language" => Ok(Stage::Language),
+            "tower" => Ok(Stage::Tower),
+            other => Err(BadValue::unknown("--stage", other, "language or tower")),
+        }
+    }
+}
+
 /// Trainer settings; `None` leaves the preset's (or the trainer's default) value.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct TrainOptions {
+    #[serde(default)]
+    pub stage: Stage,
     pub preset: Option<String>,
     pub full: bool,
     pub lora_rank: Option<usize>,
@@ -42,6 +76,32 @@ pub struct TrainOptions {
     /// MiB of encoded examples the trainer keeps in memory (train_lora.py's default: 2048).
     #[serde(default)]
     pub cache_mb: Option<usize>,
+}
+
+impl TrainOptions {
+    /// The flags given that the tower stage has no use for (it takes --epochs, --lr,
+    /// --batch-size, --seed, --log-every and --threads).
+    pub fn not_for_the_tower(&self) -> Vec<&'static str> {
+        [
+            ("--preset", self.preset.is_some()),
+            ("--full", self.full),
+            ("--lora-rank", self.lora_rank.is_some()),
+            ("--lora-alpha", self.lora_alpha.is_some()),
+            ("--lora-dropout", self.lora_dropout.is_some()),
+            ("--vision-lr", self.vision_lr.is_some()),
+            ("--max-steps", self.max_steps.is_some()),
+            ("--grad-accum", self.grad_accum.is_some()),
+            ("--warmup-ratio", self.warmup_ratio.is_some()),
+            ("--scheduler", self.scheduler.is_some()),
+            ("--min-lr-rate", self.min_lr_rate.is_some()),
+            ("--modules-to-save", !self.modules_to_save.is_empty()),
+            ("--deterministic", self.deterministic),
+            ("--cache-mb", self.cache_mb.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(flag, given)| given.then_some(flag))
+        .collect()
+    }
 }
 
 pub use crate::slurm::{SlurmOptions, shell_quote};
