@@ -1,7 +1,7 @@
 //! The flags of `radiochat finetune run` and `/finetune`, checked into a launch's arguments.
 
 use super::{CommandError, CommandResult};
-use crate::finetune::spec::{Launcher, SlurmOptions, Stage, TrainOptions};
+use crate::finetune::spec::{Launcher, SlurmOptions, Stage, TOWER_STAGE_FLAGS, TrainOptions};
 use std::path::PathBuf;
 
 /// What a fine-tune launch is asked for: the flags of `radiochat finetune run` and `/finetune`.
@@ -125,11 +125,13 @@ impl LaunchFlags {
 }
 
 fn check_train_options(train: &TrainOptions) -> CommandResult<()> {
-    let unused = train.not_for_the_tower();
-    if train.stage == Stage::Tower && !unused.is_empty() {
+    let unused = match train.stage {
+        Stage::Tower => train.not_for_the_tower(),
+        Stage::Language => Vec::new(),
+    };
+    if !unused.is_empty() {
         return Err(CommandError::bad(format!(
-            "--stage tower trains the vision tower alone: {} not for it (it takes --epochs, \
-             --lr, --batch-size, --seed, --log-every, --threads)",
+            "--stage tower trains the vision tower alone: {} not for it (it takes {TOWER_STAGE_FLAGS})",
             match unused.as_slice() {
                 [one] => format!("{one} is"),
                 many => format!("{} are", many.join(", ")),

@@ -78,9 +78,11 @@ pub struct TrainOptions {
     pub cache_mb: Option<usize>,
 }
 
+/// The flags `pretrain_tower.py` takes (beside --base, --data and --out).
+pub const TOWER_STAGE_FLAGS: &str = "--epochs, --lr, --batch-size, --seed, --log-every, --threads";
+
 impl TrainOptions {
-    /// The flags given that the tower stage has no use for (it takes --epochs, --lr,
-    /// --batch-size, --seed, --log-every and --threads).
+    /// The flags given that the tower stage has no use for (it takes `TOWER_STAGE_FLAGS`).
     pub fn not_for_the_tower(&self) -> Vec<&'static str> {
         [
             ("--preset", self.preset.is_some()),
