@@ -2,22 +2,27 @@
 # Rebuilds demo/model/: radio-llava-nano, the model `radiochat --demo` runs offline (built into
 # the binary). radio-llava's own architecture in miniature (`model tiny --arch llava_onevision
 # --dims nano --vocab-from`: SigLIP 96 × 4 on 128-px tiles, Qwen2 128 × 4 with a vocabulary
-# learnt from the training conversations, 1.75 M parameters) trained from random weights on the
+# learnt from the training conversations, 1.87 M parameters) trained from random weights on the
 # synthetic sky, every conversation seen at most once (docs/demo-model.md: fresh images generalise
 # better than images seen again; the tower's pretraining sees its images turned and mirrored).
 #
+# The mix is every question radiochat trains (`--tasks all`: radio-llava's B1–B6 questions, the
+# border question, the free-text anomaly sentence, the five box questions), the rule-based
+# description and synth's figure captions, one conversation per question (`--single-turn`). The
+# box questions are asked of a fifth of the images (`--box-ratio 0.2`: five per image would be
+# 61 % of the mix and starve B3) and the captions are 5 % of it. Balanced towards radio galaxies
+# and artefacts so B3 and B4 are not learnt as "always NO".
+#
 # Two stages of `finetune run`, as a LLaVA is built from a pretrained vision tower. First the
 # tower alone (`--stage tower`, trainer/pretrain_tower.py): its patch features, averaged, answer
-# every closed question of the mix (B1–B4, B6) through one linear head each, for 8 epochs over
-# the mix's images with quarter turns and mirror images. Then `finetune run --full` trains the projector and the language model on
-# the mix of radio-llava's questions (one conversation per question: `--single-turn`) and the
-# rule-based description, the tower frozen. Balanced towards radio galaxies and artefacts so B3
-# and B4 are not learnt as "always NO". Learning to see through the language model's loss alone
-# took three passes, a first phase that broke through from one base in ten, and still read B3
-# worse (docs/demo-model.md).
+# every closed question of the mix (B1–B6 and the border question) through one linear head
+# each, for 8 epochs over the mix's images with quarter turns and mirror images. Then `finetune
+# run --full` trains the projector and the language model on the mix, the tower frozen, 8,000
+# steps of 8 (64,000 of its 80,089 conversations). Learning to see through the language model's
+# loss alone took three passes and still read B3 worse (docs/demo-model.md).
 #
-# Same seeds, same data; CPU only. About 15 minutes on 2 cores of an Intel Xeon (the tower 4,
-# the pass 10 at 46 samples/s). scripts/eval-demo-model.sh measures the result on skies it never
+# Same seeds, same data; CPU only. About 41 minutes on 2 cores of an Intel Xeon (the tower 4,
+# the pass 35 at 31 samples/s). scripts/eval-demo-model.sh measures the result on skies it never
 # saw.
 # Usage: scripts/make-demo-model.sh
 set -euo pipefail
@@ -34,8 +39,9 @@ export RADIOCHAT_DATA="$work/data" RADIOCHAT_CONFIG="$work/config.toml"
 "$radiochat" synth --out "$work/mirabest" --n 6000 --seed 7 --kind mirabest >/dev/null
 "$radiochat" synth --out "$work/rgz" --n 2000 --seed 7 --kind rgz >/dev/null
 "$radiochat" finetune data --from "$work/radioimg/dataset.json" --from "$work/mirabest/dataset.json" \
-  --from "$work/rgz/dataset.json" --out "$work/mix" --tasks B1,B2,B3,B4,B6 --describe \
-  --single-turn --val 0.01 --seed 0
+  --from "$work/rgz/dataset.json" --captions "$work/radioimg/captions.json" \
+  --captions "$work/mirabest/captions.json" --captions "$work/rgz/captions.json" --caption-ratio 0.05 \
+  --box-ratio 0.2 --out "$work/mix" --tasks all --describe --single-turn --val 0.01 --seed 0
 "$radiochat" model tiny --arch llava_onevision --dims nano --seed 4 \
   --vocab-from "$work/mix/train.json" "$work/base"
 
@@ -53,7 +59,7 @@ finish() {
   --epochs 8 --lr 1e-3 --seed 0
 finish "$work/tower"
 "$radiochat" finetune run --base "$work/tower/model" --data "$work/mix" --out "$work/pass" --full \
-  --batch-size 8 --log-every 100 --max-steps 3500 --lr 3e-4 --warmup-ratio 0.03 --seed 0
+  --batch-size 8 --log-every 100 --max-steps 8000 --lr 3e-4 --warmup-ratio 0.03 --seed 0
 finish "$work/pass"
 
 rm -rf demo/model

@@ -1,6 +1,6 @@
 //! `radiochat finetune data`'s turns beyond the label questions, against radio-llava's
 //! builders: source boxes from radio-YOLO label files and `objects` lists, the free-text
-//! anomaly sentence and `--order radio-llava`, figure captions.
+//! anomaly sentence and `--order radio-llava`, figure captions, `--box-ratio`.
 
 mod common;
 
@@ -99,6 +99,68 @@ fn box_turns_follow_radio_llavas_builder() {
     let summary: Value = serde_json::from_slice(&made.stdout).unwrap();
     assert_eq!(summary["annotated"], 3, "{summary}");
     assert_eq!(summary["questions"], serde_json::json!(["boxes-compact"]));
+}
+
+/// `--box-ratio`: the box questions are asked of a seeded share of the annotated images (the
+/// same images again for the same seed), every image still asked the other questions.
+#[test]
+fn box_ratio_asks_the_box_questions_of_a_seeded_share_of_the_images() {
+    let home = tempfile::tempdir().unwrap();
+    let sky = synth(home.path(), "sky", "radioimg", 40, 5);
+    let run = |name: &str, seed: &str| {
+        let out = home.path().join(name);
+        let made = build_ok(
+            home.path(),
+            &sky,
+            &out,
+            &[
+                "--tasks",
+                "B3,boxes",
+                "--box-ratio",
+                "0.25",
+                "--val",
+                "0",
+                "--seed",
+                seed,
+                "--json",
+            ],
+        );
+        let summary: Value = serde_json::from_slice(&made.stdout).unwrap();
+        let boxed: Vec<String> = records(&out)
+            .iter()
+            .filter(|r| r["conversations"].as_array().unwrap().len() > 2)
+            .map(|r| r["id"].as_str().unwrap().to_string())
+            .collect();
+        (summary, boxed)
+    };
+    let (summary, boxed) = run("first", "0");
+    let annotated = summary["annotated"].as_u64().unwrap();
+    assert!(
+        (4..=16).contains(&annotated),
+        "about a quarter of 40: {summary}"
+    );
+    assert_eq!(summary["turns"]["boxes-compact"], annotated);
+    assert_eq!(summary["turns"]["radio-galaxy"], 40, "{summary}");
+    assert_eq!(boxed.len() as u64, annotated);
+    assert_eq!(run("again", "0").1, boxed, "the same seed, the same images");
+    assert_ne!(run("other", "1").1, boxed, "another seed, another choice");
+
+    let refused = build(
+        home.path(),
+        &[
+            "--from",
+            sky.to_str().unwrap(),
+            "--out",
+            home.path().join("x").to_str().unwrap(),
+            "--box-ratio",
+            "0",
+        ],
+    );
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&refused.stderr)
+            .contains("--box-ratio 0: expected a share in (0, 1)")
+    );
 }
 
 /// `--order radio-llava`: the description first, with the image; the free-text anomaly turn

@@ -105,6 +105,10 @@ pub struct FinetuneDataCli {
     /// default: every caption).
     #[arg(long)]
     pub caption_ratio: Option<f64>,
+    /// The share of annotated images asked the box questions, e.g. 0.2 (a seeded choice;
+    /// default: every annotated image).
+    #[arg(long)]
+    pub box_ratio: Option<f64>,
     /// Turn order: radiochat (questions, boxes, the description last) or radio-llava (the
     /// description first).
     #[arg(long, value_enum, default_value_t)]
@@ -255,6 +259,7 @@ pub fn run(context: &Context, command: FinetuneCommand) -> CommandResult<i32> {
                 exclude: data.exclude,
                 captions: data.captions,
                 caption_ratio: data.caption_ratio,
+                box_ratio: data.box_ratio,
                 transform: context
                     .settings(data.image.over(Flags::default()))?
                     .transform(),

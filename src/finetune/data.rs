@@ -44,6 +44,9 @@ pub struct DataSpec {
     pub captions: Vec<PathBuf>,
     /// The share of caption conversations among all (a seeded choice); all captions if unset.
     pub caption_ratio: Option<f64>,
+    /// The share of annotated images asked the box questions (a seeded choice); all if unset.
+    /// The box questions are five per image, so without it they outnumber the rest.
+    pub box_ratio: Option<f64>,
     pub transform: TransformOptions,
 }
 
@@ -93,6 +96,16 @@ pub struct DataSummary {
     pub radiochat_version: String,
 }
 
+/// A `--…-ratio` flag's value, when given, is a share in (0, 1).
+fn check_share(flag: &str, share: Option<f64>) -> Result<(), FileError> {
+    match share {
+        Some(share) if !(share > 0.0 && share < 1.0) => Err(FileError::invalid(format!(
+            "{flag} {share}: expected a share in (0, 1)"
+        ))),
+        _ => Ok(()),
+    }
+}
+
 pub fn build(
     spec: &DataSpec,
     mut generator: Option<&mut Generator>,
@@ -108,13 +121,8 @@ pub fn build(
             "--from DATASET.json (or --captions FILE) is needed",
         ));
     }
-    if let Some(ratio) = spec.caption_ratio
-        && !(ratio > 0.0 && ratio < 1.0)
-    {
-        return Err(FileError::invalid(format!(
-            "--caption-ratio {ratio}: expected a share in (0, 1)"
-        )));
-    }
+    check_share("--caption-ratio", spec.caption_ratio)?;
+    check_share("--box-ratio", spec.box_ratio)?;
     check_out(&spec.out)?;
     let tasks = crate::bench::load_tasks(None)?;
     let all_boxes = boxes::box_questions()?;
@@ -172,7 +180,10 @@ pub fn build(
                 continue;
             }
             let id = unique_id(&mut ids, &item.sname);
-            let annotations = if chosen_boxes.is_empty() {
+            let asks_boxes = spec
+                .box_ratio
+                .is_none_or(|ratio| unit(spec.seed, &["boxes", &id]) < ratio);
+            let annotations = if chosen_boxes.is_empty() || !asks_boxes {
                 None
             } else {
                 match raw.annotations(item, &image) {

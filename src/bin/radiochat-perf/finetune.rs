@@ -58,6 +58,7 @@ pub fn run(images: usize, steps: usize, python: Option<PathBuf>) -> CommandResul
             exclude: Vec::new(),
             captions: Vec::new(),
             caption_ratio: None,
+            box_ratio: None,
             transform: Default::default(),
         },
         None,
