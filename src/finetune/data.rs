@@ -180,10 +180,11 @@ pub fn build(
                 continue;
             }
             let id = unique_id(&mut ids, &item.sname);
-            let asks_boxes = spec
-                .box_ratio
-                .is_none_or(|ratio| unit(spec.seed, &["boxes", &id]) < ratio);
-            let annotations = if chosen_boxes.is_empty() || !asks_boxes {
+            let asks_boxes = !chosen_boxes.is_empty()
+                && spec
+                    .box_ratio
+                    .is_none_or(|ratio| unit(spec.seed, &["boxes", &id]) < ratio);
+            let annotations = if !asks_boxes {
                 None
             } else {
                 match raw.annotations(item, &image) {
